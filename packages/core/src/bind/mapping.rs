@@ -1,0 +1,272 @@
+//! Mapping: one mapped region exposed to JS as one external ArrayBuffer.
+//!
+//! Lifetime rules (design.md, principle 1):
+//! - `close` detaches the buffer first, so every view reads as length 0,
+//!   then releases the memory (munmap/shmdt). A second close does nothing.
+//! - Otherwise the memory is released once V8 has collected both the handle
+//!   and the buffer, so a view that outlives its Mapping object stays valid.
+//! - Background work (msync) holds its own reference to the memory; closing
+//!   during it defers the munmap until that work is done.
+
+use crate::napi::{spawn_on_pool, sys, CallInfo, Env, Error, Exports, JsResult, Subject, Tagged, Value};
+use crate::os::{
+    self,
+    mman::{MapOptions, MmapRaw, Protection},
+};
+use std::sync::{Arc, Mutex};
+
+/// The shared state behind one Mapping.
+pub struct Region {
+    memory: Mutex<Option<Arc<MmapRaw>>>,
+    address: usize,
+    len: usize,
+}
+
+impl Region {
+    /// The live memory, or ERR_SHMKIT_CLOSED.
+    pub fn memory(&self) -> JsResult<Arc<MmapRaw>> {
+        self.memory.lock().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(|| Error::closed("Mapping"))
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn address(&self) -> usize {
+        self.address
+    }
+
+    /// Drops our reference to the memory; true if it was still open.
+    fn release(&self, env: Env) -> bool {
+        let taken = self.memory.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if taken.is_some() {
+            env.adjust_external_memory(-(self.len as i64));
+        }
+        taken.is_some()
+    }
+
+    /// Checks that `offset..offset+length` lies inside the region.
+    pub fn check_range(&self, offset: u64, length: Option<u64>, what: &'static str) -> JsResult<(usize, usize)> {
+        let len = self.len as u64;
+        if offset > len {
+            return Err(Error::out_of_range(what, &format!(">= 0 && <= {len}"), &offset.to_string()));
+        }
+        let length = length.unwrap_or(len - offset);
+        if length > len - offset {
+            return Err(Error::out_of_range(
+                "length",
+                &format!(">= 0 && <= {} (the bytes after offset {offset})", len - offset),
+                &length.to_string(),
+            ));
+        }
+        Ok((offset as usize, length as usize))
+    }
+}
+
+/// The JS-held handle to a Region.
+pub struct RegionHandle(pub Arc<Region>);
+
+impl Tagged for RegionHandle {
+    const NAME: &'static str = "Mapping";
+    const TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x6f1c_2b7a_90d3_4e55, upper: 0xa3b1_58c6_0e2f_7d19 };
+}
+
+/// What the caller of [`expose`] decides about the new mapping.
+pub struct MappingInit {
+    /// Hand out a writable ArrayBuffer. False for memory mapped read-only,
+    /// whose writes would fault: JS then only gets copies (`read`).
+    pub buffer: bool,
+}
+
+/// Wraps freshly mapped memory for JS: `{ handle, buffer, address, byteLength }`,
+/// which the `Mapping` class in TypeScript takes over.
+pub fn expose(env: Env, memory: MmapRaw, init: MappingInit) -> JsResult<Value> {
+    let len = memory.len();
+    let address = memory.address();
+    let data = memory.as_ptr();
+    let region = Arc::new(Region { memory: Mutex::new(Some(Arc::new(memory))), address, len });
+    env.adjust_external_memory(len as i64);
+
+    let result = env.object()?;
+    let handle_region = Arc::clone(&region);
+    result.set("handle", env.external(RegionHandle(handle_region))?)?;
+    let buffer = if init.buffer {
+        let held = Arc::clone(&region);
+        // SAFETY: the memory stays mapped while `region` holds it; `close`
+        // detaches this buffer before releasing, and otherwise the release
+        // happens only after V8 collected the buffer (this closure runs).
+        unsafe {
+            env.external_arraybuffer(data, len, move |env| {
+                if Arc::strong_count(&held) == 1 {
+                    held.release(env);
+                }
+            })?
+        }
+    } else {
+        env.undefined()?
+    };
+    result.set("buffer", buffer)?;
+    result.set("address", env.bigint_u64(address as u64)?)?;
+    result.set("byteLength", env.int64(len as i64)?)?;
+    Ok(result)
+}
+
+/// The handle finalizer: the last JS reference to the region is gone when the
+/// handle is collected with no buffer alive (read-only mappings, or after
+/// close).
+impl Drop for RegionHandle {
+    fn drop(&mut self) {
+        // Without an env here we cannot report the external memory change;
+        // the memory itself is released when the last Arc goes.
+        if Arc::strong_count(&self.0) == 1 {
+            self.0.memory.lock().unwrap_or_else(|p| p.into_inner()).take();
+        }
+    }
+}
+
+fn region(call: &CallInfo) -> JsResult<&Region> {
+    Ok(&call.handle::<RegionHandle>(0, "handle")?.0)
+}
+
+/// mappingClose(handle, buffer?): detach, then release. Idempotent.
+fn close(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let region = region(call)?;
+    if let Some(buffer) = call.arg(1, "buffer")?.optional()? {
+        let (data, len) = buffer.value.arraybuffer_info().map_err(|_| buffer.type_error("an instance of ArrayBuffer"))?;
+        let ours = data as usize == region.address() && len == region.len();
+        if !ours && len != 0 {
+            return Err(Error::invalid_arg_value("buffer", "is not this mapping's buffer", "another ArrayBuffer"));
+        }
+        if ours {
+            buffer.value.detach_arraybuffer()?;
+        }
+    }
+    env.boolean(region.release(env))
+}
+
+/// mappingRead(handle, offset, length): a Buffer copy of the bytes.
+fn read(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let region = region(call)?;
+    let memory = region.memory()?;
+    let offset = call.arg(1, "offset")?.optional()?.map(|a| a.offset()).transpose()?.unwrap_or(0);
+    let length = call.arg(2, "length")?.optional()?.map(|a| a.offset()).transpose()?;
+    let (offset, length) = region.check_range(offset, length, "offset")?;
+    // SAFETY: the range was checked against the live mapping, which `memory`
+    // keeps mapped for the duration of the copy. Other processes may write
+    // concurrently; a byte copy of shared memory is what the user asked for.
+    let bytes = unsafe { std::slice::from_raw_parts(memory.as_ptr().add(offset), length) };
+    env.buffer_copy(bytes)
+}
+
+fn sync_flags(call: &CallInfo, index: usize) -> JsResult<libc::c_int> {
+    let options = call.arg(index, "options")?;
+    let asynchronous = options.property("async", "options.async")?.boolean_or(false)?;
+    let invalidate = options.property("invalidate", "options.invalidate")?.boolean_or(false)?;
+    let mut flags = if asynchronous { libc::MS_ASYNC } else { libc::MS_SYNC };
+    if invalidate {
+        flags |= libc::MS_INVALIDATE;
+    }
+    Ok(flags)
+}
+
+/// The (offset, length) range of options at `index`, checked against the region.
+fn options_range(call: &CallInfo, region: &Region, index: usize) -> JsResult<(usize, usize)> {
+    let options = call.arg(index, "options")?;
+    let offset = options.property("offset", "options.offset")?.optional()?.map(|a| a.offset()).transpose()?.unwrap_or(0);
+    let length = options.property("length", "options.length")?.optional()?.map(|a| a.offset()).transpose()?;
+    region.check_range(offset, length, "options.offset")
+}
+
+/// mappingSync(handle, { offset, length, async, invalidate }): msync.
+fn sync(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let region = region(call)?;
+    let memory = region.memory()?;
+    let (offset, length) = options_range(call, region, 1)?;
+    let flags = sync_flags(call, 1)?;
+    if length > 0 {
+        memory.flush(offset, length, flags).map_err(|e| Error::sys(e, address_subject(&memory)))?;
+    }
+    env.undefined()
+}
+
+/// mappingSyncAsync(handle, options): msync on the thread pool.
+fn sync_async(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let region = region(call)?;
+    let memory = region.memory()?;
+    let (offset, length) = options_range(call, region, 1)?;
+    let flags = sync_flags(call, 1)?;
+    spawn_on_pool(
+        env,
+        "shmkit.msync",
+        move || {
+            if length > 0 {
+                memory.flush(offset, length, flags).map_err(|e| Error::sys(e, address_subject(&memory)))?;
+            }
+            Ok(())
+        },
+        |env, ()| env.undefined(),
+    )
+}
+
+fn address_subject(memory: &MmapRaw) -> Subject {
+    Subject::Detail(format!("{} bytes at 0x{:x}", memory.len(), memory.address()))
+}
+
+/// mapAnonymous(size, shared): zeroed anonymous memory.
+fn map_anonymous(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let size = call.arg(0, "size")?.size()?;
+    let shared = call.arg(1, "shared")?.boolean_or(true)?;
+    let memory = MmapRaw::anonymous(size, shared).map_err(|e| Error::sys(e, Subject::Detail(format!("{size} bytes"))))?;
+    expose(env, memory, MappingInit { buffer: true })
+}
+
+/// mapFd(fd, offset, length, { shared = true, readOnly = false, populate = false }):
+/// maps part of an open file descriptor.
+///
+/// Read-only shared mappings are PROT_READ and get no buffer (a JS write
+/// would fault); read-only private mappings are mapped copy-on-write, so the
+/// buffer is safe to write and the writes never reach the file.
+fn map_fd(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let fd = call.arg(0, "fd")?.integer(0, i32::MAX as i64)? as i32;
+    let offset = call.arg(1, "offset")?.offset()?;
+    let length = call.arg(2, "length")?.size()?;
+    let options = call.arg(3, "options")?;
+    let shared = options.property("shared", "options.shared")?.boolean_or(true)?;
+    let read_only = options.property("readOnly", "options.readOnly")?.boolean_or(false)?;
+    let populate = options.property("populate", "options.populate")?.boolean_or(false)?;
+    let page = os::page_size() as u64;
+    if offset % page != 0 {
+        return Err(Error::invalid_arg_range(
+            "offset",
+            &format!("must be a multiple of the page size ({page})"),
+            &offset.to_string(),
+        ));
+    }
+    let writable_pages = !read_only || !shared;
+    let protection = if writable_pages { Protection::READ_WRITE } else { Protection::READ };
+    let memory = MmapRaw::map_fd(fd, offset, length, MapOptions { protection, shared, populate })
+        .map_err(|e| Error::sys(e, Subject::Detail(format!("fd {fd}, {length} bytes at offset {offset}"))))?;
+    expose(env, memory, MappingInit { buffer: writable_pages })
+}
+
+fn page_size(env: Env, _call: &CallInfo) -> JsResult<Value> {
+    env.int64(os::page_size() as i64)
+}
+
+/// The cheapest possible native call, for measuring call overhead.
+fn noop(env: Env, _call: &CallInfo) -> JsResult<Value> {
+    env.undefined()
+}
+
+pub fn register(exports: &Exports) -> JsResult<()> {
+    exports
+        .function("pageSize", page_size)?
+        .function("noop", noop)?
+        .function("mapAnonymous", map_anonymous)?
+        .function("mapFd", map_fd)?
+        .function("mappingClose", close)?
+        .function("mappingRead", read)?
+        .function("mappingSync", sync)?
+        .function("mappingSyncAsync", sync_async)?;
+    Ok(())
+}

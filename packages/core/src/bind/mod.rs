@@ -1,0 +1,29 @@
+//! The functions JS calls, one module per area. Each module's `register`
+//! adds its functions to the addon's exports; names are camelCase and carry
+//! the area as a prefix (`sysvShmGet`, `posixShmOpen`...).
+
+mod mapping;
+mod mlock;
+mod mmap;
+mod posix_shm;
+mod sem;
+mod sync;
+mod sysv;
+
+// Used by the area modules that create mappings (sysv, posix_shm, mmap) and
+// those that operate on them (mlock).
+#[allow(unused_imports)]
+pub use mapping::{expose, MappingInit, Region, RegionHandle};
+
+use crate::napi::{Exports, JsResult};
+
+pub fn register(exports: &Exports) -> JsResult<()> {
+    mapping::register(exports)?;
+    sysv::register(exports)?;
+    posix_shm::register(exports)?;
+    mmap::register(exports)?;
+    mlock::register(exports)?;
+    sync::register(exports)?;
+    sem::register(exports)?;
+    Ok(())
+}

@@ -1,0 +1,15 @@
+/**
+ * @shmkit/core: the native core every shmkit package shares.
+ *
+ * It holds the one native addon, the {@link Mapping} object that every
+ * package hands out, and Node-style errors. Most users install a feature
+ * package (`@shmkit/mmap`, `@shmkit/sysv-shm`...) and never import this one
+ * directly.
+ *
+ * @packageDocumentation
+ */
+export { Mapping, mapAnonymous, pageSize } from './mapping';
+export type { AnonymousOptions, MappingKind, SyncOptions } from './mapping';
+export { isSystemError } from './errors';
+export type { CodedError, SystemError } from './errors';
+export { platformTriple } from './loader';

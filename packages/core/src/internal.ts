@@ -1,0 +1,12 @@
+/**
+ * For @shmkit packages only: the raw native binding, the Mapping factory and
+ * the shared validators. Not a stable public API.
+ *
+ * @packageDocumentation
+ */
+export { native } from './loader';
+export { adoptMapping, mappingHandle } from './mapping';
+export type { MappingInit } from './mapping';
+export * from './errors';
+export * from './validate';
+export type * from './native/index';

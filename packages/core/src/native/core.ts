@@ -1,0 +1,50 @@
+/** An opaque native handle. Only the functions that made it accept it. */
+export interface NativeHandle<Brand extends string> {
+  readonly __shmkitHandle: Brand;
+}
+
+export type MappingHandle = NativeHandle<'Mapping'>;
+
+/** What a native function that maps memory returns; `Mapping` adopts it. */
+export interface NativeMapping {
+  handle: MappingHandle;
+  /** Absent when the memory is mapped read-only and JS gets copies only. */
+  buffer: ArrayBuffer | undefined;
+  address: bigint;
+  byteLength: number;
+}
+
+/** msync options as the native side reads them. */
+export interface NativeSyncOptions {
+  offset?: number | bigint;
+  length?: number | bigint;
+  async?: boolean;
+  invalidate?: boolean;
+}
+
+/** mapFd options as the native side reads them. */
+export interface NativeMapFdOptions {
+  /** MAP_SHARED (default) or MAP_PRIVATE. */
+  shared?: boolean;
+  readOnly?: boolean;
+  /** MAP_POPULATE. */
+  populate?: boolean;
+}
+
+export interface CoreNative {
+  pageSize(): number;
+  /** Does nothing: measures the floor cost of a native call. */
+  noop(): undefined;
+  mapAnonymous(size: number, shared: boolean): NativeMapping;
+  /**
+   * Maps `length` bytes of `fd` from the page-aligned `offset`. Read-only
+   * shared mappings come back without a buffer; read-only private ones are
+   * copy-on-write.
+   */
+  mapFd(fd: number, offset: number | bigint, length: number, options?: NativeMapFdOptions): NativeMapping;
+  /** Detaches `buffer` (if given), then unmaps. False if already closed. */
+  mappingClose(handle: MappingHandle, buffer: ArrayBuffer | undefined): boolean;
+  mappingRead(handle: MappingHandle, offset?: number | bigint, length?: number | bigint): Buffer;
+  mappingSync(handle: MappingHandle, options?: NativeSyncOptions): undefined;
+  mappingSyncAsync(handle: MappingHandle, options?: NativeSyncOptions): Promise<void>;
+}

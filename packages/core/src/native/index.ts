@@ -1,0 +1,27 @@
+// The shape of the native addon. Each area declares its functions in its own
+// file; this file only joins them.
+import type { CoreNative } from './core';
+import type { MlockNative } from './mlock';
+import type { MmapNative } from './mmap';
+import type { PosixShmNative } from './posix-shm';
+import type { SemNative } from './sem';
+import type { SyncNative } from './sync';
+import type { SysvNative } from './sysv';
+
+export type * from './core';
+export type * from './mlock';
+export type * from './mmap';
+export type * from './posix-shm';
+export type * from './sem';
+export type * from './sync';
+export type * from './sysv';
+
+/** Every function the addon exports. */
+export interface NativeBinding
+  extends CoreNative,
+    SysvNative,
+    PosixShmNative,
+    MmapNative,
+    MlockNative,
+    SyncNative,
+    SemNative {}

@@ -1,0 +1,1 @@
+//! fifo: OS wrappers (filled in by its package's work).

@@ -1,0 +1,1 @@
+//! futex: OS wrappers (filled in by its package's work).

@@ -1,0 +1,1 @@
+//! mlock: OS wrappers (filled in by its package's work).

@@ -1,0 +1,301 @@
+//! Owned memory mappings: `mmap`/`shmat` in, `munmap`/`shmdt` on drop.
+
+use super::{cvt, page_floor, page_size, Error, Result};
+use std::os::fd::RawFd;
+use std::ptr::NonNull;
+
+/// How a mapping is released when its owner drops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// `munmap(addr, len)`.
+    Munmap,
+    /// `shmdt(addr)`: a System V attachment.
+    Shmdt,
+}
+
+/// Memory protection, as `PROT_*` bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Protection(libc::c_int);
+
+impl Protection {
+    pub const NONE: Protection = Protection(libc::PROT_NONE);
+    pub const READ: Protection = Protection(libc::PROT_READ);
+    pub const READ_WRITE: Protection = Protection(libc::PROT_READ | libc::PROT_WRITE);
+
+    pub fn from_bits(read: bool, write: bool, exec: bool) -> Self {
+        let mut bits = libc::PROT_NONE;
+        if read {
+            bits |= libc::PROT_READ;
+        }
+        if write {
+            bits |= libc::PROT_WRITE;
+        }
+        if exec {
+            bits |= libc::PROT_EXEC;
+        }
+        Protection(bits)
+    }
+
+    pub fn bits(self) -> libc::c_int {
+        self.0
+    }
+
+    pub fn readable(self) -> bool {
+        self.0 & libc::PROT_READ != 0
+    }
+
+    pub fn writable(self) -> bool {
+        self.0 & libc::PROT_WRITE != 0
+    }
+}
+
+/// Options for mapping a file descriptor.
+#[derive(Debug, Clone, Copy)]
+pub struct MapOptions {
+    pub protection: Protection,
+    /// MAP_SHARED when true, MAP_PRIVATE (copy on write) when false.
+    pub shared: bool,
+    /// MAP_POPULATE: fault every page in up front.
+    pub populate: bool,
+}
+
+/// One mapped region, released when dropped.
+///
+/// The memory is plain shared or private memory: other threads and processes
+/// may write it at any time, so it is only ever handed out as raw pointers and
+/// JS ArrayBuffers, never as Rust references.
+#[derive(Debug)]
+pub struct MmapRaw {
+    ptr: NonNull<u8>,
+    len: usize,
+    release: Release,
+}
+
+// SAFETY: MmapRaw only owns the address range; access to the bytes is through
+// raw pointers whose synchronisation is the user's business, exactly as with
+// the memory of another process. Unmapping is a syscall safe from any thread.
+unsafe impl Send for MmapRaw {}
+// SAFETY: see Send; &MmapRaw hands out nothing but the address and length.
+unsafe impl Sync for MmapRaw {}
+
+impl MmapRaw {
+    /// Maps `len` bytes of zeroed anonymous memory, shared with children that
+    /// inherit it (MAP_SHARED) or private to this process.
+    pub fn anonymous(len: usize, shared: bool) -> Result<Self> {
+        let kind = if shared { libc::MAP_SHARED } else { libc::MAP_PRIVATE };
+        // SAFETY: a fresh anonymous mapping at an address the kernel picks
+        // cannot alias any memory Rust knows about.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                kind | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        Self::from_mmap_result(ptr, len)
+    }
+
+    /// Maps `len` bytes of `fd` starting at the page-aligned `offset`.
+    pub fn map_fd(fd: RawFd, offset: u64, len: usize, options: MapOptions) -> Result<Self> {
+        if len == 0 || offset % page_size() as u64 != 0 {
+            return Err(Error::new(libc::EINVAL, "mmap"));
+        }
+        let offset = libc::off_t::try_from(offset).map_err(|_| Error::new(libc::EOVERFLOW, "mmap"))?;
+        let mut flags = if options.shared { libc::MAP_SHARED } else { libc::MAP_PRIVATE };
+        if options.populate {
+            flags |= libc::MAP_POPULATE;
+        }
+        // SAFETY: the kernel picks the address, so no existing memory is
+        // replaced; an invalid fd or range is reported through errno.
+        let ptr = unsafe {
+            libc::mmap(std::ptr::null_mut(), len, options.protection.bits(), flags, fd, offset)
+        };
+        Self::from_mmap_result(ptr, len)
+    }
+
+    fn from_mmap_result(ptr: *mut libc::c_void, len: usize) -> Result<Self> {
+        if ptr == libc::MAP_FAILED {
+            return Err(Error::last("mmap"));
+        }
+        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or(Error::new(libc::EINVAL, "mmap"))?;
+        Ok(MmapRaw { ptr, len, release: Release::Munmap })
+    }
+
+    /// Takes ownership of a region some other call mapped.
+    ///
+    /// # Safety
+    /// `ptr..ptr+len` must be a live mapping that nothing else will release,
+    /// created by the call that `release` undoes (mmap for Munmap, shmat for
+    /// Shmdt).
+    pub unsafe fn from_raw_parts(ptr: NonNull<u8>, len: usize, release: Release) -> Self {
+        MmapRaw { ptr, len, release }
+    }
+
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn address(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+
+    pub fn release_kind(&self) -> Release {
+        self.release
+    }
+
+    /// The page-aligned span covering `offset..offset+len`, as (address, length).
+    fn page_span(&self, offset: usize, len: usize) -> Result<(*mut libc::c_void, usize)> {
+        let end = offset.checked_add(len).filter(|&end| end <= self.len);
+        let end = end.ok_or(Error::new(libc::EINVAL, "range"))?;
+        let start = page_floor(offset);
+        // SAFETY: start <= offset <= self.len, so the pointer stays inside
+        // (or one past) the mapping.
+        let addr = unsafe { self.ptr.as_ptr().add(start) };
+        Ok((addr.cast(), end - start))
+    }
+
+    /// msync over `offset..offset+len`, widened to whole pages.
+    /// `flags` is MS_SYNC or MS_ASYNC, optionally with MS_INVALIDATE.
+    pub fn flush(&self, offset: usize, len: usize, flags: libc::c_int) -> Result<()> {
+        let (addr, span) = self.page_span(offset, len).map_err(|e| Error::new(e.errno(), "msync"))?;
+        // SAFETY: addr..addr+span lies inside this live mapping.
+        cvt(unsafe { libc::msync(addr, span, flags) }, "msync").map(drop)
+    }
+
+    /// mprotect over `offset..offset+len`, widened to whole pages.
+    pub fn protect(&self, offset: usize, len: usize, protection: Protection) -> Result<()> {
+        let (addr, span) = self.page_span(offset, len).map_err(|e| Error::new(e.errno(), "mprotect"))?;
+        // SAFETY: addr..addr+span lies inside this live mapping; callers that
+        // expose it to JS make sure no view can touch it while unreadable.
+        cvt(unsafe { libc::mprotect(addr, span, protection.bits()) }, "mprotect").map(drop)
+    }
+
+    /// madvise over `offset..offset+len`, widened to whole pages.
+    pub fn advise(&self, offset: usize, len: usize, advice: libc::c_int) -> Result<()> {
+        let (addr, span) = self.page_span(offset, len).map_err(|e| Error::new(e.errno(), "madvise"))?;
+        // SAFETY: addr..addr+span lies inside this live mapping; the advice
+        // values the glue accepts never discard data that a view relies on
+        // except MADV_DONTNEED, whose effect (re-reading the backing store or
+        // zero pages) is documented.
+        cvt(unsafe { libc::madvise(addr, span, advice) }, "madvise").map(drop)
+    }
+}
+
+impl Drop for MmapRaw {
+    fn drop(&mut self) {
+        let ret = match self.release {
+            // SAFETY: we own this mapping, and nothing uses it after drop.
+            Release::Munmap => unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) },
+            // SAFETY: as above; ptr is the address shmat returned.
+            Release::Shmdt => unsafe { libc::shmdt(self.ptr.as_ptr().cast()) },
+        };
+        debug_assert_eq!(ret, 0, "releasing a mapping failed: {}", Error::last("munmap"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Seek, SeekFrom, Write};
+    use std::os::fd::AsRawFd;
+
+    fn is_mapped(addr: usize) -> bool {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        maps.lines().any(|line| {
+            let range = line.split_whitespace().next().unwrap();
+            let (lo, hi) = range.split_once('-').unwrap();
+            let lo = usize::from_str_radix(lo, 16).unwrap();
+            let hi = usize::from_str_radix(hi, 16).unwrap();
+            (lo..hi).contains(&addr)
+        })
+    }
+
+    fn temp_file(len: u64) -> std::fs::File {
+        let path = std::env::temp_dir().join(format!("shmkit-mman-{}-{}", std::process::id(), rand_suffix()));
+        let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        file.set_len(len).unwrap();
+        file
+    }
+
+    fn rand_suffix() -> u64 {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        N.fetch_add(1, Ordering::Relaxed)
+    }
+
+    #[test]
+    fn anonymous_mapping_is_zeroed_writable_and_unmapped_on_drop() {
+        let len = page_size() * 3;
+        let map = MmapRaw::anonymous(len, false).unwrap();
+        let addr = map.address();
+        assert_eq!(map.len(), len);
+        // SAFETY: the mapping is live and private to this test.
+        unsafe {
+            assert_eq!(*map.as_ptr().add(len - 1), 0);
+            *map.as_ptr().add(10) = 42;
+            assert_eq!(*map.as_ptr().add(10), 42);
+        }
+        assert!(is_mapped(addr));
+        drop(map);
+        assert!(!is_mapped(addr));
+    }
+
+    #[test]
+    fn anonymous_zero_length_is_einval() {
+        let err = MmapRaw::anonymous(0, true).unwrap_err();
+        assert_eq!((err.code(), err.syscall()), ("EINVAL", "mmap"));
+    }
+
+    #[test]
+    fn shared_file_mapping_writes_through_private_does_not() {
+        let mut file = temp_file(page_size() as u64 * 2);
+        let shared = MapOptions { protection: Protection::READ_WRITE, shared: true, populate: false };
+        let private = MapOptions { shared: false, ..shared };
+        let a = MmapRaw::map_fd(file.as_raw_fd(), 0, page_size() * 2, shared).unwrap();
+        let b = MmapRaw::map_fd(file.as_raw_fd(), page_size() as u64, page_size(), private).unwrap();
+        // SAFETY: both mappings are live; offsets are in range.
+        unsafe {
+            *a.as_ptr().add(page_size()) = b'S';
+            *b.as_ptr().add(1) = b'P';
+        }
+        a.flush(0, a.len(), libc::MS_SYNC).unwrap();
+        let mut bytes = Vec::new();
+        file.seek(SeekFrom::Start(page_size() as u64)).unwrap();
+        file.read_to_end(&mut bytes).unwrap();
+        assert_eq!(bytes[0], b'S');
+        assert_eq!(bytes[1], 0, "MAP_PRIVATE writes never reach the file");
+        file.write_all(b"x").unwrap();
+    }
+
+    #[test]
+    fn map_fd_rejects_unaligned_offsets_and_bad_fds() {
+        let opts = MapOptions { protection: Protection::READ, shared: true, populate: false };
+        assert_eq!(MmapRaw::map_fd(-1, 0, 4096, opts).unwrap_err().code(), "EBADF");
+        let file = temp_file(8192);
+        assert_eq!(MmapRaw::map_fd(file.as_raw_fd(), 1, 4096, opts).unwrap_err().code(), "EINVAL");
+    }
+
+    #[test]
+    fn flush_protect_advise_check_ranges() {
+        let map = MmapRaw::anonymous(page_size() * 2, true).unwrap();
+        map.flush(1, 10, libc::MS_ASYNC).unwrap();
+        map.advise(0, map.len(), libc::MADV_WILLNEED).unwrap();
+        map.protect(0, page_size(), Protection::READ).unwrap();
+        map.protect(0, page_size(), Protection::READ_WRITE).unwrap();
+        let err = map.flush(page_size(), page_size() + 1, libc::MS_SYNC).unwrap_err();
+        assert_eq!((err.code(), err.syscall()), ("EINVAL", "msync"));
+        assert_eq!(map.advise(0, 1, 9999).unwrap_err().code(), "EINVAL");
+    }
+}

@@ -1,0 +1,1 @@
+//! posix_shm: OS wrappers (filled in by its package's work).

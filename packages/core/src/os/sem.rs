@@ -1,0 +1,1 @@
+//! sem: OS wrappers (filled in by its package's work).

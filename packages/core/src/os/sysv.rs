@@ -1,0 +1,1 @@
+//! sysv: OS wrappers (filled in by its package's work).

@@ -1,0 +1,19 @@
+// Shared vitest settings for every shmkit package.
+// `forks` runs each test file in its own child process, so a crash in native
+// code fails one file instead of the whole run.
+import { defineConfig } from 'vitest/config';
+
+export function shmkitVitestConfig(overrides = {}) {
+  return defineConfig({
+    test: {
+      pool: 'forks',
+      include: ['test/**/*.test.ts'],
+      testTimeout: 30_000,
+      hookTimeout: 30_000,
+      // Cross-process tests start children and compile C; two cores are all
+      // CI has, so files run one or two at a time.
+      poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+      ...overrides,
+    },
+  });
+}
