@@ -1,0 +1,12 @@
+/**
+ * @shmkit/sync: cross-process synchronisation primitives.
+ *
+ * @packageDocumentation
+ */
+export * from './futex';
+export * from './mutex';
+export * from './event';
+export * from './semaphore';
+export * from './named-semaphore';
+export * from './sysv-semaphore';
+export * from './fifo';
