@@ -2,6 +2,7 @@
 //! adds its functions to the addon's exports; names are camelCase and carry
 //! the area as a prefix (`sysvShmGet`, `posixShmOpen`...).
 
+mod fifo;
 mod mapping;
 mod mlock;
 mod mmap;
@@ -25,5 +26,6 @@ pub fn register(exports: &Exports) -> JsResult<()> {
     mlock::register(exports)?;
     sync::register(exports)?;
     sem::register(exports)?;
+    fifo::register(exports)?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 // The shape of the native addon. Each area declares its functions in its own
 // file; this file only joins them.
 import type { CoreNative } from './core';
+import type { FifoNative } from './fifo';
 import type { MlockNative } from './mlock';
 import type { MmapNative } from './mmap';
 import type { PosixShmNative } from './posix-shm';
@@ -9,6 +10,7 @@ import type { SyncNative } from './sync';
 import type { SysvNative } from './sysv';
 
 export type * from './core';
+export type * from './fifo';
 export type * from './mlock';
 export type * from './mmap';
 export type * from './posix-shm';
@@ -24,4 +26,5 @@ export interface NativeBinding
     MmapNative,
     MlockNative,
     SyncNative,
-    SemNative {}
+    SemNative,
+    FifoNative {}
