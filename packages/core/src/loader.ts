@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- a .node addon can only be loaded with require */
 // Finds and loads the native addon, napi-rs style: the file built in this
 // package first (core.<platform>.node), then the prebuilt platform package
 // (@shmkit/core-<platform>). If nothing loads, the error lists every place

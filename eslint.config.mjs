@@ -1,0 +1,3 @@
+import shared from './tooling/config/eslint.shared.mjs';
+
+export default shared;
