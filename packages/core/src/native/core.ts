@@ -47,4 +47,23 @@ export interface CoreNative {
   mappingRead(handle: MappingHandle, offset?: number | bigint, length?: number | bigint): Buffer;
   mappingSync(handle: MappingHandle, options?: NativeSyncOptions): undefined;
   mappingSyncAsync(handle: MappingHandle, options?: NativeSyncOptions): Promise<void>;
+  /**
+   * mprotect over a page-aligned range. Detaches `buffer` when some page is
+   * no longer read+write; returns the buffer JS may hold afterwards (the same
+   * one, a fresh one once everything is read+write again, or undefined).
+   */
+  mappingProtect(
+    handle: MappingHandle,
+    buffer: ArrayBuffer | undefined,
+    protection: string,
+    options?: NativeRangeOptions,
+  ): ArrayBuffer | undefined;
+  /** madvise with a named advice over a page-aligned range. */
+  mappingAdvise(handle: MappingHandle, advice: string, options?: NativeRangeOptions): undefined;
+}
+
+/** A byte range of a mapping as the native side reads it. */
+export interface NativeRangeOptions {
+  offset?: number | bigint;
+  length?: number | bigint;
 }
