@@ -15,13 +15,16 @@ function cli(...args: string[]): { stdout: Buffer; status: number | null } {
     maxBuffer: 64 << 20,
   });
   if (result.error) throw result.error;
-  if (result.status !== 0) throw new Error(`mmap-file ${args[0]} exited with ${result.status ?? result.signal}`);
+  if (result.status !== 0)
+    throw new Error(`mmap-file ${args[0]} exited with ${result.status ?? result.signal}`);
   return { stdout: result.stdout, status: result.status };
 }
 
 try {
   const file = join(dir, 'data.bin');
-  process.stdout.write(cli('write', file, '2', 'The mapping wrote this line, and msync put it on disk.\n').stdout);
+  process.stdout.write(
+    cli('write', file, '2', 'The mapping wrote this line, and msync put it on disk.\n').stdout,
+  );
   const { stdout } = cli('cat', file);
   const text = stdout.subarray(0, stdout.indexOf(0));
   const zeros = stdout.length - text.length;

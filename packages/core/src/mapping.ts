@@ -225,7 +225,12 @@ export class Mapping implements Disposable {
    */
   protect(protection: Protection, options?: PageRangeOptions): void {
     this.#live();
-    this.#buffer = native.mappingProtect(this.#handle, this.#buffer, protection, validateOptions(options));
+    this.#buffer = native.mappingProtect(
+      this.#handle,
+      this.#buffer,
+      protection,
+      validateOptions(options),
+    );
   }
 
   /**

@@ -61,7 +61,8 @@ function validateOffset(value: unknown, name: string, min: bigint): bigint {
     return BigInt(value);
   }
   if (typeof value === 'bigint') {
-    if (value < min || value > MAX_OFF_T) throw outOfRange(name, `>= ${min}n && <= 2n ** 63n - 1n`, value);
+    if (value < min || value > MAX_OFF_T)
+      throw outOfRange(name, `>= ${min}n && <= 2n ** 63n - 1n`, value);
     return value;
   }
   throw invalidArgType(name, 'of type number or bigint', value);
@@ -71,7 +72,8 @@ function validateTarget(pathOrFd: unknown): string | number {
   if (typeof pathOrFd === 'number') return validateInteger(pathOrFd, 'pathOrFd', 0, 0x7fffffff);
   let path: unknown = pathOrFd;
   if (pathOrFd instanceof URL) {
-    if (pathOrFd.protocol !== 'file:') throw invalidArgValue('pathOrFd', 'must be a file: URL', pathOrFd.href);
+    if (pathOrFd.protocol !== 'file:')
+      throw invalidArgValue('pathOrFd', 'must be a file: URL', pathOrFd.href);
     path = fileURLToPath(pathOrFd);
   }
   if (typeof path !== 'string') {
@@ -133,19 +135,30 @@ export function mapFile(pathOrFd: string | URL | number, options?: MapFileOption
       'RangeError',
     );
   }
-  const length = opts.length === undefined ? undefined : validateSize(opts.length, 'options.length');
+  const length =
+    opts.length === undefined ? undefined : validateSize(opts.length, 'options.length');
   const shared = optionalBoolean(opts.shared, 'options.shared', true);
   const readOnly = optionalBoolean(opts.readOnly, 'options.readOnly', false);
   const populate = optionalBoolean(opts.populate, 'options.populate', false);
   const size = opts.size === undefined ? undefined : validateOffset(opts.size, 'options.size', 1n);
   const mode = opts.mode === undefined ? 0o600 : validateMode(opts.mode, 'options.mode');
   if (size !== undefined && readOnly) {
-    throw Object.assign(new TypeError('Option "size" cannot be used in combination with option "readOnly"'), {
-      code: 'ERR_INCOMPATIBLE_OPTION_PAIR',
-    });
+    throw Object.assign(
+      new TypeError('Option "size" cannot be used in combination with option "readOnly"'),
+      {
+        code: 'ERR_INCOMPATIBLE_OPTION_PAIR',
+      },
+    );
   }
   const nativeOffset = offset <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(offset) : offset;
-  const nativeSize = size === undefined || size > BigInt(Number.MAX_SAFE_INTEGER) ? size : Number(size);
-  const init = native.mmapMapFile(target, nativeOffset, length, { shared, readOnly, populate, size: nativeSize, mode });
+  const nativeSize =
+    size === undefined || size > BigInt(Number.MAX_SAFE_INTEGER) ? size : Number(size);
+  const init = native.mmapMapFile(target, nativeOffset, length, {
+    shared,
+    readOnly,
+    populate,
+    size: nativeSize,
+    mode,
+  });
   return adoptMapping(init, { kind: 'file', readOnly: init.buffer === undefined });
 }

@@ -72,7 +72,11 @@ describe('cross-process visibility', () => {
     expect(result.stdout.trim()).toBe('ping');
     expect(m.read(page + 8, 4).toString()).toBe('pong');
     expect(m.read(0, 7).every((b) => b === 0)).toBe(true);
-    expect(readFileSync(path).subarray(0, 7).every((b) => b === 0)).toBe(true);
+    expect(
+      readFileSync(path)
+        .subarray(0, 7)
+        .every((b) => b === 0),
+    ).toBe(true);
   });
 
   it('Atomics on a shared file mapping add up exactly across processes', async () => {

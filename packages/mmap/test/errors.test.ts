@@ -7,7 +7,9 @@ import { codeOf, tempDir } from './helpers';
 const tmp = tempDir();
 const page = pageSize();
 
-function thrown(fn: () => unknown): Error & { code?: string; errno?: number; syscall?: string; path?: string } {
+function thrown(
+  fn: () => unknown,
+): Error & { code?: string; errno?: number; syscall?: string; path?: string } {
   try {
     fn();
   } catch (error) {
@@ -21,7 +23,10 @@ describe('mapFile argument errors', () => {
 
   it('ERR_INVALID_ARG_TYPE', () => {
     for (const bad of [undefined, null, {}, true, Buffer.from('x')]) {
-      expect(thrown(() => mapFile(bad as never))).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+      expect(thrown(() => mapFile(bad as never))).toMatchObject({
+        name: 'TypeError',
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
     }
     expect(codeOf(() => mapFile(path, 'r' as never))).toBe('ERR_INVALID_ARG_TYPE');
     expect(codeOf(() => mapFile(path, { offset: '0' as never }))).toBe('ERR_INVALID_ARG_TYPE');
@@ -30,7 +35,9 @@ describe('mapFile argument errors', () => {
     expect(codeOf(() => mapFile(path, { readOnly: 'yes' as never }))).toBe('ERR_INVALID_ARG_TYPE');
     expect(codeOf(() => mapFile(path, { populate: null as never }))).toBe('ERR_INVALID_ARG_TYPE');
     expect(codeOf(() => mapFile(path, { size: '1' as never }))).toBe('ERR_INVALID_ARG_TYPE');
-    expect(codeOf(() => mapFile(tmp.path(), { size: 1, mode: '600' as never }))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(codeOf(() => mapFile(tmp.path(), { size: 1, mode: '600' as never }))).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
   });
 
   it('ERR_OUT_OF_RANGE', () => {
@@ -47,7 +54,10 @@ describe('mapFile argument errors', () => {
       { size: 1, mode: 0o10000 },
     ];
     for (const options of cases) {
-      expect(thrown(() => mapFile(path, options))).toMatchObject({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+      expect(thrown(() => mapFile(path, options))).toMatchObject({
+        name: 'RangeError',
+        code: 'ERR_OUT_OF_RANGE',
+      });
     }
     expect(codeOf(() => mapFile(-1))).toBe('ERR_OUT_OF_RANGE');
     expect(codeOf(() => mapFile(2 ** 31))).toBe('ERR_OUT_OF_RANGE');
@@ -101,7 +111,9 @@ describe('mapFile file errors', () => {
   });
 
   it('ERR_SHMKIT_NOT_REGULAR_FILE for devices', () => {
-    expect(codeOf(() => mapFile('/dev/zero', { readOnly: true }))).toBe('ERR_SHMKIT_NOT_REGULAR_FILE');
+    expect(codeOf(() => mapFile('/dev/zero', { readOnly: true }))).toBe(
+      'ERR_SHMKIT_NOT_REGULAR_FILE',
+    );
   });
 
   it('system errors carry code, negative errno, syscall and path', () => {
@@ -112,7 +124,11 @@ describe('mapFile file errors', () => {
 
     const dir = tmp.path('dir');
     mkdirSync(dir);
-    expect(thrown(() => mapFile(dir))).toMatchObject({ code: 'EISDIR', syscall: 'open', path: dir });
+    expect(thrown(() => mapFile(dir))).toMatchObject({
+      code: 'EISDIR',
+      syscall: 'open',
+      path: dir,
+    });
 
     // A shared writable mapping needs a descriptor opened for writing.
     const path = tmp.file('data');

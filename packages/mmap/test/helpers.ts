@@ -7,7 +7,10 @@ import { afterAll } from 'vitest';
 
 export const pkgDir = join(__dirname, '..');
 
-export function tempDir(): { file: (contents?: string | Uint8Array) => string; path: (name?: string) => string } {
+export function tempDir(): {
+  file: (contents?: string | Uint8Array) => string;
+  path: (name?: string) => string;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'shmkit-mmap-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const path = (name = uniqueName('f')) => join(dir, name);

@@ -71,7 +71,9 @@ describe('Mapping.protect', () => {
     const path = tmp.file('ro');
     using m = mapFile(path, { readOnly: true });
     expect(m.read().toString()).toBe('ro');
-    expect(() => m.protect('read-write')).toThrow(expect.objectContaining({ code: 'EACCES', syscall: 'mprotect' }));
+    expect(() => m.protect('read-write')).toThrow(
+      expect.objectContaining({ code: 'EACCES', syscall: 'mprotect' }),
+    );
     m.protect('none');
     expect(codeOf(() => m.read())).toBe('ERR_SHMKIT_PROTECTED');
     m.protect('read');
@@ -136,14 +138,29 @@ describe('Mapping.advise', () => {
   it('accepts every documented advice on a mapping that supports it', () => {
     const path = tmp.file(Buffer.alloc(page * 4));
     using file = mapFile(path);
-    for (const advice of ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'cold', 'pageout'] as const) {
+    for (const advice of [
+      'normal',
+      'random',
+      'sequential',
+      'willneed',
+      'dontneed',
+      'cold',
+      'pageout',
+    ] as const) {
       file.advise(advice);
       file.advise(advice, { offset: page, length: page });
     }
     file.advise('populate-read');
     file.advise('populate-write');
     using anon = mapAnonymous(page * 4, { shared: false });
-    for (const advice of ['dontfork', 'dofork', 'dontdump', 'dodump', 'hugepage', 'nohugepage'] as const) {
+    for (const advice of [
+      'dontfork',
+      'dofork',
+      'dontdump',
+      'dodump',
+      'hugepage',
+      'nohugepage',
+    ] as const) {
       try {
         anon.advise(advice);
       } catch (error) {
@@ -176,7 +193,9 @@ describe('Mapping.advise', () => {
   it('populate-write on read-only pages is refused by the kernel, not a crash', () => {
     using m = mapAnonymous(page);
     m.protect('read');
-    expect(() => m.advise('populate-write')).toThrow(expect.objectContaining({ syscall: 'madvise' }));
+    expect(() => m.advise('populate-write')).toThrow(
+      expect.objectContaining({ syscall: 'madvise' }),
+    );
   });
 
   it('rejects unknown and destructive advice, unaligned offsets and bad ranges', () => {
@@ -186,7 +205,9 @@ describe('Mapping.advise', () => {
     }
     expect(codeOf(() => m.advise(4 as never))).toBe('ERR_INVALID_ARG_TYPE');
     expect(codeOf(() => m.advise('dontneed', { offset: 1 }))).toBe('ERR_INVALID_ARG_VALUE');
-    expect(codeOf(() => m.advise('normal', { offset: page, length: page + 1 }))).toBe('ERR_OUT_OF_RANGE');
+    expect(codeOf(() => m.advise('normal', { offset: page, length: page + 1 }))).toBe(
+      'ERR_OUT_OF_RANGE',
+    );
     m.close();
     expect(codeOf(() => m.advise('normal'))).toBe('ERR_SHMKIT_CLOSED');
   });

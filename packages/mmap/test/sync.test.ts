@@ -75,7 +75,9 @@ describe('Mapping.syncAsync (msync on the thread pool)', () => {
     const path = tmp.path();
     using m = mapFile(path, { size: 1 << 20 });
     m.uint8Array().fill(7);
-    const syncs = Array.from({ length: 64 }, (_, i) => m.syncAsync({ offset: (i % 16) * page * 16, length: page * 16 }));
+    const syncs = Array.from({ length: 64 }, (_, i) =>
+      m.syncAsync({ offset: (i % 16) * page * 16, length: page * 16 }),
+    );
     const [contents] = await Promise.all([readFile(path), ...syncs]);
     expect(contents.length).toBe(1 << 20);
     expect(readFileSync(path).every((b) => b === 7)).toBe(true);

@@ -41,7 +41,12 @@ export interface CoreNative {
    * shared mappings come back without a buffer; read-only private ones are
    * copy-on-write.
    */
-  mapFd(fd: number, offset: number | bigint, length: number, options?: NativeMapFdOptions): NativeMapping;
+  mapFd(
+    fd: number,
+    offset: number | bigint,
+    length: number,
+    options?: NativeMapFdOptions,
+  ): NativeMapping;
   /** Detaches `buffer` (if given), then unmaps. False if already closed. */
   mappingClose(handle: MappingHandle, buffer: ArrayBuffer | undefined): boolean;
   mappingRead(handle: MappingHandle, offset?: number | bigint, length?: number | bigint): Buffer;
