@@ -119,7 +119,9 @@ export class Mapping implements Disposable {
    *   page less than read+write; a fresh buffer appears once it is restored.
    */
   get buffer(): ArrayBuffer {
-    if (this.#buffer === undefined && !this.#readOnly && !this.#closed) {
+    // Closed while protected: there is no buffer left to show as detached.
+    if (this.#buffer === undefined && !this.#readOnly && this.#closed) return new ArrayBuffer(0);
+    if (this.#buffer === undefined && !this.#readOnly) {
       throw codedError(
         'ERR_SHMKIT_PROTECTED',
         `some pages of this ${this.#kind} mapping are not read+write (protect()), so it has no ArrayBuffer. Use read() for readable ranges, or protect('read-write') to get a buffer again`,

@@ -212,3 +212,15 @@ describe('Mapping.advise', () => {
     expect(codeOf(() => m.advise('normal'))).toBe('ERR_SHMKIT_CLOSED');
   });
 });
+
+describe('protect() and close()', () => {
+  it('closing a protected mapping unmaps it; buffer then reads as length 0', () => {
+    const m = mapAnonymous(page * 2);
+    const view = m.uint8Array();
+    m.protect('none', { offset: page });
+    m.close();
+    expect(view.length).toBe(0);
+    expect(m.buffer.byteLength).toBe(0);
+    expect(permsAt(m.address)).toBeUndefined();
+  });
+});
