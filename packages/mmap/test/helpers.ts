@@ -12,7 +12,10 @@ export function tempDir(): {
   path: (name?: string) => string;
 } {
   const dir = mkdtempSync(join(tmpdir(), 'shmkit-mmap-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  afterAll(remove);
+  // Also when the file fails before its hooks run (an import error).
+  process.once('exit', remove);
   const path = (name = uniqueName('f')) => join(dir, name);
   return {
     path,
