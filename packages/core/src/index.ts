@@ -9,7 +9,14 @@
  * @packageDocumentation
  */
 export { Mapping, mapAnonymous, pageSize } from './mapping';
-export type { AnonymousOptions, MappingKind, SyncOptions } from './mapping';
+export type {
+  Advice,
+  AnonymousOptions,
+  MappingKind,
+  PageRangeOptions,
+  Protection,
+  SyncOptions,
+} from './mapping';
 export { isSystemError } from './errors';
 export type { CodedError, SystemError } from './errors';
 export { platformTriple } from './loader';

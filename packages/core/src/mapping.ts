@@ -18,6 +18,44 @@ export interface SyncOptions {
   invalidate?: boolean;
 }
 
+/**
+ * Page protection for {@link Mapping.protect}: PROT_NONE, PROT_READ or
+ * PROT_READ|PROT_WRITE. Executable memory is not offered.
+ */
+export type Protection = 'none' | 'read' | 'read-write';
+
+/**
+ * Named madvise advice for {@link Mapping.advise}. Advice that can destroy
+ * data other processes rely on or make a later touch fault (MADV_REMOVE,
+ * MADV_FREE, MADV_HWPOISON, guard pages...) is deliberately absent.
+ */
+export type Advice =
+  | 'normal'
+  | 'random'
+  | 'sequential'
+  | 'willneed'
+  | 'dontneed'
+  | 'hugepage'
+  | 'nohugepage'
+  | 'dontfork'
+  | 'dofork'
+  | 'dontdump'
+  | 'dodump'
+  | 'mergeable'
+  | 'unmergeable'
+  | 'cold'
+  | 'pageout'
+  | 'populate-read'
+  | 'populate-write';
+
+/** A page range for {@link Mapping.protect} and {@link Mapping.advise}. */
+export interface PageRangeOptions {
+  /** Start in bytes; must be a multiple of the page size. Default 0. */
+  offset?: number | bigint;
+  /** Length in bytes (the kernel rounds up to whole pages). Default: to the end. */
+  length?: number | bigint;
+}
+
 /** How a package that maps memory describes the new Mapping to core. */
 export interface MappingInit {
   kind: MappingKind;
@@ -51,7 +89,8 @@ const HANDLE = Symbol.for('shmkit.mapping.handle');
  */
 export class Mapping implements Disposable {
   readonly #handle: MappingHandle;
-  readonly #buffer: ArrayBuffer | undefined;
+  // Replaced by protect(): detached while some page is not read+write.
+  #buffer: ArrayBuffer | undefined;
   readonly #address: bigint;
   readonly #length: number;
   readonly #kind: MappingKind;
@@ -76,8 +115,18 @@ export class Mapping implements Disposable {
    * @throws ERR_SHMKIT_READ_ONLY for memory mapped read-only without a
    *   private copy (a System V read-only attachment): writes through a view
    *   would fault, so only {@link Mapping.read} copies are offered.
+   * @throws ERR_SHMKIT_PROTECTED while {@link Mapping.protect} has made some
+   *   page less than read+write; a fresh buffer appears once it is restored.
    */
   get buffer(): ArrayBuffer {
+    // Closed while protected: there is no buffer left to show as detached.
+    if (this.#buffer === undefined && !this.#readOnly && this.#closed) return new ArrayBuffer(0);
+    if (this.#buffer === undefined && !this.#readOnly) {
+      throw codedError(
+        'ERR_SHMKIT_PROTECTED',
+        `some pages of this ${this.#kind} mapping are not read+write (protect()), so it has no ArrayBuffer. Use read() for readable ranges, or protect('read-write') to get a buffer again`,
+      );
+    }
     if (this.#buffer === undefined) {
       throw codedError(
         'ERR_SHMKIT_READ_ONLY',
@@ -157,6 +206,50 @@ export class Mapping implements Disposable {
   async syncAsync(options?: SyncOptions): Promise<void> {
     this.#live();
     return native.mappingSyncAsync(this.#handle, validateOptions(options));
+  }
+
+  /**
+   * mprotect: changes the protection of whole pages from `options.offset`
+   * (page-aligned) for `options.length` bytes (default: to the end).
+   *
+   * No protection change can make a later JS access crash the process: as
+   * soon as any page is not read+write the current {@link Mapping.buffer} is
+   * detached (views made from it read as length 0 and ignore writes), and
+   * {@link Mapping.read} refuses ranges that are not readable. When every
+   * page is read+write again, {@link Mapping.buffer} returns a new
+   * ArrayBuffer over the same memory (contents intact); make new views.
+   *
+   * @throws TypeError ERR_INVALID_ARG_VALUE for an unknown protection.
+   * @throws RangeError ERR_INVALID_ARG_VALUE for an offset that is not page-aligned.
+   * @throws RangeError ERR_OUT_OF_RANGE for a range outside the mapping.
+   * @throws SystemError EACCES (syscall 'mprotect') when the memory cannot
+   *   be made writable (a file opened read-only, a read-only attachment).
+   */
+  protect(protection: Protection, options?: PageRangeOptions): void {
+    this.#live();
+    this.#buffer = native.mappingProtect(
+      this.#handle,
+      this.#buffer,
+      protection,
+      validateOptions(options),
+    );
+  }
+
+  /**
+   * madvise: tells the kernel how a page range will be used. `dontneed`
+   * drops the pages from this process: a shared file mapping re-reads them
+   * from the file, while a private or anonymous mapping loses its own
+   * changes (they read as the file's bytes or zeros again).
+   *
+   * @throws TypeError ERR_INVALID_ARG_VALUE for an unknown advice name.
+   * @throws RangeError ERR_INVALID_ARG_VALUE for an offset that is not page-aligned.
+   * @throws RangeError ERR_OUT_OF_RANGE for a range outside the mapping.
+   * @throws SystemError EINVAL (syscall 'madvise') when the kernel does not
+   *   support the advice for this memory (hugepage without THP...).
+   */
+  advise(advice: Advice, options?: PageRangeOptions): void {
+    this.#live();
+    native.mappingAdvise(this.#handle, advice, validateOptions(options));
   }
 
   /**

@@ -11,7 +11,7 @@
 use crate::napi::{spawn_on_pool, sys, CallInfo, Env, Error, Exports, JsResult, Subject, Tagged, Value};
 use crate::os::{
     self,
-    mman::{MapOptions, MmapRaw, Protection},
+    mman::{self as mm, MapOptions, MmapRaw, PageProtections, Protection},
 };
 use std::sync::{Arc, Mutex};
 
@@ -20,6 +20,9 @@ pub struct Region {
     memory: Mutex<Option<Arc<MmapRaw>>>,
     address: usize,
     len: usize,
+    /// What `protect` has made of each page. JS holds a buffer only while
+    /// every page is read+write; `read` copies only from readable pages.
+    protection: Mutex<PageProtections>,
 }
 
 impl Region {
@@ -34,6 +37,30 @@ impl Region {
 
     pub fn address(&self) -> usize {
         self.address
+    }
+
+    /// ERR_SHMKIT_PROTECTED unless every page under `offset..offset+len` is
+    /// readable (and writable, when `write`). Bindings that touch the memory
+    /// from native code call this first: mprotect may have revoked access.
+    pub fn check_access(&self, offset: usize, len: usize, write: bool) -> JsResult<()> {
+        let pages = self.protection.lock().unwrap_or_else(|p| p.into_inner());
+        let ok = if write {
+            let page = os::page_size();
+            len == 0 || {
+                let first = offset / page;
+                pages.all(first, (offset + len - 1) / page - first + 1, |p| p.readable() && p.writable())
+            }
+        } else {
+            pages.readable(offset, len)
+        };
+        if ok {
+            return Ok(());
+        }
+        let needed = if write { "read+write" } else { "readable" };
+        Err(Error::plain(
+            "ERR_SHMKIT_PROTECTED",
+            format!("bytes {offset}..{} of this mapping are not {needed}: protect() changed them", offset + len),
+        ))
     }
 
     /// Drops our reference to the memory; true if it was still open.
@@ -84,31 +111,38 @@ pub fn expose(env: Env, memory: MmapRaw, init: MappingInit) -> JsResult<Value> {
     let len = memory.len();
     let address = memory.address();
     let data = memory.as_ptr();
-    let region = Arc::new(Region { memory: Mutex::new(Some(Arc::new(memory))), address, len });
+    // Memory without a buffer is mapped PROT_READ (see MappingInit::buffer).
+    let initial = if init.buffer { Protection::READ_WRITE } else { Protection::READ };
+    let protection = Mutex::new(PageProtections::new(len, initial));
+    let region = Arc::new(Region { memory: Mutex::new(Some(Arc::new(memory))), address, len, protection });
     env.adjust_external_memory(len as i64);
 
     let result = env.object()?;
     let handle_region = Arc::clone(&region);
     result.set("handle", env.external(RegionHandle(handle_region))?)?;
-    let buffer = if init.buffer {
-        let held = Arc::clone(&region);
-        // SAFETY: the memory stays mapped while `region` holds it; `close`
-        // detaches this buffer before releasing, and otherwise the release
-        // happens only after V8 collected the buffer (this closure runs).
-        unsafe {
-            env.external_arraybuffer(data, len, move |env| {
-                if Arc::strong_count(&held) == 1 {
-                    held.release(env);
-                }
-            })?
-        }
-    } else {
-        env.undefined()?
-    };
+    let buffer = if init.buffer { new_buffer(env, &region, data)? } else { env.undefined()? };
     result.set("buffer", buffer)?;
     result.set("address", env.bigint_u64(address as u64)?)?;
     result.set("byteLength", env.int64(len as i64)?)?;
     Ok(result)
+}
+
+/// One external ArrayBuffer over the whole region. Every buffer holds the
+/// region, so the memory is released only after the last of them and the
+/// handle are gone (or by `close`).
+fn new_buffer(env: Env, region: &Arc<Region>, data: *mut u8) -> JsResult<Value> {
+    let held = Arc::clone(region);
+    // SAFETY: the memory stays mapped while `region` holds it; `close` and
+    // `protect` detach this buffer before releasing the memory or revoking
+    // access to any page, and otherwise the release happens only after V8
+    // collected the buffer (this closure runs).
+    unsafe {
+        env.external_arraybuffer(data, region.len, move |env| {
+            if Arc::strong_count(&held) == 1 {
+                held.release(env);
+            }
+        })
+    }
 }
 
 /// The handle finalizer: the last JS reference to the region is gone when the
@@ -151,7 +185,8 @@ fn read(env: Env, call: &CallInfo) -> JsResult<Value> {
     let offset = call.arg(1, "offset")?.optional()?.map(|a| a.offset()).transpose()?.unwrap_or(0);
     let length = call.arg(2, "length")?.optional()?.map(|a| a.offset()).transpose()?;
     let (offset, length) = region.check_range(offset, length, "offset")?;
-    // SAFETY: the range was checked against the live mapping, which `memory`
+    region.check_access(offset, length, false)?;
+    // SAFETY: the range was checked against the live mapping and its pages, which `memory`
     // keeps mapped for the duration of the copy. Other processes may write
     // concurrently; a byte copy of shared memory is what the user asked for.
     let bytes = unsafe { std::slice::from_raw_parts(memory.as_ptr().add(offset), length) };
@@ -212,6 +247,94 @@ fn address_subject(memory: &MmapRaw) -> Subject {
     Subject::Detail(format!("{} bytes at 0x{:x}", memory.len(), memory.address()))
 }
 
+/// The page-aligned (offset, length) of a protect/advise range. Unlike msync,
+/// these must not silently widen to the start of the page: `dontneed` or
+/// `none` would then reach bytes the caller did not name.
+fn page_range(call: &CallInfo, region: &Region, index: usize) -> JsResult<(usize, usize)> {
+    let (offset, length) = options_range(call, region, index)?;
+    let page = os::page_size();
+    if offset % page != 0 {
+        return Err(Error::invalid_arg_range(
+            "options.offset",
+            &format!("must be a multiple of the page size ({page})"),
+            &offset.to_string(),
+        ));
+    }
+    Ok((offset, length))
+}
+
+/// mappingProtect(handle, buffer, protection, { offset, length }) -> buffer | undefined
+///
+/// mprotect, keeping principle 1: as soon as any page is not read+write the
+/// current buffer is detached (its views read as length 0), and when every
+/// page is read+write again a fresh buffer is returned. No JS runs between
+/// the mprotect and the detach, so no view ever sees a revoked page.
+fn protect(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let handle = call.handle::<RegionHandle>(0, "handle")?;
+    let region = &handle.0;
+    let memory = region.memory()?;
+    let buffer = call.arg(1, "buffer")?.optional()?;
+    let name = call.arg(2, "protection")?.string()?;
+    let protection = match name.as_str() {
+        "none" => Protection::NONE,
+        "read" => Protection::READ,
+        "read-write" => Protection::READ_WRITE,
+        _ => {
+            return Err(Error::invalid_arg_value(
+                "protection",
+                "must be one of 'none', 'read', 'read-write'",
+                &format!("'{name}'"),
+            ))
+        }
+    };
+    let (offset, length) = page_range(call, region, 3)?;
+    let live_buffer = match &buffer {
+        Some(arg) => {
+            let (data, len) = arg.value.arraybuffer_info().map_err(|_| arg.type_error("an instance of ArrayBuffer"))?;
+            let ours = data as usize == region.address() && len == region.len();
+            if !ours && len != 0 {
+                return Err(Error::invalid_arg_value("buffer", "is not this mapping's buffer", "another ArrayBuffer"));
+            }
+            ours.then_some(arg.value)
+        }
+        None => None,
+    };
+    if length > 0 {
+        memory.protect(offset, length, protection).map_err(|e| Error::sys(e, address_subject(&memory)))?;
+    }
+    let page = os::page_size();
+    let all_read_write = {
+        let mut pages = region.protection.lock().unwrap_or_else(|p| p.into_inner());
+        pages.set(offset / page, os::page_ceil(length) / page, protection);
+        pages.all_read_write()
+    };
+    match (all_read_write, live_buffer) {
+        (true, Some(live)) => Ok(live),
+        (true, None) => new_buffer(env, region, memory.as_ptr()),
+        (false, Some(live)) => {
+            live.detach_arraybuffer()?;
+            env.undefined()
+        }
+        (false, None) => env.undefined(),
+    }
+}
+
+/// mappingAdvise(handle, advice, { offset, length }): madvise with a named advice.
+fn advise(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let region = region(call)?;
+    let memory = region.memory()?;
+    let name = call.arg(1, "advice")?.string()?;
+    let advice = mm::advice_from_name(&name).ok_or_else(|| {
+        let names: Vec<String> = mm::ADVICE.iter().map(|(n, _)| format!("'{n}'")).collect();
+        Error::invalid_arg_value("advice", &format!("must be one of {}", names.join(", ")), &format!("'{name}'"))
+    })?;
+    let (offset, length) = page_range(call, region, 2)?;
+    if length > 0 {
+        memory.advise(offset, length, advice).map_err(|e| Error::sys(e, address_subject(&memory)))?;
+    }
+    env.undefined()
+}
+
 /// mapAnonymous(size, shared): zeroed anonymous memory.
 fn map_anonymous(env: Env, call: &CallInfo) -> JsResult<Value> {
     let size = call.arg(0, "size")?.size()?;
@@ -267,6 +390,8 @@ pub fn register(exports: &Exports) -> JsResult<()> {
         .function("mappingClose", close)?
         .function("mappingRead", read)?
         .function("mappingSync", sync)?
-        .function("mappingSyncAsync", sync_async)?;
+        .function("mappingSyncAsync", sync_async)?
+        .function("mappingProtect", protect)?
+        .function("mappingAdvise", advise)?;
     Ok(())
 }

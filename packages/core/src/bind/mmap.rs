@@ -1,7 +1,128 @@
-//! Bindings for the mmap area (filled in by its package's work).
+//! Bindings for the mmap area: mapping files by path or descriptor.
+//!
+//! The SIGBUS guard lives here: the file is fstat'ed right before mmap and a
+//! range that reaches past its end is refused, because touching a mapped
+//! page wholly beyond EOF raises SIGBUS, which would kill the process.
 
-use crate::napi::{Exports, JsResult};
+use crate::bind::{expose, MappingInit};
+use crate::napi::{ArgKind, CallInfo, Env, Error, Exports, JsResult, Subject, Value, ValueType};
+use crate::os::{
+    self,
+    mman::{self, MapOptions, MmapRaw, OpenOptions, Protection},
+};
+use std::os::fd::AsRawFd;
 
-pub fn register(_exports: &Exports) -> JsResult<()> {
+/// Largest byte count a JS number holds exactly (2^53 - 1).
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// mmapMapFile(pathOrFd, offset, length | undefined,
+///             { shared = true, readOnly = false, populate = false, size, mode = 0o600 })
+///
+/// - `size` opens with O_CREAT and grows the file to at least `size` bytes
+///   (ftruncate) before mapping; it never shrinks a file.
+/// - read-only + shared: O_RDONLY, PROT_READ, no buffer (JS copies with
+///   `read`), so no JS write can fault. read-only + private: O_RDONLY,
+///   copy-on-write, with a buffer whose writes never reach the file.
+fn map_file(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let target = call.arg(0, "pathOrFd")?;
+    let offset = call.arg(1, "offset")?.offset()?;
+    let length = call.arg(2, "length")?.optional()?.map(|a| a.size()).transpose()?;
+    let options = call.arg(3, "options")?;
+    let shared = options.property("shared", "options.shared")?.boolean_or(true)?;
+    let read_only = options.property("readOnly", "options.readOnly")?.boolean_or(false)?;
+    let populate = options.property("populate", "options.populate")?.boolean_or(false)?;
+    let size = options.property("size", "options.size")?.optional()?.map(|a| a.offset()).transpose()?;
+    let mode = options.property("mode", "options.mode")?.optional()?.map(|a| a.integer(0, 0o7777)).transpose()?;
+    let mode = mode.unwrap_or(0o600) as u32;
+
+    let page = os::page_size() as u64;
+    if offset % page != 0 {
+        return Err(Error::invalid_arg_range(
+            "options.offset",
+            &format!("must be a multiple of the page size ({page})"),
+            &offset.to_string(),
+        ));
+    }
+    if size.is_some() && read_only {
+        return Err(Error::Type {
+            code: "ERR_INCOMPATIBLE_OPTION_PAIR",
+            message: "Option \"size\" cannot be used in combination with option \"readOnly\"".into(),
+        });
+    }
+
+    // Keeps the file open until the mapping exists; the mapping then holds
+    // its own reference to the file, so ours is closed on return.
+    let opened;
+    let (fd, subject) = match target.kind()? {
+        ArgKind::Other if target.value.value_type()? == ValueType::String => {
+            let path = target.string()?;
+            let write = size.is_some() || (shared && !read_only);
+            let create = size.map(|_| mode);
+            opened = mman::open_file(&path, OpenOptions { write, create }).map_err(|e| Error::sys(e, Subject::Path(path.clone())))?;
+            (opened.as_raw_fd(), Subject::Path(path))
+        }
+        ArgKind::Number => {
+            let fd = target.integer(0, i32::MAX as i64)? as i32;
+            (fd, Subject::Detail(format!("fd {fd}")))
+        }
+        _ => return Err(target.type_error("of type string or number")),
+    };
+    let subject_text = match &subject {
+        Subject::Path(p) => format!("'{p}'"),
+        Subject::Detail(d) => d.clone(),
+        _ => String::new(),
+    };
+
+    let stat = match size {
+        Some(size) => mman::extend_file(fd, size),
+        None => mman::fstat(fd),
+    }
+    .map_err(|e| Error::sys(e, subject.clone()))?;
+    if !stat.regular {
+        return Err(Error::plain(
+            "ERR_SHMKIT_NOT_REGULAR_FILE",
+            format!("{subject_text} is not a regular file: only regular files have a size that keeps a mapping safe from SIGBUS"),
+        ));
+    }
+    if stat.size == 0 {
+        return Err(Error::plain(
+            "ERR_SHMKIT_EMPTY_FILE",
+            format!("{subject_text} is empty: there is nothing to map. Pass options.size to grow it first"),
+        ));
+    }
+    if offset >= stat.size {
+        return Err(beyond_eof(format!(
+            "options.offset {offset} is at or past the end of {subject_text} ({} bytes)",
+            stat.size
+        )));
+    }
+    let available = stat.size - offset;
+    let length = match length {
+        Some(length) if length as u64 > available => {
+            return Err(beyond_eof(format!(
+                "{length} bytes from offset {offset} reach past the end of {subject_text} ({} bytes): touching them would raise SIGBUS",
+                stat.size
+            )))
+        }
+        Some(length) => length,
+        None if available > MAX_SAFE_INTEGER => {
+            return Err(Error::out_of_range("options.length", &format!("<= {MAX_SAFE_INTEGER}"), &available.to_string()))
+        }
+        None => available as usize,
+    };
+
+    let writable_pages = !read_only || !shared;
+    let protection = if writable_pages { Protection::READ_WRITE } else { Protection::READ };
+    let memory = MmapRaw::map_fd(fd, offset, length, MapOptions { protection, shared, populate })
+        .map_err(|e| Error::sys(e, subject.clone()))?;
+    expose(env, memory, MappingInit { buffer: writable_pages })
+}
+
+fn beyond_eof(message: String) -> Error {
+    Error::Range { code: "ERR_SHMKIT_BEYOND_EOF", message }
+}
+
+pub fn register(exports: &Exports) -> JsResult<()> {
+    exports.function("mmapMapFile", map_file)?;
     Ok(())
 }

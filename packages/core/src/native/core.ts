@@ -41,10 +41,34 @@ export interface CoreNative {
    * shared mappings come back without a buffer; read-only private ones are
    * copy-on-write.
    */
-  mapFd(fd: number, offset: number | bigint, length: number, options?: NativeMapFdOptions): NativeMapping;
+  mapFd(
+    fd: number,
+    offset: number | bigint,
+    length: number,
+    options?: NativeMapFdOptions,
+  ): NativeMapping;
   /** Detaches `buffer` (if given), then unmaps. False if already closed. */
   mappingClose(handle: MappingHandle, buffer: ArrayBuffer | undefined): boolean;
   mappingRead(handle: MappingHandle, offset?: number | bigint, length?: number | bigint): Buffer;
   mappingSync(handle: MappingHandle, options?: NativeSyncOptions): undefined;
   mappingSyncAsync(handle: MappingHandle, options?: NativeSyncOptions): Promise<void>;
+  /**
+   * mprotect over a page-aligned range. Detaches `buffer` when some page is
+   * no longer read+write; returns the buffer JS may hold afterwards (the same
+   * one, a fresh one once everything is read+write again, or undefined).
+   */
+  mappingProtect(
+    handle: MappingHandle,
+    buffer: ArrayBuffer | undefined,
+    protection: string,
+    options?: NativeRangeOptions,
+  ): ArrayBuffer | undefined;
+  /** madvise with a named advice over a page-aligned range. */
+  mappingAdvise(handle: MappingHandle, advice: string, options?: NativeRangeOptions): undefined;
+}
+
+/** A byte range of a mapping as the native side reads it. */
+export interface NativeRangeOptions {
+  offset?: number | bigint;
+  length?: number | bigint;
 }

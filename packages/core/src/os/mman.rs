@@ -1,6 +1,6 @@
 //! Owned memory mappings: `mmap`/`shmat` in, `munmap`/`shmdt` on drop.
 
-use super::{cvt, page_floor, page_size, Error, Result};
+use super::{cvt, page_ceil, page_floor, page_size, Error, Result};
 use std::os::fd::RawFd;
 use std::ptr::NonNull;
 
@@ -204,6 +204,165 @@ impl Drop for MmapRaw {
     }
 }
 
+/// The `madvise` advice shmkit accepts, by name.
+///
+/// Only advice that can neither lose data another process relies on nor make
+/// a later access fault is listed. Left out on purpose: MADV_REMOVE (punches
+/// a hole in the backing file or shm object for every process), MADV_FREE
+/// (private pages may turn to zeros at any later moment: a silent race),
+/// MADV_HWPOISON/MADV_SOFT_OFFLINE (poison pages; the next touch is SIGBUS),
+/// MADV_GUARD_INSTALL (the next touch is SIGSEGV), MADV_WIPEONFORK and
+/// MADV_DONTNEED_LOCKED (anonymous-only variants of what is here).
+pub const ADVICE: &[(&str, libc::c_int)] = &[
+    ("normal", libc::MADV_NORMAL),
+    ("random", libc::MADV_RANDOM),
+    ("sequential", libc::MADV_SEQUENTIAL),
+    ("willneed", libc::MADV_WILLNEED),
+    ("dontneed", libc::MADV_DONTNEED),
+    ("hugepage", libc::MADV_HUGEPAGE),
+    ("nohugepage", libc::MADV_NOHUGEPAGE),
+    ("dontfork", libc::MADV_DONTFORK),
+    ("dofork", libc::MADV_DOFORK),
+    ("dontdump", libc::MADV_DONTDUMP),
+    ("dodump", libc::MADV_DODUMP),
+    ("mergeable", libc::MADV_MERGEABLE),
+    ("unmergeable", libc::MADV_UNMERGEABLE),
+    ("cold", MADV_COLD),
+    ("pageout", MADV_PAGEOUT),
+    ("populate-read", MADV_POPULATE_READ),
+    ("populate-write", MADV_POPULATE_WRITE),
+];
+
+// Linux UAPI values (asm-generic/mman-common.h); newer than the libc crate
+// this builds against. Older kernels answer EINVAL, which is reported.
+const MADV_COLD: libc::c_int = 20;
+const MADV_PAGEOUT: libc::c_int = 21;
+const MADV_POPULATE_READ: libc::c_int = 22;
+const MADV_POPULATE_WRITE: libc::c_int = 23;
+
+/// The advice value for a name of [`ADVICE`].
+pub fn advice_from_name(name: &str) -> Option<libc::c_int> {
+    ADVICE.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+}
+
+/// The protection of every page of a mapping, kept as runs so that a huge
+/// mapping costs a few entries, not one per page.
+///
+/// Mappings handed to JS use it to know, without asking the kernel, whether
+/// a range can be read (copy out) or whether a writable buffer is safe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageProtections {
+    pages: usize,
+    /// (first page, protection) sorted by page; each run lasts until the next.
+    runs: Vec<(usize, Protection)>,
+}
+
+impl PageProtections {
+    /// `len` bytes (rounded up to pages) that all have `protection`.
+    pub fn new(len: usize, protection: Protection) -> Self {
+        PageProtections { pages: page_ceil(len) / page_size(), runs: vec![(0, protection)] }
+    }
+
+    /// Sets pages `first..first+count`, merging equal neighbours.
+    pub fn set(&mut self, first: usize, count: usize, protection: Protection) {
+        let end = first.saturating_add(count).min(self.pages);
+        if first >= end {
+            return;
+        }
+        let after = self.at(end);
+        let mut runs: Vec<(usize, Protection)> = self.runs.iter().copied().filter(|&(start, _)| start < first).collect();
+        runs.push((first, protection));
+        if end < self.pages {
+            runs.push((end, after));
+        }
+        runs.extend(self.runs.iter().copied().filter(|&(start, _)| start > end));
+        runs.dedup_by(|next, prev| next.1 == prev.1);
+        self.runs = runs;
+    }
+
+    /// The protection of one page.
+    pub fn at(&self, page: usize) -> Protection {
+        let index = self.runs.partition_point(|&(start, _)| start <= page);
+        self.runs[index.saturating_sub(1)].1
+    }
+
+    /// True when every page of `first..first+count` satisfies `ok`.
+    pub fn all(&self, first: usize, count: usize, ok: impl Fn(Protection) -> bool) -> bool {
+        let end = first.saturating_add(count).min(self.pages);
+        if first >= end {
+            return true;
+        }
+        let start_index = self.runs.partition_point(|&(start, _)| start <= first).saturating_sub(1);
+        self.runs[start_index..].iter().take_while(|&&(start, _)| start < end).all(|&(_, p)| ok(p))
+    }
+
+    /// True when the whole mapping is readable and writable.
+    pub fn all_read_write(&self) -> bool {
+        self.all(0, self.pages, |p| p == Protection::READ_WRITE)
+    }
+
+    /// True when bytes `offset..offset+len` are all on readable pages.
+    pub fn readable(&self, offset: usize, len: usize) -> bool {
+        if len == 0 {
+            return true;
+        }
+        let first = offset / page_size();
+        let last = (offset + len - 1) / page_size();
+        self.all(first, last - first + 1, Protection::readable)
+    }
+}
+
+/// What [`open_file`] should do with the file.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenOptions {
+    pub write: bool,
+    /// O_CREAT with this mode.
+    pub create: Option<u32>,
+}
+
+/// Opens `path` (close-on-exec) for mapping.
+pub fn open_file(path: &str, options: OpenOptions) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true).write(options.write);
+    if let Some(mode) = options.create {
+        open.create(true).mode(mode);
+    }
+    open.open(path).map_err(|e| Error::new(e.raw_os_error().unwrap_or(libc::EIO), "open"))
+}
+
+/// What fstat says about a file about to be mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStat {
+    pub size: u64,
+    /// A regular file (also tmpfs, shm objects and memfds): the only kind
+    /// whose size tells which offsets are safe to touch.
+    pub regular: bool,
+}
+
+pub fn fstat(fd: RawFd) -> Result<FileStat> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: st is a valid out pointer; an invalid fd is reported via errno.
+    cvt(unsafe { libc::fstat(fd, st.as_mut_ptr()) }, "fstat")?;
+    // SAFETY: fstat succeeded, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    Ok(FileStat { size: st.st_size as u64, regular: st.st_mode & libc::S_IFMT == libc::S_IFREG })
+}
+
+/// Grows the file to `size` bytes if it is shorter (ftruncate). Never
+/// shrinks it: cutting a file that someone has mapped makes their next touch
+/// past the new end a SIGBUS.
+pub fn extend_file(fd: RawFd, size: u64) -> Result<FileStat> {
+    let stat = fstat(fd)?;
+    if stat.size >= size {
+        return Ok(stat);
+    }
+    let len = libc::off_t::try_from(size).map_err(|_| Error::new(libc::EFBIG, "ftruncate"))?;
+    // SAFETY: ftruncate only touches the file behind fd.
+    super::cvt_retry(|| unsafe { libc::ftruncate(fd, len) }, "ftruncate")?;
+    Ok(FileStat { size, ..stat })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,5 +456,59 @@ mod tests {
         let err = map.flush(page_size(), page_size() + 1, libc::MS_SYNC).unwrap_err();
         assert_eq!((err.code(), err.syscall()), ("EINVAL", "msync"));
         assert_eq!(map.advise(0, 1, 9999).unwrap_err().code(), "EINVAL");
+    }
+
+    #[test]
+    fn page_protections_track_runs() {
+        let page = page_size();
+        let mut p = PageProtections::new(page * 10 - 1, Protection::READ_WRITE);
+        assert!(p.all_read_write());
+        p.set(2, 3, Protection::NONE);
+        assert_eq!(p.at(1), Protection::READ_WRITE);
+        assert_eq!(p.at(2), Protection::NONE);
+        assert_eq!(p.at(4), Protection::NONE);
+        assert_eq!(p.at(5), Protection::READ_WRITE);
+        assert!(!p.all_read_write());
+        assert!(p.readable(0, page * 2));
+        assert!(!p.readable(page * 2 - 1, 2));
+        assert!(p.readable(page * 5, page * 5 - 1));
+        p.set(3, 1, Protection::READ);
+        assert!(!p.readable(page * 2, page));
+        assert!(p.readable(page * 3, page));
+        p.set(0, 100, Protection::READ_WRITE);
+        assert!(p.all_read_write());
+        assert_eq!(p.runs.len(), 1);
+        p.set(9, 1, Protection::READ);
+        assert_eq!(p.at(9), Protection::READ);
+        assert_eq!(p.at(8), Protection::READ_WRITE);
+        p.set(9, 1, Protection::READ_WRITE);
+        assert_eq!(p, PageProtections::new(page * 10, Protection::READ_WRITE));
+    }
+
+    #[test]
+    fn advice_names_map_to_values_and_exclude_destructive_ones() {
+        assert_eq!(advice_from_name("dontneed"), Some(libc::MADV_DONTNEED));
+        assert_eq!(advice_from_name("remove"), None);
+        assert_eq!(advice_from_name("free"), None);
+        let map = MmapRaw::anonymous(page_size() * 4, false).unwrap();
+        for &(name, advice) in ADVICE {
+            match map.advise(0, map.len(), advice) {
+                Ok(()) => {}
+                // Kernels without THP or KSM refuse those names.
+                Err(e) => assert_eq!(e.code(), "EINVAL", "{name}"),
+            }
+        }
+    }
+
+    #[test]
+    fn extend_file_grows_but_never_shrinks() {
+        let file = temp_file(100);
+        let fd = file.as_raw_fd();
+        assert_eq!(extend_file(fd, 50).unwrap(), FileStat { size: 100, regular: true });
+        assert_eq!(extend_file(fd, 5 << 30).unwrap().size, 5 << 30);
+        assert_eq!(fstat(fd).unwrap().size, 5 << 30);
+        assert_eq!(fstat(-1).unwrap_err().code(), "EBADF");
+        assert_eq!(open_file("/nonexistent/x", OpenOptions { write: false, create: None }).unwrap_err().code(), "ENOENT");
+        assert!(!fstat(open_file("/dev/null", OpenOptions { write: false, create: None }).unwrap().as_raw_fd()).unwrap().regular);
     }
 }
