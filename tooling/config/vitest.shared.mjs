@@ -13,6 +13,9 @@ export function shmkitVitestConfig(overrides = {}) {
       // Cross-process tests start children and compile C; two cores are all
       // CI has, so files run one or two at a time.
       poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+      // Workspace packages are imported from their built CommonJS: let Node
+      // load it, or vite-node transforms it as source and loses its exports.
+      server: { deps: { external: [/\/packages\/[^/]+\/dist\//] } },
       ...overrides,
     },
   });
