@@ -122,11 +122,13 @@ pub struct LockStatus {
     pub locked: u64,
     /// VmRSS: bytes resident in RAM.
     pub resident: u64,
+    /// VmSize: bytes mapped; what mlockall(MCL_CURRENT) asks to lock.
+    pub mapped: u64,
     /// CAP_IPC_LOCK is in the effective set: the limit does not apply.
     pub ipc_lock: bool,
 }
 
-/// Reads VmLck, VmRSS and CapEff of this process.
+/// Reads VmLck, VmRSS, VmSize and CapEff of this process.
 pub fn status() -> Result<LockStatus> {
     let text = std::fs::read_to_string("/proc/self/status")
         .map_err(|e| Error::new(e.raw_os_error().unwrap_or(libc::EIO), "open"))?;
@@ -142,6 +144,7 @@ pub fn parse_status(text: &str) -> LockStatus {
         match key {
             "VmLck" => status.locked = kilobytes(value),
             "VmRSS" => status.resident = kilobytes(value),
+            "VmSize" => status.mapped = kilobytes(value),
             "CapEff" => {
                 let caps = u64::from_str_radix(value, 16).unwrap_or(0);
                 status.ipc_lock = caps & (1 << CAP_IPC_LOCK) != 0;
@@ -210,10 +213,11 @@ mod tests {
 
     #[test]
     fn parses_status() {
-        let text = "Name:\tnode\nVmLck:\t      8 kB\nVmRSS:\t  40960 kB\nCapEff:\t0000000000004000\n";
+        let text = "Name:\tnode\nVmSize:\t 100 kB\nVmLck:\t      8 kB\nVmRSS:\t  40960 kB\nCapEff:\t0000000000004000\n";
         let status = parse_status(text);
         assert_eq!(status.locked, 8192);
         assert_eq!(status.resident, 40960 * 1024);
+        assert_eq!(status.mapped, 100 * 1024);
         assert!(status.ipc_lock);
         assert!(!parse_status("CapEff:\t0000000000000001\n").ipc_lock);
         assert_eq!(parse_status(""), LockStatus::default());
