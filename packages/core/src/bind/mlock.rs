@@ -105,19 +105,25 @@ impl Drop for LockHandle {
     }
 }
 
+/// "65536 bytes (64 KiB)": bytes for precision, a unit for the eye.
 fn human(bytes: u64) -> String {
-    const KIB: u64 = 1024;
-    if bytes >= KIB * KIB && bytes % (KIB * KIB) == 0 {
-        format!("{bytes} bytes ({} MiB)", bytes / KIB / KIB)
-    } else if bytes >= KIB && bytes % KIB == 0 {
-        format!("{bytes} bytes ({} KiB)", bytes / KIB)
+    const KIB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b >= KIB * KIB * KIB {
+        format!("{bytes} bytes ({:.1} GiB)", b / KIB / KIB / KIB)
+    } else if b >= KIB * KIB {
+        format!("{bytes} bytes ({:.1} MiB)", b / KIB / KIB)
+    } else if b >= KIB {
+        format!("{bytes} bytes ({:.1} KiB)", b / KIB)
     } else {
         format!("{bytes} bytes")
     }
+    .replace(".0 ", " ")
 }
 
-const RAISE: &str = "raise RLIMIT_MEMLOCK (`ulimit -l <KiB>` in the shell that starts node, `prlimit --memlock=<bytes>`, \
-LimitMEMLOCK= in a systemd unit, memlock in /etc/security/limits.conf), give the process CAP_IPC_LOCK";
+const RAISE: &str =
+    "raise the limit (`ulimit -l <KiB>` before starting node, `prlimit --memlock=<bytes>`, LimitMEMLOCK= for a systemd \
+service), give the process CAP_IPC_LOCK";
 
 /// The hint for a refused lock of `request` bytes, given what the kernel
 /// counts against the limit at the time of the failure.
@@ -130,13 +136,14 @@ fn limit_hint(err: os::Error, request: u64, what: &str) -> Option<String> {
     }
     match err.errno() {
         libc::EPERM => Some(format!(
-            "RLIMIT_MEMLOCK is 0 and the process lacks CAP_IPC_LOCK, so it may lock nothing; {RAISE}"
+            "RLIMIT_MEMLOCK is 0 and the process lacks CAP_IPC_LOCK, so it may lock nothing ({what} needs {}); {RAISE}",
+            human(request)
         )),
         libc::ENOMEM if status.locked.saturating_add(request) > soft => Some(format!(
-            "{what} {} on top of the {} already locked (VmLck) exceeds RLIMIT_MEMLOCK of {}; {RAISE}, or lock less",
-            human(request),
-            human(status.locked),
+            "RLIMIT_MEMLOCK is {}, {} are locked already (VmLck) and {what} needs {}; {RAISE}, or lock less",
             human(soft),
+            human(status.locked),
+            human(request),
         )),
         _ => None,
     }
@@ -146,7 +153,7 @@ fn lock_error(err: os::Error, span: (usize, usize)) -> Error {
     let request = (span.1 - span.0) as u64;
     let subject = Subject::Detail(format!("{} at 0x{:x}", human(request), span.0));
     let hint = match err.errno() {
-        libc::EPERM | libc::ENOMEM => limit_hint(err, request, "locking").or_else(|| {
+        libc::EPERM | libc::ENOMEM => limit_hint(err, request, "this lock").or_else(|| {
             (err.errno() == libc::ENOMEM).then(|| "part of the range is not mapped (was the memory unmapped?)".to_string())
         }),
         libc::EAGAIN => Some("some of the pages could not be locked right now; try again, or lock less".into()),
@@ -269,7 +276,7 @@ fn lock_all(env: Env, call: &CallInfo) -> JsResult<Value> {
             libc::EINVAL if what.on_fault => {
                 Some("this kernel does not support MCL_ONFAULT (Linux 4.4+); lock without onFault".to_string())
             }
-            libc::EPERM | libc::ENOMEM => limit_hint(err, mapped, "locking every mapping of the process (VmSize)"),
+            libc::EPERM | libc::ENOMEM => limit_hint(err, mapped, "locking every mapping (VmSize)"),
             libc::EAGAIN => Some("some of the pages could not be locked right now; try again".into()),
             _ => None,
         };
