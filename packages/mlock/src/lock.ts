@@ -257,7 +257,9 @@ export function lock(target: LockTarget, options?: LockOptions): MemoryLock {
     if (isResizable(owner)) {
       throw invalidArgValue('target', 'is backed by a resizable buffer, whose memory may move or shrink', target);
     }
-    made = native.mlockLockBytes(target, offset, length, onFault);
+    // Node-API sees a SharedArrayBuffer only through a view.
+    const bytes = target instanceof ArrayBuffer || ArrayBuffer.isView(target) ? target : new Uint8Array(target);
+    made = native.mlockLockBytes(bytes, offset, length, onFault);
   }
   const range = resolve(target, offset, length);
   const held = MemoryLock.fromNative(made, range, onFault);

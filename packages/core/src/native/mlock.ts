@@ -41,7 +41,7 @@ export interface MlockNative {
   ): NativeMemoryLock;
   /** The same over the bytes of an ArrayBuffer/TypedArray/DataView; the caller keeps it reachable. */
   mlockLockBytes(
-    target: ArrayBuffer | SharedArrayBuffer | ArrayBufferView,
+    target: ArrayBuffer | ArrayBufferView,
     offset: number | undefined,
     length: number | undefined,
     onFault: boolean,
