@@ -160,14 +160,20 @@ function isDetached(owner: Owner): boolean {
 
 function isArrayBuffer(value: unknown): value is ArrayBuffer | SharedArrayBuffer {
   return (
-    value instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && value instanceof SharedArrayBuffer)
+    value instanceof ArrayBuffer ||
+    (typeof SharedArrayBuffer === 'function' && value instanceof SharedArrayBuffer)
   );
 }
 
-const TARGET_TYPES = 'an instance of Mapping, ArrayBuffer, SharedArrayBuffer, Buffer, TypedArray or DataView';
+const TARGET_TYPES =
+  'an instance of Mapping, ArrayBuffer, SharedArrayBuffer, Buffer, TypedArray or DataView';
 
 /** The owner and byte range of `target`, narrowed by offset/length. */
-function resolve(target: unknown, offset: number | undefined, length: number | undefined): Resolved {
+function resolve(
+  target: unknown,
+  offset: number | undefined,
+  length: number | undefined,
+): Resolved {
   let owner: Owner;
   let start: number;
   let size: number;
@@ -204,7 +210,8 @@ function readRange(options: LockOptions | UnlockOptions | undefined): {
   const opts = validateOptions(options);
   return {
     offset: opts.offset === undefined ? undefined : validateInteger(opts.offset, 'options.offset'),
-    length: opts.length === undefined ? undefined : validateInteger(opts.length, 'options.length', 1),
+    length:
+      opts.length === undefined ? undefined : validateInteger(opts.length, 'options.length', 1),
   };
 }
 
@@ -255,10 +262,15 @@ export function lock(target: LockTarget, options?: LockOptions): MemoryLock {
   } else {
     const owner = resolve(target, undefined, undefined).owner;
     if (isResizable(owner)) {
-      throw invalidArgValue('target', 'is backed by a resizable buffer, whose memory may move or shrink', target);
+      throw invalidArgValue(
+        'target',
+        'is backed by a resizable buffer, whose memory may move or shrink',
+        target,
+      );
     }
     // Node-API sees a SharedArrayBuffer only through a view.
-    const bytes = target instanceof ArrayBuffer || ArrayBuffer.isView(target) ? target : new Uint8Array(target);
+    const bytes =
+      target instanceof ArrayBuffer || ArrayBuffer.isView(target) ? target : new Uint8Array(target);
     made = native.mlockLockBytes(bytes, offset, length, onFault);
   }
   const range = resolve(target, offset, length);
@@ -284,9 +296,9 @@ export function unlock(target: LockTarget | MemoryLock, options?: UnlockOptions)
   prune();
   let ended = 0;
   for (const [held, locked] of [...live]) {
-    const overlaps = locked.owner === range.owner && locked.start < range.end && range.start < locked.end;
+    const overlaps =
+      locked.owner === range.owner && locked.start < range.end && range.start < locked.end;
     if (overlaps && held.unlock()) ended += 1;
   }
   return ended;
 }
-

@@ -227,7 +227,8 @@ describe('limits', () => {
   });
 
   it('lockedBytes is VmLck', () => {
-    const vmlck = Number(/VmLck:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
+    const vmlck =
+      Number(/VmLck:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
     expect(lockedBytes()).toBe(vmlck);
   });
 
@@ -240,44 +241,73 @@ describe('limits', () => {
 describe('bad inputs', () => {
   it('rejects targets that are not memory', () => {
     for (const bad of [undefined, null, 42, 'text', {}, [1, 2]]) {
-      expect(() => lock(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-      expect(() => unlock(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+      expect(() => lock(bad as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+      );
+      expect(() => unlock(bad as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+      );
     }
   });
 
   it('rejects empty, detached and resizable buffers', () => {
-    expect(() => lock(new ArrayBuffer(0))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-    expect(() => lock(Buffer.alloc(0))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => lock(new ArrayBuffer(0))).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+    expect(() => lock(Buffer.alloc(0))).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
     const ab = new ArrayBuffer(16);
     structuredClone(ab, { transfer: [ab] });
     expect(() => lock(ab)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     // Node 20 has resizable ArrayBuffers; its TypeScript lib does not know them yet.
-    const Resizable = ArrayBuffer as unknown as new (size: number, options: { maxByteLength: number }) => ArrayBuffer;
+    const Resizable = ArrayBuffer as unknown as new (
+      size: number,
+      options: { maxByteLength: number },
+    ) => ArrayBuffer;
     const resizable = new Resizable(16, { maxByteLength: 4096 });
-    expect(() => lock(resizable)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-    expect(() => lock(new Uint8Array(resizable))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => lock(resizable)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+    expect(() => lock(new Uint8Array(resizable))).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
   });
 
   it('rejects bad options', () => {
     const buf = Buffer.alloc(page);
     const mapping = map(page);
     for (const target of [buf, mapping]) {
-      expect(() => lock(target, 5 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+      expect(() => lock(target, 5 as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+      );
       expect(() => lock(target, { onFault: 'yes' as never })).toThrow(
         expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
       );
-      expect(() => lock(target, { offset: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-      expect(() => lock(target, { offset: 1.5 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+      expect(() => lock(target, { offset: -1 })).toThrow(
+        expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+      );
+      expect(() => lock(target, { offset: 1.5 })).toThrow(
+        expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+      );
       expect(() => lock(target, { offset: '1' as never })).toThrow(
         expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
       );
-      expect(() => lock(target, { length: 0 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-      expect(() => lock(target, { offset: page + 1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-      expect(() => lock(target, { offset: page })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+      expect(() => lock(target, { length: 0 })).toThrow(
+        expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+      );
+      expect(() => lock(target, { offset: page + 1 })).toThrow(
+        expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+      );
+      expect(() => lock(target, { offset: page })).toThrow(
+        expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+      );
       expect(() => lock(target, { offset: 10, length: page })).toThrow(
         expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
       );
-      expect(() => unlock(target, { length: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+      expect(() => unlock(target, { length: -1 })).toThrow(
+        expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+      );
     }
   });
 
@@ -288,18 +318,26 @@ describe('bad inputs', () => {
   });
 
   it('rejects bad lockAll options before calling mlockall', () => {
-    expect(() => lockAll({ current: false })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => lockAll({ current: false })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
     expect(() => lockAll({ current: false, future: false })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
     );
-    expect(() => lockAll({ future: 1 as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    expect(() => lockAll('all' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => lockAll({ future: 1 as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    expect(() => lockAll('all' as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
   });
 
   it('rejects bad byte counts in canLock', () => {
     expect(() => canLock(-1)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => canLock(1.5)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => canLock('1' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => canLock('1' as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
   });
 
   it('MemoryLock cannot be constructed by hand', () => {
