@@ -50,9 +50,12 @@ export interface MlockNative {
   mlockUnlock(lock: MemoryLockHandle): boolean;
   /** False once unlocked, after munlockall, or once a locked Mapping is unmapped. */
   mlockIsLocked(lock: MemoryLockHandle): boolean;
+  /** mlockall with MCL_CURRENT / MCL_FUTURE / MCL_ONFAULT; at least one of the first two. */
   mlockLockAll(current: boolean, future: boolean, onFault: boolean): undefined;
   /** munlockall; ends every range lock too. */
   mlockUnlockAll(): undefined;
+  /** getrlimit(RLIMIT_MEMLOCK). */
   mlockLimits(): NativeMemlockLimits;
+  /** VmLck, VmRSS, VmSize and CAP_IPC_LOCK from /proc/self/status. */
   mlockStatus(): NativeLockStatus;
 }
