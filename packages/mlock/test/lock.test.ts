@@ -110,7 +110,7 @@ describe('locking a Mapping', () => {
   });
 
   it('onFault locks without populating; a plain lock populates', () => {
-    const size = 1024 * page;
+    const size = 512 * page;
     const plain = map(size);
     const lazy = map(size);
 
@@ -162,6 +162,15 @@ describe('locking buffers', () => {
     const floats = new Float64Array(1024);
     locked(floats);
     expect(unlock(floats.subarray(0, 1))).toBe(1);
+    expect(lockedBytes()).toBe(before);
+
+    const view = new DataView(new ArrayBuffer(4 * page), 100, 50);
+    const d = locked(view);
+    expect(d.byteLength).toBeLessThanOrEqual(2 * page);
+    expect(lockedBytes() - before).toBe(d.byteLength);
+    // Bytes outside the view's own range are not its locks.
+    expect(unlock(new Uint8Array(view.buffer, 200, 10))).toBe(0);
+    expect(unlock(view)).toBe(1);
     expect(lockedBytes()).toBe(before);
   });
 
