@@ -1,6 +1,6 @@
 // What needs a process of its own: lockAll (it locks the whole process),
 // lowered limits without CAP_IPC_LOCK, GC pressure, worker exit.
-import { runNode, type RunOptions } from '@shmkit/testing';
+import { compileC, runNode, type RunOptions } from '@shmkit/testing';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -251,5 +251,85 @@ describe('buffers and the garbage collector', () => {
     `);
     expect(r.inWorker).toBeGreaterThanOrEqual((1 << 20) + 4096 * 8);
     expect(r.after).toBe(0);
+  });
+});
+
+// Installs a seccomp filter, then runs the program as if on a kernel older
+// than 4.4: mlock2 is ENOSYS and mlockall refuses MCL_ONFAULT with EINVAL.
+const OLD_KERNEL_C = String.raw`
+// Runs a program as if on a kernel older than 4.4: mlock2 is ENOSYS and
+// mlockall rejects MCL_ONFAULT with EINVAL (a seccomp filter says so).
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define MCL_ONFAULT_FLAG 4
+#if defined(__x86_64__)
+#define THIS_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define THIS_ARCH AUDIT_ARCH_AARCH64
+#else
+#error "add this architecture's AUDIT_ARCH_* here"
+#endif
+
+int main(int argc, char **argv) {
+  if (argc < 2) return 2;
+  struct sock_filter filter[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, THIS_ARCH, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mlock2, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mlockall, 0, 3),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MCL_ONFAULT_FLAG, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = { sizeof filter / sizeof filter[0], filter };
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) { perror("prctl"); return 1; }
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) { perror("seccomp"); return 1; }
+  execvp(argv[1], argv + 1);
+  perror("execvp");
+  return 127;
+}
+`;
+
+describe('onFault on a kernel older than 4.4 (simulated with seccomp)', () => {
+  it('mlock2 is ENOSYS and MCL_ONFAULT is EINVAL, each with a hint; plain locks still work', async () => {
+    const oldKernel = compileC(OLD_KERNEL_C);
+    const r = await child<Record<string, unknown>>(
+      `${CATCH}
+      import { mapAnonymous } from '@shmkit/core';
+      import { lock, lockAll, unlockAll, lockedBytes } from '@shmkit/mlock';
+      const mapping = mapAnonymous(65536);
+      const out = { lock: caught(() => lock(mapping, { onFault: true })),
+        lockAll: caught(() => lockAll({ current: true, onFault: true })) };
+      const plain = lock(mapping);
+      out.plain = lockedBytes();
+      plain.unlock();
+      lockAll({ current: true });
+      out.all = lockedBytes() > 65536;
+      unlockAll();
+      console.log(JSON.stringify(out));
+    `,
+      { wrapper: [oldKernel] },
+    );
+    expect(r.lock).toMatchObject({ code: 'ENOSYS', errno: -38, syscall: 'mlock2' });
+    expect((r.lock as { hint: string }).hint).toMatch(/Linux 4\.4.*without onFault/);
+    expect(r.lockAll).toMatchObject({ code: 'EINVAL', errno: -22, syscall: 'mlockall' });
+    expect((r.lockAll as { message: string }).message).toContain('MCL_CURRENT|MCL_ONFAULT');
+    expect((r.lockAll as { hint: string }).hint).toMatch(
+      /MCL_ONFAULT \(Linux 4\.4\+\).*without onFault/,
+    );
+    expect(r.plain).toBe(65536);
+    expect(r.all).toBe(true);
   });
 });
