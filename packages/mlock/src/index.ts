@@ -1,0 +1,13 @@
+/**
+ * @shmkit/mlock: keep memory in RAM. Range locks over Mappings and buffers
+ * (mlock, mlock2 on fault, munlock), whole-process locks (mlockall,
+ * munlockall) and the limits that govern them.
+ *
+ * @packageDocumentation
+ */
+export { lock, unlock, MemoryLock } from './lock';
+export type { LockOptions, LockTarget, UnlockOptions } from './lock';
+export { lockAll, unlockAll } from './lock-all';
+export type { LockAllOptions } from './lock-all';
+export { canLock, limits, lockedBytes } from './limits';
+export type { MemlockLimits } from './limits';
