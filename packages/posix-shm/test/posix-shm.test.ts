@@ -1,9 +1,10 @@
+import { resolve } from 'node:path';
 import { existsSync, fstatSync, statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PosixShm } from '../src/index';
 import { isRoot, run, runNode, uniqueName } from '@shmkit/testing';
 
-const pkgDir = new URL('..', import.meta.url).pathname;
+const pkgDir = resolve(__dirname, '..');
 const created: string[] = [];
 
 function name(): string {
