@@ -15,7 +15,8 @@ async function openShm(name: string, wait: number, signal: AbortSignal): Promise
       // mapping is copy-on-write, so it still has a buffer for Atomics.
       return PosixShm.open(name, { readOnly: true });
     } catch (error) {
-      if ((error as { code?: string }).code !== 'ENOENT' || Date.now() > deadline || signal.aborted) throw error;
+      if ((error as { code?: string }).code !== 'ENOENT' || Date.now() > deadline || signal.aborted)
+        throw error;
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -46,7 +47,11 @@ async function main(): Promise<number> {
       received += 1;
       if (options.count !== 0 && received >= options.count) break;
     }
-    console.log(signal.aborted ? 'consumer: interrupted, detaching' : `consumer: done after ${received} messages`);
+    console.log(
+      signal.aborted
+        ? 'consumer: interrupted, detaching'
+        : `consumer: done after ${received} messages`,
+    );
   } finally {
     receiver.close();
     map.close();

@@ -10,7 +10,9 @@ const fifo = join(tmpdir(), `shmkit-demo-${process.pid}.fifo`);
 const common = ['--name', name, '--fifo', fifo];
 
 function start(script: string, args: string[]): Promise<number | null> {
-  const child = spawn(process.execPath, [join(__dirname, script), ...common, ...args], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [join(__dirname, script), ...common, ...args], {
+    stdio: 'inherit',
+  });
   return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
 }
 
@@ -19,7 +21,9 @@ async function main(): Promise<void> {
   const consumer = start('consumer.js', []);
   const [p, c] = await Promise.all([producer, consumer]);
   const leftovers = [`/dev/shm${name}`, fifo].filter((path) => existsSync(path));
-  console.log(`demo: producer exited ${p}, consumer exited ${c}; left behind: ${leftovers.length ? leftovers.join(', ') : 'nothing'}`);
+  console.log(
+    `demo: producer exited ${p}, consumer exited ${c}; left behind: ${leftovers.length ? leftovers.join(', ') : 'nothing'}`,
+  );
   process.exitCode = p === 0 && c === 0 && leftovers.length === 0 ? 0 : 1;
 }
 

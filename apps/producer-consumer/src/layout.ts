@@ -35,7 +35,8 @@ export interface Message {
 export function writeMessage(buffer: ArrayBuffer, text: string): number {
   const words = new Int32Array(buffer, 0, 2);
   const bytes = Buffer.from(text);
-  if (bytes.length > TEXT_CAPACITY) throw new RangeError(`message longer than ${TEXT_CAPACITY} bytes`);
+  if (bytes.length > TEXT_CAPACITY)
+    throw new RangeError(`message longer than ${TEXT_CAPACITY} bytes`);
   const seq = Atomics.add(words, SEQ_OFFSET / 4, 1) + 1; // odd: writing
   new Uint32Array(buffer, LENGTH_OFFSET, 1)[0] = bytes.length;
   const area = new Uint8Array(buffer, TEXT_OFFSET, TEXT_CAPACITY);

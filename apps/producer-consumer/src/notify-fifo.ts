@@ -81,7 +81,12 @@ class FifoReceiver implements NotifyReceiver {
         record = await this.#reader.wait({ signal });
       } catch (error) {
         const code = (error as { code?: string }).code;
-        if (code === 'ERR_SHMKIT_FIFO_ENDED' || code === 'ABORT_ERR' || code === 'ERR_SHMKIT_CLOSED') return;
+        if (
+          code === 'ERR_SHMKIT_FIFO_ENDED' ||
+          code === 'ABORT_ERR' ||
+          code === 'ERR_SHMKIT_CLOSED'
+        )
+          return;
         throw error;
       }
       yield new Int32Array(record.buffer, record.byteOffset, 1)[0]!;

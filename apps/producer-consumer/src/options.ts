@@ -30,7 +30,8 @@ const USAGE = `options:
 function whole(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, got '${value}'`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`--${name} must be a whole number, got '${value}'`);
   return n;
 }
 
@@ -56,7 +57,8 @@ export function parseOptions(argv: string[], program: string): Options {
     const name = values.name ?? DEFAULT_NAME;
     const sync = values.sync ?? 'fifo';
     const transport = transports[sync];
-    if (!transport) throw new Error(`--sync must be one of ${Object.keys(transports).join(', ')}, got '${sync}'`);
+    if (!transport)
+      throw new Error(`--sync must be one of ${Object.keys(transports).join(', ')}, got '${sync}'`);
     return {
       name,
       channel: values.fifo ?? transport.defaultChannel(name),

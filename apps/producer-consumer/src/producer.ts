@@ -47,7 +47,11 @@ async function main(): Promise<number> {
         if (options.count === 0 || sent < options.count) await sleep(options.interval, signal);
       }
     }
-    console.log(signal.aborted ? `producer: ${String((signal.reason as Error).message)}, cleaning up` : 'producer: done');
+    console.log(
+      signal.aborted
+        ? `producer: ${String((signal.reason as Error).message)}, cleaning up`
+        : 'producer: done',
+    );
   } finally {
     sender.close();
     map.close();

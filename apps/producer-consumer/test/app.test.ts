@@ -21,7 +21,9 @@ function node(script: string, args: string[]) {
   return spawn(process.execPath, [dist(script), ...args], { stdio: 'pipe' });
 }
 
-function exited(child: ReturnType<typeof node>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function exited(
+  child: ReturnType<typeof node>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -42,7 +44,8 @@ describe('producer and consumer', () => {
     const r = await run(process.execPath, [dist('demo.js')], { cwd: appDir, timeout: 20_000 });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    for (let i = 1; i <= 4; i++) expect(r.stdout).toContain(`consumer: message ${i}: Hello #${i} from producer`);
+    for (let i = 1; i <= 4; i++)
+      expect(r.stdout).toContain(`consumer: message ${i}: Hello #${i} from producer`);
     expect(r.stdout).toContain('left behind: nothing');
     expect(readdirSync('/dev/shm').filter((f) => f.startsWith('shmkit-demo-'))).toEqual(before);
   });
@@ -208,20 +211,34 @@ describe('interop with C', () => {
     const c = await cresult;
     expect(c.stderr).toBe('');
     expect(c.code).toBe(0);
-    for (let i = 1; i <= 3; i++) expect(c.stdout).toContain(`consumer: message ${i}: Hello ${i} from C\n`);
+    for (let i = 1; i <= 3; i++)
+      expect(c.stdout).toContain(`consumer: message ${i}: Hello ${i} from C\n`);
     expect(c.stdout).toContain('consumer: done after 3 messages');
   });
 
   it('our producer feeds a C consumer', async () => {
     const { shm, fifo } = names();
     const consumer = run(compileC(C_CONSUMER, ['-lrt']), [shm, fifo]);
-    const p = await run(process.execPath, [dist('producer.js'), '--name', shm, '--fifo', fifo, '--interval', '30', '--count', '3']);
+    const p = await run(process.execPath, [
+      dist('producer.js'),
+      '--name',
+      shm,
+      '--fifo',
+      fifo,
+      '--interval',
+      '30',
+      '--count',
+      '3',
+    ]);
     expect(p.stderr).toBe('');
     expect(p.code).toBe(0);
     const c = await consumer;
     expect(c.stderr).toBe('');
     expect(c.code).toBe(0);
-    for (let i = 1; i <= 3; i++) expect(c.stdout).toMatch(new RegExp(`C consumer: message ${i}: Hello #${i} from producer \\d+\\n`));
+    for (let i = 1; i <= 3; i++)
+      expect(c.stdout).toMatch(
+        new RegExp(`C consumer: message ${i}: Hello #${i} from producer \\d+\\n`),
+      );
     expect(c.stdout).toContain('C consumer: producer gone');
   });
 });

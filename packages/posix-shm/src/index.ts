@@ -4,5 +4,11 @@
  * @packageDocumentation
  */
 export { PosixShm, SHM_DIRECTORY } from './posix-shm';
-export type { CreateOptions, MapOptions, OpenOptions, PosixShmInfo, PosixShmStat } from './posix-shm';
+export type {
+  CreateOptions,
+  MapOptions,
+  OpenOptions,
+  PosixShmInfo,
+  PosixShmStat,
+} from './posix-shm';
 export { Mapping } from '@shmkit/core';

@@ -122,7 +122,13 @@ export class PosixShm implements Disposable {
   readonly #readOnly: boolean;
   readonly #created: boolean;
 
-  private constructor(name: string, handle: PosixShmHandle, fd: number, readOnly: boolean, created: boolean) {
+  private constructor(
+    name: string,
+    handle: PosixShmHandle,
+    fd: number,
+    readOnly: boolean,
+    created: boolean,
+  ) {
     this.#name = name;
     this.#handle = handle;
     this.#fd = fd;
@@ -142,7 +148,8 @@ export class PosixShm implements Disposable {
   static create(name: string, options: CreateOptions): PosixShm {
     validateName(name);
     const opts = validateOptions(options);
-    if (options === undefined || options === null) throw invalidArgType('options', 'of type object', options);
+    if (options === undefined || options === null)
+      throw invalidArgType('options', 'of type object', options);
     const size = validateSize(opts.size, 'options.size');
     const mode = opts.mode === undefined ? 0o600 : validateMode(opts.mode, 'options.mode');
     const exclusive = optionalBoolean(opts.exclusive, 'options.exclusive', false);
@@ -279,7 +286,10 @@ export class PosixShm implements Disposable {
     validateInteger(size, 'size', 0);
     const handle = this.#live();
     if (this.#readOnly) {
-      throw codedError('ERR_SHMKIT_READ_ONLY', `PosixShm '${this.#name}' was opened read-only and cannot be resized`);
+      throw codedError(
+        'ERR_SHMKIT_READ_ONLY',
+        `PosixShm '${this.#name}' was opened read-only and cannot be resized`,
+      );
     }
     native.posixShmResize(handle, size);
   }
@@ -305,7 +315,8 @@ export class PosixShm implements Disposable {
       throw invalidArgType('options.offset', 'of type number or bigint', offset);
     }
     if (typeof offset === 'number') validateInteger(offset, 'options.offset', 0);
-    const length = opts.length === undefined ? undefined : validateSize(opts.length, 'options.length');
+    const length =
+      opts.length === undefined ? undefined : validateSize(opts.length, 'options.length');
     const mapped = native.posixShmMap(handle, offset, length, { shared, readOnly, populate });
     return adoptMapping(mapped, { kind: 'posix-shm', readOnly: mapped.buffer === undefined });
   }

@@ -66,7 +66,9 @@ describe('create / open / map', () => {
     expect(b.size).toBe(8192);
     using c = PosixShm.create(n, { size: 20_000 });
     expect(c.size).toBe(20_000);
-    expect(() => PosixShm.create(n, { size: 1, exclusive: true })).toThrow(expect.objectContaining({ code: 'EEXIST', syscall: 'shm_open', ipcName: n }));
+    expect(() => PosixShm.create(n, { size: 1, exclusive: true })).toThrow(
+      expect.objectContaining({ code: 'EEXIST', syscall: 'shm_open', ipcName: n }),
+    );
   });
 
   it('resizes, maps at page offsets and checks ranges against the size', () => {
@@ -108,7 +110,13 @@ describe('create / open / map', () => {
     const n = name();
     using shm = PosixShm.create(n, { size: 12_345, mode: 0o640 });
     const entry = PosixShm.list().find((e) => e.name === n);
-    expect(entry).toMatchObject({ name: n, size: 12_345, mode: 0o640, uid: process.getuid!(), gid: process.getgid!() });
+    expect(entry).toMatchObject({
+      name: n,
+      size: 12_345,
+      mode: 0o640,
+      uid: process.getuid!(),
+      gid: process.getgid!(),
+    });
     if (isRoot) expect(entry?.owner).toBe('root');
     shm.unlink();
     expect(PosixShm.list().some((e) => e.name === n)).toBe(false);
@@ -152,20 +160,40 @@ describe('read-only safety', () => {
     expect(() => reader.map({ readOnly: false, shared: true })).toThrow(
       expect.objectContaining({ code: 'EACCES', syscall: 'mmap', ipcName: n }),
     );
-    expect(() => reader.resize(8192)).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_READ_ONLY' }));
+    expect(() => reader.resize(8192)).toThrow(
+      expect.objectContaining({ code: 'ERR_SHMKIT_READ_ONLY' }),
+    );
     expect(writer.size).toBe(4096);
   });
 });
 
 describe('errors', () => {
   it('rejects bad names with ERR_INVALID_ARG_VALUE before any syscall', () => {
-    const bad = ['noslash', '/', '/a/b', '//a', '/.', '/..', '/a\0b', `/${'x'.repeat(255)}`, `/${'é'.repeat(128)}`];
+    const bad = [
+      'noslash',
+      '/',
+      '/a/b',
+      '//a',
+      '/.',
+      '/..',
+      '/a\0b',
+      `/${'x'.repeat(255)}`,
+      `/${'é'.repeat(128)}`,
+    ];
     for (const n of bad) {
-      expect(() => PosixShm.create(n, { size: 1 }), n).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-      expect(() => PosixShm.open(n), n).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-      expect(() => PosixShm.unlink(n), n).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+      expect(() => PosixShm.create(n, { size: 1 }), n).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+      );
+      expect(() => PosixShm.open(n), n).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+      );
+      expect(() => PosixShm.unlink(n), n).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+      );
     }
-    expect(() => PosixShm.open(42 as unknown as string)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => PosixShm.open(42 as unknown as string)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
     // The longest legal name works.
     const longest = `/${'y'.repeat(254)}`;
     created.push(longest);
@@ -176,28 +204,52 @@ describe('errors', () => {
   it('rejects bad sizes, modes and options', () => {
     const n = name();
     for (const size of [0, -1, 1.5, Number.MAX_SAFE_INTEGER + 2, NaN]) {
-      expect(() => PosixShm.create(n, { size }), String(size)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+      expect(() => PosixShm.create(n, { size }), String(size)).toThrow(
+        expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+      );
     }
-    expect(() => PosixShm.create(n, { size: '1' as unknown as number })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    expect(() => PosixShm.create(n, undefined as unknown as { size: number })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    expect(() => PosixShm.create(n, { size: 1, mode: 0o10000 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => PosixShm.create(n, { size: 1, exclusive: 'yes' as unknown as boolean })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => PosixShm.create(n, { size: '1' as unknown as number })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    expect(() => PosixShm.create(n, undefined as unknown as { size: number })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    expect(() => PosixShm.create(n, { size: 1, mode: 0o10000 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => PosixShm.create(n, { size: 1, exclusive: 'yes' as unknown as boolean })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
     expect(existsSync(`/dev/shm${n}`)).toBe(false);
     using shm = PosixShm.create(n, { size: 8192 });
     expect(() => shm.resize(-1)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => shm.map({ offset: 100 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', name: 'RangeError' }));
-    expect(() => shm.map({ offset: 8192 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => shm.map({ length: 8193 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => shm.map({ offset: 4096, length: 4097 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => shm.map({ length: 0 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => shm.map({ offset: 100 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', name: 'RangeError' }),
+    );
+    expect(() => shm.map({ offset: 8192 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => shm.map({ length: 8193 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => shm.map({ offset: 4096, length: 4097 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => shm.map({ length: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
     shm.resize(0);
     expect(() => shm.map()).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_EMPTY' }));
   });
 
   it('ENOENT for a missing object', () => {
     const n = name();
-    expect(() => PosixShm.open(n)).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'shm_open', ipcName: n, errno: -2 }));
-    expect(() => PosixShm.unlink(n)).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'shm_unlink' }));
+    expect(() => PosixShm.open(n)).toThrow(
+      expect.objectContaining({ code: 'ENOENT', syscall: 'shm_open', ipcName: n, errno: -2 }),
+    );
+    expect(() => PosixShm.unlink(n)).toThrow(
+      expect.objectContaining({ code: 'ENOENT', syscall: 'shm_unlink' }),
+    );
   });
 
   it.runIf(isRoot)('EACCES for another user (setpriv to nobody)', async () => {
@@ -218,16 +270,23 @@ describe('errors', () => {
       wrapper: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'],
     });
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout)).toEqual({ rw: 'EACCES shm_open', roSize: 4096, unlink: 'EACCES', create: 'EACCES' });
+    expect(JSON.parse(r.stdout)).toEqual({
+      rw: 'EACCES shm_open',
+      roSize: 4096,
+      unlink: 'EACCES',
+      create: 'EACCES',
+    });
     expect(shm.size).toBe(4096);
   });
 });
 
 describe('space reservation', () => {
-  it.runIf(isRoot)('a full /dev/shm fails at create/resize with ENOSPC, not SIGBUS later', async () => {
-    // A private mount namespace with a 1 MiB tmpfs on /dev/shm: the host's
-    // /dev/shm is untouched and the mount vanishes with the child.
-    const script = `
+  it.runIf(isRoot)(
+    'a full /dev/shm fails at create/resize with ENOSPC, not SIGBUS later',
+    async () => {
+      // A private mount namespace with a 1 MiB tmpfs on /dev/shm: the host's
+      // /dev/shm is untouched and the mount vanishes with the child.
+      const script = `
       import { PosixShm } from '@shmkit/posix-shm';
       const out = {};
       try { PosixShm.create('/big', { size: 2 * 1024 * 1024 }); } catch (e) { out.create = e.code + ' ' + e.syscall; }
@@ -241,15 +300,27 @@ describe('space reservation', () => {
       shm.unlink();
       console.log(JSON.stringify(out));
     `;
-    const r = await run('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=1m tmpfs /dev/shm && exec "$0" --input-type=module -e "$1"', process.execPath, script], { cwd: pkgDir });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({
-      create: 'ENOSPC fallocate',
-      leftAfterCreate: [],
-      resize: 'ENOSPC fallocate',
-      sizeAfterResize: 512 * 1024,
-      sum: 512 * 1024,
-    });
-  });
+      const r = await run(
+        'unshare',
+        [
+          '-m',
+          'sh',
+          '-c',
+          'mount -t tmpfs -o size=1m tmpfs /dev/shm && exec "$0" --input-type=module -e "$1"',
+          process.execPath,
+          script,
+        ],
+        { cwd: pkgDir },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({
+        create: 'ENOSPC fallocate',
+        leftAfterCreate: [],
+        resize: 'ENOSPC fallocate',
+        sizeAfterResize: 512 * 1024,
+        sum: 512 * 1024,
+      });
+    },
+  );
 });

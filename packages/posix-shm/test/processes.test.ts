@@ -70,7 +70,11 @@ describe('across processes', () => {
     `;
     const r = await runNode(child, { cwd: pkgDir, nodeArgs: ['--expose-gc'] });
     expect(r.stderr).toBe('');
-    const { before, after, fds } = JSON.parse(r.stdout) as { before: number; after: number; fds: number };
+    const { before, after, fds } = JSON.parse(r.stdout) as {
+      before: number;
+      after: number;
+      fds: number;
+    };
     expect(fds).toBeLessThanOrEqual(0);
     console.log(`RSS after 1,000 cycles ${before} B, after 10,000 ${after} B`);
     // 9,000 leaked 64 KiB mappings would be ~560 MiB; leaked handles several MiB.

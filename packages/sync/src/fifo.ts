@@ -5,7 +5,14 @@
 // machinery as process.stdin: no read or write ever blocks the event loop
 // or occupies a thread-pool thread while waiting.
 import { EventEmitter } from 'node:events';
-import { constants as fsConstants, fstatSync, closeSync, lstatSync, open as fsOpen, unlinkSync } from 'node:fs';
+import {
+  constants as fsConstants,
+  fstatSync,
+  closeSync,
+  lstatSync,
+  open as fsOpen,
+  unlinkSync,
+} from 'node:fs';
 import { Socket } from 'node:net';
 import {
   abortError,
@@ -182,7 +189,9 @@ export class Fifo {
     const p = validatePath(path);
     const opts = validateOptions(options);
     const recordSize =
-      opts.recordSize === undefined ? DEFAULT_RECORD_SIZE : validateInteger(opts.recordSize, 'options.recordSize', 1, PIPE_BUF);
+      opts.recordSize === undefined
+        ? DEFAULT_RECORD_SIZE
+        : validateInteger(opts.recordSize, 'options.recordSize', 1, PIPE_BUF);
     const keepAlive = optionalBoolean(opts.keepAlive, 'options.keepAlive', false);
     const fd = await openFd(p, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     requireFifo(fd, p);
@@ -366,7 +375,11 @@ export class FifoReader extends EventEmitter implements AsyncIterable<Buffer>, D
         },
       };
       const onAbort = () => waiter.reject(abortError(signal));
-      if (timeout !== Infinity) timer = setTimeout(() => waiter.reject(timeoutError(timeout, 'FifoReader.wait()')), timeout);
+      if (timeout !== Infinity)
+        timer = setTimeout(
+          () => waiter.reject(timeoutError(timeout, 'FifoReader.wait()')),
+          timeout,
+        );
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.push(waiter);
     });

@@ -33,7 +33,9 @@ describe('create / unlink', () => {
     const st = statSync(p);
     expect(st.isFIFO()).toBe(true);
     expect(st.mode & 0o7777).toBe(0o660);
-    expect(() => Fifo.create(p)).toThrow(expect.objectContaining({ code: 'EEXIST', syscall: 'mkfifo', path: p }));
+    expect(() => Fifo.create(p)).toThrow(
+      expect.objectContaining({ code: 'EEXIST', syscall: 'mkfifo', path: p }),
+    );
     expect(Fifo.create(p, { reuse: true })).toBe(false);
     Fifo.unlink(p);
     expect(existsSync(p)).toBe(false);
@@ -47,31 +49,57 @@ describe('create / unlink', () => {
   it('never treats a regular file as a FIFO', async () => {
     const file = fifoPath();
     writeFileSync(file, 'data');
-    expect(() => Fifo.create(file, { reuse: true })).toThrow(expect.objectContaining({ code: 'EEXIST' }));
-    expect(() => Fifo.unlink(file)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => Fifo.create(file, { reuse: true })).toThrow(
+      expect.objectContaining({ code: 'EEXIST' }),
+    );
+    expect(() => Fifo.unlink(file)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
     await expect(Fifo.openReader(file)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
     expect(existsSync(file)).toBe(true);
   });
 
   it('rejects bad arguments by code', async () => {
-    expect(() => Fifo.create('')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-    expect(() => Fifo.create('a\0b')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-    expect(() => Fifo.create(1 as unknown as string)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    expect(() => Fifo.create(fifoPath(), { mode: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => Fifo.create(join(dir, 'missing', 'f'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(() => Fifo.create('')).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+    expect(() => Fifo.create('a\0b')).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+    expect(() => Fifo.create(1 as unknown as string)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    expect(() => Fifo.create(fifoPath(), { mode: -1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => Fifo.create(join(dir, 'missing', 'f'))).toThrow(
+      expect.objectContaining({ code: 'ENOENT' }),
+    );
     await expect(Fifo.openReader(join(dir, 'nope'))).rejects.toMatchObject({ code: 'ENOENT' });
     const p = fifoPath();
     Fifo.create(p);
-    await expect(Fifo.openReader(p, { recordSize: 0 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
-    await expect(Fifo.openReader(p, { recordSize: 4097 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
-    await expect(Fifo.openWriter(p, { timeout: -1 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    await expect(Fifo.openReader(p, { recordSize: 0 })).rejects.toMatchObject({
+      code: 'ERR_OUT_OF_RANGE',
+    });
+    await expect(Fifo.openReader(p, { recordSize: 4097 })).rejects.toMatchObject({
+      code: 'ERR_OUT_OF_RANGE',
+    });
+    await expect(Fifo.openWriter(p, { timeout: -1 })).rejects.toMatchObject({
+      code: 'ERR_OUT_OF_RANGE',
+    });
     const reader = await Fifo.openReader(p);
     const writer = await Fifo.openWriter(p);
     await expect(writer.notify('')).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
-    await expect(writer.notify(Buffer.alloc(4097))).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
-    await expect(writer.notify(5 as unknown as string)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(writer.notify(Buffer.alloc(4097))).rejects.toMatchObject({
+      code: 'ERR_OUT_OF_RANGE',
+    });
+    await expect(writer.notify(5 as unknown as string)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
     await expect(reader.wait({ timeout: -5 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
-    await expect(reader.wait({ signal: {} as AbortSignal })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(reader.wait({ signal: {} as AbortSignal })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
     writer.close();
     reader.close();
     Fifo.unlink(p);
@@ -82,11 +110,15 @@ describe('opening the write end', () => {
   it('ENXIO without a reader, ETIMEDOUT / AbortError while waiting for one', async () => {
     const p = fifoPath();
     Fifo.create(p);
-    await expect(Fifo.openWriter(p, { waitForReader: false })).rejects.toMatchObject({ code: 'ENXIO' });
+    await expect(Fifo.openWriter(p, { waitForReader: false })).rejects.toMatchObject({
+      code: 'ENXIO',
+    });
     await expect(Fifo.openWriter(p, { timeout: 50 })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 30);
-    await expect(Fifo.openWriter(p, { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(Fifo.openWriter(p, { signal: controller.signal })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
     Fifo.unlink(p);
   });
 

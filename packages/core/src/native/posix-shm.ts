@@ -22,7 +22,13 @@ export interface NativePosixShmStat {
 
 export interface PosixShmNative {
   /** shm_open; a new object gets exactly `mode` (no umask). */
-  posixShmOpen(name: string, create: boolean, exclusive: boolean, readOnly: boolean, mode: number): NativePosixShmOpened;
+  posixShmOpen(
+    name: string,
+    create: boolean,
+    exclusive: boolean,
+    readOnly: boolean,
+    mode: number,
+  ): NativePosixShmOpened;
   /** ftruncate, reserving the pages (fallocate) when growing. */
   posixShmResize(handle: PosixShmHandle, size: number): undefined;
   posixShmStat(handle: PosixShmHandle): NativePosixShmStat;
