@@ -252,6 +252,25 @@ describe('errors', () => {
     );
   });
 
+  it('EMFILE when out of file descriptors', async () => {
+    const n = name();
+    using shm = PosixShm.create(n, { size: 1 });
+    const code = `
+      import { PosixShm } from '@shmkit/posix-shm';
+      const held = [];
+      try {
+        for (let i = 0; i < 1000; i++) held.push(PosixShm.open(${JSON.stringify(n)}));
+        console.log('no error');
+      } catch (e) {
+        console.log(e.code, e.syscall, held.length > 0);
+      }
+    `;
+    const r = await runNode(code, { cwd: pkgDir, wrapper: ['prlimit', '--nofile=64', '--'] });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('EMFILE shm_open true\n');
+    expect(shm.size).toBe(1);
+  });
+
   it.runIf(isRoot)('EACCES for another user (setpriv to nobody)', async () => {
     const n = name();
     using shm = PosixShm.create(n, { size: 4096, mode: 0o644 });

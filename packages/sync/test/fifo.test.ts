@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileC, run, runNode, spawnNode, waitForLine } from '@shmkit/testing';
+import { compileC, isRoot, run, runNode, spawnNode, waitForLine } from '@shmkit/testing';
 
 // The built package, loaded by Node itself (as users and child processes
 // get it) rather than through vite's transform of the workspace link.
@@ -102,6 +102,29 @@ describe('create / unlink', () => {
     });
     writer.close();
     reader.close();
+    Fifo.unlink(p);
+  });
+  it.runIf(isRoot)('EACCES for a user without permission (setpriv to nobody)', async () => {
+    const p = fifoPath();
+    Fifo.create(p); // 0o600 in a 0o700 directory: nobody may neither open nor create
+    const code = `
+      import { Fifo } from '@shmkit/sync';
+      const out = [];
+      for (const attempt of [
+        () => Fifo.openReader(${JSON.stringify(p)}),
+        () => Fifo.openWriter(${JSON.stringify(p)}, { waitForReader: false }),
+        async () => Fifo.create(${JSON.stringify(p + '-new')}),
+      ]) {
+        try { await attempt(); out.push('opened'); } catch (e) { out.push(e.code); }
+      }
+      console.log(out.join(' '));
+    `;
+    const r = await runNode(code, {
+      cwd: pkgDir,
+      wrapper: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'],
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('EACCES EACCES EACCES\n');
     Fifo.unlink(p);
   });
 });
