@@ -11,4 +11,5 @@ export type {
   PosixShmInfo,
   PosixShmStat,
 } from './posix-shm';
+/** The core Mapping class that {@link PosixShm.map} returns, for `instanceof` checks and types. */
 export { Mapping } from '@shmkit/core';

@@ -9,7 +9,7 @@ import { compileC, isRoot, run, runNode, spawnNode, waitForLine } from '@shmkit/
 // The built package, loaded by Node itself (as users and child processes
 // get it) rather than through vite's transform of the workspace link.
 const require = createRequire(__filename);
-const { Fifo } = require('../dist/index.js') as typeof import('../src/fifo');
+const { Fifo } = require('../dist/fifo.js') as typeof import('../src/fifo');
 
 const pkgDir = resolve(__dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'shmkit-fifo-'));
