@@ -1,7 +1,190 @@
-//! Bindings for the posix_shm area (filled in by its package's work).
+//! Bindings for POSIX shared memory objects (`posixShm*`).
+//!
+//! An open object is a native handle owning its descriptor: it is closed by
+//! `posixShmClose` or, failing that, when V8 collects the handle, so a
+//! forgotten object never leaks its fd.
 
-use crate::napi::{Exports, JsResult};
+use crate::bind::{expose, MappingInit};
+use crate::napi::{sys, CallInfo, Env, Error, Exports, JsResult, Subject, SystemError, Tagged, Value};
+use crate::os::{
+    self,
+    mman::{MapOptions, MmapRaw, Protection},
+    posix_shm,
+};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::Mutex;
 
-pub fn register(_exports: &Exports) -> JsResult<()> {
+struct ShmObject {
+    fd: Mutex<Option<OwnedFd>>,
+    name: String,
+    read_only: bool,
+}
+
+impl Tagged for ShmObject {
+    const NAME: &'static str = "PosixShm";
+    const TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x3d8e_51a2_c47f_0b96, upper: 0x91f0_6ac3_27d5_e84b };
+}
+
+impl ShmObject {
+    /// Runs `f` with the live descriptor, or fails with ERR_SHMKIT_CLOSED.
+    fn with_fd<T>(&self, f: impl FnOnce(RawFd) -> JsResult<T>) -> JsResult<T> {
+        let guard = self.fd.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.as_ref() {
+            Some(fd) => f(fd.as_raw_fd()),
+            None => Err(Error::closed("PosixShm")),
+        }
+    }
+
+    fn subject(&self) -> Subject {
+        Subject::Name(self.name.clone())
+    }
+}
+
+fn quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "\\'"))
+}
+
+fn name_arg(call: &CallInfo, index: usize) -> JsResult<(String, CString)> {
+    let name = call.arg(index, "name")?.string()?;
+    match posix_shm::validate_name(&name) {
+        Ok(c) => Ok((name, c)),
+        Err(e) => Err(Error::invalid_arg_value("name", e.reason(), &quoted(&name))),
+    }
+}
+
+fn object(call: &CallInfo) -> JsResult<&ShmObject> {
+    call.handle::<ShmObject>(0, "handle")
+}
+
+/// posixShmOpen(name, create, exclusive, readOnly, mode) -> { handle, fd, created }
+fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let (name, c_name) = name_arg(call, 0)?;
+    let create = call.arg(1, "create")?.boolean()?;
+    let exclusive = call.arg(2, "exclusive")?.boolean()?;
+    let read_only = call.arg(3, "readOnly")?.boolean()?;
+    let mode = call.arg(4, "mode")?.integer(0, 0o7777)? as u32;
+    let options = posix_shm::OpenOptions { create, exclusive, read_only, mode };
+    let opened = posix_shm::open(&c_name, options).map_err(|e| {
+        let mut err = SystemError::from(e).with(Subject::Name(name.clone()));
+        if e.errno() == libc::EINVAL {
+            err = err.hint("POSIX shared memory needs /dev/shm mounted as tmpfs");
+        }
+        Error::System(err)
+    })?;
+    let fd = opened.fd.as_raw_fd();
+    let result = env.object()?;
+    result.set("fd", env.int32(fd)?)?;
+    result.set("created", env.boolean(opened.created)?)?;
+    result.set("handle", env.external(ShmObject { fd: Mutex::new(Some(opened.fd)), name, read_only })?)?;
+    Ok(result)
+}
+
+/// posixShmResize(handle, size, unlinkOnFailure)
+fn resize(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let object = object(call)?;
+    let size = call.arg(1, "size")?.integer(0, (1i64 << 53) - 1)? as u64;
+    object.with_fd(|fd| posix_shm::resize(fd, size).map_err(|e| {
+        let mut err = SystemError::from(e).with(object.subject());
+        if e.errno() == libc::ENOSPC {
+            err = err.hint("/dev/shm is full: free space there or mount it with a larger size=");
+        } else if e.errno() == libc::EBADF || e.errno() == libc::EINVAL && object.read_only {
+            err = err.hint("the object was opened read-only");
+        }
+        Error::System(err)
+    }))?;
+    env.undefined()
+}
+
+/// posixShmStat(handle) -> { size, mode, uid, gid }
+fn stat(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let object = object(call)?;
+    let st = object.with_fd(|fd| posix_shm::stat(fd).map_err(|e| Error::sys(e, object.subject())))?;
+    let result = env.object()?;
+    result.set("size", env.number(st.size as f64)?)?;
+    result.set("mode", env.uint32(st.mode)?)?;
+    result.set("uid", env.uint32(st.uid)?)?;
+    result.set("gid", env.uint32(st.gid)?)?;
+    Ok(result)
+}
+
+/// posixShmMap(handle, offset, length?, { shared, readOnly, populate }) -> NativeMapping
+///
+/// The range is checked against the object's current size: pages past the
+/// end would raise SIGBUS when touched. Read-only shared mappings are
+/// PROT_READ without a buffer; private ones are copy-on-write.
+fn map(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let object = object(call)?;
+    let offset = call.arg(1, "offset")?.offset()?;
+    let length = call.arg(2, "length")?.optional()?.map(|a| a.size()).transpose()?;
+    let options = call.arg(3, "options")?;
+    let shared = options.property("shared", "options.shared")?.boolean_or(true)?;
+    let read_only = options.property("readOnly", "options.readOnly")?.boolean_or(false)?;
+    let populate = options.property("populate", "options.populate")?.boolean_or(false)?;
+    let page = os::page_size() as u64;
+    if offset % page != 0 {
+        return Err(Error::invalid_arg_range(
+            "options.offset",
+            &format!("must be a multiple of the page size ({page})"),
+            &offset.to_string(),
+        ));
+    }
+    let memory = object.with_fd(|fd| {
+        let size = posix_shm::stat(fd).map_err(|e| Error::sys(e, object.subject()))?.size;
+        if size == 0 {
+            return Err(Error::plain(
+                "ERR_SHMKIT_EMPTY",
+                format!("The POSIX shared memory object '{}' has size 0: resize() it before mapping", object.name),
+            ));
+        }
+        if offset >= size {
+            return Err(Error::out_of_range("options.offset", &format!("< {size} (the object's size)"), &offset.to_string()));
+        }
+        let available = size - offset;
+        let length = length.map_or(available, |l| l as u64);
+        if length > available {
+            return Err(Error::out_of_range(
+                "options.length",
+                &format!(">= 1 && <= {available} (the object's size after offset)"),
+                &length.to_string(),
+            ));
+        }
+        let length = usize::try_from(length).map_err(|_| Error::sys(os::Error::new(libc::ENOMEM, "mmap"), object.subject()))?;
+        let writable_pages = !read_only || !shared;
+        let protection = if writable_pages { Protection::READ_WRITE } else { Protection::READ };
+        let memory = MmapRaw::map_fd(fd, offset, length, MapOptions { protection, shared, populate }).map_err(|e| {
+            let mut err = SystemError::from(e).with(object.subject());
+            if e.errno() == libc::EACCES && object.read_only {
+                err = err.hint("the object was opened read-only: map it with { readOnly: true }");
+            }
+            Error::System(err)
+        })?;
+        Ok((memory, writable_pages))
+    })?;
+    expose(env, memory.0, MappingInit { buffer: memory.1 })
+}
+
+/// posixShmClose(handle) -> true if it was open.
+fn close(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let object = object(call)?;
+    let taken = object.fd.lock().unwrap_or_else(|p| p.into_inner()).take();
+    env.boolean(taken.is_some())
+}
+
+/// posixShmUnlink(name)
+fn unlink(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let (name, c_name) = name_arg(call, 0)?;
+    posix_shm::unlink(&c_name).map_err(|e| Error::sys(e, Subject::Name(name)))?;
+    env.undefined()
+}
+
+pub fn register(exports: &Exports) -> JsResult<()> {
+    exports
+        .function("posixShmOpen", open)?
+        .function("posixShmResize", resize)?
+        .function("posixShmStat", stat)?
+        .function("posixShmMap", map)?
+        .function("posixShmClose", close)?
+        .function("posixShmUnlink", unlink)?;
     Ok(())
 }

@@ -1,3 +1,7 @@
-// Native functions of the FIFO area: declared by the package that uses them.
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
-export interface FifoNative {}
+// Native functions of the FIFO area (packages/core/src/bind/fifo.rs).
+export interface FifoNative {
+  /** mkfifo with exactly `mode`; with `reuse` an existing FIFO is accepted (returns false). */
+  fifoCreate(path: string, mode: number, reuse: boolean): boolean;
+  /** PIPE_BUF: the largest write a pipe keeps atomic. */
+  fifoPipeBuf(): number;
+}

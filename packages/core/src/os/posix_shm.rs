@@ -1,1 +1,222 @@
-//! posix_shm: OS wrappers (filled in by its package's work).
+//! POSIX shared memory objects: `shm_open`, `ftruncate` + `fallocate`,
+//! `fstat`, `shm_unlink`.
+//!
+//! The object's bytes are plain memory with no header, so C programs and
+//! Python's `multiprocessing.shared_memory` see exactly what we see.
+
+use super::{cvt, cvt_retry, Error, Result};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// glibc refuses names whose part after the '/' is NAME_MAX bytes or more.
+pub const NAME_MAX: usize = 255;
+
+/// Why a name is refused, for the caller's error message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameError {
+    NoLeadingSlash,
+    Empty,
+    InnerSlash,
+    TooLong,
+    Nul,
+    Dots,
+}
+
+impl NameError {
+    pub fn reason(self) -> &'static str {
+        match self {
+            NameError::NoLeadingSlash => "must start with '/'",
+            NameError::Empty => "must have at least one character after '/'",
+            NameError::InnerSlash => "must not contain '/' after the first character",
+            NameError::TooLong => "must be at most 255 bytes long",
+            NameError::Nul => "must not contain null bytes",
+            NameError::Dots => "must not be '/.' or '/..'",
+        }
+    }
+}
+
+/// Checks a POSIX IPC name: exactly one leading '/', no other '/', not
+/// empty, not a dot entry, at most NAME_MAX bytes in all. Anything else
+/// could resolve to a path outside /dev/shm or be silently rewritten.
+pub fn validate_name(name: &str) -> std::result::Result<CString, NameError> {
+    let rest = name.strip_prefix('/').ok_or(NameError::NoLeadingSlash)?;
+    if rest.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if rest.contains('/') {
+        return Err(NameError::InnerSlash);
+    }
+    if rest == "." || rest == ".." {
+        return Err(NameError::Dots);
+    }
+    if name.len() > NAME_MAX {
+        return Err(NameError::TooLong);
+    }
+    CString::new(name).map_err(|_| NameError::Nul)
+}
+
+/// How to open an object.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenOptions {
+    /// Create it if it does not exist.
+    pub create: bool,
+    /// With `create`: fail with EEXIST if it exists.
+    pub exclusive: bool,
+    pub read_only: bool,
+    /// Permission bits for a new object, applied exactly (no umask).
+    pub mode: u32,
+}
+
+/// An open object: its descriptor (closed on drop) and whether this call
+/// created it.
+#[derive(Debug)]
+pub struct Opened {
+    pub fd: OwnedFd,
+    pub created: bool,
+}
+
+fn shm_open_raw(name: &CString, flags: libc::c_int, mode: u32) -> Result<OwnedFd> {
+    // SAFETY: name is a valid C string; shm_open returns a new descriptor
+    // (with FD_CLOEXEC) or -1 with errno.
+    let fd = cvt_retry(|| unsafe { libc::shm_open(name.as_ptr(), flags, mode as libc::mode_t) }, "shm_open")?;
+    // SAFETY: fd was just returned to us and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// shm_open with create / exclusive / open-or-create semantics.
+///
+/// Open-or-create first tries an exclusive create so that we know whether
+/// we made the object (and may apply the mode or remove it on failure).
+pub fn open(name: &CString, options: OpenOptions) -> Result<Opened> {
+    let access = if options.read_only { libc::O_RDONLY } else { libc::O_RDWR };
+    if !options.create {
+        return Ok(Opened { fd: shm_open_raw(name, access, 0)?, created: false });
+    }
+    // A concurrent unlink between our EEXIST and the plain open can make the
+    // plain open fail with ENOENT; a few rounds settle it.
+    for _ in 0..8 {
+        match shm_open_raw(name, access | libc::O_CREAT | libc::O_EXCL, options.mode) {
+            Ok(fd) => {
+                // shm_open applies the umask; the caller asked for this mode.
+                // SAFETY: fd is a live descriptor we own.
+                cvt_retry(|| unsafe { libc::fchmod(fd.as_raw_fd(), options.mode as libc::mode_t) }, "fchmod")?;
+                return Ok(Opened { fd, created: true });
+            }
+            Err(e) if e.errno() == libc::EEXIST && !options.exclusive => match shm_open_raw(name, access, 0) {
+                Ok(fd) => return Ok(Opened { fd, created: false }),
+                Err(e) if e.errno() == libc::ENOENT => continue,
+                Err(e) => return Err(e),
+            },
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::new(libc::EAGAIN, "shm_open"))
+}
+
+pub fn unlink(name: &CString) -> Result<()> {
+    // SAFETY: name is a valid C string.
+    cvt(unsafe { libc::shm_unlink(name.as_ptr()) }, "shm_unlink").map(drop)
+}
+
+/// What fstat says about an object.
+#[derive(Debug, Clone, Copy)]
+pub struct Stat {
+    pub size: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+pub fn stat(fd: RawFd) -> Result<Stat> {
+    // SAFETY: all-zero is a valid `struct stat`.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: st is a writable stat buffer; a bad fd is reported via errno.
+    cvt(unsafe { libc::fstat(fd, &mut st) }, "fstat")?;
+    Ok(Stat { size: st.st_size as u64, mode: st.st_mode & 0o7777, uid: st.st_uid, gid: st.st_gid })
+}
+
+/// Sets the size to `size` bytes. Growing reserves the memory (fallocate),
+/// so that a full tmpfs fails here with ENOSPC instead of raising SIGBUS on
+/// the first write to a page that cannot be allocated. Shrinking frees it.
+pub fn resize(fd: RawFd, size: u64) -> Result<()> {
+    let len = libc::off_t::try_from(size).map_err(|_| Error::new(libc::EFBIG, "ftruncate"))?;
+    let current = stat(fd)?.size;
+    if size > current {
+        reserve(fd, len)?;
+    }
+    // fallocate already grew the file; ftruncate also handles shrinking and
+    // file systems without fallocate.
+    // SAFETY: fd is a descriptor the caller owns.
+    cvt_retry(|| unsafe { libc::ftruncate(fd, len) }, "ftruncate").map(drop)
+}
+
+/// Allocates every page of `0..len`. tmpfs supports this since Linux 3.5;
+/// where a file system does not, the size is set without a reservation.
+fn reserve(fd: RawFd, len: libc::off_t) -> Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    // SAFETY: fd is a descriptor the caller owns; mode 0 allocates and
+    // extends the size.
+    match cvt_retry(|| unsafe { libc::fallocate(fd, 0, 0, len) }, "fallocate") {
+        Ok(_) => Ok(()),
+        Err(e) if e.errno() == libc::EOPNOTSUPP => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn unique(tag: &str) -> CString {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        CString::new(format!("/shmkit-rs-{tag}-{}-{n}", std::process::id())).unwrap()
+    }
+
+    fn opts(create: bool, exclusive: bool) -> OpenOptions {
+        OpenOptions { create, exclusive, read_only: false, mode: 0o600 }
+    }
+
+    #[test]
+    fn names() {
+        assert!(validate_name("/ok").is_ok());
+        assert_eq!(validate_name("ok"), Err(NameError::NoLeadingSlash));
+        assert_eq!(validate_name("/"), Err(NameError::Empty));
+        assert_eq!(validate_name("/a/b"), Err(NameError::InnerSlash));
+        assert_eq!(validate_name("//a"), Err(NameError::InnerSlash));
+        assert_eq!(validate_name("/.."), Err(NameError::Dots));
+        assert_eq!(validate_name("/a\0b"), Err(NameError::Nul));
+        let long = format!("/{}", "x".repeat(254));
+        assert!(validate_name(&long).is_ok());
+        assert_eq!(validate_name(&format!("{long}x")), Err(NameError::TooLong));
+    }
+
+    #[test]
+    fn create_exclusive_open_resize_unlink() {
+        let name = unique("a");
+        let made = open(&name, opts(true, true)).unwrap();
+        assert!(made.created);
+        assert_eq!(stat(made.fd.as_raw_fd()).unwrap().mode, 0o600);
+        assert_eq!(open(&name, opts(true, true)).unwrap_err().code(), "EEXIST");
+        let again = open(&name, opts(true, false)).unwrap();
+        assert!(!again.created);
+        resize(made.fd.as_raw_fd(), 10_000).unwrap();
+        assert_eq!(stat(again.fd.as_raw_fd()).unwrap().size, 10_000);
+        resize(made.fd.as_raw_fd(), 100).unwrap();
+        assert_eq!(stat(again.fd.as_raw_fd()).unwrap().size, 100);
+        unlink(&name).unwrap();
+        assert_eq!(unlink(&name).unwrap_err().code(), "ENOENT");
+        assert_eq!(open(&name, opts(false, false)).unwrap_err().code(), "ENOENT");
+    }
+
+    #[test]
+    fn mode_ignores_umask() {
+        let name = unique("m");
+        let made = open(&name, OpenOptions { create: true, exclusive: true, read_only: false, mode: 0o666 }).unwrap();
+        assert_eq!(stat(made.fd.as_raw_fd()).unwrap().mode, 0o666);
+        unlink(&name).unwrap();
+    }
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// The producer: creates the shared memory object and the notification
+// channel, writes a message every --interval ms and announces each one.
+// Removes both on exit, including on SIGINT/SIGTERM.
+import { PosixShm } from '@shmkit/posix-shm';
+import { AREA_SIZE, writeMessage } from './layout';
+import { parseOptions, stopSignal } from './options';
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2), 'shmkit-producer');
+  const { signal, exitCode } = stopSignal();
+  const shm = PosixShm.create(options.name, { size: AREA_SIZE, mode: 0o600 });
+  const map = shm.map();
+  const sender = await options.transport.create(options.channel).catch((error: unknown) => {
+    map.close();
+    shm.close();
+    shm.unlink();
+    throw error;
+  });
+  try {
+    console.log(`producer: ${options.name} (${AREA_SIZE} bytes), channel ${options.channel}`);
+    let sent = 0;
+    while (!signal.aborted && (options.count === 0 || sent < options.count)) {
+      console.log('producer: waiting for a consumer');
+      if (!(await sender.connect(signal))) break;
+      console.log('producer: consumer connected');
+      while (!signal.aborted && (options.count === 0 || sent < options.count)) {
+        const number = writeMessage(map.buffer, `Hello #${sent + 1} from producer ${process.pid}`);
+        if (!(await sender.notify(number))) {
+          console.log('producer: consumer left');
+          break;
+        }
+        sent += 1;
+        console.log(`producer: sent message ${number}`);
+        if (options.count === 0 || sent < options.count) await sleep(options.interval, signal);
+      }
+    }
+    console.log(
+      signal.aborted
+        ? `producer: ${String((signal.reason as Error).message)}, cleaning up`
+        : 'producer: done',
+    );
+  } finally {
+    sender.close();
+    map.close();
+    shm.close();
+    shm.unlink();
+  }
+  return exitCode();
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`producer: ${(error as Error).message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,15 @@
+/**
+ * @shmkit/posix-shm: POSIX shared memory objects (`shm_open`) for Node.js.
+ *
+ * @packageDocumentation
+ */
+export { PosixShm, SHM_DIRECTORY } from './posix-shm';
+export type {
+  CreateOptions,
+  MapOptions,
+  OpenOptions,
+  PosixShmInfo,
+  PosixShmStat,
+} from './posix-shm';
+/** The core Mapping class that {@link PosixShm.map} returns, for `instanceof` checks and types. */
+export { Mapping } from '@shmkit/core';

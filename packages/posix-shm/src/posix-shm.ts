@@ -1,0 +1,362 @@
+import { readdirSync, lstatSync, readFileSync } from 'node:fs';
+import type { Mapping } from '@shmkit/core';
+import {
+  adoptMapping,
+  closedError,
+  codedError,
+  invalidArgType,
+  native,
+  optionalBoolean,
+  validateInteger,
+  validateMode,
+  validateOptions,
+  validateSize,
+  validateString,
+  type PosixShmHandle,
+} from '@shmkit/core/internal';
+
+/** Where Linux keeps POSIX shared memory objects (a tmpfs). */
+export const SHM_DIRECTORY = '/dev/shm';
+
+/** Options for {@link PosixShm.create}. */
+export interface CreateOptions {
+  /**
+   * Size in bytes, 1 to 2^53 - 1. The pages are reserved (fallocate), so a
+   * full /dev/shm fails here with ENOSPC rather than later with SIGBUS.
+   * An existing object (when not `exclusive`) is grown to this size if it is
+   * smaller and never shrunk.
+   */
+  size: number;
+  /** Permission bits of a new object, applied exactly (no umask). Default 0o600. */
+  mode?: number;
+  /** Fail with EEXIST if the object already exists. Default false (open or create). */
+  exclusive?: boolean;
+}
+
+/** Options for {@link PosixShm.open}. */
+export interface OpenOptions {
+  /**
+   * Open O_RDONLY: the object can only be mapped read-only (see
+   * {@link MapOptions.readOnly}) and not resized. Default false.
+   */
+  readOnly?: boolean;
+}
+
+/** Options for {@link PosixShm.map}. */
+export interface MapOptions {
+  /** Byte offset into the object; a multiple of the page size. Default 0. */
+  offset?: number | bigint;
+  /** Bytes to map. Default: from `offset` to the object's current end. */
+  length?: number;
+  /**
+   * Never write to the object through this mapping. Default: the object's
+   * own `readOnly`.
+   *
+   * A read-only mapping is copy-on-write (MAP_PRIVATE) unless `shared` is
+   * set: its buffer reads the object live, and a JS write to a page stays
+   * in this process (that page stops seeing other processes' writes). It
+   * never faults. With `shared: true` it is a true PROT_READ mapping
+   * without an ArrayBuffer (`mapping.read()` copies bytes out), because a
+   * write through a view would crash the process.
+   */
+  readOnly?: boolean;
+  /**
+   * MAP_SHARED: writes reach the object and every process sees them.
+   * Default: true for writable mappings, false (copy-on-write) for
+   * read-only ones.
+   */
+  shared?: boolean;
+  /** MAP_POPULATE: fault all pages in up front. Default false. */
+  populate?: boolean;
+}
+
+/** What {@link PosixShm.stat} and {@link PosixShm.list} report. */
+export interface PosixShmStat {
+  /** Size in bytes. */
+  size: number;
+  /** Permission bits (`0o600`...). */
+  mode: number;
+  /** Owner user id. */
+  uid: number;
+  /** Owner group id. */
+  gid: number;
+}
+
+/** One entry of {@link PosixShm.list}. */
+export interface PosixShmInfo extends PosixShmStat {
+  /** The object's name, with its leading '/'. */
+  name: string;
+  /** The owner's user name from /etc/passwd, when it has one. */
+  owner: string | undefined;
+}
+
+function validateName(name: unknown): string {
+  // The native side checks the shape (one leading '/', no other '/', length)
+  // so that both layers agree; here only the type.
+  return validateString(name, 'name');
+}
+
+/**
+ * A POSIX shared memory object (`shm_open`): a named, sized chunk of memory
+ * in /dev/shm that any process can open by name and map.
+ *
+ * The object holds no header: byte 0 of a mapping is byte 0 of the object,
+ * exactly as C programs and Python's `multiprocessing.shared_memory` see it.
+ *
+ * A PosixShm owns one file descriptor; `close()` releases it (mappings stay
+ * valid). The object itself lives until `unlink()` and the last close and
+ * unmap. Works with `using`.
+ *
+ * @example
+ * ```ts
+ * using shm = PosixShm.create('/demo', { size: 4096, exclusive: true });
+ * using map = shm.map();
+ * Atomics.add(map.int32Array(), 0, 1);
+ * shm.unlink();
+ * ```
+ */
+export class PosixShm implements Disposable {
+  #handle: PosixShmHandle | undefined;
+  readonly #fd: number;
+  readonly #name: string;
+  readonly #readOnly: boolean;
+  readonly #created: boolean;
+
+  private constructor(
+    name: string,
+    handle: PosixShmHandle,
+    fd: number,
+    readOnly: boolean,
+    created: boolean,
+  ) {
+    this.#name = name;
+    this.#handle = handle;
+    this.#fd = fd;
+    this.#readOnly = readOnly;
+    this.#created = created;
+  }
+
+  /**
+   * Creates an object of `size` bytes, or opens the existing one unless
+   * `exclusive` is set. The pages are reserved up front.
+   *
+   * @param name - '/name': one leading '/', no other '/', at most 255 bytes.
+   * @throws TypeError ERR_INVALID_ARG_VALUE for a bad name.
+   * @throws RangeError ERR_OUT_OF_RANGE for a bad size or mode.
+   * @throws SystemError EEXIST (exclusive, exists), EACCES, ENOSPC (no room in /dev/shm).
+   */
+  static create(name: string, options: CreateOptions): PosixShm {
+    validateName(name);
+    const opts = validateOptions(options);
+    if (options === undefined || options === null)
+      throw invalidArgType('options', 'of type object', options);
+    const size = validateSize(opts.size, 'options.size');
+    const mode = opts.mode === undefined ? 0o600 : validateMode(opts.mode, 'options.mode');
+    const exclusive = optionalBoolean(opts.exclusive, 'options.exclusive', false);
+    const opened = native.posixShmOpen(name, true, exclusive, false, mode);
+    const shm = new PosixShm(name, opened.handle, opened.fd, false, opened.created);
+    try {
+      if (opened.created || native.posixShmStat(opened.handle).size < size) {
+        native.posixShmResize(opened.handle, size);
+      }
+    } catch (error) {
+      shm.close();
+      // Only what this call made is removed: an existing object is left as it was.
+      if (opened.created) PosixShm.#unlinkQuietly(name);
+      throw error;
+    }
+    return shm;
+  }
+
+  /**
+   * Opens an existing object.
+   * @throws TypeError ERR_INVALID_ARG_VALUE for a bad name.
+   * @throws SystemError ENOENT (no such object), EACCES (permissions).
+   */
+  static open(name: string, options?: OpenOptions): PosixShm {
+    validateName(name);
+    const opts = validateOptions(options);
+    const readOnly = optionalBoolean(opts.readOnly, 'options.readOnly', false);
+    const opened = native.posixShmOpen(name, false, false, readOnly, 0);
+    return new PosixShm(name, opened.handle, opened.fd, readOnly, false);
+  }
+
+  /**
+   * Removes the name `name` (`shm_unlink`). Processes that have it open or
+   * mapped keep their memory until they close and unmap.
+   * @throws SystemError ENOENT, EACCES.
+   */
+  static unlink(name: string): void {
+    validateName(name);
+    native.posixShmUnlink(name);
+  }
+
+  static #unlinkQuietly(name: string): void {
+    try {
+      native.posixShmUnlink(name);
+    } catch {
+      // Someone else removed it already: nothing left to clean up.
+    }
+  }
+
+  /**
+   * Every object in /dev/shm with its size, mode and owner. Named
+   * semaphores (`sem.*` files) are not shared memory objects and are left out.
+   */
+  static list(): PosixShmInfo[] {
+    const owners = userNames();
+    const result: PosixShmInfo[] = [];
+    for (const entry of readdirSync(SHM_DIRECTORY, { withFileTypes: true })) {
+      if (!entry.isFile() || entry.name.startsWith('sem.')) continue;
+      let st;
+      try {
+        st = lstatSync(`${SHM_DIRECTORY}/${entry.name}`);
+      } catch {
+        continue; // unlinked while we looked
+      }
+      result.push({
+        name: `/${entry.name}`,
+        size: st.size,
+        mode: st.mode & 0o7777,
+        uid: st.uid,
+        gid: st.gid,
+        owner: owners.get(st.uid),
+      });
+    }
+    return result.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  #live(): PosixShmHandle {
+    if (this.#handle === undefined) throw closedError('PosixShm');
+    return this.#handle;
+  }
+
+  /** The name it was opened with ('/name'). */
+  get name(): string {
+    return this.#name;
+  }
+
+  /**
+   * The open file descriptor, for `fs.fstatSync` or passing to C. Owned by
+   * this object: do not close it yourself.
+   * @throws ERR_SHMKIT_CLOSED after close().
+   */
+  get fd(): number {
+    this.#live();
+    return this.#fd;
+  }
+
+  /** The current size in bytes (fstat: another process may have resized it). */
+  get size(): number {
+    return native.posixShmStat(this.#live()).size;
+  }
+
+  /** True when opened O_RDONLY. */
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  /** True when {@link PosixShm.create} made the object (false when it opened an existing one). */
+  get created(): boolean {
+    return this.#created;
+  }
+
+  /** True after close(). */
+  get closed(): boolean {
+    return this.#handle === undefined;
+  }
+
+  /** fstat: size, permission bits and owner. */
+  stat(): PosixShmStat {
+    return native.posixShmStat(this.#live());
+  }
+
+  /**
+   * Sets the size (ftruncate). Growing reserves the new pages, so a full
+   * /dev/shm fails here with ENOSPC. Shrinking an object that another
+   * process has mapped makes its accesses past the new end raise SIGBUS in
+   * that process: only shrink what you alone map.
+   *
+   * @param size - Bytes, 0 to 2^53 - 1.
+   * @throws RangeError ERR_OUT_OF_RANGE for a bad size.
+   * @throws Error ERR_SHMKIT_READ_ONLY when opened read-only.
+   * @throws SystemError ENOSPC.
+   */
+  resize(size: number): void {
+    validateInteger(size, 'size', 0);
+    const handle = this.#live();
+    if (this.#readOnly) {
+      throw codedError(
+        'ERR_SHMKIT_READ_ONLY',
+        `PosixShm '${this.#name}' was opened read-only and cannot be resized`,
+      );
+    }
+    native.posixShmResize(handle, size);
+  }
+
+  /**
+   * Maps the object (or part of it) and returns a core `Mapping` of kind
+   * 'posix-shm'. The range must lie inside the object's current size.
+   * Closing the object later does not unmap.
+   *
+   * @throws RangeError ERR_INVALID_ARG_VALUE (unaligned offset), ERR_OUT_OF_RANGE
+   *   (offset or length past the end).
+   * @throws Error ERR_SHMKIT_EMPTY when the object has size 0.
+   * @throws SystemError EACCES for a writable mapping of a read-only object.
+   */
+  map(options?: MapOptions): Mapping {
+    const handle = this.#live();
+    const opts = validateOptions(options);
+    const readOnly = optionalBoolean(opts.readOnly, 'options.readOnly', this.#readOnly);
+    const shared = optionalBoolean(opts.shared, 'options.shared', !readOnly);
+    const populate = optionalBoolean(opts.populate, 'options.populate', false);
+    const offset = opts.offset ?? 0;
+    if (typeof offset !== 'number' && typeof offset !== 'bigint') {
+      throw invalidArgType('options.offset', 'of type number or bigint', offset);
+    }
+    if (typeof offset === 'number') validateInteger(offset, 'options.offset', 0);
+    const length =
+      opts.length === undefined ? undefined : validateSize(opts.length, 'options.length');
+    const mapped = native.posixShmMap(handle, offset, length, { shared, readOnly, populate });
+    return adoptMapping(mapped, { kind: 'posix-shm', readOnly: mapped.buffer === undefined });
+  }
+
+  /** Closes the file descriptor. Mappings stay valid. Calling it again does nothing. */
+  close(): void {
+    const handle = this.#handle;
+    if (handle === undefined) return;
+    this.#handle = undefined;
+    native.posixShmClose(handle);
+  }
+
+  /**
+   * Removes this object's name (`shm_unlink`); the fd and mappings stay
+   * usable. Works after close().
+   * @throws SystemError ENOENT if it was already removed.
+   */
+  unlink(): void {
+    native.posixShmUnlink(this.#name);
+  }
+
+  /** close(). Does not unlink: the library never deletes what you did not ask it to. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'PosixShm';
+  }
+}
+
+function userNames(): Map<number, string> {
+  const names = new Map<number, string>();
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const [user, , uid] = line.split(':');
+      if (user && uid !== undefined && !names.has(Number(uid))) names.set(Number(uid), user);
+    }
+  } catch {
+    // No passwd file (minimal containers): owners stay numeric.
+  }
+  return names;
+}
