@@ -1,15 +1,11 @@
 // FIFOs between real processes: node children and C programs.
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileC, isRoot, run, runNode, spawnNode, waitForLine } from '@shmkit/testing';
 
-// The built package, loaded by Node itself (as users and child processes
-// get it) rather than through vite's transform of the workspace link.
-const require = createRequire(__filename);
-const { Fifo } = require('../dist/fifo.js') as typeof import('../src/fifo');
+import { Fifo } from '../src/fifo';
 
 const pkgDir = resolve(__dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'shmkit-fifo-'));
