@@ -55,6 +55,33 @@ export function parseWait(options: SemaphoreWaitAsyncOptions | undefined, allowS
 }
 
 /**
+ * One 'abort' listener per signal, however many waits share it: a signal
+ * passed to hundreds of waits would otherwise trip Node's
+ * MaxListenersExceededWarning.
+ */
+const aborters = new WeakMap<AbortSignal, Set<() => void>>();
+
+function onAbort(signal: AbortSignal, callback: () => void): () => void {
+  let callbacks = aborters.get(signal);
+  if (callbacks === undefined) {
+    const set = new Set<() => void>();
+    callbacks = set;
+    aborters.set(signal, set);
+    signal.addEventListener(
+      'abort',
+      () => {
+        aborters.delete(signal);
+        for (const cb of set) cb();
+      },
+      { once: true },
+    );
+  }
+  callbacks.add(callback);
+  const set = callbacks;
+  return () => set.delete(callback);
+}
+
+/**
  * Runs a native async wait that can be cancelled through `signal`.
  *
  * On abort, the native token decides the race atomically: either the wait is
@@ -71,17 +98,16 @@ export function cancellableWait(
   const token = native.semWaitToken();
   const pending = start(token);
   return new Promise<boolean>((resolve, reject) => {
-    const onAbort = (): void => {
+    const forget = onAbort(signal, () => {
       if (native.semWaitCancel(token)) reject(abortError(signal));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
+    });
     pending.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        forget();
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        forget();
         reject(error);
       },
     );
