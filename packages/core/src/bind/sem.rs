@@ -359,8 +359,11 @@ fn sysv_get(env: Env, call: &CallInfo) -> JsResult<Value> {
     let create = call.arg(2, "create")?.boolean_or(false)?;
     let exclusive = call.arg(3, "exclusive")?.boolean_or(false)?;
     let mode = call.arg(4, "mode")?.optional()?.map(|a| a.integer(0, 0o777)).transpose()?.unwrap_or(0o600) as libc::c_int;
-    let mut flags = 0;
+    // Without IPC_CREAT the low bits are the access we ask for: read and
+    // write, so a set we may not use fails here with EACCES, not later.
+    let mut flags = 0o600;
     if create {
+        flags = 0;
         flags |= libc::IPC_CREAT | mode;
         if exclusive {
             flags |= libc::IPC_EXCL;
