@@ -112,7 +112,7 @@ describe('Semaphore in a Mapping', () => {
     const sem = Semaphore.init(anon(), 0, 0);
     const ac = new AbortController();
     const waits = Array.from({ length: 256 }, () => sem.waitAsync({ signal: ac.signal }).catch((e: Error) => e.name));
-    const read = readFile(new URL(import.meta.url)).then(() => 'read');
+    const read = readFile(__filename).then(() => 'read');
     const stuck = new Promise((r) => setTimeout(() => r('pool exhausted'), 10_000));
     expect(await Promise.race([read, stuck])).toBe('read');
     ac.abort();

@@ -8,7 +8,7 @@ import { adoptMapping, native } from '@shmkit/core/internal';
 import { uniqueName } from '@shmkit/testing';
 
 /** The package directory: children run here so `@shmkit/sync` resolves. */
-export const pkgDir = new URL('../..', import.meta.url).pathname;
+export const pkgDir = join(__dirname, '..', '..');
 
 export interface ShmFile {
   path: string;
