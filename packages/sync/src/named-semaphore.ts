@@ -36,11 +36,25 @@ const MAX_NAME_BYTES = 251;
 function validateSemName(name: unknown): string {
   validateString(name, 'name');
   const text = name as string;
-  if (!text.startsWith('/') || text.length < 2 || text.indexOf('/', 1) !== -1 || text.includes('\0')) {
-    throw invalidArgValue('name', "must be '/' followed by at least one character, without other '/' or null bytes", text);
+  if (
+    !text.startsWith('/') ||
+    text.length < 2 ||
+    text.indexOf('/', 1) !== -1 ||
+    text.includes('\0')
+  ) {
+    throw invalidArgValue(
+      'name',
+      "must be '/' followed by at least one character, without other '/' or null bytes",
+      text,
+    );
   }
   if (Buffer.byteLength(text, 'utf8') - 1 > MAX_NAME_BYTES) {
-    throw invalidArgValue('name', `must have at most ${MAX_NAME_BYTES} bytes after the leading '/'`, text, 'RangeError');
+    throw invalidArgValue(
+      'name',
+      `must have at most ${MAX_NAME_BYTES} bytes after the leading '/'`,
+      text,
+      'RangeError',
+    );
   }
   return text;
 }
@@ -88,7 +102,8 @@ export class NamedSemaphore implements Disposable {
   static create(name: string, options?: NamedSemaphoreCreateOptions): NamedSemaphore {
     validateSemName(name);
     const o = validateOptions(options);
-    const value = o.value === undefined ? 0 : validateInteger(o.value, 'options.value', 0, 2 ** 31 - 1);
+    const value =
+      o.value === undefined ? 0 : validateInteger(o.value, 'options.value', 0, 2 ** 31 - 1);
     const mode = o.mode === undefined ? 0o600 : validateMode(o.mode, 'options.mode');
     const exclusive = optionalBoolean(o.exclusive, 'options.exclusive', false);
     return new NamedSemaphore(native.semOpen(name, true, exclusive, mode, value), name);

@@ -42,12 +42,20 @@ export interface ParsedWait {
 }
 
 /** Validates wait options; `spin` only where the caller supports it. */
-export function parseWait(options: SemaphoreWaitAsyncOptions | undefined, allowSpin = true): ParsedWait {
+export function parseWait(
+  options: SemaphoreWaitAsyncOptions | undefined,
+  allowSpin = true,
+): ParsedWait {
   const o = validateOptions(options);
   const timeout = validateTimeout(o.timeout, 'options.timeout');
   let spin = 0;
   if (o.spin !== undefined) {
-    if (!allowSpin) throw invalidArgValue('options.spin', 'is not supported here (every try is a system call)', o.spin);
+    if (!allowSpin)
+      throw invalidArgValue(
+        'options.spin',
+        'is not supported here (every try is a system call)',
+        o.spin,
+      );
     spin = validateInteger(o.spin, 'options.spin', 0, MAX_SPIN);
   }
   const signal = validateAbortSignal(o.signal, 'options.signal');

@@ -1,5 +1,12 @@
 import type { Mapping } from '@shmkit/core';
-import { abortError, closedError, codedError, invalidArgType, mappingHandle, native } from '@shmkit/core/internal';
+import {
+  abortError,
+  closedError,
+  codedError,
+  invalidArgType,
+  mappingHandle,
+  native,
+} from '@shmkit/core/internal';
 import type { SemHandle } from '@shmkit/core/internal';
 import { cancellableWait, parseWait } from './sem-wait';
 import type { SemaphoreWaitAsyncOptions, SemaphoreWaitOptions } from './sem-wait';
@@ -197,11 +204,15 @@ export class Semaphore implements Disposable {
 }
 
 function writableHandle(mapping: Mapping): ReturnType<typeof mappingHandle> {
-  if (typeof mapping !== 'object' || mapping === null) throw invalidArgType('mapping', 'an instance of Mapping', mapping);
+  if (typeof mapping !== 'object' || mapping === null)
+    throw invalidArgType('mapping', 'an instance of Mapping', mapping);
   const handle = mappingHandle(mapping);
   if (mapping.readOnly) {
     // sem_post and sem_wait write to the sem_t: on read-only pages that is a crash.
-    throw codedError('ERR_SHMKIT_READ_ONLY', 'a Semaphore needs writable memory; this mapping is read-only');
+    throw codedError(
+      'ERR_SHMKIT_READ_ONLY',
+      'a Semaphore needs writable memory; this mapping is read-only',
+    );
   }
   return handle;
 }

@@ -156,10 +156,12 @@ export class SysvSemaphoreSet {
    *   ENOSPC (system limit on sets).
    */
   static create(options: SysvSemaphoreCreateOptions): SysvSemaphoreSet {
-    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
+    if (typeof options !== 'object' || options === null)
+      throw invalidArgType('options', 'of type object', options);
     const key = options.key === undefined ? 0 : validateKey(options.key, 'options.key', 0);
     const count = validateInteger(options.count, 'options.count', 1, 65535);
-    const mode = options.mode === undefined ? 0o600 : validateInteger(options.mode, 'options.mode', 0, 0o777);
+    const mode =
+      options.mode === undefined ? 0o600 : validateInteger(options.mode, 'options.mode', 0, 0o777);
     const exclusive = optionalBoolean(options.exclusive, 'options.exclusive', false);
     const id = native.sysvSemGet(key, count, true, exclusive, mode);
     // An existing set keeps its own size, which may exceed `count`.
@@ -171,7 +173,8 @@ export class SysvSemaphoreSet {
    * @throws SystemError ENOENT (no such set), EACCES (mode denies us).
    */
   static open(options: SysvSemaphoreOpenOptions): SysvSemaphoreSet {
-    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
+    if (typeof options !== 'object' || options === null)
+      throw invalidArgType('options', 'of type object', options);
     const key = validateKey(options.key, 'options.key', 1);
     const id = native.sysvSemGet(key, 0, false, false, 0);
     return new SysvSemaphoreSet(id, native.sysvSemStat(id).count);
@@ -205,7 +208,8 @@ export class SysvSemaphoreSet {
     if (ops.length === 0) throw invalidArgValue('ops', 'must hold at least one operation', ops);
     const out = new Int32Array(ops.length * 3);
     ops.forEach((entry: SemaphoreOp, i) => {
-      if (typeof entry !== 'object' || entry === null) throw invalidArgType(`ops[${i}]`, 'of type object', entry);
+      if (typeof entry !== 'object' || entry === null)
+        throw invalidArgType(`ops[${i}]`, 'of type object', entry);
       out[i * 3] = this.#index(entry.index, `ops[${i}].index`);
       out[i * 3 + 1] = validateInteger(entry.op, `ops[${i}].op`, -32768, 32767);
       const undo = optionalBoolean(entry.undo, `ops[${i}].undo`, false);
@@ -270,7 +274,11 @@ export class SysvSemaphoreSet {
   #unit(index: number, sign: 1 | -1, options: SysvSemaphoreUnitOptions | undefined): SemaphoreOp {
     const o = validateOptions(options);
     const count = o.count === undefined ? 1 : validateInteger(o.count, 'options.count', 1, 32767);
-    return { index: this.#index(index), op: sign * count, undo: optionalBoolean(o.undo, 'options.undo', false) };
+    return {
+      index: this.#index(index),
+      op: sign * count,
+      undo: optionalBoolean(o.undo, 'options.undo', false),
+    };
   }
 
   /** Adds `count` (default 1) to semaphore `index`. */
@@ -293,7 +301,10 @@ export class SysvSemaphoreSet {
   }
 
   /** {@link SysvSemaphoreSet.wait} as a Promise; see {@link SysvSemaphoreSet.opAsync}. */
-  waitAsync(index = 0, options?: SysvSemaphoreUnitOptions & SysvSemaphoreOpAsyncOptions): Promise<boolean> {
+  waitAsync(
+    index = 0,
+    options?: SysvSemaphoreUnitOptions & SysvSemaphoreOpAsyncOptions,
+  ): Promise<boolean> {
     let op: SemaphoreOp;
     try {
       op = this.#unit(index, -1, options);
@@ -328,7 +339,11 @@ export class SysvSemaphoreSet {
    * can now proceed and clears every process's SEM_UNDO adjustment for it.
    */
   set(index: number, value: number): void {
-    native.sysvSemSetValue(this.#id, this.#index(index), validateInteger(value, 'value', 0, SEMVMX));
+    native.sysvSemSetValue(
+      this.#id,
+      this.#index(index),
+      validateInteger(value, 'value', 0, SEMVMX),
+    );
   }
 
   /** Every value of the set, in index order (GETALL). */
@@ -340,7 +355,12 @@ export class SysvSemaphoreSet {
   setAll(values: readonly number[]): void {
     if (!Array.isArray(values)) throw invalidArgType('values', 'an instance of Array', values);
     if (values.length !== this.#count) {
-      throw invalidArgValue('values', `must hold exactly ${this.#count} values (one per semaphore)`, values, 'RangeError');
+      throw invalidArgValue(
+        'values',
+        `must hold exactly ${this.#count} values (one per semaphore)`,
+        values,
+        'RangeError',
+      );
     }
     const out = new Int32Array(values.length);
     values.forEach((v: unknown, i) => {
@@ -395,4 +415,3 @@ export class SysvSemaphoreSet {
     return 'SysvSemaphoreSet';
   }
 }
-

@@ -160,19 +160,33 @@ console.log('got', sem.wait({ timeout: 10000 }));`,
     expect(() => NamedSemaphore.open(name)).toThrow(
       expect.objectContaining({ code: 'ENOENT', syscall: 'sem_open', ipcName: name }),
     );
-    expect(() => NamedSemaphore.unlink(name)).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'sem_unlink' }));
+    expect(() => NamedSemaphore.unlink(name)).toThrow(
+      expect.objectContaining({ code: 'ENOENT', syscall: 'sem_unlink' }),
+    );
     track(NamedSemaphore.create(name));
-    expect(() => NamedSemaphore.create(name, { exclusive: true })).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    expect(() => NamedSemaphore.create(name, { exclusive: true })).toThrow(
+      expect.objectContaining({ code: 'EEXIST' }),
+    );
     for (const bad of ['noslash', '/', '/a/b', '//a', '/nul\0']) {
-      expect(() => NamedSemaphore.open(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError' }));
+      expect(() => NamedSemaphore.open(bad)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError' }),
+      );
     }
     expect(() => NamedSemaphore.create(`/${'x'.repeat(252)}`)).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', name: 'RangeError' }),
     );
-    expect(() => NamedSemaphore.open(42 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    expect(() => NamedSemaphore.create(newName(), { value: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => NamedSemaphore.create(newName(), { value: 2 ** 31 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => NamedSemaphore.create(newName(), { mode: 0o10000 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => NamedSemaphore.open(42 as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    expect(() => NamedSemaphore.create(newName(), { value: -1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => NamedSemaphore.create(newName(), { value: 2 ** 31 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => NamedSemaphore.create(newName(), { mode: 0o10000 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
     expect(() => NamedSemaphore.create(newName(), { exclusive: 1 as never })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
     );

@@ -77,7 +77,9 @@ describe('Semaphore in a Mapping', () => {
     const pending = sem.waitAsync({ signal: ac.signal });
     setTimeout(() => ac.abort(), 20);
     await expect(pending).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
-    await expect(sem.waitAsync({ signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(sem.waitAsync({ signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
     sem.post();
     // The cancelled thread must not steal the unit after the rejection.
     await new Promise((r) => setTimeout(r, 150));
@@ -97,10 +99,13 @@ describe('Semaphore in a Mapping', () => {
           (e: Error) => expect(e.name).toBe('AbortError'),
         ),
       );
-      setTimeout(() => {
-        sem.post();
-        ac.abort();
-      }, 5 + (i % 7));
+      setTimeout(
+        () => {
+          sem.post();
+          ac.abort();
+        },
+        5 + (i % 7),
+      );
     }
     await Promise.all(waits);
     // Let cancelled threads hand back what they took after their abort.
@@ -111,7 +116,9 @@ describe('Semaphore in a Mapping', () => {
   it('256 pending waits leave the libuv pool free for fs', async () => {
     const sem = Semaphore.init(anon(), 0, 0);
     const ac = new AbortController();
-    const waits = Array.from({ length: 256 }, () => sem.waitAsync({ signal: ac.signal }).catch((e: Error) => e.name));
+    const waits = Array.from({ length: 256 }, () =>
+      sem.waitAsync({ signal: ac.signal }).catch((e: Error) => e.name),
+    );
     const read = readFile(__filename).then(() => 'read');
     const stuck = new Promise((r) => setTimeout(() => r('pool exhausted'), 10_000));
     expect(await Promise.race([read, stuck])).toBe('read');
@@ -175,24 +182,50 @@ int main(int argc, char **argv) {
 
   it('rejects bad arguments by code', () => {
     const m = anon();
-    expect(() => Semaphore.init(m, 3)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', name: 'RangeError' }));
-    expect(() => Semaphore.init(m, 4096 - 16)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => Semaphore.init(m, -8)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => Semaphore.init(m, 0, -1)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => Semaphore.init(m, 0, 2 ** 31)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => Semaphore.init(m, '0' as unknown as number)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    expect(() => Semaphore.init({} as never, 0)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    expect(() => Semaphore.init(null as never, 0)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => Semaphore.init(m, 3)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', name: 'RangeError' }),
+    );
+    expect(() => Semaphore.init(m, 4096 - 16)).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => Semaphore.init(m, -8)).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => Semaphore.init(m, 0, -1)).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => Semaphore.init(m, 0, 2 ** 31)).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => Semaphore.init(m, '0' as unknown as number)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    expect(() => Semaphore.init({} as never, 0)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    expect(() => Semaphore.init(null as never, 0)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
     const sem = Semaphore.init(m, 0, 0);
-    expect(() => sem.wait({ timeout: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => sem.wait({ spin: 1.5 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => sem.wait({ timeout: '1' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    return expect(sem.waitAsync({ signal: 'x' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    expect(() => sem.wait({ timeout: -1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => sem.wait({ spin: 1.5 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => sem.wait({ timeout: '1' as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    return expect(sem.waitAsync({ signal: 'x' as never })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
   });
 
   it('reports EOVERFLOW at SEM_VALUE_MAX', () => {
     const sem = Semaphore.init(anon(), 0, Semaphore.maxValue);
-    expect(() => sem.post()).toThrow(expect.objectContaining({ code: 'EOVERFLOW', syscall: 'sem_post' }));
+    expect(() => sem.post()).toThrow(
+      expect.objectContaining({ code: 'EOVERFLOW', syscall: 'sem_post' }),
+    );
   });
 
   it('refuses closed semaphores, closed mappings and read-only memory', () => {
@@ -205,14 +238,21 @@ int main(int argc, char **argv) {
     expect(() => sem.value).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_CLOSED' }));
     m.close();
     expect(() => second.tryWait()).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_CLOSED' }));
-    expect(() => Semaphore.attach(m, 0)).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_CLOSED' }));
+    expect(() => Semaphore.attach(m, 0)).toThrow(
+      expect.objectContaining({ code: 'ERR_SHMKIT_CLOSED' }),
+    );
 
     const f = file();
     const fd = openSync(f.path, 'r');
     try {
-      const ro = adoptMapping(native.mapFd(fd, 0, 4096, { readOnly: true }), { kind: 'file', readOnly: true });
+      const ro = adoptMapping(native.mapFd(fd, 0, 4096, { readOnly: true }), {
+        kind: 'file',
+        readOnly: true,
+      });
       cleanups.push(() => ro.close());
-      expect(() => Semaphore.attach(ro, 0)).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_READ_ONLY' }));
+      expect(() => Semaphore.attach(ro, 0)).toThrow(
+        expect.objectContaining({ code: 'ERR_SHMKIT_READ_ONLY' }),
+      );
     } finally {
       closeSync(fd);
     }

@@ -15,7 +15,12 @@ afterEach(() => {
 });
 
 function make(count: number, options: { key?: number; mode?: number } = {}): SysvSemaphoreSet {
-  const set = SysvSemaphoreSet.create({ key: options.key ?? uniqueKey(), count, mode: options.mode, exclusive: true });
+  const set = SysvSemaphoreSet.create({
+    key: options.key ?? uniqueKey(),
+    count,
+    mode: options.mode,
+    exclusive: true,
+  });
   sets.push(set);
   return set;
 }
@@ -45,7 +50,13 @@ describe('SysvSemaphoreSet', () => {
     expect(set.get(2)).toBe(7);
     expect(set.getAll()).toEqual([1, 2, 7]);
     const stat = set.stat();
-    expect(stat).toMatchObject({ key, count: 3, mode: 0o640, uid: process.getuid!(), cuid: process.getuid!() });
+    expect(stat).toMatchObject({
+      key,
+      count: 3,
+      mode: 0o640,
+      uid: process.getuid!(),
+      cuid: process.getuid!(),
+    });
     expect(stat.otime).toBeNull();
     expect(stat.ctime).toBeInstanceOf(Date);
     set.post(0);
@@ -64,9 +75,19 @@ describe('SysvSemaphoreSet', () => {
   it('applies multi-op arrays atomically', () => {
     const set = make(2);
     set.setAll([1, 0]);
-    expect(set.tryOp([{ index: 0, op: -1 }, { index: 1, op: -1 }])).toBe(false);
+    expect(
+      set.tryOp([
+        { index: 0, op: -1 },
+        { index: 1, op: -1 },
+      ]),
+    ).toBe(false);
     expect(set.getAll()).toEqual([1, 0]);
-    expect(set.op([{ index: 0, op: -1 }, { index: 1, op: 2 }])).toBe(true);
+    expect(
+      set.op([
+        { index: 0, op: -1 },
+        { index: 1, op: 2 },
+      ]),
+    ).toBe(true);
     expect(set.getAll()).toEqual([0, 2]);
     expect(set.tryWait(1, { count: 2 })).toBe(true);
     expect(set.tryWait(1)).toBe(false);
@@ -117,10 +138,13 @@ describe('SysvSemaphoreSet', () => {
           (e: Error) => expect(e.name).toBe('AbortError'),
         ),
       );
-      setTimeout(() => {
-        set.post(0);
-        c.abort();
-      }, 5 + (i % 5));
+      setTimeout(
+        () => {
+          set.post(0);
+          c.abort();
+        },
+        5 + (i % 5),
+      );
     }
     await Promise.all(waits);
     await until(() => set.waitingCount(0) === 0);
@@ -197,7 +221,9 @@ int main(int argc, char **argv) {
 
   it('reports ENOENT, EEXIST, EAGAIN, ERANGE, EINVAL and EIDRM by code', async () => {
     const key = uniqueKey();
-    expect(() => SysvSemaphoreSet.open({ key })).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'semget', key }));
+    expect(() => SysvSemaphoreSet.open({ key })).toThrow(
+      expect.objectContaining({ code: 'ENOENT', syscall: 'semget', key }),
+    );
     const set = make(2, { key });
     expect(() => SysvSemaphoreSet.create({ key, count: 2, exclusive: true })).toThrow(
       expect.objectContaining({ code: 'EEXIST' }),
@@ -205,7 +231,9 @@ int main(int argc, char **argv) {
     expect(() => set.op([{ index: 0, op: -1, noWait: true }])).toThrow(
       expect.objectContaining({ code: 'EAGAIN', syscall: 'semop', id: set.id }),
     );
-    await expect(set.opAsync([{ index: 0, op: -1, noWait: true }], { timeout: 1000 })).rejects.toMatchObject({
+    await expect(
+      set.opAsync([{ index: 0, op: -1, noWait: true }], { timeout: 1000 }),
+    ).rejects.toMatchObject({
       code: 'EAGAIN',
     });
     set.set(0, 32767);
@@ -222,10 +250,14 @@ try { set.wait(1); } catch (e) { console.log('sync', e.code); }`,
     set.remove();
     await expect(waiter).rejects.toMatchObject({ code: 'EIDRM' });
     await waitForLine(syncWaiter, /sync EIDRM/);
-    expect(() => set.get(0)).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'semctl' }));
+    expect(() => set.get(0)).toThrow(
+      expect.objectContaining({ code: 'EINVAL', syscall: 'semctl' }),
+    );
     expect(() => set.post(0)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     expect(() => set.remove()).toThrow(expect.objectContaining({ code: 'EINVAL' }));
-    expect(() => SysvSemaphoreSet.fromId(set.id)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => SysvSemaphoreSet.fromId(set.id)).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
   });
 
   it('reports EACCES to an unprivileged process', async () => {
@@ -269,7 +301,9 @@ catch (e) { console.log(JSON.stringify({ code: e.code, syscall: e.syscall })); }
     ];
     for (const [call, code] of bad) expect(call).toThrow(expect.objectContaining({ code }));
     await expect(set.waitAsync(9)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
-    await expect(set.opAsync([{ index: 0, op: -1 }], { signal: AbortSignal.abort() })).rejects.toMatchObject({
+    await expect(
+      set.opAsync([{ index: 0, op: -1 }], { signal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({
       name: 'AbortError',
     });
   });

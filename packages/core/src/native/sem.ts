@@ -38,7 +38,13 @@ export interface SemNative {
   semWaitCancel(token: WaitToken): boolean;
   semInit(mapping: MappingHandle, offset: number | bigint, value: number): SemHandle;
   semAttach(mapping: MappingHandle, offset: number | bigint): SemHandle;
-  semOpen(name: string, create: boolean, exclusive: boolean, mode: number, value: number): SemHandle;
+  semOpen(
+    name: string,
+    create: boolean,
+    exclusive: boolean,
+    mode: number,
+    value: number,
+  ): SemHandle;
   semClose(handle: SemHandle): boolean;
   semUnlink(name: string): undefined;
   semPost(handle: SemHandle): undefined;
@@ -46,14 +52,24 @@ export interface SemNative {
   /** `timeout` in ms, Infinity for none. False on timeout. */
   semWait(handle: SemHandle, timeout: number, spin: number): boolean;
   /** Resolves true when taken, false on timeout or after a cancel. */
-  semWaitAsync(handle: SemHandle, timeout: number, spin: number, token: WaitToken | undefined): Promise<boolean>;
+  semWaitAsync(
+    handle: SemHandle,
+    timeout: number,
+    spin: number,
+    token: WaitToken | undefined,
+  ): Promise<boolean>;
   semValue(handle: SemHandle): number;
   semDestroy(handle: SemHandle): undefined;
 
   sysvSemGet(key: number, count: number, create: boolean, exclusive: boolean, mode: number): number;
   /** `ops` holds (index, op, flags) triples; flags: 0x1000 SEM_UNDO, 0o4000 IPC_NOWAIT. */
   sysvSemOp(id: number, ops: Int32Array, timeout: number): boolean;
-  sysvSemOpAsync(id: number, ops: Int32Array, timeout: number, token: WaitToken | undefined): Promise<boolean>;
+  sysvSemOpAsync(
+    id: number,
+    ops: Int32Array,
+    timeout: number,
+    token: WaitToken | undefined,
+  ): Promise<boolean>;
   sysvSemGetValue(id: number, index: number): number;
   sysvSemSetValue(id: number, index: number, value: number): undefined;
   sysvSemLastPid(id: number, index: number): number;
@@ -62,6 +78,9 @@ export interface SemNative {
   sysvSemGetAll(id: number): number[];
   sysvSemSetAll(id: number, values: Int32Array): undefined;
   sysvSemStat(id: number): NativeSemSetStat;
-  sysvSemSetPermissions(id: number, options: { uid?: number; gid?: number; mode?: number }): undefined;
+  sysvSemSetPermissions(
+    id: number,
+    options: { uid?: number; gid?: number; mode?: number },
+  ): undefined;
   sysvSemRemove(id: number): undefined;
 }
