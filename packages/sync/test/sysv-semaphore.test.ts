@@ -273,6 +273,25 @@ catch (e) { console.log(JSON.stringify({ code: e.code, syscall: e.syscall })); }
     expect(JSON.parse(result.stdout)).toEqual({ code: 'EACCES', syscall: 'semget' });
   });
 
+  it('reports EPERM when a non-owner changes or removes a set', async () => {
+    const key = uniqueKey();
+    const set = make(1, { key, mode: 0o666 });
+    const result = await runNode(
+      `import { SysvSemaphoreSet } from '@shmkit/sync';
+const set = SysvSemaphoreSet.open({ key: ${key} });
+set.post(0);
+const codes = [];
+try { set.setPermissions({ mode: 0o600 }); } catch (e) { codes.push(e.code); }
+try { set.remove(); } catch (e) { codes.push(e.code); }
+console.log(JSON.stringify(codes));`,
+      { cwd: pkgDir, wrapper: nobody },
+    );
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual(['EPERM', 'EPERM']);
+    expect(set.get(0)).toBe(1);
+    expect(set.lastPid(0)).not.toBe(process.pid);
+  });
+
   it('rejects bad arguments by code', async () => {
     const set = make(2);
     const bad: [() => unknown, string][] = [
