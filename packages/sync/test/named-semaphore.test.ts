@@ -127,6 +127,45 @@ console.log('got', sem.wait({ timeout: 10000 }));`,
     }
   });
 
+  it('a worker terminated during an async wait neither crashes nor keeps a unit', async () => {
+    const name = newName();
+    const result = await runNode(
+      `import { Worker } from 'node:worker_threads';
+import { NamedSemaphore } from '@shmkit/sync';
+const sem = NamedSemaphore.create(${JSON.stringify(name)});
+const source = (wait) => \`
+  const { parentPort } = require('node:worker_threads');
+  const { NamedSemaphore } = require('@shmkit/sync');
+  const sem = NamedSemaphore.open(${JSON.stringify(name)});
+  \${wait}.then((v) => parentPort.postMessage('took ' + v));
+  parentPort.postMessage('waiting');\`;
+for (const wait of ['sem.waitAsync()', 'sem.waitAsync({ signal: new AbortController().signal })']) {
+  const worker = new Worker(source(wait), { eval: true, execArgv: [] });
+  await new Promise((r) => worker.once('message', r));
+  await worker.terminate();
+  sem.post();
+  await new Promise((r) => setTimeout(r, 300));
+  console.log(sem.value);
+  sem.tryWait();
+}
+// The sync form, meant for workers: woken by the main thread.
+const worker = new Worker(\`
+  const { parentPort } = require('node:worker_threads');
+  const { NamedSemaphore } = require('@shmkit/sync');
+  const sem = NamedSemaphore.open(${JSON.stringify(name)});
+  parentPort.postMessage('waiting');
+  parentPort.postMessage('sync ' + sem.wait({ timeout: 10000 }));\`, { eval: true, execArgv: [] });
+await new Promise((r) => worker.once('message', r));
+sem.post();
+console.log(await new Promise((r) => worker.once('message', r)));
+await worker.terminate();`,
+      { cwd: pkgDir },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split('\n')).toEqual(['1', '1', 'sync true']);
+  });
+
   it('an AbortSignal cancels a pending wait', async () => {
     const sem = track(NamedSemaphore.create(newName()));
     const ac = new AbortController();

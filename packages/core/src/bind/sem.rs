@@ -73,6 +73,70 @@ fn wait_cancel(env: Env, call: &CallInfo) -> JsResult<Value> {
     env.boolean(won)
 }
 
+// Not in napi/sys.rs yet; kept here so this area's change stays additive.
+// (Node-API 3: run a callback when the env, e.g. a worker, is torn down.)
+extern "C" {
+    fn napi_add_env_cleanup_hook(
+        env: sys::napi_env,
+        fun: Option<unsafe extern "C" fn(*mut std::ffi::c_void)>,
+        arg: *mut std::ffi::c_void,
+    ) -> sys::napi_status;
+    fn napi_remove_env_cleanup_hook(
+        env: sys::napi_env,
+        fun: Option<unsafe extern "C" fn(*mut std::ffi::c_void)>,
+        arg: *mut std::ffi::c_void,
+    ) -> sys::napi_status;
+}
+
+unsafe extern "C" fn cancel_on_teardown(arg: *mut std::ffi::c_void) {
+    // SAFETY: `arg` is the Arc leaked by TeardownGuard::register; the hook
+    // runs at most once and only if the guard was not removed, so this is
+    // the one place that reclaims it.
+    let state = unsafe { Arc::from_raw(arg.cast_const().cast::<AtomicU8>()) };
+    let _ = state.compare_exchange(PENDING, CANCELLED, Ordering::AcqRel, Ordering::Acquire);
+}
+
+/// Cancels a pending wait if its env (a worker thread) goes away first, so
+/// the waiting thread gives back a unit nobody could receive any more.
+struct TeardownGuard {
+    env: sys::napi_env,
+    arg: *mut std::ffi::c_void,
+}
+
+impl TeardownGuard {
+    fn register(env: Env, state: &Arc<AtomicU8>) -> JsResult<Self> {
+        let arg = Arc::into_raw(Arc::clone(state)).cast_mut().cast::<std::ffi::c_void>();
+        // SAFETY: env is live; `arg` stays valid until the hook or remove().
+        let status = unsafe { napi_add_env_cleanup_hook(env.raw(), Some(cancel_on_teardown), arg) };
+        if status != sys::napi_ok {
+            // SAFETY: not registered, so we still own the leaked Arc.
+            drop(unsafe { Arc::from_raw(arg.cast_const().cast::<AtomicU8>()) });
+            return Err(Error::internal("napi_add_env_cleanup_hook failed"));
+        }
+        Ok(TeardownGuard { env: env.raw(), arg })
+    }
+
+    /// On the JS thread, once the wait has settled.
+    fn remove(self) {
+        // SAFETY: same env, hook and arg as registered; the env is live
+        // because we run inside one of its callbacks.
+        unsafe { napi_remove_env_cleanup_hook(self.env, Some(cancel_on_teardown), self.arg) };
+        // SAFETY: the hook can no longer run, so the Arc is ours to reclaim.
+        drop(unsafe { Arc::from_raw(self.arg.cast_const().cast::<AtomicU8>()) });
+    }
+}
+
+/// The cancellation state of one async wait: the caller's token if there is
+/// one (then the wait sleeps in slices so it notices a cancel), else a
+/// private one only env teardown can cancel.
+fn wait_state(env: Env, call: &CallInfo, index: usize) -> JsResult<(Cancel, bool, TeardownGuard)> {
+    let token = token_arg(call, index)?;
+    let sliced = token.0.is_some();
+    let state = token.0.unwrap_or_else(|| Arc::new(AtomicU8::new(PENDING)));
+    let guard = TeardownGuard::register(env, &state)?;
+    Ok((Cancel(Some(state)), sliced, guard))
+}
+
 /// A timeout in ms: Infinity (or undefined) waits forever.
 fn deadline_arg(arg: Arg) -> JsResult<Option<Deadline>> {
     let Some(arg) = arg.optional()? else { return Ok(None) };
@@ -280,9 +344,9 @@ fn wait_async(env: Env, call: &CallInfo) -> JsResult<Value> {
     let h = handle(call)?;
     let deadline = deadline_arg(call.arg(1, "timeout")?)?;
     let spin = spin_arg(call, 2)?;
-    let cancel = token_arg(call, 3)?;
     let live = h.live()?;
     let subject = h.subject();
+    let (cancel, sliced, guard) = wait_state(env, call, 3)?;
     spawn_on_thread(
         env,
         "shmkit.semWait",
@@ -291,25 +355,29 @@ fn wait_async(env: Env, call: &CallInfo) -> JsResult<Value> {
                 if s.spin(spin)? {
                     return Ok(Outcome::Acquired);
                 }
-                if cancel.0.is_some() {
+                if sliced {
                     s.wait_sliced(deadline, WAIT_SLICE, &|| cancel.requested())
                 } else {
                     Ok(if s.wait(deadline)? { Outcome::Acquired } else { Outcome::TimedOut })
                 }
             });
-            let outcome = outcome.map_err(|e| Error::sys(e, subject.clone()))?;
+            let outcome = match outcome {
+                Ok(o) => o,
+                Err(e) => return Ok(Err(Error::sys(e, subject))),
+            };
             let settled = cancel.settle();
-            match outcome {
+            Ok(match outcome {
                 Outcome::Acquired if settled => Ok(true),
-                Outcome::Acquired => {
-                    // JS already rejected: the unit goes back.
-                    live.with(|s| s.post()).map_err(|e| Error::sys(e, subject))?;
-                    Ok(false)
-                }
+                // Nobody will see this unit (JS rejected, or the env is
+                // gone): it goes back.
+                Outcome::Acquired => live.with(|s| s.post()).map(|()| false).map_err(|e| Error::sys(e, subject)),
                 Outcome::TimedOut | Outcome::Stopped => Ok(false),
-            }
+            })
         },
-        |env, taken| env.boolean(taken),
+        move |env, taken: JsResult<bool>| {
+            guard.remove();
+            env.boolean(taken?)
+        },
     )
 }
 
@@ -408,28 +476,31 @@ fn sysv_op_async(env: Env, call: &CallInfo) -> JsResult<Value> {
     let id = id_arg(call)?;
     let mut ops = ops_arg(call, 1)?;
     let deadline = deadline_arg(call.arg(2, "timeout")?)?;
-    let cancel = token_arg(call, 3)?;
+    let (cancel, sliced, guard) = wait_state(env, call, 3)?;
     spawn_on_thread(
         env,
         "shmkit.semop",
         move || {
-            let outcome = if cancel.0.is_some() {
+            let outcome = if sliced {
                 sysv::semop_sliced(id, &mut ops, deadline, WAIT_SLICE, &|| cancel.requested())
             } else {
                 sysv::semop(id, &mut ops, deadline).map(|done| if done { Outcome::Acquired } else { Outcome::TimedOut })
-            }
-            .map_err(id_error(id))?;
+            };
+            let outcome = match outcome {
+                Ok(o) => o,
+                Err(e) => return Ok(Err(Error::sys(e, Subject::Id(id)))),
+            };
             let settled = cancel.settle();
-            match outcome {
+            Ok(match outcome {
                 Outcome::Acquired if settled => Ok(true),
-                Outcome::Acquired => {
-                    sysv::revert(id, &ops).map_err(id_error(id))?;
-                    Ok(false)
-                }
+                Outcome::Acquired => sysv::revert(id, &ops).map(|()| false).map_err(id_error(id)),
                 Outcome::TimedOut | Outcome::Stopped => Ok(false),
-            }
+            })
         },
-        |env, done| env.boolean(done),
+        move |env, done: JsResult<bool>| {
+            guard.remove();
+            env.boolean(done?)
+        },
     )
 }
 
