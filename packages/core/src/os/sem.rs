@@ -14,12 +14,45 @@ use std::ffi::CStr;
 use std::ptr::NonNull;
 use std::time::Duration;
 
-// Not (yet) declared by the libc crate version we build against. Both exist
-// in glibc >= 2.30 (sem_clockwait) and every glibc (semtimedop).
+// Not declared by the libc crate version we build against; in every glibc.
 extern "C" {
-    fn sem_clockwait(sem: *mut libc::sem_t, clock: libc::clockid_t, abstime: *const libc::timespec) -> libc::c_int;
     fn semtimedop(semid: libc::c_int, sops: *mut libc::sembuf, nsops: libc::size_t, timeout: *const libc::timespec)
         -> libc::c_int;
+}
+
+type SemClockwait = unsafe extern "C" fn(*mut libc::sem_t, libc::clockid_t, *const libc::timespec) -> libc::c_int;
+
+/// glibc >= 2.30's sem_clockwait, looked up at run time so the addon still
+/// loads on older glibc (which then gets sem_timedwait on CLOCK_REALTIME).
+fn sem_clockwait_fn() -> Option<SemClockwait> {
+    use std::sync::OnceLock;
+    static FOUND: OnceLock<usize> = OnceLock::new();
+    let address = *FOUND.get_or_init(|| {
+        // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads.
+        unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"sem_clockwait".as_ptr()) as usize }
+    });
+    // SAFETY: a non-null address for this symbol is glibc's sem_clockwait,
+    // whose C signature SemClockwait spells out.
+    (address != 0).then(|| unsafe { std::mem::transmute::<usize, SemClockwait>(address) })
+}
+
+/// Waits on `sem` until the monotonic `deadline`.
+fn sem_wait_until(sem: *mut libc::sem_t, deadline: &Deadline) -> libc::c_int {
+    match sem_clockwait_fn() {
+        // SAFETY: the caller passes a live sem_t; the deadline is a valid timespec.
+        Some(clockwait) => unsafe { clockwait(sem, libc::CLOCK_MONOTONIC, deadline.as_timespec()) },
+        None => sem_timedwait_monotonic(sem, deadline),
+    }
+}
+
+/// The pre-2.30 fallback: the monotonic deadline turned into a wall-clock one.
+fn sem_timedwait_monotonic(sem: *mut libc::sem_t, deadline: &Deadline) -> libc::c_int {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: valid out-pointer; CLOCK_REALTIME always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) };
+    let wall = from_nanos(nanos(&now) + deadline.remaining().as_nanos() as i128);
+    // SAFETY: the caller passes a live sem_t; `wall` is a valid timespec.
+    unsafe { libc::sem_timedwait(sem, &wall) }
 }
 
 /// Bytes of a `sem_t` (32 on 64-bit glibc).
@@ -183,8 +216,7 @@ impl RawSem {
             let ret = match deadline {
                 // SAFETY: the constructor's contract keeps the sem_t mapped.
                 None => unsafe { libc::sem_wait(self.ptr()) },
-                // SAFETY: as above; the deadline is a valid timespec.
-                Some(d) => unsafe { sem_clockwait(self.ptr(), libc::CLOCK_MONOTONIC, d.as_timespec()) },
+                Some(d) => sem_wait_until(self.ptr(), &d),
             };
             let syscall = if deadline.is_some() { "sem_clockwait" } else { "sem_wait" };
             match cvt(ret, syscall) {
@@ -536,6 +568,18 @@ mod tests {
         assert!(start.elapsed() >= Duration::from_millis(30));
         s.sem.post().unwrap();
         assert!(s.sem.wait(Some(Deadline::after(Duration::from_millis(30)))).unwrap());
+    }
+
+    #[test]
+    fn both_timed_wait_paths_work() {
+        assert!(sem_clockwait_fn().is_some(), "glibc >= 2.30 here");
+        let s = sem(1);
+        let soon = Deadline::after(Duration::from_millis(20));
+        assert_eq!(sem_timedwait_monotonic(s.sem.ptr(), &soon), 0);
+        let start = Instant::now();
+        assert_eq!(sem_timedwait_monotonic(s.sem.ptr(), &Deadline::after(Duration::from_millis(20))), -1);
+        assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(libc::ETIMEDOUT));
+        assert!(start.elapsed() >= Duration::from_millis(15));
     }
 
     #[test]
