@@ -35,6 +35,7 @@ export interface SemaphoreWaitAsyncOptions extends SemaphoreWaitOptions {
 /** The largest `spin` accepted: about a second of spinning on a fast CPU. */
 const MAX_SPIN = 100_000_000;
 
+/** Validated wait options: `timeout` in ms (Infinity = none), `spin` tries. */
 export interface ParsedWait {
   timeout: number;
   spin: number;

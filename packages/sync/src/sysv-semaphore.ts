@@ -152,8 +152,7 @@ export class SysvSemaphoreSet {
   /**
    * Creates a set (or opens the one under `key`, unless `exclusive`).
    * @throws SystemError EEXIST (exclusive, key taken), EACCES (exists, mode
-   *   denies us), EINVAL (count above SEMMSL, or larger than the existing set's),
-   *   ENOSPC (system limit on sets).
+   *   denies us), EINVAL (count above SEMMSL, or larger than the existing set's).
    */
   static create(options: SysvSemaphoreCreateOptions): SysvSemaphoreSet {
     if (typeof options !== 'object' || options === null)

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SysvSemaphoreSet } from '../src/index';
 import { compileC, run, runNode, spawnNode, uniqueKey, waitForLine } from '@shmkit/testing';
@@ -238,6 +239,16 @@ int main(int argc, char **argv) {
     });
     set.set(0, 32767);
     expect(() => set.post(0)).toThrow(expect.objectContaining({ code: 'ERANGE' }));
+    const semopm = Number(readFileSync('/proc/sys/kernel/sem', 'utf8').trim().split(/\s+/)[2]);
+    const tooMany = Array.from({ length: semopm + 1 }, () => ({ index: 1, op: 0 }));
+    expect(() => set.op(tooMany)).toThrow(expect.objectContaining({ code: 'E2BIG' }));
+    const semmsl = Number(readFileSync('/proc/sys/kernel/sem', 'utf8').trim().split(/\s+/)[0]);
+    expect(() => SysvSemaphoreSet.create({ count: semmsl + 1 })).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
+    expect(() => SysvSemaphoreSet.create({ key, count: 3 })).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
     set.set(0, 0);
     const waiter = set.waitAsync(1);
     const syncWaiter = spawnNode(
