@@ -160,6 +160,7 @@ int main(int argc, char **argv) {
   char *base = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (base == MAP_FAILED) return 2;
   sem_t *request = (sem_t *)(base + 256), *reply = (sem_t *)(base + 512);
+  if (sem_init((sem_t *)(base + 768), 1, 3) != 0) return 5;
   struct timespec ts; clock_gettime(CLOCK_REALTIME, &ts); ts.tv_sec += 10;
   if (sem_timedwait(request, &ts) != 0) return 3;
   if (sem_post(reply) != 0) return 4;
@@ -178,6 +179,10 @@ int main(int argc, char **argv) {
     const result = await child;
     expect(result.code).toBe(0);
     expect(request.value).toBe(0);
+    // And the other way round: a sem_t that C initialized.
+    const fromC = Semaphore.attach(m, 768);
+    expect(fromC.value).toBe(3);
+    expect(fromC.tryWait()).toBe(true);
   });
 
   it('rejects bad arguments by code', () => {

@@ -153,27 +153,34 @@ describe('SysvSemaphoreSet', () => {
     expect(taken + set.get(0)).toBe(rounds);
   });
 
-  it('SEM_UNDO gives the unit back when the holder is killed -9', async () => {
-    const key = uniqueKey();
-    const set = make(1, { key });
-    set.set(0, 1);
-    const child = spawnNode(
-      `import { SysvSemaphoreSet } from '@shmkit/sync';
+  for (const form of ['wait', 'waitAsync'] as const) {
+    it(`SEM_UNDO gives the unit back when the holder (${form}) is killed -9`, async () => {
+      const key = uniqueKey();
+      const set = make(1, { key });
+      // The async form starts at 0 so the unit is taken by its waiting thread.
+      set.set(0, form === 'wait' ? 1 : 0);
+      const child = spawnNode(
+        `import { SysvSemaphoreSet } from '@shmkit/sync';
 const set = SysvSemaphoreSet.open({ key: ${key} });
-set.wait(0, { undo: true });
+${form === 'wait' ? 'set.wait(0, { undo: true });' : 'await set.waitAsync(0, { undo: true, timeout: 10000 });'}
 console.log('holding');
 setInterval(() => {}, 1000);`,
-      { cwd: pkgDir },
-    );
-    try {
-      await waitForLine(child, /holding/);
-      expect(set.get(0)).toBe(0);
-      child.kill('SIGKILL');
-      await expect(set.waitAsync(0, { timeout: 5000 })).resolves.toBe(true);
-    } finally {
-      child.kill('SIGKILL');
-    }
-  });
+        { cwd: pkgDir },
+      );
+      try {
+        if (form === 'waitAsync') {
+          await until(() => set.waitingCount(0) === 1);
+          set.post(0);
+        }
+        await waitForLine(child, /holding/);
+        expect(set.get(0)).toBe(0);
+        child.kill('SIGKILL');
+        await expect(set.waitAsync(0, { timeout: 5000 })).resolves.toBe(true);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    });
+  }
 
   it('without SEM_UNDO the unit stays taken after kill -9', async () => {
     const key = uniqueKey();
