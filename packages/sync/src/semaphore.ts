@@ -7,7 +7,7 @@ import {
   mappingHandle,
   native,
 } from '@shmkit/core/internal';
-import type { SemHandle } from '@shmkit/core/internal';
+import type { NativeSemLayout, SemHandle } from '@shmkit/core/internal';
 import { cancellableWait, parseWait } from './sem-wait';
 import type { SemaphoreWaitAsyncOptions, SemaphoreWaitOptions } from './sem-wait';
 
@@ -52,17 +52,17 @@ export class Semaphore implements Disposable {
 
   /** sizeof(sem_t): the bytes a Semaphore occupies (32 on 64-bit glibc). */
   static get byteLength(): number {
-    return native.semLayout().size;
+    return layout().size;
   }
 
   /** alignof(sem_t): the offset must be a multiple of it (8 on 64-bit glibc). */
   static get alignment(): number {
-    return native.semLayout().align;
+    return layout().align;
   }
 
   /** SEM_VALUE_MAX: the largest value a semaphore holds (2^31 - 1). */
   static get maxValue(): number {
-    return native.semLayout().valueMax;
+    return layout().valueMax;
   }
 
   /**
@@ -201,6 +201,14 @@ export class Semaphore implements Disposable {
   get [Symbol.toStringTag](): string {
     return 'Semaphore';
   }
+}
+
+let cachedLayout: NativeSemLayout | undefined;
+
+/** sem_t's layout, asked of the addon once. */
+function layout(): NativeSemLayout {
+  cachedLayout ??= native.semLayout();
+  return cachedLayout;
 }
 
 function writableHandle(mapping: Mapping): ReturnType<typeof mappingHandle> {
