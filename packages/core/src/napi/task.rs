@@ -11,6 +11,7 @@
 use super::{check, sys, Env, Error, JsResult, Value};
 use std::ffi::c_void;
 use std::ptr;
+use std::sync::{Arc, Mutex};
 
 type Work<T> = Box<dyn FnOnce() -> JsResult<T> + Send>;
 type Settle<T> = Box<dyn FnOnce(Env, T) -> JsResult<Value>>;
@@ -133,6 +134,20 @@ impl<T> Task<T> {
 struct ThreadTask<T> {
     task: Task<T>,
     tsfn: sys::napi_threadsafe_function,
+    gate: Arc<TsfnGate>,
+}
+
+/// Whether the threadsafe function may still be called. Node frees it when
+/// its env is torn down (a worker terminated while a wait is pending); its
+/// finalizer closes the gate first, and the worker thread calls it only with
+/// the gate open and held, so it never touches freed memory.
+struct TsfnGate(Mutex<bool>);
+
+unsafe extern "C" fn close_gate(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the Arc<TsfnGate> leaked in spawn_on_thread for this
+    // finalizer, which Node runs once.
+    let gate = unsafe { Arc::from_raw(data.cast_const().cast::<TsfnGate>()) };
+    *gate.0.lock().unwrap_or_else(|p| p.into_inner()) = false;
 }
 
 struct SendPtr<P>(*mut P);
@@ -166,8 +181,10 @@ pub fn spawn_on_thread<T: Send + 'static>(
     let (deferred, promise) = create_promise(env)?;
     let resource_name = env.string(name)?;
     let mut tsfn = ptr::null_mut();
+    let gate = Arc::new(TsfnGate(Mutex::new(true)));
+    let gate_for_finalizer = Arc::into_raw(Arc::clone(&gate)).cast_mut().cast::<c_void>();
     // SAFETY: env is live; a null JS function is allowed with call_js.
-    check(env.0, unsafe {
+    let created = check(env.0, unsafe {
         sys::napi_create_threadsafe_function(
             env.0,
             ptr::null_mut(),
@@ -175,16 +192,22 @@ pub fn spawn_on_thread<T: Send + 'static>(
             resource_name.raw,
             0,
             1,
-            ptr::null_mut(),
-            None,
+            gate_for_finalizer,
+            Some(close_gate),
             ptr::null_mut(),
             Some(call_js::<T>),
             &mut tsfn,
         )
-    })?;
+    });
+    if let Err(e) = created {
+        // SAFETY: no tsfn, so no finalizer owns the leaked Arc.
+        drop(unsafe { Arc::from_raw(gate_for_finalizer.cast_const().cast::<TsfnGate>()) });
+        return Err(e);
+    }
     let boxed = Box::into_raw(Box::new(ThreadTask {
         task: Task { deferred, work: Some(Box::new(work)), settle: Some(Box::new(settle)), result: None, async_work: ptr::null_mut() },
         tsfn,
+        gate,
     }));
     let handoff = SendPtr(boxed);
     let spawned = std::thread::Builder::new().name("shmkit-wait".into()).stack_size(WAIT_THREAD_STACK).spawn(move || {
@@ -192,10 +215,18 @@ pub fn spawn_on_thread<T: Send + 'static>(
         let ptr = handoff.0;
         // SAFETY: this thread owns the task until it passes it back below.
         unsafe { (*ptr).task.run() };
-        // SAFETY: tsfn is live until call_js releases it; the queue is
-        // unbounded, so a nonblocking call only fails once Node is tearing the
-        // env down, in which case the task is leaked rather than touched.
-        unsafe { sys::napi_call_threadsafe_function((*ptr).tsfn, ptr.cast(), sys::napi_tsfn_nonblocking) };
+        // SAFETY: the task is still ours; the gate outlives it (own Arc).
+        let gate = unsafe { Arc::clone(&(*ptr).gate) };
+        let open = gate.0.lock().unwrap_or_else(|p| p.into_inner());
+        if *open {
+            // SAFETY: the gate is open and held, so Node has not freed the
+            // tsfn and cannot until we let go. The queue is unbounded, so a
+            // nonblocking call only fails while the env is being torn down,
+            // in which case the task is leaked rather than touched.
+            unsafe { sys::napi_call_threadsafe_function((*ptr).tsfn, ptr.cast(), sys::napi_tsfn_nonblocking) };
+        }
+        // A closed gate: the env is gone and so is anyone to settle for; the
+        // task is leaked rather than dropped off the JS thread.
     });
     if let Err(e) = spawned {
         // SAFETY: the thread never started, so we still own the task.

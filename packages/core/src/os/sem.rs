@@ -1,1 +1,673 @@
-//! sem: OS wrappers (filled in by its package's work).
+//! Semaphores: glibc's POSIX `sem_t` (in shared memory or named through
+//! `sem_open`) and System V semaphore sets (`semget`/`semop`/`semctl`).
+//!
+//! Everything here is plain Rust over libc so it is unit tested with
+//! `cargo test`. Waits come in three shapes: a try that never sleeps, a
+//! blocking wait with an optional deadline, and a *sliced* wait that sleeps
+//! in short bounded steps and asks a caller-provided predicate between steps
+//! whether to give up. The sliced form is what makes async waits cancellable
+//! without signals: a thread sleeping in `sem_wait` or `semop` can only be
+//! interrupted by a signal, and shmkit installs no signal handlers.
+
+use super::{cvt, Error, Result};
+use std::ffi::CStr;
+use std::ptr::NonNull;
+use std::time::Duration;
+
+// Not declared by the libc crate version we build against; in every glibc.
+extern "C" {
+    fn semtimedop(semid: libc::c_int, sops: *mut libc::sembuf, nsops: libc::size_t, timeout: *const libc::timespec)
+        -> libc::c_int;
+}
+
+type SemClockwait = unsafe extern "C" fn(*mut libc::sem_t, libc::clockid_t, *const libc::timespec) -> libc::c_int;
+
+/// glibc >= 2.30's sem_clockwait, looked up at run time so the addon still
+/// loads on older glibc (which then gets sem_timedwait on CLOCK_REALTIME).
+fn sem_clockwait_fn() -> Option<SemClockwait> {
+    use std::sync::OnceLock;
+    static FOUND: OnceLock<usize> = OnceLock::new();
+    let address = *FOUND.get_or_init(|| {
+        // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads.
+        unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"sem_clockwait".as_ptr()) as usize }
+    });
+    // SAFETY: a non-null address for this symbol is glibc's sem_clockwait,
+    // whose C signature SemClockwait spells out.
+    (address != 0).then(|| unsafe { std::mem::transmute::<usize, SemClockwait>(address) })
+}
+
+/// Waits on `sem` until the monotonic `deadline`.
+fn sem_wait_until(sem: *mut libc::sem_t, deadline: &Deadline) -> libc::c_int {
+    match sem_clockwait_fn() {
+        // SAFETY: the caller passes a live sem_t; the deadline is a valid timespec.
+        Some(clockwait) => unsafe { clockwait(sem, libc::CLOCK_MONOTONIC, deadline.as_timespec()) },
+        None => sem_timedwait_monotonic(sem, deadline),
+    }
+}
+
+/// The pre-2.30 fallback: the monotonic deadline turned into a wall-clock one.
+fn sem_timedwait_monotonic(sem: *mut libc::sem_t, deadline: &Deadline) -> libc::c_int {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: valid out-pointer; CLOCK_REALTIME always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) };
+    let wall = from_nanos(nanos(&now) + deadline.remaining().as_nanos() as i128);
+    // SAFETY: the caller passes a live sem_t; `wall` is a valid timespec.
+    unsafe { libc::sem_timedwait(sem, &wall) }
+}
+
+/// Bytes of a `sem_t` (32 on 64-bit glibc).
+pub const SEM_T_SIZE: usize = std::mem::size_of::<libc::sem_t>();
+/// Required alignment of a `sem_t` (8 on 64-bit glibc).
+pub const SEM_T_ALIGN: usize = std::mem::align_of::<libc::sem_t>();
+/// glibc's SEM_VALUE_MAX: the largest value a `sem_t` holds.
+pub const SEM_VALUE_MAX: u32 = i32::MAX as u32;
+
+/// How long one step of a sliced wait sleeps at most before the caller's
+/// predicate is asked again.
+pub const WAIT_SLICE: Duration = Duration::from_millis(50);
+
+/// An absolute point on CLOCK_MONOTONIC, so wall-clock jumps never stretch
+/// or cut a timeout.
+#[derive(Clone, Copy)]
+pub struct Deadline(libc::timespec);
+
+fn monotonic_now() -> libc::timespec {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `now` is a valid out-pointer; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now
+}
+
+fn nanos(ts: &libc::timespec) -> i128 {
+    ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
+}
+
+fn from_nanos(n: i128) -> libc::timespec {
+    // Far-future deadlines saturate instead of wrapping.
+    let n = n.clamp(0, i64::MAX as i128 * 1_000_000_000);
+    libc::timespec { tv_sec: (n / 1_000_000_000) as libc::time_t, tv_nsec: (n % 1_000_000_000) as libc::c_long }
+}
+
+impl Deadline {
+    /// `timeout` from now.
+    pub fn after(timeout: Duration) -> Self {
+        Deadline(from_nanos(nanos(&monotonic_now()) + timeout.as_nanos() as i128))
+    }
+
+    /// Time left, zero once passed.
+    pub fn remaining(&self) -> Duration {
+        let left = nanos(&self.0) - nanos(&monotonic_now());
+        if left <= 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_nanos(left as u64)
+        }
+    }
+
+    pub fn passed(&self) -> bool {
+        self.remaining().is_zero()
+    }
+
+    /// The sooner of `self` and `timeout` from now.
+    pub fn within(deadline: Option<Deadline>, step: Duration) -> Deadline {
+        let step = Deadline::after(step);
+        match deadline {
+            Some(d) if nanos(&d.0) < nanos(&step.0) => d,
+            _ => step,
+        }
+    }
+
+    fn as_timespec(&self) -> &libc::timespec {
+        &self.0
+    }
+}
+
+fn relative(d: Duration) -> libc::timespec {
+    libc::timespec { tv_sec: d.as_secs() as libc::time_t, tv_nsec: d.subsec_nanos() as libc::c_long }
+}
+
+/// How a sliced wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The unit (or the operations) went through.
+    Acquired,
+    /// The deadline passed first.
+    TimedOut,
+    /// The caller's predicate asked to stop.
+    Stopped,
+}
+
+/// A `sem_t` that lives somewhere else: in shared memory (`sem_init` with
+/// pshared = 1) or in glibc's mapping of a named semaphore.
+///
+/// It does not own the memory; whoever builds one promises the memory stays
+/// mapped for as long as it is used.
+#[derive(Debug)]
+pub struct RawSem(NonNull<libc::sem_t>);
+
+// SAFETY: a process-shared sem_t is designed to be used from any thread (and
+// process) at once; all its operations are atomic in glibc.
+unsafe impl Send for RawSem {}
+// SAFETY: as above; every method takes &self and glibc synchronizes.
+unsafe impl Sync for RawSem {}
+
+impl RawSem {
+    /// Wraps an existing semaphore without touching it.
+    ///
+    /// # Safety
+    /// `ptr` must point to `SEM_T_SIZE` bytes, aligned to `SEM_T_ALIGN`, that
+    /// stay mapped and writable while the returned value is used. Using it on
+    /// bytes that are not an initialized sem_t is memory-safe (the calls only
+    /// do atomics and futex calls on that memory) but gives meaningless results.
+    pub unsafe fn from_ptr(ptr: NonNull<libc::sem_t>) -> Self {
+        RawSem(ptr)
+    }
+
+    /// `sem_init(ptr, 1, value)`: a new process-shared semaphore.
+    ///
+    /// # Safety
+    /// As for [`RawSem::from_ptr`]; and no thread or process may be using a
+    /// semaphore at these bytes (re-initializing one in use is undefined).
+    pub unsafe fn init(ptr: NonNull<libc::sem_t>, value: u32) -> Result<Self> {
+        // SAFETY: the caller guarantees the memory; pshared = 1.
+        cvt(unsafe { libc::sem_init(ptr.as_ptr(), 1, value) }, "sem_init")?;
+        Ok(RawSem(ptr))
+    }
+
+    fn ptr(&self) -> *mut libc::sem_t {
+        self.0.as_ptr()
+    }
+
+    /// Adds one unit, waking a waiter if there is one. EOVERFLOW at SEM_VALUE_MAX.
+    pub fn post(&self) -> Result<()> {
+        // SAFETY: the constructor's contract keeps the sem_t mapped.
+        cvt(unsafe { libc::sem_post(self.ptr()) }, "sem_post").map(drop)
+    }
+
+    /// Takes a unit if one is there; false instead of waiting.
+    pub fn try_wait(&self) -> Result<bool> {
+        loop {
+            // SAFETY: the constructor's contract keeps the sem_t mapped.
+            match cvt(unsafe { libc::sem_trywait(self.ptr()) }, "sem_trywait") {
+                Ok(_) => return Ok(true),
+                Err(e) if e.errno() == libc::EAGAIN => return Ok(false),
+                Err(e) if e.errno() == libc::EINTR => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Tries up to `spins` more times, pausing the CPU between tries, so a
+    /// unit posted within that window is taken without a trip to the kernel.
+    pub fn spin(&self, spins: u32) -> Result<bool> {
+        for _ in 0..spins {
+            if self.value()? > 0 && self.try_wait()? {
+                return Ok(true);
+            }
+            std::hint::spin_loop();
+        }
+        Ok(false)
+    }
+
+    /// Waits for a unit until `deadline` (forever without one). False when
+    /// the deadline passed first. Signals (EINTR) do not end the wait.
+    pub fn wait(&self, deadline: Option<Deadline>) -> Result<bool> {
+        loop {
+            let ret = match deadline {
+                // SAFETY: the constructor's contract keeps the sem_t mapped.
+                None => unsafe { libc::sem_wait(self.ptr()) },
+                Some(d) => sem_wait_until(self.ptr(), &d),
+            };
+            let syscall = if deadline.is_some() { "sem_clockwait" } else { "sem_wait" };
+            match cvt(ret, syscall) {
+                Ok(_) => return Ok(true),
+                Err(e) if e.errno() == libc::ETIMEDOUT => return Ok(false),
+                Err(e) if e.errno() == libc::EINTR => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Waits like [`RawSem::wait`], sleeping at most `slice` at a time and
+    /// asking `stop` between sleeps. The check for `stop` happens before each
+    /// sleep, so a unit taken is always reported as `Acquired`.
+    pub fn wait_sliced(&self, deadline: Option<Deadline>, slice: Duration, stop: &dyn Fn() -> bool) -> Result<Outcome> {
+        loop {
+            if stop() {
+                return Ok(Outcome::Stopped);
+            }
+            let step = Deadline::within(deadline, slice);
+            if self.wait(Some(step))? {
+                return Ok(Outcome::Acquired);
+            }
+            if deadline.map_or(false, |d| d.passed()) {
+                return Ok(Outcome::TimedOut);
+            }
+        }
+    }
+
+    /// The current value (never negative with glibc: waiters are not counted).
+    pub fn value(&self) -> Result<i32> {
+        let mut value = 0;
+        // SAFETY: the constructor's contract keeps the sem_t mapped; `value`
+        // is a valid out-pointer.
+        cvt(unsafe { libc::sem_getvalue(self.ptr(), &mut value) }, "sem_getvalue")?;
+        Ok(value)
+    }
+
+    /// `sem_destroy`. Nobody may wait on it afterwards.
+    pub fn destroy(&self) -> Result<()> {
+        // SAFETY: the constructor's contract keeps the sem_t mapped.
+        cvt(unsafe { libc::sem_destroy(self.ptr()) }, "sem_destroy").map(drop)
+    }
+}
+
+/// How [`NamedSem::open`] creates a semaphore that does not exist yet.
+#[derive(Debug, Clone, Copy)]
+pub struct Create {
+    /// O_EXCL: fail with EEXIST if the name is taken.
+    pub exclusive: bool,
+    pub mode: libc::mode_t,
+    pub value: u32,
+}
+
+/// A named semaphore opened with `sem_open`; `sem_close` on drop.
+#[derive(Debug)]
+pub struct NamedSem {
+    sem: RawSem,
+}
+
+impl NamedSem {
+    /// Opens `name` ("/name"), creating it when `create` says how.
+    pub fn open(name: &CStr, create: Option<Create>) -> Result<Self> {
+        let sem = match create {
+            None => {
+                // SAFETY: name is NUL-terminated; without O_CREAT no more
+                // arguments are read.
+                unsafe { libc::sem_open(name.as_ptr(), 0) }
+            }
+            Some(c) => {
+                let flags = libc::O_CREAT | if c.exclusive { libc::O_EXCL } else { 0 };
+                // SAFETY: with O_CREAT sem_open reads a mode_t (promoted to
+                // unsigned int) and an unsigned int, which is what we pass.
+                unsafe { libc::sem_open(name.as_ptr(), flags, c.mode as libc::c_uint, c.value as libc::c_uint) }
+            }
+        };
+        if sem == libc::SEM_FAILED || sem.is_null() {
+            return Err(Error::last("sem_open"));
+        }
+        // SAFETY: sem_open returned a live, suitably aligned sem_t that stays
+        // mapped until sem_close, which only our Drop calls.
+        let sem = unsafe { RawSem::from_ptr(NonNull::new_unchecked(sem)) };
+        Ok(NamedSem { sem })
+    }
+
+    pub fn sem(&self) -> &RawSem {
+        &self.sem
+    }
+}
+
+impl Drop for NamedSem {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from sem_open and is closed exactly once.
+        unsafe { libc::sem_close(self.sem.ptr()) };
+    }
+}
+
+/// `sem_unlink`: removes the name; processes that have it open keep using it.
+pub fn unlink(name: &CStr) -> Result<()> {
+    // SAFETY: name is NUL-terminated.
+    cvt(unsafe { libc::sem_unlink(name.as_ptr()) }, "sem_unlink").map(drop)
+}
+
+/// System V semaphore sets.
+pub mod sysv {
+    use super::*;
+
+    /// Undo the operation when the process exits.
+    pub const SEM_UNDO: i16 = 0x1000;
+    pub const IPC_NOWAIT: i16 = libc::IPC_NOWAIT as i16;
+    /// The largest value one semaphore of a set holds (SEMVMX).
+    pub const SEMVMX: u16 = 32767;
+
+    const GETPID: libc::c_int = 11;
+    const GETVAL: libc::c_int = 12;
+    const GETALL: libc::c_int = 13;
+    const GETNCNT: libc::c_int = 14;
+    const GETZCNT: libc::c_int = 15;
+    const SETVAL: libc::c_int = 16;
+    const SETALL: libc::c_int = 17;
+
+    /// The fourth argument of semctl, exactly as C declares it: callers
+    /// must define it themselves, and it is passed by value through `...`.
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    union Semun {
+        val: libc::c_int,
+        buf: *mut libc::semid_ds,
+        array: *mut libc::c_ushort,
+    }
+
+    fn semctl(id: i32, index: i32, cmd: libc::c_int, arg: Semun) -> Result<libc::c_int> {
+        // SAFETY: semctl reads a union semun for these commands; `arg` is that
+        // union by value, and any pointer in it is valid for the call (the
+        // callers below keep their buffers alive across it).
+        cvt(unsafe { libc::semctl(id, index, cmd, arg) }, "semctl")
+    }
+
+    /// `semget`: the id of the set under `key` (`IPC_PRIVATE` = 0 makes a new one).
+    pub fn get(key: i32, count: i32, flags: libc::c_int) -> Result<i32> {
+        // SAFETY: semget takes plain integers.
+        cvt(unsafe { libc::semget(key, count, flags) }, "semget")
+    }
+
+    /// One operation of a `semop` call, in the kernel's layout.
+    pub fn op(index: u16, op: i16, flags: i16) -> libc::sembuf {
+        libc::sembuf { sem_num: index, sem_op: op, sem_flg: flags }
+    }
+
+    fn any_nowait(ops: &[libc::sembuf]) -> bool {
+        ops.iter().any(|o| o.sem_flg & IPC_NOWAIT != 0)
+    }
+
+    /// Applies `ops` atomically. Waits until `deadline` (forever without
+    /// one) and returns false when it passes. An operation flagged
+    /// IPC_NOWAIT that would block fails with EAGAIN instead.
+    pub fn semop(id: i32, ops: &mut [libc::sembuf], deadline: Option<Deadline>) -> Result<bool> {
+        loop {
+            let ret = match deadline {
+                // SAFETY: ops is a valid array of ops.len() sembufs.
+                None => unsafe { libc::semop(id, ops.as_mut_ptr(), ops.len()) },
+                Some(d) => {
+                    let left = relative(d.remaining());
+                    // SAFETY: as above; `left` is a valid relative timespec.
+                    unsafe { semtimedop(id, ops.as_mut_ptr(), ops.len(), &left) }
+                }
+            };
+            match cvt(ret, if deadline.is_some() { "semtimedop" } else { "semop" }) {
+                Ok(_) => return Ok(true),
+                Err(e) if e.errno() == libc::EINTR => continue,
+                // semtimedop says EAGAIN for both a timeout and an IPC_NOWAIT
+                // refusal. Kernel timers never fire early, so an EAGAIN before
+                // the deadline is the IPC_NOWAIT one.
+                Err(e) if e.errno() == libc::EAGAIN && deadline.map_or(false, |d| d.passed()) => return Ok(false),
+                Err(e) if e.errno() == libc::EAGAIN && !any_nowait(ops) && deadline.is_some() => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Like [`semop`], sleeping at most `slice` at a time and asking `stop`
+    /// between sleeps.
+    pub fn semop_sliced(
+        id: i32,
+        ops: &mut [libc::sembuf],
+        deadline: Option<Deadline>,
+        slice: Duration,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Outcome> {
+        loop {
+            if stop() {
+                return Ok(Outcome::Stopped);
+            }
+            let step = Deadline::within(deadline, slice);
+            if semop(id, ops, Some(step))? {
+                return Ok(Outcome::Acquired);
+            }
+            if deadline.map_or(false, |d| d.passed()) {
+                return Ok(Outcome::TimedOut);
+            }
+        }
+    }
+
+    /// The operations that undo `ops`: every op negated (wait-for-zero ops
+    /// have nothing to undo), flags kept so SEM_UNDO adjustments cancel out,
+    /// and IPC_NOWAIT so undoing never sleeps.
+    pub fn inverse(ops: &[libc::sembuf]) -> Vec<libc::sembuf> {
+        ops.iter()
+            .filter(|o| o.sem_op != 0)
+            .map(|o| op(o.sem_num, o.sem_op.saturating_neg(), (o.sem_flg & SEM_UNDO) | IPC_NOWAIT))
+            .collect()
+    }
+
+    /// Undoes `ops` that went through but whose result nobody will see (an
+    /// aborted async wait). Units the operations took are always given back;
+    /// units they posted are taken back only if still there.
+    pub fn revert(id: i32, ops: &[libc::sembuf]) -> Result<()> {
+        let mut all = inverse(ops);
+        if all.is_empty() {
+            return Ok(());
+        }
+        match semop(id, &mut all, None) {
+            Ok(_) => Ok(()),
+            Err(e) if e.errno() == libc::EAGAIN => {
+                let mut gives: Vec<_> = all.into_iter().filter(|o| o.sem_op > 0).collect();
+                if gives.is_empty() {
+                    return Ok(());
+                }
+                semop(id, &mut gives, None).map(drop)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn get_value(id: i32, index: u16) -> Result<i32> {
+        semctl(id, index.into(), GETVAL, Semun { val: 0 })
+    }
+
+    pub fn set_value(id: i32, index: u16, value: u16) -> Result<()> {
+        semctl(id, index.into(), SETVAL, Semun { val: value.into() }).map(drop)
+    }
+
+    /// The pid of the last process that operated on semaphore `index`.
+    pub fn last_pid(id: i32, index: u16) -> Result<i32> {
+        semctl(id, index.into(), GETPID, Semun { val: 0 })
+    }
+
+    /// How many processes wait for semaphore `index` to grow.
+    pub fn waiting_count(id: i32, index: u16) -> Result<i32> {
+        semctl(id, index.into(), GETNCNT, Semun { val: 0 })
+    }
+
+    /// How many processes wait for semaphore `index` to be zero.
+    pub fn zero_waiting_count(id: i32, index: u16) -> Result<i32> {
+        semctl(id, index.into(), GETZCNT, Semun { val: 0 })
+    }
+
+    pub fn stat(id: i32) -> Result<libc::semid_ds> {
+        // SAFETY: semid_ds is plain old data; all-zero is a valid value.
+        let mut ds: libc::semid_ds = unsafe { std::mem::zeroed() };
+        semctl(id, 0, libc::IPC_STAT, Semun { buf: &mut ds })?;
+        Ok(ds)
+    }
+
+    /// IPC_SET: new owner uid/gid and permission bits.
+    pub fn set_permissions(id: i32, uid: Option<u32>, gid: Option<u32>, mode: Option<u16>) -> Result<()> {
+        let mut ds = stat(id)?;
+        if let Some(uid) = uid {
+            ds.sem_perm.uid = uid;
+        }
+        if let Some(gid) = gid {
+            ds.sem_perm.gid = gid;
+        }
+        if let Some(mode) = mode {
+            ds.sem_perm.mode = (ds.sem_perm.mode & !0o777) | (mode & 0o777);
+        }
+        semctl(id, 0, libc::IPC_SET, Semun { buf: &mut ds }).map(drop)
+    }
+
+    /// GETALL: every value of the set.
+    pub fn get_all(id: i32) -> Result<Vec<u16>> {
+        let count = stat(id)?.sem_nsems as usize;
+        let mut values = vec![0u16; count];
+        semctl(id, 0, GETALL, Semun { array: values.as_mut_ptr() })?;
+        Ok(values)
+    }
+
+    /// SETALL: `values` must hold exactly one value per semaphore.
+    pub fn set_all(id: i32, values: &[u16]) -> Result<()> {
+        let count = stat(id)?.sem_nsems as usize;
+        if values.len() != count {
+            return Err(Error::new(libc::EINVAL, "semctl"));
+        }
+        let mut values = values.to_vec();
+        semctl(id, 0, SETALL, Semun { array: values.as_mut_ptr() }).map(drop)
+    }
+
+    /// IPC_RMID: removes the set; sleepers wake with EIDRM.
+    pub fn remove(id: i32) -> Result<()> {
+        semctl(id, 0, libc::IPC_RMID, Semun { val: 0 }).map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    /// A sem_t in an anonymous shared mapping.
+    struct Sem {
+        _memory: crate::os::mman::MmapRaw,
+        sem: RawSem,
+    }
+
+    fn sem(value: u32) -> Sem {
+        let memory = crate::os::mman::MmapRaw::anonymous(4096, true).unwrap();
+        let ptr = NonNull::new(memory.as_ptr().cast::<libc::sem_t>()).unwrap();
+        // SAFETY: a fresh page-aligned mapping that outlives `sem`.
+        let sem = unsafe { RawSem::init(ptr, value) }.unwrap();
+        Sem { _memory: memory, sem }
+    }
+
+    #[test]
+    fn layout_is_glibc_s() {
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!((SEM_T_SIZE, SEM_T_ALIGN), (32, 8));
+    }
+
+    #[test]
+    fn post_try_wait_value() {
+        let s = sem(1);
+        assert_eq!(s.sem.value().unwrap(), 1);
+        assert!(s.sem.try_wait().unwrap());
+        assert!(!s.sem.try_wait().unwrap());
+        s.sem.post().unwrap();
+        assert!(s.sem.spin(10).unwrap());
+        assert!(!s.sem.spin(10).unwrap());
+        s.sem.destroy().unwrap();
+    }
+
+    #[test]
+    fn timed_wait_times_out() {
+        let s = sem(0);
+        let start = Instant::now();
+        assert!(!s.sem.wait(Some(Deadline::after(Duration::from_millis(30)))).unwrap());
+        assert!(start.elapsed() >= Duration::from_millis(30));
+        s.sem.post().unwrap();
+        assert!(s.sem.wait(Some(Deadline::after(Duration::from_millis(30)))).unwrap());
+    }
+
+    #[test]
+    fn both_timed_wait_paths_work() {
+        assert!(sem_clockwait_fn().is_some(), "glibc >= 2.30 here");
+        let s = sem(1);
+        let soon = Deadline::after(Duration::from_millis(20));
+        assert_eq!(sem_timedwait_monotonic(s.sem.ptr(), &soon), 0);
+        let start = Instant::now();
+        assert_eq!(sem_timedwait_monotonic(s.sem.ptr(), &Deadline::after(Duration::from_millis(20))), -1);
+        assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(libc::ETIMEDOUT));
+        assert!(start.elapsed() >= Duration::from_millis(15));
+    }
+
+    #[test]
+    fn sliced_wait_stops_and_acquires() {
+        let s = sem(0);
+        let start = Instant::now();
+        let stop = AtomicBool::new(false);
+        let outcome = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(20));
+                stop.store(true, Ordering::SeqCst);
+            });
+            s.sem.wait_sliced(None, Duration::from_millis(5), &|| stop.load(Ordering::SeqCst)).unwrap()
+        });
+        assert_eq!(outcome, Outcome::Stopped);
+        assert!(start.elapsed() < Duration::from_secs(2));
+        let deadline = Some(Deadline::after(Duration::from_millis(20)));
+        assert_eq!(s.sem.wait_sliced(deadline, Duration::from_millis(5), &|| false).unwrap(), Outcome::TimedOut);
+        s.sem.post().unwrap();
+        assert_eq!(s.sem.wait_sliced(None, Duration::from_millis(5), &|| false).unwrap(), Outcome::Acquired);
+    }
+
+    #[test]
+    fn named_semaphore_round_trip() {
+        let name = CString::new(format!("/shmkit-rs-{}", std::process::id())).unwrap();
+        let _ = unlink(&name);
+        assert_eq!(NamedSem::open(&name, None).unwrap_err().code(), "ENOENT");
+        let create = Create { exclusive: true, mode: 0o600, value: 2 };
+        let a = NamedSem::open(&name, Some(create)).unwrap();
+        assert_eq!(NamedSem::open(&name, Some(create)).unwrap_err().code(), "EEXIST");
+        let b = NamedSem::open(&name, None).unwrap();
+        assert!(b.sem().try_wait().unwrap());
+        assert_eq!(a.sem().value().unwrap(), 1);
+        unlink(&name).unwrap();
+        assert_eq!(unlink(&name).unwrap_err().code(), "ENOENT");
+    }
+
+    #[test]
+    fn sysv_set_operations() {
+        let id = sysv::get(libc::IPC_PRIVATE, 3, libc::IPC_CREAT | 0o600).unwrap();
+        let guard = scopeguard(id);
+        assert_eq!(sysv::stat(id).unwrap().sem_nsems, 3);
+        sysv::set_all(id, &[1, 2, 3]).unwrap();
+        assert_eq!(sysv::get_all(id).unwrap(), vec![1, 2, 3]);
+        let mut ops = [sysv::op(0, -1, 0), sysv::op(2, 5, 0)];
+        assert!(sysv::semop(id, &mut ops, None).unwrap());
+        assert_eq!(sysv::get_all(id).unwrap(), vec![0, 2, 8]);
+        assert_eq!(sysv::last_pid(id, 0).unwrap(), std::process::id() as i32);
+        sysv::revert(id, &ops).unwrap();
+        assert_eq!(sysv::get_all(id).unwrap(), vec![1, 2, 3]);
+        let mut blocked = [sysv::op(1, -3, sysv::IPC_NOWAIT)];
+        assert_eq!(sysv::semop(id, &mut blocked, None).unwrap_err().code(), "EAGAIN");
+        let mut timed = [sysv::op(1, -3, 0)];
+        assert!(!sysv::semop(id, &mut timed, Some(Deadline::after(Duration::from_millis(20)))).unwrap());
+        sysv::set_value(id, 1, 0).unwrap();
+        assert_eq!(sysv::get_value(id, 1).unwrap(), 0);
+        assert_eq!(sysv::waiting_count(id, 1).unwrap(), 0);
+        assert_eq!(sysv::zero_waiting_count(id, 1).unwrap(), 0);
+        sysv::set_permissions(id, None, None, Some(0o640)).unwrap();
+        assert_eq!(sysv::stat(id).unwrap().sem_perm.mode & 0o777, 0o640);
+        drop(guard);
+        assert_eq!(sysv::get_value(id, 0).unwrap_err().code(), "EINVAL");
+    }
+
+    #[test]
+    fn sysv_sliced_wait_wakes_on_post() {
+        let id = sysv::get(libc::IPC_PRIVATE, 1, libc::IPC_CREAT | 0o600).unwrap();
+        let _guard = scopeguard(id);
+        let stop = Arc::new(AtomicBool::new(false));
+        let outcome = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(20));
+                sysv::semop(id, &mut [sysv::op(0, 1, 0)], None).unwrap();
+            });
+            let mut ops = [sysv::op(0, -1, sysv::SEM_UNDO)];
+            sysv::semop_sliced(id, &mut ops, None, Duration::from_millis(5), &|| stop.load(Ordering::SeqCst)).unwrap()
+        });
+        assert_eq!(outcome, Outcome::Acquired);
+        assert_eq!(sysv::get_value(id, 0).unwrap(), 0);
+    }
+
+    struct Remove(i32);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = sysv::remove(self.0);
+        }
+    }
+    fn scopeguard(id: i32) -> Remove {
+        Remove(id)
+    }
+}
