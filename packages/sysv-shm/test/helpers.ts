@@ -1,5 +1,6 @@
 // Every segment a test makes is tracked here and removed after the test,
 // whether it passed or not.
+import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { isSystemError, SysvSegment } from '../src/index';
 
@@ -24,7 +25,9 @@ export function removeTracked(): void {
 
 afterEach(removeTracked);
 
-export const pkgDir = new URL('..', import.meta.url).pathname;
+// vitest provides __dirname for test files (import.meta would not typecheck
+// under this package's CommonJS settings).
+export const pkgDir = join(__dirname, '..');
 
 /** Expects `fn` to throw an error with `code` (and optionally more fields); returns it. */
 export function thrown(fn: () => unknown): Error & Record<string, unknown> {
