@@ -68,7 +68,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+  if (error instanceof UsageError || String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_')) {
     process.stderr.write(`sysv-server-client: ${(error as Error).message}\n${USAGE}\n`);
     process.exitCode = 2;
   } else if (isSystemError(error)) {
