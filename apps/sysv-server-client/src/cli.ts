@@ -32,10 +32,16 @@ async function main(argv: string[]): Promise<void> {
     case 'server': {
       const { values } = parseArgs({
         args: rest,
-        options: { ...keyOptions, message: { type: 'string' }, size: { type: 'string' }, timeout: { type: 'string' } },
+        options: {
+          ...keyOptions,
+          message: { type: 'string' },
+          size: { type: 'string' },
+          timeout: { type: 'string' },
+        },
       });
       const size = values.size === undefined ? undefined : Number(values.size);
-      if (size !== undefined && (!Number.isInteger(size) || size < 1)) throw new UsageError('--size must be a whole number of bytes >= 1');
+      if (size !== undefined && (!Number.isInteger(size) || size < 1))
+        throw new UsageError('--size must be a whole number of bytes >= 1');
       await server({
         key: resolveKey(values),
         message: values.message ?? 'Hello',
@@ -46,14 +52,22 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'client': {
-      const { values } = parseArgs({ args: rest, options: { ...keyOptions, timeout: { type: 'string' } } });
-      await client({ key: resolveKey(values), timeout: parseSeconds(values.timeout, '--timeout', 5), log });
+      const { values } = parseArgs({
+        args: rest,
+        options: { ...keyOptions, timeout: { type: 'string' } },
+      });
+      await client({
+        key: resolveKey(values),
+        timeout: parseSeconds(values.timeout, '--timeout', 5),
+        log,
+      });
       return;
     }
     case 'stat': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
       const id = Number(positionals[0]);
-      if (positionals.length !== 1 || !Number.isInteger(id) || id < 0) throw new UsageError('stat takes one segment id');
+      if (positionals.length !== 1 || !Number.isInteger(id) || id < 0)
+        throw new UsageError('stat takes one segment id');
       for (const line of statLines(id)) log(line);
       return;
     }
@@ -68,15 +82,23 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError || String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_')) {
+  if (
+    error instanceof UsageError ||
+    String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_')
+  ) {
     process.stderr.write(`sysv-server-client: ${(error as Error).message}\n${USAGE}\n`);
     process.exitCode = 2;
   } else if (isSystemError(error)) {
-    const extra = error.code === 'EEXIST' && error.key !== undefined ? ` (another server is running, or a stale segment remains: ipcrm -M 0x${error.key.toString(16).padStart(8, '0')})` : '';
+    const extra =
+      error.code === 'EEXIST' && error.key !== undefined
+        ? ` (another server is running, or a stale segment remains: ipcrm -M 0x${error.key.toString(16).padStart(8, '0')})`
+        : '';
     process.stderr.write(`sysv-server-client: ${error.message}${extra}\n`);
     process.exitCode = 1;
   } else {
-    process.stderr.write(`sysv-server-client: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `sysv-server-client: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exitCode = 1;
   }
 });

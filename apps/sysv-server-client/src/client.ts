@@ -35,7 +35,9 @@ export async function client(options: ClientOptions): Promise<void> {
     log(`attached at 0x${memory.address.toString(16)}`);
     const message = await waitForMessage(memory, deadline);
     if (message === undefined) {
-      throw new Error(`no message was published in segment ${segment.id} within ${options.timeout} s`);
+      throw new Error(
+        `no message was published in segment ${segment.id} within ${options.timeout} s`,
+      );
     }
     log(`Data ${message}`);
     const st = segment.stat();

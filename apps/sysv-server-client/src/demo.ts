@@ -22,7 +22,9 @@ async function main(): Promise<void> {
   const key = DEFAULT_KEY;
   // A 5 s timeout is the safety net; the demo stops the server with SIGINT
   // as soon as the client and stat are done, as a user would with Ctrl-C.
-  console.log(`$ sysv-server-client server --timeout 5 --message "Hello"   (key ${formatKey(key)})`);
+  console.log(
+    `$ sysv-server-client server --timeout 5 --message "Hello"   (key ${formatKey(key)})`,
+  );
   const srv = spawn(process.execPath, [cli, 'server', '--timeout', '5', '--message', 'Hello'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -59,7 +61,9 @@ async function main(): Promise<void> {
   } catch (error) {
     if (!isSystemError(error) || error.code !== 'ENOENT') throw error;
   }
-  console.log(`server gone and segment ${id} removed: SysvSegment.open({ key: ${formatKey(key)} }) now fails with ENOENT`);
+  console.log(
+    `server gone and segment ${id} removed: SysvSegment.open({ key: ${formatKey(key)} }) now fails with ENOENT`,
+  );
 }
 
 main().catch((error: unknown) => {

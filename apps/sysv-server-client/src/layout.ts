@@ -27,7 +27,9 @@ export function segmentSizeFor(message: string): number {
 export function writeMessage(memory: SysvAttachment, message: string): void {
   const bytes = Buffer.from(message, 'utf8');
   if (MESSAGE_OFFSET + bytes.length > memory.byteLength) {
-    throw new RangeError(`a ${bytes.length}-byte message does not fit in a ${memory.byteLength}-byte segment`);
+    throw new RangeError(
+      `a ${bytes.length}-byte message does not fit in a ${memory.byteLength}-byte segment`,
+    );
   }
   const words = memory.int32Array(0, 2);
   Atomics.store(words, READY_OFFSET / 4, 0);
@@ -50,7 +52,10 @@ export function readMessage(memory: SysvAttachment): string | undefined {
 }
 
 /** Polls the ready flag until the message is there or `deadline` (ms since epoch) passes. */
-export async function waitForMessage(memory: SysvAttachment, deadline: number): Promise<string | undefined> {
+export async function waitForMessage(
+  memory: SysvAttachment,
+  deadline: number,
+): Promise<string | undefined> {
   for (;;) {
     const message = readMessage(memory);
     if (message !== undefined || Date.now() >= deadline) return message;

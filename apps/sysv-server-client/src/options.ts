@@ -12,16 +12,20 @@ export function parseKey(text: string): number {
   try {
     return validateKey(value, '--key');
   } catch {
-    throw new UsageError(`--key must be a number from 0 to 0xffffffff (hex with 0x). Received '${text}'`);
+    throw new UsageError(
+      `--key must be a number from 0 to 0xffffffff (hex with 0x). Received '${text}'`,
+    );
   }
 }
 
 /** The key from --key, or from --ftok PATH and --proj (default 1), or the default. */
 export function resolveKey(values: { key?: string; ftok?: string; proj?: string }): number {
-  if (values.key !== undefined && values.ftok !== undefined) throw new UsageError('give --key or --ftok, not both');
+  if (values.key !== undefined && values.ftok !== undefined)
+    throw new UsageError('give --key or --ftok, not both');
   if (values.ftok !== undefined) {
     const proj = Number(values.proj ?? '1');
-    if (!Number.isInteger(proj) || proj < 1 || proj > 255) throw new UsageError('--proj must be an integer from 1 to 255');
+    if (!Number.isInteger(proj) || proj < 1 || proj > 255)
+      throw new UsageError('--proj must be an integer from 1 to 255');
     return ftok(values.ftok, proj);
   }
   return values.key === undefined ? DEFAULT_KEY : parseKey(values.key);
@@ -41,7 +45,20 @@ export function parseSeconds(text: string | undefined, name: string, fallback: n
 export function ctimeString(date: Date | null): string {
   if (date === null) return 'Not set';
   const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const months = [
+    'Jan',
+    'Feb',
+    'Mar',
+    'Apr',
+    'May',
+    'Jun',
+    'Jul',
+    'Aug',
+    'Sep',
+    'Oct',
+    'Nov',
+    'Dec',
+  ];
   const two = (n: number) => String(n).padStart(2, '0');
   return `${days[date.getDay()]} ${months[date.getMonth()]} ${String(date.getDate()).padStart(2, ' ')} ${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())} ${date.getFullYear()}`;
 }

@@ -21,7 +21,9 @@ export async function server(options: ServerOptions): Promise<void> {
   const size = Math.max(options.size ?? 4096, segmentSizeFor(message));
   const segment = SysvSegment.create({ key, size, mode: 0o600, exclusive: true });
   try {
-    log(`created segment ${segment.id} for key ${formatKey(key)} (${segment.size} bytes, mode 0600)`);
+    log(
+      `created segment ${segment.id} for key ${formatKey(key)} (${segment.size} bytes, mode 0600)`,
+    );
     const memory = segment.attach();
     try {
       log(`attached at 0x${memory.address.toString(16)}`);
@@ -41,7 +43,9 @@ export async function server(options: ServerOptions): Promise<void> {
 /** Resolves on SIGINT, SIGTERM or after `seconds`, with what happened. */
 function waitForStop(seconds: number): Promise<string> {
   return new Promise((resolve) => {
-    const timer = Number.isFinite(seconds) ? setTimeout(() => finish(`timeout after ${seconds} s`), seconds * 1000) : undefined;
+    const timer = Number.isFinite(seconds)
+      ? setTimeout(() => finish(`timeout after ${seconds} s`), seconds * 1000)
+      : undefined;
     const onSignal = (signal: NodeJS.Signals) => finish(`got ${signal}`);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

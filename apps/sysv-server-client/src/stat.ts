@@ -5,7 +5,8 @@ import { ctimeString } from './options';
 export function statLines(id: number): string[] {
   const st = SysvSegment.fromId(id).stat();
   const octal = (n: number) => `0${n.toString(8)}`;
-  const status = [st.removed ? 'dest' : '', st.locked ? 'locked' : ''].filter(Boolean).join(' ') || '-';
+  const status =
+    [st.removed ? 'dest' : '', st.locked ? 'locked' : ''].filter(Boolean).join(' ') || '-';
   return [
     `Shared memory Segment shmid=${st.id}`,
     `uid=${st.uid}\tgid=${st.gid}\tcuid=${st.cuid}\tcgid=${st.cgid}`,

@@ -27,8 +27,13 @@ afterEach(() => {
   }
 });
 
-function startServer(args: string[]): { child: ChildProcess; exited: Promise<{ code: number | null; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, [cli, 'server', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startServer(args: string[]): {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
+} {
+  const child = spawn(process.execPath, [cli, 'server', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let stdout = '';
   let stderr = '';
@@ -107,7 +112,14 @@ int main(int argc, char **argv) {
 describe('server and client', () => {
   it('the client prints the data and the shmctl stats; SIGTERM makes the server detach and remove', async () => {
     const k = key();
-    const { child, exited } = startServer(['--key', formatKey(k), '--message', 'Hello, shared world', '--timeout', '30']);
+    const { child, exited } = startServer([
+      '--key',
+      formatKey(k),
+      '--message',
+      'Hello, shared world',
+      '--timeout',
+      '30',
+    ]);
     const [, id] = (await waitForLine(child, /created segment (\d+)/)) as RegExpMatchArray;
     await waitForLine(child, /^wrote /m);
     const client = await cliRun('client', '--key', String(k));
@@ -143,7 +155,16 @@ describe('server and client', () => {
     try {
       const file = join(dir, 'anchor');
       writeFileSync(file, '');
-      const { exited } = startServer(['--ftok', file, '--proj', '7', '--timeout', '0.3', '--message', 'bye']);
+      const { exited } = startServer([
+        '--ftok',
+        file,
+        '--proj',
+        '7',
+        '--timeout',
+        '0.3',
+        '--message',
+        'bye',
+      ]);
       const result = await exited;
       expect(result.code).toBe(0);
       const { ftok } = await import('@shmkit/sysv-shm');
@@ -170,7 +191,9 @@ describe('server and client', () => {
 
   it('reads what a C server wrote', async () => {
     const k = key();
-    const server = spawn(compileC(cServer), [String(k), 'Hello from C'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const server = spawn(compileC(cServer), [String(k), 'Hello from C'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     children.push(server);
     await waitForLine(server, /ready \d+/);
     const client = await cliRun('client', '--key', formatKey(k));
@@ -184,7 +207,14 @@ describe('server and client', () => {
 
   it('a C client reads what our server wrote', async () => {
     const k = key();
-    const { child, exited } = startServer(['--key', String(k), '--message', 'Hello from Node', '--timeout', '30']);
+    const { child, exited } = startServer([
+      '--key',
+      String(k),
+      '--message',
+      'Hello from Node',
+      '--timeout',
+      '30',
+    ]);
     await waitForLine(child, /^wrote /m);
     const client = await run(compileC(cClient), [String(k)]);
     expect(client.stderr).toBe('');
@@ -201,9 +231,15 @@ describe('stat and errors', () => {
     seg.attach().detach();
     seg.lock();
     const ours = await cliRun('stat', String(seg.id));
-    const theirs = await run('ipcs', ['-m', '-i', String(seg.id)], { env: { TZ: 'UTC', LC_ALL: 'C' } });
+    const theirs = await run('ipcs', ['-m', '-i', String(seg.id)], {
+      env: { TZ: 'UTC', LC_ALL: 'C' },
+    });
     expect(ours.code).toBe(0);
-    const clean = (text: string) => text.split('\n').map((l) => l.trimEnd()).filter(Boolean);
+    const clean = (text: string) =>
+      text
+        .split('\n')
+        .map((l) => l.trimEnd())
+        .filter(Boolean);
     const ourLines = clean(ours.stdout);
     expect(ourLines.slice(0, 7)).toEqual(clean(theirs.stdout));
     expect(ourLines[7]).toBe(`key=${formatKey(seg.key)}\tstatus=locked`);
@@ -223,8 +259,19 @@ describe('stat and errors', () => {
     const k = key();
     const client = await cliRun('client', '--key', String(k), '--timeout', '0.2');
     expect(client.code).toBe(1);
-    expect(client.stderr).toContain(`shmget ENOENT: no such file or directory, key ${formatKey(k)}`);
-    for (const args of [['server', '--key', '0x100000000'], ['client', '--key', 'abc'], ['stat'], ['nope'], ['server', '--bogus'], ['server', '--timeout', '-1'], ['server', '--timeout=-1'], ['server', '--size', '0']]) {
+    expect(client.stderr).toContain(
+      `shmget ENOENT: no such file or directory, key ${formatKey(k)}`,
+    );
+    for (const args of [
+      ['server', '--key', '0x100000000'],
+      ['client', '--key', 'abc'],
+      ['stat'],
+      ['nope'],
+      ['server', '--bogus'],
+      ['server', '--timeout', '-1'],
+      ['server', '--timeout=-1'],
+      ['server', '--size', '0'],
+    ]) {
       const result = await cliRun(...args);
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr).toContain('usage:');

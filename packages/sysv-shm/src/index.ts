@@ -10,7 +10,14 @@
  */
 export { ftok, formatKey, validateKey, IPC_PRIVATE, MAX_KEY } from './key';
 export { SysvSegment } from './segment';
-export type { AttachOptions, CreateOptions, OpenOptions, SegmentStat, SetOptions, SysvAttachment } from './segment';
+export type {
+  AttachOptions,
+  CreateOptions,
+  OpenOptions,
+  SegmentStat,
+  SetOptions,
+  SysvAttachment,
+} from './segment';
 export { listSegments, limits } from './list';
 export type { SegmentInfo, ShmLimits } from './list';
 export { isSystemError } from '@shmkit/core';

@@ -1,4 +1,10 @@
-import { invalidArgType, native, outOfRange, validateInteger, validateString } from '@shmkit/core/internal';
+import {
+  invalidArgType,
+  native,
+  outOfRange,
+  validateInteger,
+  validateString,
+} from '@shmkit/core/internal';
 
 /**
  * The key that always creates a new segment, found afterwards only by its id

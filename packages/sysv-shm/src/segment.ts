@@ -146,7 +146,12 @@ export class SysvSegment implements Disposable {
   #size: number | undefined;
   #removedByUs = false;
 
-  private constructor(id: number, key: number | undefined, size: number | undefined, created: boolean) {
+  private constructor(
+    id: number,
+    key: number | undefined,
+    size: number | undefined,
+    created: boolean,
+  ) {
     this.id = id;
     this.#key = key;
     this.#size = size;
@@ -251,7 +256,10 @@ export class SysvSegment implements Disposable {
   attach(options?: AttachOptions): SysvAttachment {
     const o = validateOptions(options);
     const readOnly = optionalBoolean(o.readOnly, 'options.readOnly', false);
-    const mapping = adoptMapping(native.sysvShmAttach(this.id, readOnly), { kind: 'sysv-shm', readOnly });
+    const mapping = adoptMapping(native.sysvShmAttach(this.id, readOnly), {
+      kind: 'sysv-shm',
+      readOnly,
+    });
     const segmentId = this.id;
     Object.defineProperties(mapping, {
       detach: { value: () => mapping.close(), enumerable: false },
@@ -278,10 +286,14 @@ export class SysvSegment implements Disposable {
    */
   set(options: SetOptions): void {
     const o = validateOptions(options);
-    const uid = o.uid === undefined ? undefined : validateInteger(o.uid, 'options.uid', 0, 0xffffffff);
-    const gid = o.gid === undefined ? undefined : validateInteger(o.gid, 'options.gid', 0, 0xffffffff);
-    const mode = o.mode === undefined ? undefined : validateInteger(o.mode, 'options.mode', 0, 0o777);
-    const current = uid === undefined || gid === undefined || mode === undefined ? this.stat() : undefined;
+    const uid =
+      o.uid === undefined ? undefined : validateInteger(o.uid, 'options.uid', 0, 0xffffffff);
+    const gid =
+      o.gid === undefined ? undefined : validateInteger(o.gid, 'options.gid', 0, 0xffffffff);
+    const mode =
+      o.mode === undefined ? undefined : validateInteger(o.mode, 'options.mode', 0, 0o777);
+    const current =
+      uid === undefined || gid === undefined || mode === undefined ? this.stat() : undefined;
     native.sysvShmSet(this.id, uid ?? current!.uid, gid ?? current!.gid, mode ?? current!.mode);
   }
 

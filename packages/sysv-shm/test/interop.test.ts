@@ -6,7 +6,8 @@ import { thrown, track } from './helpers';
 
 async function c(...args: string[]): Promise<string> {
   const result = await run(cTool(), args);
-  if (result.code !== 0) throw new Error(`c tool ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+  if (result.code !== 0)
+    throw new Error(`c tool ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
   return result.stdout;
 }
 
@@ -46,7 +47,10 @@ describe('interop with C programs', () => {
     const held = seg.attach(); // stays attached: nattch 1
     seg.lock();
     const fields = Object.fromEntries(
-      (await c('stat', String(seg.id))).trim().split(' ').map((kv) => kv.split('=') as [string, string]),
+      (await c('stat', String(seg.id)))
+        .trim()
+        .split(' ')
+        .map((kv) => kv.split('=') as [string, string]),
     );
     const st = seg.stat();
     const seconds = (d: Date | null) => (d === null ? 0 : d.getTime() / 1000);
@@ -103,7 +107,17 @@ describe('interop with C programs', () => {
         .filter((line) => /^0x/.test(line))
         .map((line) => {
           const [key, id, owner, perms, bytes, nattch, ...status] = line.trim().split(/\s+/);
-          return [Number(id), { key, owner, perms, bytes: Number(bytes), nattch: Number(nattch), status: status.sort().join(' ') }];
+          return [
+            Number(id),
+            {
+              key,
+              owner,
+              perms,
+              bytes: Number(bytes),
+              nattch: Number(nattch),
+              status: status.sort().join(' '),
+            },
+          ];
         }),
     );
     const listed = listSegments();
@@ -113,7 +127,10 @@ describe('interop with C programs', () => {
       const row = rows.get(seg.id);
       expect(info, `segment ${seg.id} listed`).toBeDefined();
       expect(row, `segment ${seg.id} in ipcs`).toBeDefined();
-      const status = [info!.removed ? 'dest' : '', info!.locked ? 'locked' : ''].filter(Boolean).sort().join(' ');
+      const status = [info!.removed ? 'dest' : '', info!.locked ? 'locked' : '']
+        .filter(Boolean)
+        .sort()
+        .join(' ');
       expect({
         key: formatKey(info!.key),
         owner: info!.owner,
@@ -123,9 +140,21 @@ describe('interop with C programs', () => {
         status,
       }).toEqual(row);
       const st = seg.stat();
-      expect(info).toMatchObject({ key: st.key, uid: st.uid, gid: st.gid, cuid: st.cuid, cgid: st.cgid, cpid: st.cpid, size: st.size });
+      expect(info).toMatchObject({
+        key: st.key,
+        uid: st.uid,
+        gid: st.gid,
+        cuid: st.cuid,
+        cgid: st.cgid,
+        cpid: st.cpid,
+        size: st.size,
+      });
     }
-    expect(listed.find((s) => s.id === c2.id)).toMatchObject({ removed: true, locked: true, key: 0 });
+    expect(listed.find((s) => s.id === c2.id)).toMatchObject({
+      removed: true,
+      locked: true,
+      key: 0,
+    });
     for (const m of attached) m.detach();
     expect(listSegments().find((s) => s.id === c2.id)).toBeUndefined();
   });
@@ -144,7 +173,11 @@ describe('interop with C programs', () => {
   });
 
   it('ftok gives the key C gets', async () => {
-    for (const [path, proj] of [['/', 1], ['/tmp', 65], [process.execPath, 255]] as const) {
+    for (const [path, proj] of [
+      ['/', 1],
+      ['/tmp', 65],
+      [process.execPath, 255],
+    ] as const) {
       expect(ftok(path, proj)).toBe(Number(await c('ftok', path, String(proj))));
     }
   });

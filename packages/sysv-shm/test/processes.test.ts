@@ -8,7 +8,11 @@ import { run } from '@shmkit/testing';
 const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
 
 /** Runs `body` as an ES module in a node child; `key`/`id` are in scope. Returns parsed JSON output. */
-async function child(body: string, vars: Record<string, number>, wrapper?: string[]): Promise<Record<string, unknown>> {
+async function child(
+  body: string,
+  vars: Record<string, number>,
+  wrapper?: string[],
+): Promise<Record<string, unknown>> {
   const code = `
     import { SysvSegment, isSystemError } from '@shmkit/sysv-shm';
     const { ${Object.keys(vars).join(', ')} } = ${JSON.stringify(vars)};
@@ -36,7 +40,9 @@ describe('permissions, as an unprivileged user', () => {
     expect(denied.rw).toMatchObject({ code: 'EACCES', syscall: 'shmat' });
     expect(denied.ro).toMatchObject({ code: 'EACCES', syscall: 'shmat' });
     expect(denied.stat).toMatchObject({ code: 'EACCES', syscall: 'shmctl' });
-    expect((denied.rw as { message: string }).message).toBe(`shmat EACCES: permission denied, id ${seg.id}`);
+    expect((denied.rw as { message: string }).message).toBe(
+      `shmat EACCES: permission denied, id ${seg.id}`,
+    );
 
     seg.set({ mode: 0o604 });
     const readable = await child(body, { key }, asNobody);
@@ -66,12 +72,11 @@ describe('permissions, as an unprivileged user', () => {
   it('EPERM for an owner with no RLIMIT_MEMLOCK and no CAP_IPC_LOCK', async () => {
     const seg = track(SysvSegment.create({ size: 4096 }));
     seg.set({ uid: 65534, gid: 65534 });
-    const out = await child(`attempt('lock', () => SysvSegment.fromId(id).lock());`, { id: seg.id }, [
-      'prlimit',
-      '--memlock=0:0',
-      '--',
-      ...asNobody,
-    ]);
+    const out = await child(
+      `attempt('lock', () => SysvSegment.fromId(id).lock());`,
+      { id: seg.id },
+      ['prlimit', '--memlock=0:0', '--', ...asNobody],
+    );
     expect(out.lock).toMatchObject({ code: 'EPERM', syscall: 'shmctl' });
     expect(seg.stat().locked).toBe(false);
   });

@@ -12,7 +12,15 @@ describe('SysvSegment.create / open / fromId', () => {
     expect(seg.key).toBe(key);
     expect(seg.size).toBe(10_000);
     const st = seg.stat();
-    expect(st).toMatchObject({ id: seg.id, key, size: 10_000, mode: 0o600, nattch: 0, removed: false, locked: false });
+    expect(st).toMatchObject({
+      id: seg.id,
+      key,
+      size: 10_000,
+      mode: 0o600,
+      nattch: 0,
+      removed: false,
+      locked: false,
+    });
     expect(st.cpid).toBe(process.pid);
     expect(st.uid).toBe(process.getuid!());
     expect(st.atime).toBeNull();
@@ -91,7 +99,14 @@ describe('errors, by code', () => {
     const seg = track(SysvSegment.create({ size: 100 }));
     const id = seg.id;
     seg.remove();
-    for (const op of [() => seg.stat(), () => seg.attach(), () => seg.remove(), () => seg.lock(), () => seg.set({ mode: 0o644 }), () => SysvSegment.fromId(id)]) {
+    for (const op of [
+      () => seg.stat(),
+      () => seg.attach(),
+      () => seg.remove(),
+      () => seg.lock(),
+      () => seg.set({ mode: 0o644 }),
+      () => SysvSegment.fromId(id),
+    ]) {
       const e = thrown(op);
       expect(['EINVAL', 'EIDRM']).toContain(e.code);
       expect(e.id).toBe(id);
@@ -124,22 +139,39 @@ describe('errors, by code', () => {
     for (const size of [0, -1, 1.5, 2 ** 53]) {
       expect(thrown(() => SysvSegment.create({ size })).code).toBe('ERR_OUT_OF_RANGE');
     }
-    expect(thrown(() => SysvSegment.create({} as { size: number })).code).toBe('ERR_INVALID_ARG_TYPE');
-    expect(thrown(() => SysvSegment.create({ size: '1' as unknown as number })).code).toBe('ERR_INVALID_ARG_TYPE');
+    expect(thrown(() => SysvSegment.create({} as { size: number })).code).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
+    expect(thrown(() => SysvSegment.create({ size: '1' as unknown as number })).code).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
     expect(thrown(() => SysvSegment.open({ key: 1, size: -1 })).code).toBe('ERR_OUT_OF_RANGE');
     for (const mode of [-1, 0o1000, 0o4755, 1.5]) {
       const e = thrown(() => SysvSegment.create({ size: 1, mode }));
       expect(e).toBeInstanceOf(RangeError);
       expect(e.code).toBe('ERR_OUT_OF_RANGE');
     }
-    expect(thrown(() => SysvSegment.create({ size: 1, mode: '600' as unknown as number })).code).toBe('ERR_INVALID_ARG_TYPE');
-    expect(thrown(() => SysvSegment.create({ size: 1, exclusive: 1 as unknown as boolean })).code).toBe('ERR_INVALID_ARG_TYPE');
-    expect(thrown(() => SysvSegment.create(null as unknown as { size: number })).code).toBe('ERR_INVALID_ARG_TYPE');
-    expect(thrown(() => SysvSegment.create('x' as unknown as { size: number })).code).toBe('ERR_INVALID_ARG_TYPE');
-    for (const id of [-1, 2 ** 31, 0.5]) expect(thrown(() => SysvSegment.fromId(id)).code).toBe('ERR_OUT_OF_RANGE');
-    expect(thrown(() => SysvSegment.fromId('1' as unknown as number)).code).toBe('ERR_INVALID_ARG_TYPE');
+    expect(
+      thrown(() => SysvSegment.create({ size: 1, mode: '600' as unknown as number })).code,
+    ).toBe('ERR_INVALID_ARG_TYPE');
+    expect(
+      thrown(() => SysvSegment.create({ size: 1, exclusive: 1 as unknown as boolean })).code,
+    ).toBe('ERR_INVALID_ARG_TYPE');
+    expect(thrown(() => SysvSegment.create(null as unknown as { size: number })).code).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
+    expect(thrown(() => SysvSegment.create('x' as unknown as { size: number })).code).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
+    for (const id of [-1, 2 ** 31, 0.5])
+      expect(thrown(() => SysvSegment.fromId(id)).code).toBe('ERR_OUT_OF_RANGE');
+    expect(thrown(() => SysvSegment.fromId('1' as unknown as number)).code).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
     const seg = track(SysvSegment.create({ size: 1 }));
-    expect(thrown(() => seg.attach({ readOnly: 'yes' as unknown as boolean })).code).toBe('ERR_INVALID_ARG_TYPE');
+    expect(thrown(() => seg.attach({ readOnly: 'yes' as unknown as boolean })).code).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
     expect(thrown(() => seg.set({ mode: 0o1777 })).code).toBe('ERR_OUT_OF_RANGE');
     expect(thrown(() => seg.set({ uid: -1 })).code).toBe('ERR_OUT_OF_RANGE');
     expect(thrown(() => seg.set({ gid: 2 ** 32 })).code).toBe('ERR_OUT_OF_RANGE');
@@ -271,7 +303,8 @@ describe('ftok', () => {
     const e = thrown(() => ftok('/nonexistent/shmkit', 1));
     expect(e).toMatchObject({ code: 'ENOENT', syscall: 'ftok', path: '/nonexistent/shmkit' });
     expect(e.message).toBe("ftok ENOENT: no such file or directory, path '/nonexistent/shmkit'");
-    for (const projId of [0, 256, -1, 1.5]) expect(thrown(() => ftok('/', projId)).code).toBe('ERR_OUT_OF_RANGE');
+    for (const projId of [0, 256, -1, 1.5])
+      expect(thrown(() => ftok('/', projId)).code).toBe('ERR_OUT_OF_RANGE');
     expect(thrown(() => ftok('/', '1' as unknown as number)).code).toBe('ERR_INVALID_ARG_TYPE');
     expect(thrown(() => ftok(1 as unknown as string, 1)).code).toBe('ERR_INVALID_ARG_TYPE');
     expect(thrown(() => ftok('/\0x', 1)).code).toBe('ERR_INVALID_ARG_VALUE');
