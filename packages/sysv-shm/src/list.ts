@@ -26,15 +26,19 @@ export interface SegmentInfo {
   owner: string;
   /** Owner group id. */
   gid: number;
-  /** Creator user and group ids. */
+  /** Creator user id. */
   cuid: number;
+  /** Creator group id. */
   cgid: number;
   /** Pid of the creator. */
   cpid: number;
   /** Pid of the last process to attach or detach. */
   lpid: number;
+  /** Last attach time. */
   atime: Date | null;
+  /** Last detach time. */
   dtime: Date | null;
+  /** Last change time (creation, IPC_SET, IPC_RMID). */
   ctime: Date | null;
   /** Resident bytes, when the kernel reports it. */
   rss?: number;

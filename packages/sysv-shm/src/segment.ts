@@ -29,6 +29,17 @@ export interface CreateOptions {
    * (see {@link SysvSegment.created}).
    */
   exclusive?: boolean;
+  /**
+   * SHM_HUGETLB: back a new segment with huge pages (fewer TLB misses for
+   * large segments). Needs free huge pages (`vm.nr_hugepages`) and
+   * CAP_IPC_LOCK or membership of `vm.hugetlb_shm_group`. Default false.
+   */
+  hugePages?: boolean;
+  /**
+   * SHM_NORESERVE: reserve no swap space for a new segment; touching pages
+   * may then fail (SIGSEGV/OOM) when memory is short. Default false.
+   */
+  noReserve?: boolean;
 }
 
 /** Options for {@link SysvSegment.open}. */
@@ -165,7 +176,8 @@ export class SysvSegment implements Disposable {
    * @throws SystemError EEXIST (exclusive and the key is taken), EINVAL (size
    *   outside the system's limits, or an existing segment smaller than
    *   `size`), EACCES (an existing segment's mode forbids `mode`), ENOSPC
-   *   (system limit on segments reached), ENOMEM.
+   *   (system limit on segments reached), ENOMEM (out of memory, or no free
+   *   huge pages), EPERM (huge pages not permitted).
    * @throws TypeError / RangeError (ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE)
    *   for a bad key, size, mode or exclusive, before any system call.
    */
@@ -175,11 +187,19 @@ export class SysvSegment implements Disposable {
     const size = validateSize(o.size, 'options.size');
     const mode = o.mode === undefined ? 0o600 : validateInteger(o.mode, 'options.mode', 0, 0o777);
     const exclusive = optionalBoolean(o.exclusive, 'options.exclusive', false);
+    const hugePages = optionalBoolean(o.hugePages, 'options.hugePages', false);
+    const noReserve = optionalBoolean(o.noReserve, 'options.noReserve', false);
     // Without IPC_EXCL the kernel does not say whether it made the segment.
     // Trying exclusively first does, so `created` (and dispose) can be exact.
     for (;;) {
       try {
-        const id = native.sysvShmGet(key, size, { create: true, exclusive: true, mode });
+        const id = native.sysvShmGet(key, size, {
+          create: true,
+          exclusive: true,
+          mode,
+          hugePages,
+          noReserve,
+        });
         return new SysvSegment(id, key, size, true);
       } catch (error) {
         if (exclusive || !isSystemError(error) || error.code !== 'EEXIST') throw error;

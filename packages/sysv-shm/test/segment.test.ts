@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { uniqueKey } from '@shmkit/testing';
 import { Mapping, pageSize } from '@shmkit/core';
 import { describe, expect, it } from 'vitest';
@@ -63,6 +64,30 @@ describe('SysvSegment.create / open / fromId', () => {
     expect(a.id).not.toBe(b.id);
     expect(a.key).toBe(0);
     expect(SysvSegment.fromId(a.id).size).toBe(100);
+  });
+
+  it('noReserve and hugePages reach shmget', () => {
+    const seg = track(SysvSegment.create({ size: 1 << 20, noReserve: true }));
+    const m = seg.attach();
+    m.uint8Array()[(1 << 20) - 1] = 1;
+    m.detach();
+    const hugePagesFree = Number(
+      /HugePages_Free:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0,
+    );
+    const hugeSize =
+      Number(/Hugepagesize:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 2048) *
+      1024;
+    if (hugePagesFree === 0) {
+      const e = thrown(() => SysvSegment.create({ size: hugeSize, hugePages: true }));
+      expect(e).toMatchObject({ code: 'ENOMEM', syscall: 'shmget' });
+      expect(String(e.hint)).toMatch(/nr_hugepages/);
+    } else {
+      const huge = track(SysvSegment.create({ size: hugeSize, hugePages: true }));
+      expect(huge.size).toBe(hugeSize);
+    }
+    expect(
+      thrown(() => SysvSegment.create({ size: 1, hugePages: 1 as unknown as boolean })).code,
+    ).toBe('ERR_INVALID_ARG_TYPE');
   });
 
   it('mode 0 is honoured when asked for explicitly', () => {

@@ -47,8 +47,17 @@ fn get(env: Env, call: &CallInfo) -> JsResult<Value> {
         Some(mode) => mode.integer(0, 0o777)? as u32,
         None => 0o600,
     };
-    let id = sysv::get(key, size, sysv::GetOptions { create, exclusive, mode }).map_err(|e| {
+    let huge_pages = options.property("hugePages", "options.hugePages")?.boolean_or(false)?;
+    let no_reserve = options.property("noReserve", "options.noReserve")?.boolean_or(false)?;
+    let get_options = sysv::GetOptions { create, exclusive, mode, huge_pages, no_reserve };
+    let id = sysv::get(key, size, get_options).map_err(|e| {
         let hint = match e.code() {
+            "ENOMEM" | "EINVAL" if huge_pages => Some(
+                "huge page segments need free huge pages (vm.nr_hugepages) and a size the kernel accepts for them".to_string(),
+            ),
+            "EPERM" if huge_pages => {
+                Some("huge page segments need CAP_IPC_LOCK or membership of vm.hugetlb_shm_group".to_string())
+            }
             "EINVAL" if create => Some(format!(
                 "the size must be within the system's limits (see limits().shmmax), and a segment that already has this key must be at least {size} bytes"
             )),

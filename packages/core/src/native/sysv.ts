@@ -9,6 +9,10 @@ export interface NativeShmGetOptions {
   exclusive?: boolean;
   /** Permission bits for a new segment, 0..0o777. Default 0o600. */
   mode?: number;
+  /** SHM_HUGETLB (with create). */
+  hugePages?: boolean;
+  /** SHM_NORESERVE (with create). */
+  noReserve?: boolean;
 }
 
 /** IPC_STAT's shmid_ds, decoded. Times are null when the event never happened. */

@@ -20,7 +20,7 @@ pub const SHM_DEST: u32 = 0o1000;
 pub const SHM_LOCKED: u32 = 0o2000;
 
 /// How [`get`] finds or makes a segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct GetOptions {
     /// IPC_CREAT: make the segment if the key has none.
     pub create: bool,
@@ -28,6 +28,10 @@ pub struct GetOptions {
     pub exclusive: bool,
     /// Permission bits of a new segment (0..=0o777).
     pub mode: u32,
+    /// SHM_HUGETLB: back a new segment with huge pages.
+    pub huge_pages: bool,
+    /// SHM_NORESERVE: reserve no swap for a new segment.
+    pub no_reserve: bool,
 }
 
 /// shmget: the id of the segment for `key`, made if `options` say so.
@@ -40,6 +44,12 @@ pub fn get(key: u32, size: usize, options: GetOptions) -> Result<i32> {
         flags |= libc::IPC_CREAT;
         if options.exclusive {
             flags |= libc::IPC_EXCL;
+        }
+        if options.huge_pages {
+            flags |= libc::SHM_HUGETLB;
+        }
+        if options.no_reserve {
+            flags |= libc::SHM_NORESERVE;
         }
     }
     // SAFETY: shmget takes plain integers and reports failure through errno.
@@ -171,7 +181,12 @@ mod tests {
 
     impl Seg {
         fn new(size: usize) -> Seg {
-            Seg(get(IPC_PRIVATE, size, GetOptions { create: true, exclusive: true, mode: 0o600 }).unwrap())
+            Seg(get(
+                IPC_PRIVATE,
+                size,
+                GetOptions { create: true, exclusive: true, mode: 0o600, ..GetOptions::default() },
+            )
+            .unwrap())
         }
     }
 
@@ -217,11 +232,11 @@ mod tests {
     #[test]
     fn keyed_create_open_and_errors() {
         let key = test_key(1);
-        let opts = GetOptions { create: true, exclusive: true, mode: 0o640 };
+        let opts = GetOptions { create: true, exclusive: true, mode: 0o640, ..GetOptions::default() };
         let id = get(key, 4096, opts).unwrap();
         let seg = Seg(id);
         assert_eq!(get(key, 4096, opts).unwrap_err().code(), "EEXIST");
-        let open = GetOptions { create: false, exclusive: false, mode: 0 };
+        let open = GetOptions::default();
         assert_eq!(get(key, 0, open).unwrap(), id);
         assert_eq!(get(key, 4096, open).unwrap(), id);
         let err = get(key, 8192, open).unwrap_err();
