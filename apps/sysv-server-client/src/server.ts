@@ -19,41 +19,61 @@ export interface ServerOptions {
 export async function server(options: ServerOptions): Promise<void> {
   const { key, message, log } = options;
   const size = Math.max(options.size ?? 4096, segmentSizeFor(message));
-  const segment = SysvSegment.create({ key, size, mode: 0o600, exclusive: true });
+  // Listen before the segment exists and until it is gone, so that no
+  // signal can end the server between creation and removal.
+  const stop = stopWhenTold(options.timeout);
   try {
-    log(
-      `created segment ${segment.id} for key ${formatKey(key)} (${segment.size} bytes, mode 0600)`,
-    );
-    const memory = segment.attach();
+    const segment = SysvSegment.create({ key, size, mode: 0o600, exclusive: true });
     try {
-      log(`attached at 0x${memory.address.toString(16)}`);
-      writeMessage(memory, message);
-      log(`wrote "${message}" (${Buffer.byteLength(message)} bytes)`);
-      const reason = await waitForStop(options.timeout);
-      log(`${reason}: detaching and removing segment ${segment.id}`);
+      log(
+        `created segment ${segment.id} for key ${formatKey(key)} (${segment.size} bytes, mode 0600)`,
+      );
+      const memory = segment.attach();
+      try {
+        log(`attached at 0x${memory.address.toString(16)}`);
+        writeMessage(memory, message);
+        log(`wrote "${message}" (${Buffer.byteLength(message)} bytes)`);
+        const reason = await stop.reason;
+        log(`${reason}: detaching and removing segment ${segment.id}`);
+      } finally {
+        memory.detach();
+      }
     } finally {
-      memory.detach();
+      segment.remove();
     }
+    log('done');
   } finally {
-    segment.remove();
+    stop.dispose();
   }
-  log('done');
 }
 
-/** Resolves on SIGINT, SIGTERM or after `seconds`, with what happened. */
-function waitForStop(seconds: number): Promise<string> {
-  return new Promise((resolve) => {
-    const timer = Number.isFinite(seconds)
-      ? setTimeout(() => finish(`timeout after ${seconds} s`), seconds * 1000)
-      : undefined;
-    const onSignal = (signal: NodeJS.Signals) => finish(`got ${signal}`);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    function finish(reason: string) {
+/** setTimeout's longest delay; longer ones would fire at once. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * `reason` resolves on SIGINT, SIGTERM or after `seconds`, saying which.
+ * The listeners stay until `dispose()`, so a second signal during cleanup is
+ * absorbed instead of killing the process half-way.
+ */
+function stopWhenTold(seconds: number): { reason: Promise<string>; dispose(): void } {
+  let finish: (why: string) => void = () => {};
+  const reason = new Promise<string>((resolve) => (finish = resolve));
+  const onSignal = (signal: NodeJS.Signals) => finish(`got ${signal}`);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // Neither a pending promise nor a signal listener keeps Node running: a
+  // timer does, also when there is no timeout.
+  const delay = seconds * 1000;
+  const timer =
+    delay <= MAX_DELAY_MS
+      ? setTimeout(() => finish(`timeout after ${seconds} s`), delay)
+      : setInterval(() => {}, MAX_DELAY_MS);
+  return {
+    reason,
+    dispose() {
       clearTimeout(timer);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      resolve(reason);
-    }
-  });
+    },
+  };
 }

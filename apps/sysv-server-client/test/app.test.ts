@@ -29,7 +29,7 @@ afterEach(() => {
 
 function startServer(args: string[]): {
   child: ChildProcess;
-  exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  exited: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>;
 } {
   const child = spawn(process.execPath, [cli, 'server', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -39,9 +39,12 @@ function startServer(args: string[]): {
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr })),
-  );
+  const exited = new Promise<{
+    code: number | null;
+    signal: string | null;
+    stdout: string;
+    stderr: string;
+  }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
   return { child, exited };
 }
 
@@ -112,16 +115,15 @@ int main(int argc, char **argv) {
 describe('server and client', () => {
   it('the client prints the data and the shmctl stats; SIGTERM makes the server detach and remove', async () => {
     const k = key();
+    // No --timeout: the server must stay up until it is signalled.
     const { child, exited } = startServer([
       '--key',
       formatKey(k),
       '--message',
       'Hello, shared world',
-      '--timeout',
-      '30',
     ]);
-    const [, id] = (await waitForLine(child, /created segment (\d+)/)) as RegExpMatchArray;
-    await waitForLine(child, /^wrote /m);
+    // One wait for both lines: they may arrive in one chunk.
+    const [, id] = await waitForLine(child, /created segment (\d+)[^]*^wrote /m);
     const client = await cliRun('client', '--key', String(k));
     expect(client.stderr).toBe('');
     expect(client.code).toBe(0);
@@ -220,7 +222,8 @@ describe('server and client', () => {
     expect(client.stderr).toBe('');
     expect(client.stdout).toBe('Data Hello from Node\n');
     child.kill('SIGTERM');
-    expect((await exited).code).toBe(0);
+    const result = await exited;
+    expect(result, JSON.stringify(result)).toMatchObject({ code: 0 });
     expect(gone(k)).toBe(true);
   });
 });
