@@ -1,0 +1,286 @@
+import { compileC, run, uniqueKey, waitForLine } from '@shmkit/testing';
+import { formatKey, isSystemError, SysvSegment } from '@shmkit/sysv-shm';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const cli = join(__dirname, '..', 'dist', 'cli.js');
+const children: ChildProcess[] = [];
+const keys: number[] = [];
+
+function key(): number {
+  const k = uniqueKey();
+  keys.push(k);
+  return k;
+}
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const k of keys.splice(0)) {
+    try {
+      SysvSegment.open({ key: k }).remove();
+    } catch (error) {
+      if (!isSystemError(error) || error.code !== 'ENOENT') throw error;
+    }
+  }
+});
+
+function startServer(args: string[]): {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>;
+} {
+  const child = spawn(process.execPath, [cli, 'server', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<{
+    code: number | null;
+    signal: string | null;
+    stdout: string;
+    stderr: string;
+  }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { child, exited };
+}
+
+function cliRun(...args: string[]) {
+  return run(process.execPath, [cli, ...args], { env: { TZ: 'UTC' } });
+}
+
+function gone(k: number): boolean {
+  try {
+    SysvSegment.open({ key: k });
+    return false;
+  } catch (error) {
+    if (isSystemError(error) && error.code === 'ENOENT') return true;
+    throw error;
+  }
+}
+
+const cServer = String.raw`
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <unistd.h>
+/* server KEY MESSAGE: publish MESSAGE with the app's layout, wait for stdin EOF, remove. */
+int main(int argc, char **argv) {
+  int id = shmget((key_t)strtoul(argv[1], NULL, 0), 4096, IPC_CREAT | IPC_EXCL | 0600);
+  if (id < 0) { perror("shmget"); return 2; }
+  char *p = shmat(id, NULL, 0);
+  if (p == (void *)-1) { perror("shmat"); return 2; }
+  int len = (int)strlen(argv[2]);
+  memcpy(p + 8, argv[2], len + 1);
+  __atomic_store_n((int *)(p + 4), len, __ATOMIC_SEQ_CST);
+  __atomic_store_n((int *)p, 1, __ATOMIC_SEQ_CST);
+  printf("ready %d\n", id);
+  fflush(stdout);
+  char buf[16];
+  while (read(0, buf, sizeof buf) > 0) {}
+  shmdt(p);
+  shmctl(id, IPC_RMID, NULL);
+  return 0;
+}
+`;
+
+const cClient = String.raw`
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <unistd.h>
+/* client KEY: wait for the ready flag, print the message. */
+int main(int argc, char **argv) {
+  int id = shmget((key_t)strtoul(argv[1], NULL, 0), 0, 0);
+  if (id < 0) { perror("shmget"); return 2; }
+  char *p = shmat(id, NULL, SHM_RDONLY);
+  if (p == (void *)-1) { perror("shmat"); return 2; }
+  for (int i = 0; __atomic_load_n((int *)p, __ATOMIC_SEQ_CST) != 1; i++) {
+    if (i > 2000) { fprintf(stderr, "no message\n"); return 3; }
+    usleep(5000);
+  }
+  int len = __atomic_load_n((int *)(p + 4), __ATOMIC_SEQ_CST);
+  printf("Data %.*s\n", len, p + 8);
+  shmdt(p);
+  return 0;
+}
+`;
+
+describe('server and client', () => {
+  it('the client prints the data and the shmctl stats; SIGTERM makes the server detach and remove', async () => {
+    const k = key();
+    // No --timeout: the server must stay up until it is signalled.
+    const { child, exited } = startServer([
+      '--key',
+      formatKey(k),
+      '--message',
+      'Hello, shared world',
+    ]);
+    // One wait for both lines: they may arrive in one chunk.
+    const [, id] = await waitForLine(child, /created segment (\d+)[^]*^wrote /m);
+    const client = await cliRun('client', '--key', String(k));
+    expect(client.stderr).toBe('');
+    expect(client.code).toBe(0);
+    const lines = client.stdout.trim().split('\n');
+    expect(lines[0]).toBe(`found segment ${id} for key ${formatKey(k)}`);
+    expect(lines[1]).toMatch(/^attached at 0x[0-9a-f]+$/);
+    expect(lines[2]).toBe('Data Hello, shared world');
+    expect(lines.slice(3).map((l) => l.replace(/ \S+$/, ''))).toEqual([
+      'size',
+      'attach time',
+      'detach time',
+      'change time',
+      'creator pid',
+      'n attach',
+    ]);
+    expect(lines[3]).toBe('size 4096');
+    expect(lines[4]).toMatch(/^attach time \d{4}-\d\d-\d\dT/);
+    expect(lines[7]).toBe(`creator pid ${child.pid}`);
+    expect(lines[8]).toBe('n attach 2');
+
+    child.kill('SIGTERM');
+    const result = await exited;
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^attached at 0x[0-9a-f]+$/m);
+    expect(result.stdout).toMatch(new RegExp(`got SIGTERM: detaching and removing segment ${id}`));
+    expect(gone(k)).toBe(true);
+  });
+
+  it('--timeout ends the server by itself; --ftok picks the key C would', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shmkit-app-'));
+    try {
+      const file = join(dir, 'anchor');
+      writeFileSync(file, '');
+      const { exited } = startServer([
+        '--ftok',
+        file,
+        '--proj',
+        '7',
+        '--timeout',
+        '0.3',
+        '--message',
+        'bye',
+      ]);
+      const result = await exited;
+      expect(result.code).toBe(0);
+      const { ftok } = await import('@shmkit/sysv-shm');
+      expect(result.stdout).toContain(`key ${formatKey(ftok(file, 7))}`);
+      expect(result.stdout).toMatch(/timeout after 0\.3 s: detaching and removing/);
+      expect(gone(ftok(file, 7))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a client started before the server waits for it', async () => {
+    const k = key();
+    const clientDone = cliRun('client', '--key', String(k), '--timeout', '20');
+    await new Promise((r) => setTimeout(r, 300));
+    const { child, exited } = startServer(['--key', String(k), '--timeout', '30']);
+    const client = await clientDone;
+    expect(client.code).toBe(0);
+    expect(client.stdout).toContain('Data Hello');
+    child.kill('SIGINT');
+    expect((await exited).code).toBe(0);
+    expect(gone(k)).toBe(true);
+  });
+
+  it('reads what a C server wrote', async () => {
+    const k = key();
+    const server = spawn(compileC(cServer), [String(k), 'Hello from C'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    children.push(server);
+    await waitForLine(server, /ready \d+/);
+    const client = await cliRun('client', '--key', formatKey(k));
+    expect(client.code).toBe(0);
+    expect(client.stdout).toContain('\nData Hello from C\n');
+    expect(client.stdout).toContain('\nn attach 2\n');
+    server.stdin!.end();
+    await new Promise((r) => server.on('close', r));
+    expect(gone(k)).toBe(true);
+  });
+
+  it('a C client reads what our server wrote', async () => {
+    const k = key();
+    const { child, exited } = startServer([
+      '--key',
+      String(k),
+      '--message',
+      'Hello from Node',
+      '--timeout',
+      '30',
+    ]);
+    await waitForLine(child, /^wrote /m);
+    const client = await run(compileC(cClient), [String(k)]);
+    expect(client.stderr).toBe('');
+    expect(client.stdout).toBe('Data Hello from Node\n');
+    child.kill('SIGTERM');
+    const result = await exited;
+    expect(result, JSON.stringify(result)).toMatchObject({ code: 0 });
+    expect(gone(k)).toBe(true);
+  });
+});
+
+describe('stat and errors', () => {
+  it('`stat <id>` prints what `ipcs -m -i <id>` prints', async () => {
+    const seg = SysvSegment.create({ key: key(), size: 1234, mode: 0o640 });
+    seg.attach().detach();
+    seg.lock();
+    const ours = await cliRun('stat', String(seg.id));
+    const theirs = await run('ipcs', ['-m', '-i', String(seg.id)], {
+      env: { TZ: 'UTC', LC_ALL: 'C' },
+    });
+    expect(ours.code).toBe(0);
+    const clean = (text: string) =>
+      text
+        .split('\n')
+        .map((l) => l.trimEnd())
+        .filter(Boolean);
+    const ourLines = clean(ours.stdout);
+    expect(ourLines.slice(0, 7)).toEqual(clean(theirs.stdout));
+    expect(ourLines[7]).toBe(`key=${formatKey(seg.key)}\tstatus=locked`);
+  });
+
+  it('a second server on a taken key fails with EEXIST and says what to do', async () => {
+    const k = key();
+    SysvSegment.create({ key: k, size: 100 });
+    const { exited } = startServer(['--key', String(k)]);
+    const result = await exited;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`shmget EEXIST: file exists, key ${formatKey(k)}`);
+    expect(result.stderr).toContain(`ipcrm -M ${formatKey(k)}`);
+  });
+
+  it('a client with no server times out with ENOENT; bad arguments exit 2', async () => {
+    const k = key();
+    const client = await cliRun('client', '--key', String(k), '--timeout', '0.2');
+    expect(client.code).toBe(1);
+    expect(client.stderr).toContain(
+      `shmget ENOENT: no such file or directory, key ${formatKey(k)}`,
+    );
+    for (const args of [
+      ['server', '--key', '0x100000000'],
+      ['client', '--key', 'abc'],
+      ['stat'],
+      ['nope'],
+      ['server', '--bogus'],
+      ['server', '--timeout', '-1'],
+      ['server', '--timeout=-1'],
+      ['server', '--size', '0'],
+    ]) {
+      const result = await cliRun(...args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toContain('usage:');
+    }
+    const stat = await cliRun('stat', '2147483647');
+    expect(stat.code).toBe(1);
+    expect(stat.stderr).toMatch(/shmctl EINVAL/);
+  });
+});
