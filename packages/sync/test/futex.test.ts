@@ -106,7 +106,7 @@ describe('futex', () => {
     );
     await sleep(100);
     const start = performance.now();
-    const reads = await Promise.all(Array.from({ length: 8 }, () => readFile(new URL(import.meta.url))));
+    const reads = await Promise.all(Array.from({ length: 8 }, () => readFile(__filename)));
     const elapsed = performance.now() - start;
     expect(reads[0]!.length).toBeGreaterThan(0);
     // The pool has 4 threads: were the waits on it, readFile would never finish.

@@ -2,14 +2,13 @@
 // process through the core's generic mapFd (the posix-shm and mmap packages
 // are separate), removed after each test.
 import { closeSync, ftruncateSync, openSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Mapping } from '@shmkit/core';
 import { adoptMapping, native } from '@shmkit/core/internal';
 import { uniqueName } from '@shmkit/testing';
 
 /** The package directory: children resolve '@shmkit/sync' from here. */
-export const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const pkgDir = join(__dirname, '..');
 
 export interface SharedFile {
   path: string;
