@@ -3,6 +3,7 @@
 // wake. The word layout follows the kernel's robust-futex convention, so the
 // protocol is easy to implement in C (see the README).
 import { abortError, native } from '@shmkit/core/internal';
+import { MutexGuard } from './guard';
 import {
   OWNER_DEAD,
   TIMED_OUT,
@@ -39,56 +40,15 @@ export type MutexLockOptions = WaitOptions;
 /** Options of {@link Mutex.lockAsync}. */
 export type MutexLockAsyncOptions = AsyncWaitOptions;
 
+export { MutexGuard } from './guard';
+export { PthreadMutex } from './pthread-mutex';
+
 function notRecoverable(syscall: string): Error {
   return syncError(
     'ENOTRECOVERABLE',
     syscall,
     'a previous owner died and the next one unlocked without markConsistent(); initialise the mutex again',
   );
-}
-
-/**
- * Proof of holding a {@link Mutex}: `using guard = mutex.lock()` unlocks at
- * the end of the block. Unlocking twice through a guard does nothing.
- */
-export class MutexGuard implements Disposable {
-  /**
-   * True when the previous owner died holding the lock (pthread's
-   * EOWNERDEAD): check the data it protects, then call
-   * {@link MutexGuard.markConsistent}, or unlocking makes the mutex
-   * unusable (ENOTRECOVERABLE).
-   */
-  readonly ownerDied: boolean;
-  #mutex: Mutex | undefined;
-
-  /** @internal Guards come from Mutex.lock, tryLock and lockAsync. */
-  constructor(mutex: Mutex, ownerDied: boolean) {
-    this.#mutex = mutex;
-    this.ownerDied = ownerDied;
-  }
-
-  /** False once unlocked through this guard. */
-  get held(): boolean {
-    return this.#mutex !== undefined;
-  }
-
-  /** {@link Mutex.markConsistent} on the guarded mutex. */
-  markConsistent(): void {
-    if (this.#mutex === undefined) throw syncError('EPERM', 'mutex_consistent', 'this guard was already unlocked');
-    this.#mutex.markConsistent();
-  }
-
-  /** Unlocks the mutex (see {@link Mutex.unlock}); a no-op the second time. */
-  unlock(): void {
-    const mutex = this.#mutex;
-    if (mutex === undefined) return;
-    this.#mutex = undefined;
-    mutex.unlock();
-  }
-
-  [Symbol.dispose](): void {
-    this.unlock();
-  }
 }
 
 /**

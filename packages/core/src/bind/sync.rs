@@ -7,7 +7,7 @@
 //! passes can make these calls touch invalid memory.
 
 use crate::napi::{spawn_on_thread, sys, CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
-use crate::os::futex::{self, Cancel, Deadline};
+use crate::os::futex::{self, pthread, Cancel, Deadline};
 use std::sync::Arc;
 
 const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
@@ -109,7 +109,77 @@ fn has_waitv(env: Env, _call: &CallInfo) -> JsResult<Value> {
     env.boolean(futex::waitv_supported())
 }
 
+/// The pthread_mutex_t spanned by an Int32Array argument: it must cover
+/// pthread::SIZE bytes at a pthread::ALIGN-aligned address. The memory stays
+/// mapped for the call: the array is on the stack and JS is not running.
+fn pthread_mutex(call: &CallInfo, index: usize) -> JsResult<*mut libc::pthread_mutex_t> {
+    let view = call.arg(index, "array")?.int32_array()?;
+    if view.byte_length < pthread::SIZE {
+        return Err(Error::out_of_range("array.byteLength", &format!(">= {}", pthread::SIZE), &view.byte_length.to_string()));
+    }
+    if view.data as usize % pthread::ALIGN != 0 {
+        return Err(Error::invalid_arg_value("array", &format!("must be {}-byte aligned in memory", pthread::ALIGN), "an unaligned Int32Array"));
+    }
+    Ok(view.data.cast())
+}
+
+fn acquired(env: Env, outcome: pthread::Acquired) -> JsResult<Value> {
+    env.boolean(outcome == pthread::Acquired::OwnerDied)
+}
+
+fn pthread_layout(env: Env, _call: &CallInfo) -> JsResult<Value> {
+    let layout = env.object()?;
+    layout.set("byteLength", env.number(pthread::SIZE as f64)?)?;
+    layout.set("alignment", env.number(pthread::ALIGN as f64)?)?;
+    Ok(layout)
+}
+
+fn pthread_init(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let mutex = pthread_mutex(call, 0)?;
+    // SAFETY: pthread_mutex checked size, alignment and liveness.
+    unsafe { pthread::init(mutex)? };
+    env.undefined()
+}
+
+/// syncPthreadMutexLock(array, timeoutMs) -> ownerDied; blocks the caller.
+fn pthread_lock(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let mutex = pthread_mutex(call, 0)?;
+    let deadline = deadline(call, 1)?;
+    // SAFETY: as in pthread_init.
+    acquired(env, unsafe { pthread::lock(mutex, deadline)? })
+}
+
+/// syncPthreadMutexTryLock(array) -> ownerDied, or null when busy.
+fn pthread_try_lock(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let mutex = pthread_mutex(call, 0)?;
+    // SAFETY: as in pthread_init.
+    match unsafe { pthread::try_lock(mutex)? } {
+        Some(outcome) => acquired(env, outcome),
+        None => env.null(),
+    }
+}
+
+fn pthread_unlock(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let mutex = pthread_mutex(call, 0)?;
+    // SAFETY: as in pthread_init.
+    unsafe { pthread::unlock(mutex)? };
+    env.undefined()
+}
+
+fn pthread_consistent(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let mutex = pthread_mutex(call, 0)?;
+    // SAFETY: as in pthread_init.
+    unsafe { pthread::consistent(mutex)? };
+    env.undefined()
+}
+
 pub fn register(exports: &Exports) -> JsResult<()> {
+    exports.function("syncPthreadMutexLayout", pthread_layout)?;
+    exports.function("syncPthreadMutexInit", pthread_init)?;
+    exports.function("syncPthreadMutexLock", pthread_lock)?;
+    exports.function("syncPthreadMutexTryLock", pthread_try_lock)?;
+    exports.function("syncPthreadMutexUnlock", pthread_unlock)?;
+    exports.function("syncPthreadMutexConsistent", pthread_consistent)?;
     exports.function("syncGettid", gettid)?;
     exports.function("syncThreadAlive", thread_alive)?;
     exports.function("syncAddressOf", address_of)?;

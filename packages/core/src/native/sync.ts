@@ -40,4 +40,15 @@ export interface SyncNative {
   ): Promise<NativeWaitOutcome>;
   /** Whether cancellable waits use futex_waitv (else the FUTEX_WAIT fallback). */
   syncHasFutexWaitv(): boolean;
+
+  /** sizeof and alignof glibc's pthread_mutex_t on this platform. */
+  syncPthreadMutexLayout(): { byteLength: number; alignment: number };
+  /** pthread_mutex_init: process-shared, robust, error-checking. */
+  syncPthreadMutexInit(array: Int32Array): undefined;
+  /** pthread_mutex_lock (or clocklock with a timeout); true when the previous owner died (EOWNERDEAD). */
+  syncPthreadMutexLock(array: Int32Array, timeoutMs: number): boolean;
+  /** pthread_mutex_trylock: ownerDied as for lock, null when busy. */
+  syncPthreadMutexTryLock(array: Int32Array): boolean | null;
+  syncPthreadMutexUnlock(array: Int32Array): undefined;
+  syncPthreadMutexConsistent(array: Int32Array): undefined;
 }

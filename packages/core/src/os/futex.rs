@@ -52,7 +52,7 @@ impl Deadline {
         Deadline { nanos: monotonic_nanos() + add }
     }
 
-    fn timespec(self) -> libc::timespec {
+    pub(crate) fn timespec(self) -> libc::timespec {
         libc::timespec {
             tv_sec: (self.nanos / 1_000_000_000) as libc::time_t,
             tv_nsec: (self.nanos % 1_000_000_000) as libc::c_long,
@@ -293,6 +293,120 @@ pub fn wait(addr: usize, expected: u32, deadline: Option<Deadline>, cancel: Opti
     }
 }
 
+/// glibc's `pthread_mutex_t`, made robust and process-shared, in memory the
+/// caller provides: for interop with C programs that use pthread mutexes.
+///
+/// Every function is `unsafe` for the same reason: `mutex` must point to
+/// [`pthread::SIZE`] writable bytes aligned to [`pthread::ALIGN`] that stay
+/// mapped for the duration of the call. pthread functions return the error
+/// number instead of setting errno.
+pub mod pthread {
+    use super::{Deadline, Error, Result};
+    use libc::{c_int, clockid_t, pthread_mutex_t, pthread_mutexattr_t, timespec};
+
+    pub const SIZE: usize = std::mem::size_of::<pthread_mutex_t>();
+    pub const ALIGN: usize = std::mem::align_of::<pthread_mutex_t>();
+    const PTHREAD_MUTEX_ROBUST: c_int = 1;
+
+    extern "C" {
+        fn pthread_mutexattr_setrobust(attr: *mut pthread_mutexattr_t, robust: c_int) -> c_int;
+        fn pthread_mutex_consistent(mutex: *mut pthread_mutex_t) -> c_int;
+        fn pthread_mutex_clocklock(mutex: *mut pthread_mutex_t, clock: clockid_t, abstime: *const timespec) -> c_int;
+    }
+
+    fn check(ret: c_int, call: &'static str) -> Result<()> {
+        if ret == 0 {
+            Ok(())
+        } else {
+            Err(Error::new(ret, call))
+        }
+    }
+
+    /// How a lock attempt that got the mutex went.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Acquired {
+        Locked,
+        /// EOWNERDEAD: held now, but the previous owner died holding it.
+        OwnerDied,
+    }
+
+    fn acquired(ret: c_int, call: &'static str) -> Result<Acquired> {
+        match ret {
+            0 => Ok(Acquired::Locked),
+            libc::EOWNERDEAD => Ok(Acquired::OwnerDied),
+            e => Err(Error::new(e, call)),
+        }
+    }
+
+    /// pthread_mutex_init with PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST
+    /// and PTHREAD_MUTEX_ERRORCHECK.
+    ///
+    /// # Safety
+    /// See the module documentation.
+    pub unsafe fn init(mutex: *mut pthread_mutex_t) -> Result<()> {
+        let mut attr = std::mem::MaybeUninit::<pthread_mutexattr_t>::uninit();
+        // SAFETY: attr is initialised by pthread_mutexattr_init before any
+        // other use and destroyed once; `mutex` is valid per the contract.
+        unsafe {
+            check(libc::pthread_mutexattr_init(attr.as_mut_ptr()), "pthread_mutexattr_init")?;
+            let attr = attr.as_mut_ptr();
+            let result = check(libc::pthread_mutexattr_setpshared(attr, libc::PTHREAD_PROCESS_SHARED), "pthread_mutexattr_setpshared")
+                .and_then(|()| check(pthread_mutexattr_setrobust(attr, PTHREAD_MUTEX_ROBUST), "pthread_mutexattr_setrobust"))
+                .and_then(|()| check(libc::pthread_mutexattr_settype(attr, libc::PTHREAD_MUTEX_ERRORCHECK), "pthread_mutexattr_settype"))
+                .and_then(|()| check(libc::pthread_mutex_init(mutex, attr), "pthread_mutex_init"));
+            libc::pthread_mutexattr_destroy(attr);
+            result
+        }
+    }
+
+    /// pthread_mutex_lock, or pthread_mutex_clocklock (CLOCK_MONOTONIC) with
+    /// a deadline. Errors: ETIMEDOUT, EDEADLK, ENOTRECOVERABLE, EINVAL.
+    ///
+    /// # Safety
+    /// See the module documentation.
+    pub unsafe fn lock(mutex: *mut pthread_mutex_t, deadline: Option<Deadline>) -> Result<Acquired> {
+        match deadline {
+            // SAFETY: `mutex` is valid per the contract.
+            None => acquired(unsafe { libc::pthread_mutex_lock(mutex) }, "pthread_mutex_lock"),
+            Some(deadline) => {
+                let ts = deadline.timespec();
+                // SAFETY: as above; ts outlives the call.
+                acquired(unsafe { pthread_mutex_clocklock(mutex, libc::CLOCK_MONOTONIC, &ts) }, "pthread_mutex_clocklock")
+            }
+        }
+    }
+
+    /// pthread_mutex_trylock; None when another thread (or this one) holds it.
+    ///
+    /// # Safety
+    /// See the module documentation.
+    pub unsafe fn try_lock(mutex: *mut pthread_mutex_t) -> Result<Option<Acquired>> {
+        // SAFETY: `mutex` is valid per the contract.
+        match unsafe { libc::pthread_mutex_trylock(mutex) } {
+            libc::EBUSY | libc::EDEADLK => Ok(None),
+            ret => acquired(ret, "pthread_mutex_trylock").map(Some),
+        }
+    }
+
+    /// pthread_mutex_unlock. EPERM when the caller does not hold it.
+    ///
+    /// # Safety
+    /// See the module documentation.
+    pub unsafe fn unlock(mutex: *mut pthread_mutex_t) -> Result<()> {
+        // SAFETY: `mutex` is valid per the contract.
+        check(unsafe { libc::pthread_mutex_unlock(mutex) }, "pthread_mutex_unlock")
+    }
+
+    /// pthread_mutex_consistent. EINVAL unless held and inconsistent.
+    ///
+    /// # Safety
+    /// See the module documentation.
+    pub unsafe fn consistent(mutex: *mut pthread_mutex_t) -> Result<()> {
+        // SAFETY: `mutex` is valid per the contract.
+        check(unsafe { pthread_mutex_consistent(mutex) }, "pthread_mutex_consistent")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,5 +481,33 @@ mod tests {
     fn unaligned_and_unmapped_addresses_are_errors() {
         assert_eq!(wait(3, 0, None, None, None).unwrap_err().errno(), libc::EINVAL);
         assert_eq!(wait(4096, 0, Some(Deadline::after_ms(1.0)), None, None).unwrap_err().errno(), libc::EFAULT);
+    }
+
+    #[test]
+    fn pthread_robust_mutex_reports_a_dead_owner() {
+        use pthread::Acquired;
+        let mut storage = Box::new(std::mem::MaybeUninit::<libc::pthread_mutex_t>::zeroed());
+        let m = storage.as_mut_ptr();
+        // SAFETY: m points to a live, aligned pthread_mutex_t for the test.
+        unsafe {
+            pthread::init(m).unwrap();
+            assert_eq!(pthread::lock(m, None).unwrap(), Acquired::Locked);
+            assert_eq!(pthread::try_lock(m).unwrap(), None);
+            assert_eq!(pthread::lock(m, None).unwrap_err().errno(), libc::EDEADLK);
+            pthread::unlock(m).unwrap();
+            assert_eq!(pthread::unlock(m).unwrap_err().errno(), libc::EPERM);
+        }
+        let addr = m as usize;
+        // A thread that exits holding a robust mutex: the next locker is told.
+        // SAFETY: the mutex outlives the thread, which is joined at once.
+        std::thread::spawn(move || unsafe { pthread::lock(addr as *mut libc::pthread_mutex_t, None).unwrap() }).join().unwrap();
+        // SAFETY: as above.
+        unsafe {
+            assert_eq!(pthread::lock(m, Some(Deadline::after_ms(1000.0))).unwrap(), Acquired::OwnerDied);
+            pthread::consistent(m).unwrap();
+            pthread::unlock(m).unwrap();
+            assert_eq!(pthread::try_lock(m).unwrap(), Some(Acquired::Locked));
+            pthread::unlock(m).unwrap();
+        }
     }
 }
