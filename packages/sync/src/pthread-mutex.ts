@@ -38,7 +38,8 @@ const pthreadLayout = (): { byteLength: number; alignment: number } => (layout ?
  *
  * Compared with {@link Mutex}: full pthread interop and owner-death
  * detection by the kernel's robust list (immediate, no polling), but every
- * lock and unlock is a native call into glibc (about 4x slower uncontended),
+ * lock and unlock is a native call into glibc (several times slower than
+ * Mutex uncontended),
  * and the layout is glibc's (not musl's).
  */
 export class PthreadMutex {
