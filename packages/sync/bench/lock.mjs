@@ -18,10 +18,39 @@ const mutex = Mutex.init(mapping, 0);
 const event = SharedEvent.init(mapping, 16, { mode: 'manual', set: true });
 const word = mapping.int32Array(0, 1);
 const pmutex = PthreadMutex.init(mapping, 64);
-time('native noop', () => { for (let i = 0; i < N; i++) native.noop(); });
-time('Atomics CAS pair', () => { for (let i = 0; i < N; i++) { Atomics.compareExchange(word, 0, 0, 7); Atomics.compareExchange(word, 0, 7, 0); } });
-time('mutex.lock(); mutex.unlock()', () => { for (let i = 0; i < N; i++) { mutex.lock(); mutex.unlock(); } });
-time('guard = lock(); guard.unlock()', () => { for (let i = 0; i < N; i++) { const g = mutex.lock(); g.unlock(); } });
-time('tryLock()+unlock()', () => { for (let i = 0; i < N; i++) { mutex.tryLock(); mutex.unlock(); } });
-time('PthreadMutex lock()+unlock()', () => { for (let i = 0; i < N; i++) { pmutex.lock(); pmutex.unlock(); } });
-time('event.wait() when set', () => { for (let i = 0; i < N; i++) event.wait(); });
+time('native noop', () => {
+  for (let i = 0; i < N; i++) native.noop();
+});
+time('Atomics CAS pair', () => {
+  for (let i = 0; i < N; i++) {
+    Atomics.compareExchange(word, 0, 0, 7);
+    Atomics.compareExchange(word, 0, 7, 0);
+  }
+});
+time('mutex.lock(); mutex.unlock()', () => {
+  for (let i = 0; i < N; i++) {
+    mutex.lock();
+    mutex.unlock();
+  }
+});
+time('guard = lock(); guard.unlock()', () => {
+  for (let i = 0; i < N; i++) {
+    const g = mutex.lock();
+    g.unlock();
+  }
+});
+time('tryLock()+unlock()', () => {
+  for (let i = 0; i < N; i++) {
+    mutex.tryLock();
+    mutex.unlock();
+  }
+});
+time('PthreadMutex lock()+unlock()', () => {
+  for (let i = 0; i < N; i++) {
+    pmutex.lock();
+    pmutex.unlock();
+  }
+});
+time('event.wait() when set', () => {
+  for (let i = 0; i < N; i++) event.wait();
+});

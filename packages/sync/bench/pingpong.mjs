@@ -121,9 +121,13 @@ try {
     new Int32Array(mapping.buffer).fill(0);
     SharedEvent.init(mapping, 64, { mode: 'auto' });
     SharedEvent.init(mapping, 128, { mode: 'auto' });
-    const child = spawn(process.execPath, [new URL(import.meta.url).pathname, String(N), String(m), path], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [new URL(import.meta.url).pathname, String(N), String(m), path],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     await new Promise((resolve) => child.stdout.once('data', resolve));
     const start = process.hrtime.bigint();
     if (kind === 'futex') pingPongFutex(mapping.int32Array(0, 4), 1, spin);

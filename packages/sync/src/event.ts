@@ -4,7 +4,13 @@
 //   1 waiters  threads sleeping or about to sleep (so set() can skip FUTEX_WAKE)
 //   2 kind     1 = manual reset, 2 = auto reset   (0 = not initialised)
 //   3 reserved 0
-import { abortError, codedError, invalidArgValue, native, validateOptions } from '@shmkit/core/internal';
+import {
+  abortError,
+  codedError,
+  invalidArgValue,
+  native,
+  validateOptions,
+} from '@shmkit/core/internal';
 import {
   TIMED_OUT,
   addressOf,
@@ -84,9 +90,11 @@ export class SharedEvent {
   static init(memory: SyncMemory, offset = 0, options?: EventInitOptions): SharedEvent {
     const o = validateOptions(options);
     const mode = o.mode ?? 'manual';
-    if (mode !== 'manual' && mode !== 'auto') throw invalidArgValue('options.mode', "must be 'manual' or 'auto'", mode);
+    if (mode !== 'manual' && mode !== 'auto')
+      throw invalidArgValue('options.mode', "must be 'manual' or 'auto'", mode);
     const initiallySet = o.set ?? false;
-    if (typeof initiallySet !== 'boolean') throw invalidArgValue('options.set', 'must be a boolean', initiallySet);
+    if (typeof initiallySet !== 'boolean')
+      throw invalidArgValue('options.set', 'must be a boolean', initiallySet);
     const view = wordsAt(memory, offset, 4, 'SharedEvent');
     Atomics.store(view, STATE, initiallySet ? 1 : 0);
     Atomics.store(view, WAITERS, 0);
@@ -170,7 +178,8 @@ export class SharedEvent {
     assertLive(view);
     if (this.#pass()) return true;
     const { deadline, spin } = parseWaitOptions(options, false);
-    if (spin > 0 && spinUntil(() => Atomics.load(view, STATE) === 1 && this.#pass(), spin)) return true;
+    if (spin > 0 && spinUntil(() => Atomics.load(view, STATE) === 1 && this.#pass(), spin))
+      return true;
     Atomics.add(view, WAITERS, 1);
     try {
       for (;;) {
@@ -194,12 +203,14 @@ export class SharedEvent {
     if (signal?.aborted) throw abortError(signal);
     assertLive(view);
     if (this.#pass()) return true;
-    if (spin > 0 && spinUntil(() => Atomics.load(view, STATE) === 1 && this.#pass(), spin)) return true;
+    if (spin > 0 && spinUntil(() => Atomics.load(view, STATE) === 1 && this.#pass(), spin))
+      return true;
     Atomics.add(view, WAITERS, 1);
     try {
       for (;;) {
         if (this.#pass()) return true;
-        if ((await parkAsync(this.#address, 0, deadline, signal)) === TIMED_OUT) return this.#pass();
+        if ((await parkAsync(this.#address, 0, deadline, signal)) === TIMED_OUT)
+          return this.#pass();
         assertLive(view);
       }
     } finally {

@@ -1,6 +1,12 @@
 // Shared futexes on Int32Array words: the cross-process counterpart of
 // Atomics.wait/notify, which V8 implements with a per-process wait list.
-import { abortError, invalidArgType, native, outOfRange, validateInteger } from '@shmkit/core/internal';
+import {
+  abortError,
+  invalidArgType,
+  native,
+  outOfRange,
+  validateInteger,
+} from '@shmkit/core/internal';
 import {
   NOT_EQUAL,
   TIMED_OUT,
@@ -26,8 +32,14 @@ export type FutexWaitOptions = WaitOptions;
 export type FutexWaitAsyncOptions = AsyncWaitOptions;
 
 function checkArray(array: unknown, index: unknown): asserts array is Int32Array {
-  if (!(array instanceof Int32Array)) throw invalidArgType('array', 'an instance of Int32Array', array);
-  if (array.length === 0) throw outOfRange('index', 'a valid index (the array is empty or its memory was unmapped)', index);
+  if (!(array instanceof Int32Array))
+    throw invalidArgType('array', 'an instance of Int32Array', array);
+  if (array.length === 0)
+    throw outOfRange(
+      'index',
+      'a valid index (the array is empty or its memory was unmapped)',
+      index,
+    );
   validateInteger(index, 'index', 0, array.length - 1);
 }
 
@@ -35,7 +47,9 @@ function checkExpected(expected: unknown): number {
   return validateInteger(expected, 'expected', -0x8000_0000, 0xffff_ffff) | 0;
 }
 
-function asOptions(timeoutOrOptions: number | FutexWaitAsyncOptions | undefined): FutexWaitAsyncOptions | undefined {
+function asOptions(
+  timeoutOrOptions: number | FutexWaitAsyncOptions | undefined,
+): FutexWaitAsyncOptions | undefined {
   return typeof timeoutOrOptions === 'number' ? { timeout: timeoutOrOptions } : timeoutOrOptions;
 }
 
@@ -102,7 +116,10 @@ export async function futexWaitAsync(
 export function futexWake(array: Int32Array, index: number, count: number = Infinity): number {
   checkArray(array, index);
   if (count !== Infinity) validateInteger(count, 'count', 0, 0x7fff_ffff);
-  return native.syncFutexWake(native.syncAddressOf(array, index), count === Infinity ? 0x7fff_ffff : count);
+  return native.syncFutexWake(
+    native.syncAddressOf(array, index),
+    count === Infinity ? 0x7fff_ffff : count,
+  );
 }
 
 /**

@@ -37,7 +37,8 @@ export class MutexGuard implements Disposable {
 
   /** `markConsistent()` on the guarded mutex. */
   markConsistent(): void {
-    if (this.#mutex === undefined) throw syncError('EPERM', 'mutex_consistent', 'this guard was already unlocked');
+    if (this.#mutex === undefined)
+      throw syncError('EPERM', 'mutex_consistent', 'this guard was already unlocked');
     this.#mutex.markConsistent();
   }
 
@@ -53,4 +54,3 @@ export class MutexGuard implements Disposable {
     this.unlock();
   }
 }
-

@@ -115,7 +115,11 @@ export class Mutex {
    */
   lock(options?: MutexLockOptions): MutexGuard {
     const view = this.#view;
-    if (options === undefined && view.length !== 0 && Atomics.compareExchange(view, 0, 0, threadId()) === 0) {
+    if (
+      options === undefined &&
+      view.length !== 0 &&
+      Atomics.compareExchange(view, 0, 0, threadId()) === 0
+    ) {
       return new MutexGuard(this, false);
     }
     return this.#lockSlow(options);
@@ -137,7 +141,8 @@ export class Mutex {
         continue;
       }
       if (owner === NOT_RECOVERABLE) throw notRecoverable('mutex_lock');
-      if (owner === tid) throw syncError('EDEADLK', 'mutex_lock', 'the calling thread already holds this mutex');
+      if (owner === tid)
+        throw syncError('EDEADLK', 'mutex_lock', 'the calling thread already holds this mutex');
       const waiting = value | WAITERS;
       if (value !== waiting && Atomics.compareExchange(view, 0, value, waiting) !== value) continue;
       contended = true;
@@ -235,7 +240,11 @@ export class Mutex {
     const value = Atomics.load(view, 0);
     const owner = value & TID_MASK;
     if (owner !== tid) {
-      throw syncError('EPERM', 'mutex_unlock', owner === 0 ? 'the mutex is not locked' : 'the calling thread does not hold the mutex');
+      throw syncError(
+        'EPERM',
+        'mutex_unlock',
+        owner === 0 ? 'the mutex is not locked' : 'the calling thread does not hold the mutex',
+      );
     }
     if ((value & OWNER_DIED) !== 0) {
       Atomics.store(view, 0, NOT_RECOVERABLE);
@@ -261,7 +270,11 @@ export class Mutex {
       throw syncError('EPERM', 'mutex_consistent', 'the calling thread does not hold the mutex');
     }
     if ((value & OWNER_DIED) === 0) {
-      throw syncError('EINVAL', 'mutex_consistent', 'the mutex is not inconsistent (no owner died)');
+      throw syncError(
+        'EINVAL',
+        'mutex_consistent',
+        'the mutex is not inconsistent (no owner died)',
+      );
     }
     Atomics.and(view, 0, ~OWNER_DIED);
   }
@@ -297,7 +310,8 @@ export class Mutex {
   #takeOver(deadTid: number, tid: number): MutexGuard | null {
     const value = Atomics.load(this.#view, 0);
     if ((value & TID_MASK) !== deadTid) return null;
-    if (Atomics.compareExchange(this.#view, 0, value, tid | OWNER_DIED | WAITERS) !== value) return null;
+    if (Atomics.compareExchange(this.#view, 0, value, tid | OWNER_DIED | WAITERS) !== value)
+      return null;
     return new MutexGuard(this, true);
   }
 

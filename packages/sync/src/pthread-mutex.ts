@@ -27,7 +27,8 @@ const KIND_ROBUST = 0x10;
 const KIND_PSHARED = 0x80;
 
 let layout: { byteLength: number; alignment: number } | undefined;
-const pthreadLayout = (): { byteLength: number; alignment: number } => (layout ??= native.syncPthreadMutexLayout());
+const pthreadLayout = (): { byteLength: number; alignment: number } =>
+  (layout ??= native.syncPthreadMutexLayout());
 
 /**
  * A glibc `pthread_mutex_t` in shared memory, initialised robust,
@@ -64,7 +65,12 @@ export class PthreadMutex {
   static #viewAt(memory: SyncMemory, offset: number): Int32Array {
     const { byteLength, alignment } = pthreadLayout();
     if (typeof offset === 'number' && offset % alignment !== 0) {
-      throw invalidArgValue('offset', `must be a multiple of ${alignment} (the alignment)`, offset, 'RangeError');
+      throw invalidArgValue(
+        'offset',
+        `must be a multiple of ${alignment} (the alignment)`,
+        offset,
+        'RangeError',
+      );
     }
     return wordsAt(memory, offset, byteLength / 4, 'PthreadMutex');
   }
@@ -151,7 +157,11 @@ export class PthreadMutex {
           Atomics.or(view, 0, WAITERS);
           return new MutexGuard(this, last);
         }
-        throw syncError('ETIMEDOUT', 'pthread_mutex_clocklock', 'the mutex was not released in time');
+        throw syncError(
+          'ETIMEDOUT',
+          'pthread_mutex_clocklock',
+          'the mutex was not released in time',
+        );
       }
     }
   }

@@ -44,9 +44,20 @@ export function threadId(): number {
 }
 
 /** An Int32Array over `words` words of `memory` from byte `offset`. */
-export function wordsAt(memory: SyncMemory, offset: number | undefined, words: number, what: string): Int32Array {
+export function wordsAt(
+  memory: SyncMemory,
+  offset: number | undefined,
+  words: number,
+  what: string,
+): Int32Array {
   const byteOffset = offset === undefined ? 0 : validateInteger(offset, 'offset');
-  if (byteOffset % 4 !== 0) throw invalidArgValue('offset', 'must be a multiple of 4 (the alignment)', byteOffset, 'RangeError');
+  if (byteOffset % 4 !== 0)
+    throw invalidArgValue(
+      'offset',
+      'must be a multiple of 4 (the alignment)',
+      byteOffset,
+      'RangeError',
+    );
   let buffer: ArrayBufferLike;
   let base = 0;
   let available: number;
@@ -62,13 +73,22 @@ export function wordsAt(memory: SyncMemory, offset: number | undefined, words: n
     buffer = memory;
     available = memory.byteLength;
   } else {
-    throw invalidArgType('memory', 'an instance of Mapping, SharedArrayBuffer, ArrayBuffer or Int32Array', memory);
+    throw invalidArgType(
+      'memory',
+      'an instance of Mapping, SharedArrayBuffer, ArrayBuffer or Int32Array',
+      memory,
+    );
   }
   const size = words * 4;
   if (available < size) {
-    throw outOfRange('offset', `a place for a ${size}-byte ${what} (the memory has ${available} bytes)`, byteOffset);
+    throw outOfRange(
+      'offset',
+      `a place for a ${size}-byte ${what} (the memory has ${available} bytes)`,
+      byteOffset,
+    );
   }
-  if (byteOffset > available - size) throw outOfRange('offset', `>= 0 && <= ${available - size}`, byteOffset);
+  if (byteOffset > available - size)
+    throw outOfRange('offset', `>= 0 && <= ${available - size}`, byteOffset);
   return new Int32Array(buffer, base + byteOffset, words);
 }
 
@@ -87,7 +107,8 @@ export function assertLive(view: Int32Array): void {
 export function spinOption(value: unknown): number {
   if (value === undefined || value === false) return 0;
   if (value === true) return DEFAULT_SPIN;
-  if (typeof value !== 'number') throw invalidArgType('options.spin', 'of type boolean or number', value);
+  if (typeof value !== 'number')
+    throw invalidArgType('options.spin', 'of type boolean or number', value);
   return validateInteger(value, 'options.spin', 0, MAX_SPIN);
 }
 
@@ -127,7 +148,10 @@ export interface ParsedWait {
   signal: AbortSignal | undefined;
 }
 
-export function parseWaitOptions(options: AsyncWaitOptions | undefined, async: boolean): ParsedWait {
+export function parseWaitOptions(
+  options: AsyncWaitOptions | undefined,
+  async: boolean,
+): ParsedWait {
   const o = validateOptions(options);
   const timeout = validateTimeout(o.timeout, 'options.timeout');
   const spin = spinOption(o.spin);
@@ -143,7 +167,12 @@ function remaining(deadline: number): number {
 }
 
 /** Sleeps on the word at `address` while it holds `expected`. */
-export function parkSync(address: number, expected: number, deadline: number, watchTid = 0): number {
+export function parkSync(
+  address: number,
+  expected: number,
+  deadline: number,
+  watchTid = 0,
+): number {
   const ms = remaining(deadline);
   if (ms === 0) return TIMED_OUT;
   return native.syncFutexWait(address, expected, ms, watchTid);

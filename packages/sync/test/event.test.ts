@@ -3,7 +3,16 @@ import type { ChildProcess } from 'node:child_process';
 import { spawnNode } from '@shmkit/testing';
 import { mapAnonymous } from '@shmkit/core';
 import { SharedEvent } from '../src/index';
-import { childArgs, childPrelude, pkgDir, removeSharedFiles, sharedFile, sleep, until, type SharedFile } from './helpers';
+import {
+  childArgs,
+  childPrelude,
+  pkgDir,
+  removeSharedFiles,
+  sharedFile,
+  sleep,
+  until,
+  type SharedFile,
+} from './helpers';
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -11,10 +20,15 @@ afterEach(() => {
   removeSharedFiles();
 });
 
-const bad = (fn: () => unknown, code: string) => expect(fn).toThrow(expect.objectContaining({ code }));
+const bad = (fn: () => unknown, code: string) =>
+  expect(fn).toThrow(expect.objectContaining({ code }));
 
 /** A child that waits on the event at offset 0 (sync or async) and prints the outcome. */
-function waiter(file: SharedFile, how: 'sync' | 'async', timeout: number): { child: ChildProcess; output: () => string } {
+function waiter(
+  file: SharedFile,
+  how: 'sync' | 'async',
+  timeout: number,
+): { child: ChildProcess; output: () => string } {
   const child = spawnNode(
     `${childPrelude}
     const event = SharedEvent.attach(mapping, 0);
@@ -70,7 +84,11 @@ describe('SharedEvent', () => {
   it('a manual event wakes every waiter, in other processes and here', async () => {
     const file = sharedFile();
     const event = SharedEvent.init(file.mapping, 0, { mode: 'manual' });
-    const waiters = [waiter(file, 'sync', 20_000), waiter(file, 'async', 20_000), waiter(file, 'sync', 20_000)];
+    const waiters = [
+      waiter(file, 'sync', 20_000),
+      waiter(file, 'async', 20_000),
+      waiter(file, 'sync', 20_000),
+    ];
     const local = event.waitAsync({ timeout: 20_000 });
     await until(() => waitersWord(file) === 4, 10_000, '4 waiters');
     await sleep(50);
@@ -84,7 +102,11 @@ describe('SharedEvent', () => {
   it('an auto event wakes exactly one waiter per set', async () => {
     const file = sharedFile();
     const event = SharedEvent.init(file.mapping, 0, { mode: 'auto' });
-    const waiters = [waiter(file, 'sync', 20_000), waiter(file, 'async', 20_000), waiter(file, 'sync', 20_000)];
+    const waiters = [
+      waiter(file, 'sync', 20_000),
+      waiter(file, 'async', 20_000),
+      waiter(file, 'sync', 20_000),
+    ];
     await until(() => waitersWord(file) === 3, 10_000, '3 waiters');
     await sleep(50);
     const woken = () => waiters.filter((w) => w.output().includes('woken')).length;
@@ -108,7 +130,9 @@ describe('SharedEvent', () => {
     const aborted = event.waitAsync({ signal: controller.signal });
     setTimeout(() => controller.abort(), 30);
     await expect(aborted).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
-    await expect(event.waitAsync({ signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(event.waitAsync({ signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
     expect(waitersWord(file)).toBe(0);
     // Two waiters; one aborts just as the set arrives: the other still passes.
     const c2 = new AbortController();
@@ -127,7 +151,10 @@ describe('SharedEvent', () => {
   it('rejects bad arguments by code', async () => {
     const file = sharedFile();
     bad(() => SharedEvent.attach(file.mapping, 0), 'ERR_SHMKIT_NOT_INITIALIZED');
-    bad(() => SharedEvent.init(file.mapping, 0, { mode: 'once' as never }), 'ERR_INVALID_ARG_VALUE');
+    bad(
+      () => SharedEvent.init(file.mapping, 0, { mode: 'once' as never }),
+      'ERR_INVALID_ARG_VALUE',
+    );
     bad(() => SharedEvent.init(file.mapping, 0, { set: 1 as never }), 'ERR_INVALID_ARG_VALUE');
     bad(() => SharedEvent.init(file.mapping, 0, 'auto' as never), 'ERR_INVALID_ARG_TYPE');
     bad(() => SharedEvent.init(file.mapping, 6), 'ERR_INVALID_ARG_VALUE');
@@ -135,7 +162,9 @@ describe('SharedEvent', () => {
     const event = SharedEvent.init(file.mapping, 0);
     bad(() => event.wait({ timeout: -5 }), 'ERR_OUT_OF_RANGE');
     bad(() => event.wait({ spin: {} as never }), 'ERR_INVALID_ARG_TYPE');
-    await expect(event.waitAsync({ signal: 1 as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(event.waitAsync({ signal: 1 as never })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
     const mapping = mapAnonymous(4096);
     const closing = SharedEvent.init(mapping, 0);
     mapping.close();

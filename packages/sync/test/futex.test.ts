@@ -3,7 +3,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runNode, spawnNode, waitForLine } from '@shmkit/testing';
 import { native } from '@shmkit/core/internal';
 import { futex, futexWait, futexWaitAsync, futexWake } from '../src/index';
-import { childArgs, childPrelude, pkgDir, removeSharedFiles, sharedFile, sleep, until } from './helpers';
+import {
+  childArgs,
+  childPrelude,
+  pkgDir,
+  removeSharedFiles,
+  sharedFile,
+  sleep,
+  until,
+} from './helpers';
 
 afterEach(removeSharedFiles);
 
@@ -60,7 +68,9 @@ describe('futex', () => {
     expect(performance.now() - start).toBeGreaterThanOrEqual(39);
     expect(performance.now() - start).toBeLessThan(3000);
     await expect(futexWaitAsync(words, 0, 9)).resolves.toBe('not-equal');
-    await expect(futexWaitAsync(words, 0, 0, { timeout: 0, spin: 1000 })).resolves.toBe('timed-out');
+    await expect(futexWaitAsync(words, 0, 0, { timeout: 0, spin: 1000 })).resolves.toBe(
+      'timed-out',
+    );
     expect(futexWait(words, 0, 0, { timeout: 1, spin: true })).toBe('timed-out');
   });
 
@@ -70,7 +80,9 @@ describe('futex', () => {
     const pending = futexWaitAsync(words, 0, 0, { signal: controller.signal });
     setTimeout(() => controller.abort(), 30);
     await expect(pending).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
-    await expect(futexWaitAsync(words, 0, 0, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+    await expect(
+      futexWaitAsync(words, 0, 0, { signal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({
       name: 'AbortError',
     });
     expect(native.syncHasFutexWaitv()).toBe(true);
@@ -120,7 +132,8 @@ describe('futex', () => {
 
   it('rejects bad arguments by code', async () => {
     const words = sharedFile().mapping.int32Array(0, 4);
-    const bad = (fn: () => unknown, code: string) => expect(fn).toThrow(expect.objectContaining({ code }));
+    const bad = (fn: () => unknown, code: string) =>
+      expect(fn).toThrow(expect.objectContaining({ code }));
     bad(() => futexWait(new Uint32Array(4) as unknown as Int32Array, 0, 0), 'ERR_INVALID_ARG_TYPE');
     bad(() => futexWait(words, 4, 0), 'ERR_OUT_OF_RANGE');
     bad(() => futexWait(words, -1, 0), 'ERR_OUT_OF_RANGE');
@@ -128,9 +141,15 @@ describe('futex', () => {
     bad(() => futexWait(words, 0, 2 ** 32), 'ERR_OUT_OF_RANGE');
     bad(() => futexWait(words, 0, '0' as unknown as number), 'ERR_INVALID_ARG_TYPE');
     bad(() => futexWait(words, 0, 0, -1), 'ERR_OUT_OF_RANGE');
-    bad(() => futexWait(words, 0, 0, { spin: 'yes' as unknown as boolean }), 'ERR_INVALID_ARG_TYPE');
+    bad(
+      () => futexWait(words, 0, 0, { spin: 'yes' as unknown as boolean }),
+      'ERR_INVALID_ARG_TYPE',
+    );
     bad(() => futexWait(words, 0, 0, { spin: -1 }), 'ERR_OUT_OF_RANGE');
-    bad(() => futexWait(words, 0, 0, { signal: new AbortController().signal } as never), 'ERR_INVALID_ARG_VALUE');
+    bad(
+      () => futexWait(words, 0, 0, { signal: new AbortController().signal } as never),
+      'ERR_INVALID_ARG_VALUE',
+    );
     bad(() => futexWait(new Int32Array(0), 0, 0), 'ERR_OUT_OF_RANGE');
     bad(() => futexWake(words, 0, -1), 'ERR_OUT_OF_RANGE');
     await expect(futexWaitAsync(words, 0, 0, { signal: {} as AbortSignal })).rejects.toMatchObject({

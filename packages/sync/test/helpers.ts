@@ -63,10 +63,15 @@ export function childArgs(file: SharedFile, ...rest: (string | number)[]): strin
 }
 
 /** Resolves after `ms` milliseconds. */
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` every few ms until it holds (or throws after `timeout`). */
-export async function until(check: () => boolean, timeout = 10_000, what = 'condition'): Promise<void> {
+export async function until(
+  check: () => boolean,
+  timeout = 10_000,
+  what = 'condition',
+): Promise<void> {
   const start = Date.now();
   while (!check()) {
     if (Date.now() - start > timeout) throw new Error(`timed out waiting for ${what}`);

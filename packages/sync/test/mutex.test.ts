@@ -1,13 +1,22 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { compileC, runNode, spawnNode, waitForLine } from '@shmkit/testing';
 import { mapAnonymous } from '@shmkit/core';
-import { native } from '@shmkit/core/internal';
+import { adoptMapping, native } from '@shmkit/core/internal';
 import { Mutex, MutexGuard } from '../src/index';
-import { childArgs, childPrelude, pkgDir, removeSharedFiles, sharedFile, sleep, until, type SharedFile } from './helpers';
+import {
+  childArgs,
+  childPrelude,
+  pkgDir,
+  removeSharedFiles,
+  sharedFile,
+  sleep,
+  until,
+  type SharedFile,
+} from './helpers';
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -15,7 +24,8 @@ afterEach(() => {
   removeSharedFiles();
 });
 
-const cProgram = (): string => compileC(readFileSync(join(pkgDir, 'test', 'mutex-protocol.c'), 'utf8'));
+const cProgram = (): string =>
+  compileC(readFileSync(join(pkgDir, 'test', 'mutex-protocol.c'), 'utf8'));
 
 /** A node child that locks the mutex at offset 0, says "locked <tid>", and unlocks on a stdin line. */
 function holder(file: SharedFile): ChildProcess {
@@ -32,10 +42,15 @@ function holder(file: SharedFile): ChildProcess {
 }
 
 function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  return new Promise((resolve) =>
+    child.exitCode !== null || child.signalCode !== null
+      ? resolve()
+      : child.once('exit', () => resolve()),
+  );
 }
 
-const bad = (fn: () => unknown, code: string) => expect(fn).toThrow(expect.objectContaining({ code }));
+const bad = (fn: () => unknown, code: string) =>
+  expect(fn).toThrow(expect.objectContaining({ code }));
 
 describe('Mutex in one thread', () => {
   it('locks and unlocks with Atomics, with guards that work with using', () => {
@@ -122,7 +137,9 @@ describe('Mutex in one thread', () => {
     bad(() => mutex.lock({ timeout: '1' as never }), 'ERR_INVALID_ARG_TYPE');
     bad(() => mutex.lock({ spin: 1.5 }), 'ERR_OUT_OF_RANGE');
     bad(() => mutex.lock('x' as never), 'ERR_INVALID_ARG_TYPE');
-    await expect(mutex.lockAsync({ signal: 'x' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(mutex.lockAsync({ signal: 'x' as never })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
     const mapping = mapAnonymous(4096);
     const closing = Mutex.init(mapping, 0);
     mapping.close();
@@ -131,6 +148,17 @@ describe('Mutex in one thread', () => {
     bad(() => closing.unlock(), 'ERR_SHMKIT_CLOSED');
     bad(() => Mutex.attach(mapping, 0), 'ERR_SHMKIT_CLOSED');
     await expect(closing.lockAsync()).rejects.toMatchObject({ code: 'ERR_SHMKIT_CLOSED' });
+    const fd = openSync(file.path, 'r');
+    try {
+      const readOnly = adoptMapping(native.mapFd(fd, 0, file.size, { readOnly: true }), {
+        kind: 'file',
+        readOnly: true,
+      });
+      bad(() => Mutex.attach(readOnly, 0), 'ERR_SHMKIT_READ_ONLY');
+      readOnly.close();
+    } finally {
+      closeSync(fd);
+    }
   });
 });
 
@@ -148,7 +176,10 @@ describe('Mutex across processes', () => {
     expect(performance.now() - start).toBeGreaterThanOrEqual(49);
     expect(performance.now() - start).toBeLessThan(3000);
     start = performance.now();
-    await expect(mutex.lockAsync({ timeout: 50 })).rejects.toMatchObject({ code: 'ETIMEDOUT', syscall: 'mutex_lock' });
+    await expect(mutex.lockAsync({ timeout: 50 })).rejects.toMatchObject({
+      code: 'ETIMEDOUT',
+      syscall: 'mutex_lock',
+    });
     expect(performance.now() - start).toBeGreaterThanOrEqual(49);
     expect(performance.now() - start).toBeLessThan(3000);
     const controller = new AbortController();
@@ -177,7 +208,9 @@ describe('Mutex across processes', () => {
         mutex.unlock();
       }
       say('done');`;
-    const results = await Promise.all(Array.from({ length: 4 }, () => runNode(script, { cwd: pkgDir, args: childArgs(file) })));
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => runNode(script, { cwd: pkgDir, args: childArgs(file) })),
+    );
     for (const r of results) expect(r.stderr + r.stdout).toBe('done\n');
     expect(file.mapping.int32Array(0, 2)[1]).toBe(400_000);
     expect(Mutex.attach(file.mapping, 0).state).toBe('unlocked');

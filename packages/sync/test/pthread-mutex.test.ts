@@ -12,11 +12,17 @@ afterEach(() => {
   removeSharedFiles();
 });
 
-const cUser = (): string => compileC(readFileSync(join(pkgDir, 'test', 'pthread-user.c'), 'utf8'), ['-lpthread']);
-const bad = (fn: () => unknown, code: string) => expect(fn).toThrow(expect.objectContaining({ code }));
+const cUser = (): string =>
+  compileC(readFileSync(join(pkgDir, 'test', 'pthread-user.c'), 'utf8'), ['-lpthread']);
+const bad = (fn: () => unknown, code: string) =>
+  expect(fn).toThrow(expect.objectContaining({ code }));
 
 function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  return new Promise((resolve) =>
+    child.exitCode !== null || child.signalCode !== null
+      ? resolve()
+      : child.once('exit', () => resolve()),
+  );
 }
 
 describe('PthreadMutex', () => {
@@ -101,7 +107,21 @@ describe('PthreadMutex', () => {
     await exited(holder);
     const after = await run(cUser(), [file.path, '0', 'lock']);
     expect(after.stdout).toBe('owner-died\n');
-    using again = mutex.lock({ timeout: 1000 });
+    const again = mutex.lock({ timeout: 1000 });
     expect(again.ownerDied).toBe(false);
+    again.unlock();
+
+    // Unlocking a taken-over mutex without markConsistent ends it.
+    const c2 = spawn(cUser(), [file.path, '0', 'hold'], { stdio: 'pipe' });
+    children.push(c2);
+    await waitForLine(c2, /locked/);
+    c2.kill('SIGKILL');
+    await exited(c2);
+    const orphan = mutex.lock({ timeout: 1000 });
+    expect(orphan.ownerDied).toBe(true);
+    orphan.unlock();
+    bad(() => mutex.lock(), 'ENOTRECOVERABLE');
+    bad(() => mutex.tryLock(), 'ENOTRECOVERABLE');
+    await expect(mutex.lockAsync()).rejects.toMatchObject({ code: 'ENOTRECOVERABLE' });
   });
 });

@@ -23,7 +23,12 @@ export interface SyncNative {
    * or Infinity waits forever. With `watchTid`, also returns 4 once that
    * thread is gone (checked every 100 ms).
    */
-  syncFutexWait(address: number, expected: number, timeoutMs: number, watchTid?: number): NativeWaitOutcome;
+  syncFutexWait(
+    address: number,
+    expected: number,
+    timeoutMs: number,
+    watchTid?: number,
+  ): NativeWaitOutcome;
   /** Shared FUTEX_WAKE: wakes up to `count` waiters; returns how many. */
   syncFutexWake(address: number, count: number): number;
   /** A new cancel flag for one {@link SyncNative.syncFutexWaitAsync}. */

@@ -91,10 +91,7 @@ pub fn thread_alive(tid: i32, thorough: bool) -> bool {
     match std::fs::read_to_string(format!("/proc/{tid}/stat")) {
         // The state follows the parenthesised command, which may itself hold
         // parentheses: split at the last ')'.
-        Ok(stat) => match stat.rfind(')').and_then(|at| stat[at + 1..].trim_start().chars().next()) {
-            Some('Z' | 'X' | 'x') => false,
-            _ => true,
-        },
+        Ok(stat) => !matches!(stat.rfind(')').and_then(|at| stat[at + 1..].trim_start().chars().next()), Some('Z' | 'X' | 'x')),
         Err(e) => e.kind() != std::io::ErrorKind::NotFound,
     }
 }
@@ -384,6 +381,16 @@ pub mod pthread {
         // SAFETY: `mutex` is valid per the contract.
         match unsafe { libc::pthread_mutex_trylock(mutex) } {
             libc::EBUSY | libc::EDEADLK => Ok(None),
+            libc::ENOTRECOVERABLE => {
+                // glibc (2.36 at least) returns ENOTRECOVERABLE from trylock
+                // with the lock word still holding our tid, so the mutex
+                // would look held by us forever. Put the word back.
+                // SAFETY: the lock word is the first, 4-byte aligned int of
+                // the mutex, valid per the contract.
+                let word = unsafe { &*mutex.cast::<std::sync::atomic::AtomicU32>() };
+                let _ = word.compare_exchange(super::gettid() as u32, 0, std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst);
+                Err(Error::new(libc::ENOTRECOVERABLE, "pthread_mutex_trylock"))
+            }
             ret => acquired(ret, "pthread_mutex_trylock").map(Some),
         }
     }
@@ -508,6 +515,18 @@ mod tests {
             pthread::unlock(m).unwrap();
             assert_eq!(pthread::try_lock(m).unwrap(), Some(Acquired::Locked));
             pthread::unlock(m).unwrap();
+        }
+        // Unlocked without consistent(): every later attempt fails, and a
+        // failed trylock does not leave the mutex looking held.
+        // SAFETY: the mutex outlives the thread, which is joined at once.
+        std::thread::spawn(move || unsafe { pthread::lock(addr as *mut libc::pthread_mutex_t, None).unwrap() }).join().unwrap();
+        // SAFETY: as above.
+        unsafe {
+            assert_eq!(pthread::lock(m, None).unwrap(), Acquired::OwnerDied);
+            pthread::unlock(m).unwrap();
+            assert_eq!(pthread::try_lock(m).unwrap_err().errno(), libc::ENOTRECOVERABLE);
+            assert_eq!(pthread::try_lock(m).unwrap_err().errno(), libc::ENOTRECOVERABLE);
+            assert_eq!(pthread::lock(m, None).unwrap_err().errno(), libc::ENOTRECOVERABLE);
         }
     }
 }
