@@ -54,6 +54,16 @@ function pingPongEvents(mapping, me, spin) {
   }
 }
 
+// The pinger waits with waitAsync (a native thread per wait), the ponger sync.
+async function pingPongEventsAsync(mapping, spin) {
+  const ping = SharedEvent.attach(mapping, 64);
+  const pong = SharedEvent.attach(mapping, 128);
+  for (let i = 0; i < N; i++) {
+    ping.set();
+    await pong.waitAsync({ spin });
+  }
+}
+
 const cSource = `
 #include <linux/futex.h>
 #include <stdatomic.h>
@@ -100,6 +110,7 @@ const modes = [
   ['futex spin', 'futex', 100000],
   ['event blocking', 'event', 0],
   ['event spin', 'event', 100000],
+  ['event waitAsync', 'event-async', 0],
 ];
 
 if (role) {
@@ -131,6 +142,7 @@ try {
     await new Promise((resolve) => child.stdout.once('data', resolve));
     const start = process.hrtime.bigint();
     if (kind === 'futex') pingPongFutex(mapping.int32Array(0, 4), 1, spin);
+    else if (kind === 'event-async') await pingPongEventsAsync(mapping, spin);
     else pingPongEvents(mapping, 1, spin);
     const ns = Number(process.hrtime.bigint() - start) / N;
     await new Promise((resolve) => child.once('exit', resolve));

@@ -6,6 +6,7 @@ import {
   native,
   outOfRange,
   validateInteger,
+  validateTimeout,
 } from '@shmkit/core/internal';
 import {
   NOT_EQUAL,
@@ -15,6 +16,7 @@ import {
   parseWaitOptions,
   spinUntil,
   type AsyncWaitOptions,
+  type ParsedWait,
   type WaitOptions,
 } from './wait';
 
@@ -55,6 +57,33 @@ function asOptions(
 
 const RESULT: readonly FutexWaitResult[] = ['ok', 'not-equal', 'timed-out'];
 
+// Where each array's data starts, so hot waits and wakes skip a native call.
+// Only the kernel ever sees these addresses (a stale one gives EFAULT), and
+// checkArray rejects arrays whose memory was unmapped (length 0) first.
+const bases = new WeakMap<Int32Array, number>();
+
+function wordAddress(array: Int32Array, index: number): number {
+  let base = bases.get(array);
+  if (base === undefined) {
+    base = native.syncAddressOf(array, 0);
+    bases.set(array, base);
+  }
+  return base + index * 4;
+}
+
+function syncOptions(timeoutOrOptions: number | FutexWaitOptions | undefined): ParsedWait {
+  if (timeoutOrOptions === undefined) return { deadline: Infinity, spin: 0, signal: undefined };
+  if (typeof timeoutOrOptions === 'number') {
+    const timeout = validateTimeout(timeoutOrOptions);
+    return {
+      deadline: timeout === Infinity ? Infinity : performance.now() + timeout,
+      spin: 0,
+      signal: undefined,
+    };
+  }
+  return parseWaitOptions(timeoutOrOptions, false);
+}
+
 /**
  * Sleeps while `array[index] === expected`, until woken by
  * {@link futexWake} from any process that maps the same memory, or until
@@ -80,10 +109,10 @@ export function futexWait(
 ): FutexWaitResult {
   checkArray(array, index);
   const value = checkExpected(expected);
-  const { deadline, spin } = parseWaitOptions(asOptions(timeoutOrOptions), false);
+  const { deadline, spin } = syncOptions(timeoutOrOptions);
   if (Atomics.load(array, index) !== value) return 'not-equal';
   if (spin > 0 && spinUntil(() => Atomics.load(array, index) !== value, spin)) return 'ok';
-  const outcome = parkSync(native.syncAddressOf(array, index), value, deadline);
+  const outcome = parkSync(wordAddress(array, index), value, deadline);
   return RESULT[outcome] ?? 'ok';
 }
 
@@ -105,7 +134,7 @@ export async function futexWaitAsync(
   if (signal?.aborted) throw abortError(signal);
   if (Atomics.load(array, index) !== value) return 'not-equal';
   if (spin > 0 && spinUntil(() => Atomics.load(array, index) !== value, spin)) return 'ok';
-  const outcome = await parkAsync(native.syncAddressOf(array, index), value, deadline, signal);
+  const outcome = await parkAsync(wordAddress(array, index), value, deadline, signal);
   return outcome === NOT_EQUAL ? 'not-equal' : outcome === TIMED_OUT ? 'timed-out' : 'ok';
 }
 
@@ -116,10 +145,7 @@ export async function futexWaitAsync(
 export function futexWake(array: Int32Array, index: number, count: number = Infinity): number {
   checkArray(array, index);
   if (count !== Infinity) validateInteger(count, 'count', 0, 0x7fff_ffff);
-  return native.syncFutexWake(
-    native.syncAddressOf(array, index),
-    count === Infinity ? 0x7fff_ffff : count,
-  );
+  return native.syncFutexWake(wordAddress(array, index), count === Infinity ? 0x7fff_ffff : count);
 }
 
 /**
