@@ -41,6 +41,8 @@ export type MutexLockOptions = WaitOptions;
 export type MutexLockAsyncOptions = AsyncWaitOptions;
 
 export { MutexGuard } from './guard';
+export type { GuardedLock } from './guard';
+export type { AsyncWaitOptions, SyncMemory, WaitOptions } from './wait';
 export { PthreadMutex } from './pthread-mutex';
 
 function notRecoverable(syscall: string): Error {
