@@ -84,6 +84,10 @@ describe('PthreadMutex', () => {
     const c = spawn(cUser(), [file.path, '0', 'hold'], { stdio: 'pipe' });
     children.push(c);
     await waitForLine(c, /locked/);
+    expect(mutex.tryLock()).toBeNull();
+    expect(() => mutex.lock({ timeout: 30 })).toThrow(
+      expect.objectContaining({ code: 'ETIMEDOUT', syscall: 'pthread_mutex_clocklock' }),
+    );
     const pending = mutex.lockAsync({ timeout: 10_000 });
     await sleep(50);
     const killedAt = performance.now();
