@@ -122,6 +122,9 @@ describe('Mutex in one thread', () => {
     await second;
     expect(order).toEqual(['first', 'second']);
     expect(mutex.state).toBe('unlocked');
+    const spun = await mutex.lockAsync({ spin: 100, timeout: 1000 });
+    expect(spun.ownerDied).toBe(false);
+    spun.unlock();
   });
 
   it('rejects bad arguments by code', async () => {
