@@ -1,2 +1,224 @@
-// Filled in by the sync work.
-export {};
+// An event (manual- or auto-reset) in 16 bytes of shared memory, built on a
+// shared futex. Layout, in 32-bit words (see the README):
+//   0 state    1 = set, 0 = reset                (the futex word)
+//   1 waiters  threads sleeping or about to sleep (so set() can skip FUTEX_WAKE)
+//   2 kind     1 = manual reset, 2 = auto reset   (0 = not initialised)
+//   3 reserved 0
+import {
+  abortError,
+  codedError,
+  invalidArgValue,
+  native,
+  validateOptions,
+} from '@shmkit/core/internal';
+import {
+  TIMED_OUT,
+  addressOf,
+  assertLive,
+  parkAsync,
+  parkSync,
+  parseWaitOptions,
+  spinUntil,
+  wordsAt,
+  type AsyncWaitOptions,
+  type SyncMemory,
+  type WaitOptions,
+} from './wait';
+
+const STATE = 0;
+const WAITERS = 1;
+const KIND = 2;
+const KIND_MANUAL = 1;
+const KIND_AUTO = 2;
+const WAKE_ALL = 0x7fff_ffff;
+
+/**
+ * 'manual': set() releases every waiter and stays set until reset().
+ * 'auto': set() releases exactly one waiter (or the next wait) and the
+ * event resets itself as that waiter passes.
+ */
+export type EventMode = 'manual' | 'auto';
+
+/** Options of {@link SharedEvent.init}. */
+export interface EventInitOptions {
+  /** Default 'manual'. */
+  mode?: EventMode;
+  /** Start set. Default false. */
+  set?: boolean;
+}
+
+/** Options of {@link SharedEvent.wait}. */
+export type EventWaitOptions = WaitOptions;
+
+/** Options of {@link SharedEvent.waitAsync}. */
+export type EventWaitAsyncOptions = AsyncWaitOptions;
+
+/**
+ * An event shared between processes and threads, in
+ * {@link SharedEvent.byteLength} (16) bytes of shared memory aligned to 4.
+ * (Named SharedEvent so it does not shadow the global DOM `Event`.)
+ *
+ * @example
+ * ```ts
+ * const ready = SharedEvent.init(mapping, 64, { mode: 'auto' }); // producer
+ * const ready = SharedEvent.attach(mapping, 64);                 // consumer
+ * await ready.waitAsync({ timeout: 1000 }); // true when set, false on timeout
+ * ready.set();
+ * ```
+ */
+export class SharedEvent {
+  /** Bytes an event occupies. */
+  static readonly byteLength = 16;
+  /** Required alignment of its offset, in bytes. */
+  static readonly alignment = 4;
+
+  readonly #view: Int32Array;
+  readonly #address: number;
+  readonly #auto: boolean;
+
+  private constructor(view: Int32Array, auto: boolean) {
+    this.#view = view;
+    this.#auto = auto;
+    this.#address = addressOf(view, STATE);
+  }
+
+  /**
+   * Makes a new event at byte `offset` of `memory` (overwriting what is
+   * there). Do this once, before others {@link SharedEvent.attach}.
+   * @throws RangeError ERR_INVALID_ARG_VALUE for a bad mode or an offset that is not a multiple of 4
+   */
+  static init(memory: SyncMemory, offset = 0, options?: EventInitOptions): SharedEvent {
+    const o = validateOptions(options);
+    const mode = o.mode ?? 'manual';
+    if (mode !== 'manual' && mode !== 'auto')
+      throw invalidArgValue('options.mode', "must be 'manual' or 'auto'", mode);
+    const initiallySet = o.set ?? false;
+    if (typeof initiallySet !== 'boolean')
+      throw invalidArgValue('options.set', 'must be a boolean', initiallySet);
+    const view = wordsAt(memory, offset, 4, 'SharedEvent');
+    Atomics.store(view, STATE, initiallySet ? 1 : 0);
+    Atomics.store(view, WAITERS, 0);
+    Atomics.store(view, 3, 0);
+    Atomics.store(view, KIND, mode === 'auto' ? KIND_AUTO : KIND_MANUAL);
+    return new SharedEvent(view, mode === 'auto');
+  }
+
+  /**
+   * Uses the existing event at byte `offset` of `memory`; its mode is read
+   * from memory.
+   * @throws ERR_SHMKIT_NOT_INITIALIZED when no event was initialised there
+   */
+  static attach(memory: SyncMemory, offset = 0): SharedEvent {
+    const view = wordsAt(memory, offset, 4, 'SharedEvent');
+    const kind = Atomics.load(view, KIND);
+    if (kind !== KIND_MANUAL && kind !== KIND_AUTO) {
+      throw codedError(
+        'ERR_SHMKIT_NOT_INITIALIZED',
+        `no SharedEvent at offset ${offset} (kind word is ${kind}, expected 1 or 2): call SharedEvent.init first`,
+      );
+    }
+    return new SharedEvent(view, kind === KIND_AUTO);
+  }
+
+  /** 'manual' or 'auto'. */
+  get mode(): EventMode {
+    return this.#auto ? 'auto' : 'manual';
+  }
+
+  /** Whether the event is set (a snapshot). */
+  get isSet(): boolean {
+    assertLive(this.#view);
+    return Atomics.load(this.#view, STATE) === 1;
+  }
+
+  /**
+   * Sets the event. Manual: wakes every waiter. Auto: wakes exactly one
+   * waiter; setting an already set auto event does nothing (sets do not
+   * accumulate: use a semaphore to count).
+   */
+  set(): void {
+    const view = this.#view;
+    assertLive(view);
+    if (this.#auto) {
+      if (Atomics.compareExchange(view, STATE, 0, 1) === 0 && Atomics.load(view, WAITERS) > 0) {
+        native.syncFutexWake(this.#address, 1);
+      }
+      return;
+    }
+    if (Atomics.exchange(view, STATE, 1) === 0 && Atomics.load(view, WAITERS) > 0) {
+      native.syncFutexWake(this.#address, WAKE_ALL);
+    }
+  }
+
+  /** Resets (clears) the event. */
+  reset(): void {
+    assertLive(this.#view);
+    Atomics.store(this.#view, STATE, 0);
+  }
+
+  /** Passes the event if it is set (consuming it, for auto); never waits. */
+  tryWait(): boolean {
+    assertLive(this.#view);
+    return this.#pass();
+  }
+
+  #pass(): boolean {
+    return this.#auto
+      ? Atomics.compareExchange(this.#view, STATE, 1, 0) === 1
+      : Atomics.load(this.#view, STATE) === 1;
+  }
+
+  /**
+   * Waits until the event is set. Blocks the calling thread: on the main
+   * thread prefer {@link SharedEvent.waitAsync}.
+   * @returns true when set, false when `timeout` ms passed first
+   */
+  wait(options?: EventWaitOptions): boolean {
+    const view = this.#view;
+    assertLive(view);
+    if (this.#pass()) return true;
+    const { deadline, spin } = parseWaitOptions(options, false);
+    if (spin > 0 && spinUntil(() => Atomics.load(view, STATE) === 1 && this.#pass(), spin))
+      return true;
+    Atomics.add(view, WAITERS, 1);
+    try {
+      for (;;) {
+        if (this.#pass()) return true;
+        if (parkSync(this.#address, 0, deadline) === TIMED_OUT) return this.#pass();
+        assertLive(view);
+      }
+    } finally {
+      if (view.length !== 0) Atomics.sub(view, WAITERS, 1);
+    }
+  }
+
+  /**
+   * Waits without blocking the event loop (on a dedicated native thread).
+   * @returns true when set, false when `timeout` ms passed first
+   * @throws AbortError (code 'ABORT_ERR') when `signal` aborts first
+   */
+  async waitAsync(options?: EventWaitAsyncOptions): Promise<boolean> {
+    const view = this.#view;
+    const { deadline, spin, signal } = parseWaitOptions(options, true);
+    if (signal?.aborted) throw abortError(signal);
+    assertLive(view);
+    if (this.#pass()) return true;
+    if (spin > 0 && spinUntil(() => Atomics.load(view, STATE) === 1 && this.#pass(), spin))
+      return true;
+    Atomics.add(view, WAITERS, 1);
+    try {
+      for (;;) {
+        if (this.#pass()) return true;
+        if ((await parkAsync(this.#address, 0, deadline, signal)) === TIMED_OUT)
+          return this.#pass();
+        assertLive(view);
+      }
+    } finally {
+      if (view.length !== 0) Atomics.sub(view, WAITERS, 1);
+    }
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'SharedEvent';
+  }
+}

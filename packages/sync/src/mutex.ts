@@ -1,2 +1,332 @@
-// Filled in by the sync work.
-export {};
+// A robust, process-shared mutex in one 32-bit word of shared memory, locked
+// and unlocked from JS with Atomics; the kernel is only asked to sleep and
+// wake. The word layout follows the kernel's robust-futex convention, so the
+// protocol is easy to implement in C (see the README).
+import { abortError, native } from '@shmkit/core/internal';
+import { MutexGuard } from './guard';
+import {
+  OWNER_DEAD,
+  TIMED_OUT,
+  addressOf,
+  assertLive,
+  parkAsync,
+  parkSync,
+  parseWaitOptions,
+  spinUntil,
+  syncError,
+  threadId,
+  wordsAt,
+  type AsyncWaitOptions,
+  type SyncMemory,
+  type WaitOptions,
+} from './wait';
+
+/** Bits 0-29: the owner's thread id (0 = unlocked). */
+const TID_MASK = 0x3fff_ffff;
+/** Bit 30: the owner died; the state it protected may be inconsistent. */
+const OWNER_DIED = 0x4000_0000;
+/** Bit 31: some thread may be sleeping on the word; unlock must FUTEX_WAKE. */
+const WAITERS = 0x8000_0000 | 0;
+/** The whole word once unlocked while inconsistent: unusable for good. */
+const NOT_RECOVERABLE = 0x3fff_ffff;
+const WAKE_ALL = 0x7fff_ffff;
+
+/** What a {@link Mutex} is doing, read from its word (a snapshot). */
+export type MutexState = 'unlocked' | 'locked' | 'inconsistent' | 'not-recoverable';
+
+/** Options of {@link Mutex.lock}. */
+export type MutexLockOptions = WaitOptions;
+
+/** Options of {@link Mutex.lockAsync}. */
+export type MutexLockAsyncOptions = AsyncWaitOptions;
+
+export { MutexGuard } from './guard';
+export type { GuardedLock } from './guard';
+export type { AsyncWaitOptions, SyncMemory, WaitOptions } from './wait';
+export { PthreadMutex } from './pthread-mutex';
+
+function notRecoverable(syscall: string): Error {
+  return syncError(
+    'ENOTRECOVERABLE',
+    syscall,
+    'a previous owner died and the next one unlocked without markConsistent(); initialise the mutex again',
+  );
+}
+
+/**
+ * A robust mutex shared between processes and threads, living in
+ * {@link Mutex.byteLength} (4) bytes of shared memory aligned to
+ * {@link Mutex.alignment} (4).
+ *
+ * Ownership belongs to a thread (its kernel thread id is stored in the
+ * word): only the locking thread may unlock. Uncontended lock and unlock are
+ * single `Atomics.compareExchange`s on the mapped word; contended lockers
+ * sleep with FUTEX_WAIT in slices of 100 ms, between which they check that
+ * the owner still exists, so a lock whose owner was killed is taken over
+ * within about 100-200 ms and reported with `ownerDied`.
+ *
+ * @example
+ * ```ts
+ * const mutex = Mutex.init(mapping, 0); // once, by the creator
+ * {
+ *   using guard = mutex.lock();
+ *   if (guard.ownerDied) { repair(); guard.markConsistent(); }
+ *   counter[1]++;
+ * }
+ * ```
+ */
+export class Mutex {
+  /** Bytes a mutex occupies. */
+  static readonly byteLength = 4;
+  /** Required alignment of its offset, in bytes. */
+  static readonly alignment = 4;
+
+  readonly #view: Int32Array;
+  readonly #address: number;
+
+  private constructor(view: Int32Array) {
+    this.#view = view;
+    this.#address = addressOf(view);
+  }
+
+  /**
+   * Makes a new, unlocked mutex at byte `offset` of `memory` (overwriting
+   * what is there). Do this once, before other threads or processes
+   * {@link Mutex.attach}; zero-filled memory already is an unlocked mutex.
+   * @throws RangeError ERR_INVALID_ARG_VALUE when `offset` is not a multiple of 4
+   * @throws RangeError ERR_OUT_OF_RANGE when the mutex would not fit
+   */
+  static init(memory: SyncMemory, offset = 0): Mutex {
+    const view = wordsAt(memory, offset, 1, 'Mutex');
+    Atomics.store(view, 0, 0);
+    return new Mutex(view);
+  }
+
+  /** Uses the existing mutex at byte `offset` of `memory`, as {@link Mutex.init} left it. */
+  static attach(memory: SyncMemory, offset = 0): Mutex {
+    return new Mutex(wordsAt(memory, offset, 1, 'Mutex'));
+  }
+
+  /**
+   * Locks, sleeping while another thread holds the mutex. Blocks the calling
+   * thread: on the main thread prefer {@link Mutex.lockAsync}.
+   * @returns a guard; `guard.ownerDied` tells whether the previous owner died
+   * @throws ETIMEDOUT when `timeout` ms pass first
+   * @throws EDEADLK when the calling thread already holds it
+   * @throws ENOTRECOVERABLE when the mutex was left unrecoverable
+   */
+  lock(options?: MutexLockOptions): MutexGuard {
+    const view = this.#view;
+    if (
+      options === undefined &&
+      view.length !== 0 &&
+      Atomics.compareExchange(view, 0, 0, threadId()) === 0
+    ) {
+      return new MutexGuard(this, false);
+    }
+    return this.#lockSlow(options);
+  }
+
+  #lockSlow(options: MutexLockOptions | undefined): MutexGuard {
+    const { deadline, spin } = parseWaitOptions(options, false);
+    const view = this.#view;
+    assertLive(view);
+    const tid = threadId();
+    if (spin > 0) spinUntil(() => (Atomics.load(view, 0) & TID_MASK) === 0, spin);
+    let contended = false;
+    for (;;) {
+      const value = Atomics.load(view, 0);
+      const owner = value & TID_MASK;
+      if (owner === 0) {
+        const guard = this.#acquireFree(value, tid, contended);
+        if (guard !== null) return guard;
+        continue;
+      }
+      if (owner === NOT_RECOVERABLE) throw notRecoverable('mutex_lock');
+      if (owner === tid)
+        throw syncError('EDEADLK', 'mutex_lock', 'the calling thread already holds this mutex');
+      const waiting = value | WAITERS;
+      if (value !== waiting && Atomics.compareExchange(view, 0, value, waiting) !== value) continue;
+      contended = true;
+      const outcome = parkSync(this.#address, waiting, deadline, owner);
+      if (outcome === OWNER_DEAD) {
+        const guard = this.#takeOver(owner, tid);
+        if (guard !== null) return guard;
+      } else if (outcome === TIMED_OUT) {
+        return this.#lastTry(tid, 'mutex_lock');
+      }
+    }
+  }
+
+  /**
+   * Locks without blocking the event loop: sleeps on a dedicated native
+   * thread, then takes the lock on the calling JS thread (so that thread
+   * owns it, and only it may unlock). Several lockAsync calls of one thread
+   * queue like locks of different threads.
+   * @throws AbortError (code 'ABORT_ERR') when `signal` aborts first
+   * @throws ETIMEDOUT, ENOTRECOVERABLE as {@link Mutex.lock}
+   */
+  async lockAsync(options?: MutexLockAsyncOptions): Promise<MutexGuard> {
+    const { deadline, spin, signal } = parseWaitOptions(options, true);
+    if (signal?.aborted) throw abortError(signal);
+    const view = this.#view;
+    assertLive(view);
+    const tid = threadId();
+    if (spin > 0) spinUntil(() => (Atomics.load(view, 0) & TID_MASK) === 0, spin);
+    let contended = false;
+    for (;;) {
+      assertLive(view);
+      const value = Atomics.load(view, 0);
+      const owner = value & TID_MASK;
+      if (owner === 0) {
+        const guard = this.#acquireFree(value, tid, contended);
+        if (guard !== null) return guard;
+        continue;
+      }
+      if (owner === NOT_RECOVERABLE) throw notRecoverable('mutex_lock');
+      const waiting = value | WAITERS;
+      if (value !== waiting && Atomics.compareExchange(view, 0, value, waiting) !== value) continue;
+      contended = true;
+      const outcome = await parkAsync(this.#address, waiting, deadline, signal, owner);
+      if (outcome === OWNER_DEAD) {
+        const guard = this.#takeOver(owner, tid);
+        if (guard !== null) return guard;
+      } else if (outcome === TIMED_OUT) {
+        return this.#lastTry(tid, 'mutex_lock');
+      }
+    }
+  }
+
+  /**
+   * Locks if that needs no waiting; null when another thread holds it (or
+   * this thread does). A lock whose owner no longer exists is taken over
+   * (with `ownerDied`), as lock() would.
+   * @throws ENOTRECOVERABLE when the mutex was left unrecoverable
+   */
+  tryLock(): MutexGuard | null {
+    const view = this.#view;
+    assertLive(view);
+    const tid = threadId();
+    for (;;) {
+      const value = Atomics.load(view, 0);
+      const owner = value & TID_MASK;
+      if (owner === 0) {
+        const guard = this.#acquireFree(value, tid, false);
+        if (guard !== null) return guard;
+        continue;
+      }
+      if (owner === NOT_RECOVERABLE) throw notRecoverable('mutex_trylock');
+      if (owner === tid || native.syncThreadAlive(owner, false)) return null;
+      const guard = this.#takeOver(owner, tid);
+      if (guard !== null) return guard;
+    }
+  }
+
+  /**
+   * Unlocks. If the lock was taken over from a dead owner and
+   * {@link Mutex.markConsistent} was not called, the mutex becomes
+   * permanently unusable (later lockers get ENOTRECOVERABLE), as with
+   * pthread robust mutexes.
+   * @throws EPERM when the calling thread does not hold the mutex
+   */
+  unlock(): void {
+    const view = this.#view;
+    const tid = threadId();
+    if (view.length !== 0 && Atomics.compareExchange(view, 0, tid, 0) === tid) return;
+    this.#unlockSlow(tid);
+  }
+
+  #unlockSlow(tid: number): void {
+    const view = this.#view;
+    assertLive(view);
+    const value = Atomics.load(view, 0);
+    const owner = value & TID_MASK;
+    if (owner !== tid) {
+      throw syncError(
+        'EPERM',
+        'mutex_unlock',
+        owner === 0 ? 'the mutex is not locked' : 'the calling thread does not hold the mutex',
+      );
+    }
+    if ((value & OWNER_DIED) !== 0) {
+      Atomics.store(view, 0, NOT_RECOVERABLE);
+      native.syncFutexWake(this.#address, WAKE_ALL);
+      return;
+    }
+    // Only waiters change the word while we hold it, and only to add WAITERS.
+    if ((Atomics.exchange(view, 0, 0) & WAITERS) !== 0) native.syncFutexWake(this.#address, 1);
+  }
+
+  /**
+   * Declares the state protected by a mutex taken over from a dead owner
+   * consistent again (pthread_mutex_consistent), so unlocking leaves a
+   * normal mutex.
+   * @throws EPERM when the calling thread does not hold the mutex
+   * @throws EINVAL when the mutex is not in the owner-died state
+   */
+  markConsistent(): void {
+    const view = this.#view;
+    assertLive(view);
+    const value = Atomics.load(view, 0);
+    if ((value & TID_MASK) !== threadId()) {
+      throw syncError('EPERM', 'mutex_consistent', 'the calling thread does not hold the mutex');
+    }
+    if ((value & OWNER_DIED) === 0) {
+      throw syncError(
+        'EINVAL',
+        'mutex_consistent',
+        'the mutex is not inconsistent (no owner died)',
+      );
+    }
+    Atomics.and(view, 0, ~OWNER_DIED);
+  }
+
+  /** The thread id of the owner, 0 when unlocked or not recoverable (a snapshot). */
+  get owner(): number {
+    assertLive(this.#view);
+    const owner = Atomics.load(this.#view, 0) & TID_MASK;
+    return owner === NOT_RECOVERABLE ? 0 : owner;
+  }
+
+  /** The mutex's state (a snapshot, for diagnostics). */
+  get state(): MutexState {
+    assertLive(this.#view);
+    const value = Atomics.load(this.#view, 0);
+    const owner = value & TID_MASK;
+    if (owner === NOT_RECOVERABLE) return 'not-recoverable';
+    if ((value & OWNER_DIED) !== 0) return 'inconsistent';
+    return owner === 0 ? 'unlocked' : 'locked';
+  }
+
+  /** Takes a free word, keeping OWNER_DIED; null when it changed under us. */
+  #acquireFree(value: number, tid: number, contended: boolean): MutexGuard | null {
+    // A thread that has slept cannot know whether others still sleep, so it
+    // keeps WAITERS set: its unlock then wakes the next one.
+    const waiters = contended || (value & WAITERS) !== 0 ? WAITERS : 0;
+    const next = tid | (value & OWNER_DIED) | waiters;
+    if (Atomics.compareExchange(this.#view, 0, value, next) !== value) return null;
+    return new MutexGuard(this, (value & OWNER_DIED) !== 0);
+  }
+
+  /** Takes the lock from `deadTid`, which the kernel says is gone. */
+  #takeOver(deadTid: number, tid: number): MutexGuard | null {
+    const value = Atomics.load(this.#view, 0);
+    if ((value & TID_MASK) !== deadTid) return null;
+    if (Atomics.compareExchange(this.#view, 0, value, tid | OWNER_DIED | WAITERS) !== value)
+      return null;
+    return new MutexGuard(this, true);
+  }
+
+  #lastTry(tid: number, syscall: string): MutexGuard {
+    const value = Atomics.load(this.#view, 0);
+    if ((value & TID_MASK) === 0) {
+      const guard = this.#acquireFree(value, tid, true);
+      if (guard !== null) return guard;
+    }
+    throw syncError('ETIMEDOUT', syscall, 'the mutex was not released in time');
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Mutex';
+  }
+}
