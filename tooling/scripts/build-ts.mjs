@@ -18,7 +18,10 @@ const require = createRequire(join(pkgDir, 'package.json'));
 
 rmSync(join(pkgDir, 'dist'), { recursive: true, force: true });
 const tsc = require.resolve('typescript/bin/tsc');
-const built = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit', cwd: pkgDir });
+const built = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
+  stdio: 'inherit',
+  cwd: pkgDir,
+});
 if (built.status !== 0) process.exit(built.status ?? 1);
 
 const entries = new Set();
@@ -31,7 +34,8 @@ for (const entry of entries) {
   const cjsPath = resolve(pkgDir, entry);
   const names = Object.keys(require(cjsPath)).filter((n) => n !== 'default' && n !== '__esModule');
   for (const name of names) {
-    if (!/^[A-Za-z_$][\w$]*$/.test(name)) throw new Error(`${entry}: export ${name} is not an identifier`);
+    if (!/^[A-Za-z_$][\w$]*$/.test(name))
+      throw new Error(`${entry}: export ${name} is not an identifier`);
   }
   const base = cjsPath.slice(0, -'.js'.length);
   const rel = `./${base.split('/').pop()}.js`;

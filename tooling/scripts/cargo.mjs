@@ -45,7 +45,9 @@ function cratesIoReachable() {
 }
 
 function haveDebianCrates() {
-  return existsSync(debianRegistry) && readdirSync(debianRegistry).some((d) => d.startsWith('libc-0.2.'));
+  return (
+    existsSync(debianRegistry) && readdirSync(debianRegistry).some((d) => d.startsWith('libc-0.2.'))
+  );
 }
 
 function installDebianCrates() {
@@ -93,7 +95,8 @@ export function cargoSourceArgs() {
   let source = process.env.SHMKIT_CARGO_SOURCE;
   if (!source) source = cratesIoReachable() ? 'crates-io' : 'debian';
   if (source === 'crates-io') return [];
-  if (source !== 'debian') throw new Error(`SHMKIT_CARGO_SOURCE must be crates-io or debian, not ${source}`);
+  if (source !== 'debian')
+    throw new Error(`SHMKIT_CARGO_SOURCE must be crates-io or debian, not ${source}`);
   installDebianCrates();
   return ['--config', debianConfigFile()];
 }
@@ -104,7 +107,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   let status;
   if (args[0] === '--napi') {
     const napi = join(coreDir, 'node_modules', '.bin', 'napi');
-    status = run(napi, [...args.slice(1), '--manifest-path', manifest, '--', '--locked', ...config]);
+    status = run(napi, [
+      ...args.slice(1),
+      '--manifest-path',
+      manifest,
+      '--',
+      '--locked',
+      ...config,
+    ]);
   } else {
     status = run('cargo', [...args, '--manifest-path', manifest, '--locked', ...config]);
   }

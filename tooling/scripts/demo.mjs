@@ -20,7 +20,9 @@ const mapping = mapAnonymous(pageSize());
 const words = mapping.int32Array();
 Atomics.store(words, 0, 41);
 Atomics.add(words, 0, 1);
-console.log(`mapped ${mapping.byteLength} bytes at 0x${mapping.address.toString(16)}; word 0 = ${Atomics.load(words, 0)}`);
+console.log(
+  `mapped ${mapping.byteLength} bytes at 0x${mapping.address.toString(16)}; word 0 = ${Atomics.load(words, 0)}`,
+);
 mapping.close();
 console.log(`after close(): the old view has length ${words.length}; touching it cannot crash`);
 
@@ -33,7 +35,10 @@ for (const app of apps) {
   const pkg = JSON.parse(readFileSync(pkgPath, 'utf8'));
   if (!pkg.scripts?.demo) continue;
   banner(`${pkg.name}: ${pkg.description ?? ''}`.trim());
-  const result = spawnSync('npm', ['run', '--silent', 'demo'], { cwd: join(appsDir, app), stdio: 'inherit' });
+  const result = spawnSync('npm', ['run', '--silent', 'demo'], {
+    cwd: join(appsDir, app),
+    stdio: 'inherit',
+  });
   if (result.status !== 0) {
     failed += 1;
     console.error(`demo of ${pkg.name} failed with exit code ${result.status}`);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const report = process.report?.getReport();
-const libc = process.platform === 'linux' ? (report?.header?.glibcVersionRuntime ? 'gnu' : 'musl') : '';
+const libc =
+  process.platform === 'linux' ? (report?.header?.glibcVersionRuntime ? 'gnu' : 'musl') : '';
 const triple = [process.platform, process.arch, libc].filter(Boolean).join('-');
 writeFileSync(join(root, '.host-platform'), `${triple}\n`);

@@ -78,11 +78,17 @@ const scratch = mkdtempSync(join(tmpdir(), 'shmkit-release-'));
 const hostConfig = join(scratch, 'napi.json');
 writeFileSync(hostConfig, JSON.stringify({ ...corePkg.napi, targets: [hostTarget] }));
 sh(napi, ['artifacts', '--output-dir', '.', '-c', hostConfig], coreDir);
-sh(napi, ['prepublish', '--dry-run', '--skip-optional-publish', '-c', hostConfig, '-t', 'npm'], coreDir);
+sh(
+  napi,
+  ['prepublish', '--dry-run', '--skip-optional-publish', '-c', hostConfig, '-t', 'npm'],
+  coreDir,
+);
 
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
-const optionalDependencies = Object.fromEntries(platformPackages().map((p) => [p.name, corePkg.version]));
+const optionalDependencies = Object.fromEntries(
+  platformPackages().map((p) => [p.name, corePkg.version]),
+);
 try {
   // What napi prepublish would write into @shmkit/core before publishing.
   writeFileSync(corePkgPath, `${JSON.stringify({ ...corePkg, optionalDependencies }, null, 2)}\n`);

@@ -63,9 +63,15 @@ function kind(name: string): string {
 }
 
 /** TypeError ERR_INVALID_ARG_TYPE. */
-export function invalidArgType(name: string, expected: string, value: unknown): CodedError<TypeError> {
+export function invalidArgType(
+  name: string,
+  expected: string,
+  value: unknown,
+): CodedError<TypeError> {
   return coded(
-    new TypeError(`The "${name}" ${kind(name)} must be ${expected}. Received ${describeReceived(value)}`),
+    new TypeError(
+      `The "${name}" ${kind(name)} must be ${expected}. Received ${describeReceived(value)}`,
+    ),
     'ERR_INVALID_ARG_TYPE',
   );
 }
@@ -74,7 +80,9 @@ export function invalidArgType(name: string, expected: string, value: unknown): 
 export function outOfRange(name: string, range: string, value: unknown): CodedError<RangeError> {
   const shown = typeof value === 'bigint' ? `${value}n` : String(value);
   return coded(
-    new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${shown}`),
+    new RangeError(
+      `The value of "${name}" is out of range. It must be ${range}. Received ${shown}`,
+    ),
     'ERR_OUT_OF_RANGE',
   );
 }
@@ -87,7 +95,10 @@ export function invalidArgValue(
   as: 'TypeError' | 'RangeError' = 'TypeError',
 ): CodedError<TypeError | RangeError> {
   const message = `The ${kind(name)} '${name}' ${reason}. Received ${inspect(value, { depth: 0 })}`;
-  return coded(as === 'RangeError' ? new RangeError(message) : new TypeError(message), 'ERR_INVALID_ARG_VALUE');
+  return coded(
+    as === 'RangeError' ? new RangeError(message) : new TypeError(message),
+    'ERR_INVALID_ARG_VALUE',
+  );
 }
 
 /** Error ERR_SHMKIT_CLOSED: an object used after close(). */

@@ -17,12 +17,14 @@ export function platformTriple(): string {
 
 function isMusl(): boolean {
   // glibc reports its version in the process report; musl does not.
-  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  const report = process.report?.getReport() as
+    | { header?: { glibcVersionRuntime?: string } }
+    | undefined;
   return !report?.header?.glibcVersionRuntime;
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message.split('\n')[0] ?? String(error) : String(error);
+  return error instanceof Error ? (error.message.split('\n')[0] ?? String(error)) : String(error);
 }
 
 function load(): NativeBinding {

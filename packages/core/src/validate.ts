@@ -6,7 +6,10 @@ import { invalidArgType, outOfRange } from './errors';
 export const MAX_SAFE_SIZE = Number.MAX_SAFE_INTEGER;
 
 /** An options bag: undefined becomes `{}`, anything but a plain object throws. */
-export function validateOptions<T extends object>(options: T | undefined, name = 'options'): Partial<T> {
+export function validateOptions<T extends object>(
+  options: T | undefined,
+  name = 'options',
+): Partial<T> {
   if (options === undefined || options === null) return {};
   if (typeof options !== 'object' || Array.isArray(options)) {
     throw invalidArgType(name, 'of type object', options);
@@ -29,13 +32,21 @@ export function validateString(value: unknown, name: string): string {
   return value;
 }
 
-export function validateFunction<F extends (...args: never[]) => unknown>(value: unknown, name: string): F {
+export function validateFunction<F extends (...args: never[]) => unknown>(
+  value: unknown,
+  name: string,
+): F {
   if (typeof value !== 'function') throw invalidArgType(name, 'of type function', value);
   return value as F;
 }
 
 /** A whole number within `min..=max`. */
-export function validateInteger(value: unknown, name: string, min = 0, max = MAX_SAFE_SIZE): number {
+export function validateInteger(
+  value: unknown,
+  name: string,
+  min = 0,
+  max = MAX_SAFE_SIZE,
+): number {
   if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
   if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
   if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value);
@@ -56,9 +67,13 @@ export function validateTimeout(value: unknown, name = 'timeout'): number {
 }
 
 /** An AbortSignal, or undefined. */
-export function validateAbortSignal(value: unknown, name = 'options.signal'): AbortSignal | undefined {
+export function validateAbortSignal(
+  value: unknown,
+  name = 'options.signal',
+): AbortSignal | undefined {
   if (value === undefined) return undefined;
-  if (!(value instanceof AbortSignal)) throw invalidArgType(name, 'an instance of AbortSignal', value);
+  if (!(value instanceof AbortSignal))
+    throw invalidArgType(name, 'an instance of AbortSignal', value);
   return value;
 }
 

@@ -29,9 +29,15 @@ describe('errors', () => {
     expect(() => mapAnonymous(0)).toThrow(
       'The value of "size" is out of range. It must be >= 1 && <= 9007199254740991. Received 0',
     );
-    expect(() => mapAnonymous('x' as never)).toThrow(`The "size" argument must be of type number. Received type string ('x')`);
-    expect(() => mapAnonymous(4096, { shared: 1 as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    expect(() => mapAnonymous(4096, 'x' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => mapAnonymous('x' as never)).toThrow(
+      `The "size" argument must be of type number. Received type string ('x')`,
+    );
+    expect(() => mapAnonymous(4096, { shared: 1 as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    expect(() => mapAnonymous(4096, 'x' as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
   });
 
   it('a size the kernel refuses is a system error with code, errno and syscall', () => {

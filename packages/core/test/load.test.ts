@@ -14,13 +14,18 @@ const body = `
 
 describe('loading the addon', () => {
   it('works through ESM import', async () => {
-    const r = await runNode(`import { mapAnonymous, pageSize } from '@shmkit/core'; ${body}`, { cwd: pkgDir });
+    const r = await runNode(`import { mapAnonymous, pageSize } from '@shmkit/core'; ${body}`, {
+      cwd: pkgDir,
+    });
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ ok: true, page: 4096, closed: true });
   });
 
   it('works through CJS require', async () => {
-    const r = await runNodeCjs(`const { mapAnonymous, pageSize } = require('@shmkit/core'); ${body}`, { cwd: pkgDir });
+    const r = await runNodeCjs(
+      `const { mapAnonymous, pageSize } = require('@shmkit/core'); ${body}`,
+      { cwd: pkgDir },
+    );
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ ok: true, page: 4096, closed: true });
   });

@@ -11,7 +11,10 @@ function isMapped(address: bigint): boolean {
     .split('\n')
     .filter(Boolean)
     .some((line) => {
-      const [lo, hi] = line.split(' ')[0]!.split('-').map((h) => BigInt(`0x${h}`));
+      const [lo, hi] = line
+        .split(' ')[0]!
+        .split('-')
+        .map((h) => BigInt(`0x${h}`));
       return address >= lo! && address < hi!;
     });
 }
@@ -81,7 +84,9 @@ describe('Mapping', () => {
       () => m.sync(),
       () => mappingHandle(m),
     ]) {
-      expect(call).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_CLOSED', message: 'Mapping is closed' }));
+      expect(call).toThrow(
+        expect.objectContaining({ code: 'ERR_SHMKIT_CLOSED', message: 'Mapping is closed' }),
+      );
     }
     await expect(m.syncAsync()).rejects.toMatchObject({ code: 'ERR_SHMKIT_CLOSED' });
   });
@@ -102,10 +107,16 @@ describe('Mapping', () => {
   it('read() checks its range', () => {
     using m = mapAnonymous(pageSize());
     expect(m.read(pageSize()).length).toBe(0);
-    expect(() => m.read(pageSize() + 1)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => m.read(10, pageSize())).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => m.read(pageSize() + 1)).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => m.read(10, pageSize())).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
     expect(() => m.read(-1)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => m.read('1' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => m.read('1' as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
   });
 
   it('sync and syncAsync accept ranges and flags', async () => {
@@ -113,8 +124,12 @@ describe('Mapping', () => {
     m.sync();
     m.sync({ offset: 1, length: 10, async: true, invalidate: true });
     await m.syncAsync({ offset: pageSize(), length: pageSize() });
-    expect(() => m.sync({ async: 'yes' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    expect(() => m.sync({ offset: 5 * pageSize() })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => m.sync({ async: 'yes' as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    expect(() => m.sync({ offset: 5 * pageSize() })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
   });
 
   it('a read-only mapping hands out copies, never a buffer', () => {
@@ -124,7 +139,10 @@ describe('Mapping', () => {
     expect(() => m.buffer).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_READ_ONLY' }));
     expect(m.read(0, 4)).toEqual(Buffer.alloc(4));
     let closed = 0;
-    const n = adoptMapping(native.mapAnonymous(pageSize(), true), { kind: 'anonymous', onClose: () => closed++ });
+    const n = adoptMapping(native.mapAnonymous(pageSize(), true), {
+      kind: 'anonymous',
+      onClose: () => closed++,
+    });
     n.close();
     n.close();
     expect(closed).toBe(1);

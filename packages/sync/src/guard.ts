@@ -1,7 +1,9 @@
 // The guard both mutex kinds hand out, so `using` unlocks at block end.
 import { syncError } from './wait';
-// Type-only: for the doc links.
+// Type-only, for the doc links.
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
 import type { Mutex } from './mutex';
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
 import type { PthreadMutex } from './pthread-mutex';
 
 /** What a guard unlocks: a {@link Mutex} or a {@link PthreadMutex}. */

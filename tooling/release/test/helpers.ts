@@ -6,8 +6,13 @@ import { join, resolve } from 'node:path';
 export const repoRoot = resolve(new URL('../../..', import.meta.url).pathname);
 
 export function sh(cmd: string, args: string[], cwd: string): string {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  const r = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' },
+  });
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
 
@@ -17,7 +22,11 @@ let tarballDir: string | undefined;
 export function releaseTarballs(): string {
   if (tarballDir) return tarballDir;
   const out = mkdtempSync(join(tmpdir(), 'shmkit-tarballs-'));
-  sh(process.execPath, [join(repoRoot, 'tooling/scripts/release.mjs'), '--dry-run', '--out', out], repoRoot);
+  sh(
+    process.execPath,
+    [join(repoRoot, 'tooling/scripts/release.mjs'), '--dry-run', '--out', out],
+    repoRoot,
+  );
   tarballDir = out;
   return out;
 }
@@ -25,7 +34,9 @@ export function releaseTarballs(): string {
 /** The tarball of `name` (e.g. '@shmkit/mmap') in `dir`. */
 export function tarball(dir: string, name: string): string {
   const prefix = name.replace('@', '').replace('/', '-') + '-';
-  const file = readdirSync(dir).find((f) => f.startsWith(prefix) && /^\d/.test(f.slice(prefix.length)));
+  const file = readdirSync(dir).find(
+    (f) => f.startsWith(prefix) && /^\d/.test(f.slice(prefix.length)),
+  );
   if (!file) throw new Error(`no tarball for ${name} in ${dir}: ${readdirSync(dir).join(', ')}`);
   return join(dir, file);
 }
@@ -33,7 +44,10 @@ export function tarball(dir: string, name: string): string {
 /** A new npm project outside the repository with only `tarballs` installed. */
 export function consumerProject(tarballs: string[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'shmkit-consumer-'));
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }),
+  );
   sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], dir);
   return dir;
 }

@@ -3,7 +3,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consumerProject, installedShmkit, releaseTarballs, repoRoot, sh, tarball } from './helpers';
+import {
+  consumerProject,
+  installedShmkit,
+  releaseTarballs,
+  repoRoot,
+  sh,
+  tarball,
+} from './helpers';
 
 const triple = readFileSync(join(repoRoot, '.host-platform'), 'utf8').trim();
 const cleanup: string[] = [];
@@ -17,19 +24,33 @@ describe('release tarballs', () => {
   });
 
   it('exist for every library and the host platform package', () => {
-    for (const name of ['core', 'sysv-shm', 'posix-shm', 'mmap', 'mlock', 'sync', `core-${triple}`]) {
+    for (const name of [
+      'core',
+      'sysv-shm',
+      'posix-shm',
+      'mmap',
+      'mlock',
+      'sync',
+      `core-${triple}`,
+    ]) {
       expect(existsSync(tarball(dir, `@shmkit/${name}`))).toBe(true);
     }
   });
 
   it('hold only what ships: no sources, tests or native binary in @shmkit/core', () => {
-    const list = sh('tar', ['-tzf', tarball(dir, '@shmkit/core')], dir).split('\n').filter(Boolean);
+    const list = sh('tar', ['-tzf', tarball(dir, '@shmkit/core')], dir)
+      .split('\n')
+      .filter(Boolean);
     expect(list).toContain('package/dist/index.js');
     expect(list).toContain('package/dist/index.mjs');
     expect(list).toContain('package/dist/index.d.ts');
-    expect(list.some((f) => f.includes('/src/') || f.includes('/test/') || f.endsWith('.rs'))).toBe(false);
+    expect(list.some((f) => f.includes('/src/') || f.includes('/test/') || f.endsWith('.rs'))).toBe(
+      false,
+    );
     expect(list.some((f) => f.endsWith('.node'))).toBe(false);
-    const pkg = JSON.parse(sh('tar', ['-xzOf', tarball(dir, '@shmkit/core'), 'package/package.json'], dir)) as {
+    const pkg = JSON.parse(
+      sh('tar', ['-xzOf', tarball(dir, '@shmkit/core'), 'package/package.json'], dir),
+    ) as {
       optionalDependencies: Record<string, string>;
       version: string;
     };
@@ -63,13 +84,21 @@ describe('release tarballs', () => {
 
     it('maps a file from ESM', () => {
       const file = join(project, 'esm.bin');
-      writeFileSync(join(project, 'esm.mjs'), script(`import { mapFile } from '@shmkit/mmap'; import * as fs from 'node:fs'; const require_ = () => fs;`));
+      writeFileSync(
+        join(project, 'esm.mjs'),
+        script(
+          `import { mapFile } from '@shmkit/mmap'; import * as fs from 'node:fs'; const require_ = () => fs;`,
+        ),
+      );
       expect(sh(process.execPath, ['esm.mjs', file], project).trim()).toBe('hello from a mapping');
     });
 
     it('maps a file from CommonJS', () => {
       const file = join(project, 'cjs.bin');
-      writeFileSync(join(project, 'cjs.cjs'), script(`const { mapFile } = require('@shmkit/mmap'); const require_ = require;`));
+      writeFileSync(
+        join(project, 'cjs.cjs'),
+        script(`const { mapFile } = require('@shmkit/mmap'); const require_ = require;`),
+      );
       expect(sh(process.execPath, ['cjs.cjs', file], project).trim()).toBe('hello from a mapping');
     });
 
@@ -151,7 +180,10 @@ describe('release tarballs', () => {
         const workers = [0, 1].map(
           () =>
             new Promise<number | null>((resolve) =>
-              spawn(process.execPath, ['count.mjs', name, 'worker'], { cwd: project, stdio: 'ignore' }).on('exit', resolve),
+              spawn(process.execPath, ['count.mjs', name, 'worker'], {
+                cwd: project,
+                stdio: 'ignore',
+              }).on('exit', resolve),
             ),
         );
         expect(await Promise.all(workers)).toEqual([0, 0]);
@@ -170,13 +202,23 @@ describe('changesets', () => {
     cleanup.push(copy);
     sh('git', ['clone', '-q', '--no-hardlinks', repoRoot, copy], repoRoot);
     sh('ln', ['-s', join(repoRoot, 'node_modules'), join(copy, 'node_modules')], copy);
-    const before = JSON.parse(readFileSync(join(copy, 'packages/mmap/package.json'), 'utf8')) as { version: string };
-    writeFileSync(join(copy, '.changeset/sample-fix.md'), `---\n'@shmkit/mmap': patch\n---\n\nA sample fix.\n`);
+    const before = JSON.parse(readFileSync(join(copy, 'packages/mmap/package.json'), 'utf8')) as {
+      version: string;
+    };
+    writeFileSync(
+      join(copy, '.changeset/sample-fix.md'),
+      `---\n'@shmkit/mmap': patch\n---\n\nA sample fix.\n`,
+    );
     sh(process.execPath, [join(repoRoot, 'node_modules/@changesets/cli/bin.js'), 'version'], copy);
     // Pending changesets in the repo may raise the bump above a patch; what
     // matters is that every library moves, to one version, past the old one.
     const versions = ['core', 'sysv-shm', 'posix-shm', 'mmap', 'mlock', 'sync'].map(
-      (name) => (JSON.parse(readFileSync(join(copy, `packages/${name}/package.json`), 'utf8')) as { version: string }).version,
+      (name) =>
+        (
+          JSON.parse(readFileSync(join(copy, `packages/${name}/package.json`), 'utf8')) as {
+            version: string;
+          }
+        ).version,
     );
     expect(new Set(versions).size).toBe(1);
     const newer = (a: string, b: string) => {
@@ -185,7 +227,9 @@ describe('changesets', () => {
       return false;
     };
     expect(newer(versions[0]!, before.version)).toBe(true);
-    expect(readFileSync(join(copy, 'packages/mmap/CHANGELOG.md'), 'utf8')).toContain('A sample fix.');
+    expect(readFileSync(join(copy, 'packages/mmap/CHANGELOG.md'), 'utf8')).toContain(
+      'A sample fix.',
+    );
     expect(existsSync(join(copy, '.changeset/sample-fix.md'))).toBe(false);
   });
 });

@@ -62,31 +62,51 @@ function nodeCommand(code: string, esm: boolean, options: RunOptions): [string, 
 /** Runs `code` (an ES module) in a new node process and collects its output. */
 export function runNode(code: string, options: RunOptions = {}): Promise<RunResult> {
   const [cmd, args] = nodeCommand(code, true, options);
-  const child = spawn(cmd, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: 'pipe' });
+  const child = spawn(cmd, args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: 'pipe',
+  });
   return collect(child, options.timeout ?? 60_000, options.input);
 }
 
 /** Runs `code` as a CommonJS script in a new node process. */
 export function runNodeCjs(code: string, options: RunOptions = {}): Promise<RunResult> {
   const [cmd, args] = nodeCommand(code, false, options);
-  const child = spawn(cmd, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: 'pipe' });
+  const child = spawn(cmd, args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: 'pipe',
+  });
   return collect(child, options.timeout ?? 60_000, options.input);
 }
 
 /** Starts `code` (an ES module) in a node process and returns it running. */
 export function spawnNode(code: string, options: RunOptions & SpawnOptions = {}): ChildProcess {
   const [cmd, args] = nodeCommand(code, true, options);
-  return spawn(cmd, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: 'pipe' });
+  return spawn(cmd, args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: 'pipe',
+  });
 }
 
 /** Runs a program and collects its output. */
 export function run(cmd: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
-  const child = spawn(cmd, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: 'pipe' });
+  const child = spawn(cmd, args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: 'pipe',
+  });
   return collect(child, options.timeout ?? 60_000, options.input);
 }
 
 /** Waits until `child` prints a line matching `pattern`; resolves with the match. */
-export function waitForLine(child: ChildProcess, pattern: RegExp, timeout = 20_000): Promise<RegExpMatchArray> {
+export function waitForLine(
+  child: ChildProcess,
+  pattern: RegExp,
+  timeout = 20_000,
+): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
     let seen = '';
     const onData = (chunk: Buffer | string) => {
@@ -123,13 +143,19 @@ const cDir = join(tmpdir(), `shmkit-c-${process.getuid?.() ?? 'u'}`);
  */
 export function compileC(source: string, libs: string[] = []): string {
   mkdirSync(cDir, { recursive: true });
-  const hash = createHash('sha256').update(source).update(libs.join(' ')).digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update(source)
+    .update(libs.join(' '))
+    .digest('hex')
+    .slice(0, 16);
   const bin = join(cDir, `prog-${hash}`);
   if (existsSync(bin)) return bin;
   const src = `${bin}.c`;
   writeFileSync(src, source);
   const tmpBin = `${bin}.${process.pid}.tmp`;
-  const result = spawnSync('cc', ['-O2', '-Wall', '-o', tmpBin, src, ...libs], { encoding: 'utf8' });
+  const result = spawnSync('cc', ['-O2', '-Wall', '-o', tmpBin, src, ...libs], {
+    encoding: 'utf8',
+  });
   if (result.status !== 0) throw new Error(`cc failed:\n${result.stderr}`);
   spawnSync('mv', ['-f', tmpBin, bin]);
   return bin;
