@@ -73,21 +73,6 @@ fn wait_cancel(env: Env, call: &CallInfo) -> JsResult<Value> {
     env.boolean(won)
 }
 
-// Not in napi/sys.rs yet; kept here so this area's change stays additive.
-// (Node-API 3: run a callback when the env, e.g. a worker, is torn down.)
-extern "C" {
-    fn napi_add_env_cleanup_hook(
-        env: sys::napi_env,
-        fun: Option<unsafe extern "C" fn(*mut std::ffi::c_void)>,
-        arg: *mut std::ffi::c_void,
-    ) -> sys::napi_status;
-    fn napi_remove_env_cleanup_hook(
-        env: sys::napi_env,
-        fun: Option<unsafe extern "C" fn(*mut std::ffi::c_void)>,
-        arg: *mut std::ffi::c_void,
-    ) -> sys::napi_status;
-}
-
 unsafe extern "C" fn cancel_on_teardown(arg: *mut std::ffi::c_void) {
     // SAFETY: `arg` is the Arc leaked by TeardownGuard::register; the hook
     // runs at most once and only if the guard was not removed, so this is
@@ -107,7 +92,7 @@ impl TeardownGuard {
     fn register(env: Env, state: &Arc<AtomicU8>) -> JsResult<Self> {
         let arg = Arc::into_raw(Arc::clone(state)).cast_mut().cast::<std::ffi::c_void>();
         // SAFETY: env is live; `arg` stays valid until the hook or remove().
-        let status = unsafe { napi_add_env_cleanup_hook(env.raw(), Some(cancel_on_teardown), arg) };
+        let status = unsafe { sys::napi_add_env_cleanup_hook(env.raw(), Some(cancel_on_teardown), arg) };
         if status != sys::napi_ok {
             // SAFETY: not registered, so we still own the leaked Arc.
             drop(unsafe { Arc::from_raw(arg.cast_const().cast::<AtomicU8>()) });
@@ -120,7 +105,7 @@ impl TeardownGuard {
     fn remove(self) {
         // SAFETY: same env, hook and arg as registered; the env is live
         // because we run inside one of its callbacks.
-        unsafe { napi_remove_env_cleanup_hook(self.env, Some(cancel_on_teardown), self.arg) };
+        unsafe { sys::napi_remove_env_cleanup_hook(self.env, Some(cancel_on_teardown), self.arg) };
         // SAFETY: the hook can no longer run, so the Arc is ours to reclaim.
         drop(unsafe { Arc::from_raw(self.arg.cast_const().cast::<AtomicU8>()) });
     }

@@ -308,6 +308,18 @@ extern "C" {
     pub fn napi_unref_threadsafe_function(env: napi_env, func: napi_threadsafe_function) -> napi_status;
     pub fn napi_ref_threadsafe_function(env: napi_env, func: napi_threadsafe_function) -> napi_status;
 
+    /// Node-API 3: runs `fun(arg)` when the env (a worker thread) is torn down.
+    pub fn napi_add_env_cleanup_hook(
+        env: napi_env,
+        fun: Option<unsafe extern "C" fn(*mut c_void)>,
+        arg: *mut c_void,
+    ) -> napi_status;
+    pub fn napi_remove_env_cleanup_hook(
+        env: napi_env,
+        fun: Option<unsafe extern "C" fn(*mut c_void)>,
+        arg: *mut c_void,
+    ) -> napi_status;
+
     pub fn napi_set_instance_data(env: napi_env, data: *mut c_void, finalize_cb: napi_finalize, hint: *mut c_void) -> napi_status;
     pub fn napi_get_instance_data(env: napi_env, data: *mut *mut c_void) -> napi_status;
 }
