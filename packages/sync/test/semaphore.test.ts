@@ -263,3 +263,27 @@ int main(int argc, char **argv) {
     }
   });
 });
+
+describe('Semaphore and Mapping.protect', () => {
+  it('refuses to touch a page protect() made unwritable instead of faulting', () => {
+    using mapping = mapAnonymous(4096);
+    const sem = Semaphore.init(mapping, 0, 1);
+    mapping.protect('read');
+    expect(() => sem.post()).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_PROTECTED' }));
+    expect(() => sem.tryWait()).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_PROTECTED' }));
+    expect(() => Semaphore.init(mapping, 64, 0)).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_PROTECTED' }));
+    mapping.protect('read-write');
+    expect(sem.tryWait()).toBe(true);
+  });
+
+  it('keeps protect() from revoking access while a wait is pending', async () => {
+    using mapping = mapAnonymous(4096);
+    const sem = Semaphore.init(mapping, 0, 0);
+    const pending = sem.waitAsync({ timeout: 5000 });
+    expect(() => mapping.protect('none')).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_BUSY' }));
+    sem.post();
+    expect(await pending).toBe(true);
+    mapping.protect('none');
+    mapping.protect('read-write');
+  });
+});

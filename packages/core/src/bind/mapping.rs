@@ -13,6 +13,7 @@ use crate::os::{
     self,
     mman::{self as mm, MapOptions, MmapRaw, PageProtections, Protection},
 };
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The shared state behind one Mapping.
@@ -23,9 +24,28 @@ pub struct Region {
     /// What `protect` has made of each page. JS holds a buffer only while
     /// every page is read+write; `read` copies only from readable pages.
     protection: Mutex<PageProtections>,
+    /// Native work in flight that reads or writes the memory from Rust (a
+    /// semaphore wait on its own thread). `protect` may not revoke access
+    /// while any is pending: that code would fault.
+    pins: AtomicUsize,
+}
+
+/// Keeps `protect` from revoking access to a region while native code uses it.
+pub struct RegionPin(Arc<Region>);
+
+impl Drop for RegionPin {
+    fn drop(&mut self) {
+        self.0.pins.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Region {
+    /// Marks the memory as in use by native code until the pin drops.
+    pub fn pin(self: &Arc<Self>) -> RegionPin {
+        self.pins.fetch_add(1, Ordering::AcqRel);
+        RegionPin(Arc::clone(self))
+    }
+
     /// The live memory, or ERR_SHMKIT_CLOSED.
     pub fn memory(&self) -> JsResult<Arc<MmapRaw>> {
         self.memory.lock().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(|| Error::closed("Mapping"))
@@ -114,7 +134,8 @@ pub fn expose(env: Env, memory: MmapRaw, init: MappingInit) -> JsResult<Value> {
     // Memory without a buffer is mapped PROT_READ (see MappingInit::buffer).
     let initial = if init.buffer { Protection::READ_WRITE } else { Protection::READ };
     let protection = Mutex::new(PageProtections::new(len, initial));
-    let region = Arc::new(Region { memory: Mutex::new(Some(Arc::new(memory))), address, len, protection });
+    let region =
+        Arc::new(Region { memory: Mutex::new(Some(Arc::new(memory))), address, len, protection, pins: AtomicUsize::new(0) });
     env.adjust_external_memory(len as i64);
 
     let result = env.object()?;
@@ -288,6 +309,12 @@ fn protect(env: Env, call: &CallInfo) -> JsResult<Value> {
         }
     };
     let (offset, length) = page_range(call, region, 3)?;
+    if protection != Protection::READ_WRITE && length > 0 && region.pins.load(Ordering::Acquire) > 0 {
+        return Err(Error::plain(
+            "ERR_SHMKIT_BUSY",
+            "native code is using this mapping's memory (a pending semaphore wait); revoking access now would crash the process",
+        ));
+    }
     let live_buffer = match &buffer {
         Some(arg) => {
             let (data, len) = arg.value.arraybuffer_info().map_err(|_| arg.type_error("an instance of ArrayBuffer"))?;

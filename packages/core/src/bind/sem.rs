@@ -8,7 +8,7 @@
 //! aborted": exactly one side wins, and a unit taken after JS already
 //! rejected is given back.
 
-use super::{Region, RegionHandle};
+use super::{Region, RegionHandle, RegionPin};
 use crate::napi::{spawn_on_thread, sys, Arg, CallInfo, Env, Error, Exports, JsResult, Subject, Tagged, Value};
 use crate::os::mman::MmapRaw;
 use crate::os::sem::{self as os_sem, sysv, Create, Deadline, NamedSem, Outcome, RawSem, WAIT_SLICE};
@@ -157,14 +157,15 @@ impl Tagged for SemHandle {
 
 /// A live reference to the semaphore that keeps its memory mapped.
 enum Live {
-    Memory(Arc<MmapRaw>, usize),
+    /// The pin keeps `protect` from revoking access while this is alive.
+    Memory(Arc<MmapRaw>, usize, RegionPin),
     Named(Arc<NamedSem>),
 }
 
 impl Live {
     fn with<R>(&self, f: impl FnOnce(&RawSem) -> R) -> R {
         match self {
-            Live::Memory(memory, offset) => {
+            Live::Memory(memory, offset, _pin) => {
                 // SAFETY: the offset was checked to leave SEM_T_SIZE bytes,
                 // aligned, inside this mapping, which `memory` keeps mapped.
                 let sem = unsafe {
@@ -180,7 +181,11 @@ impl Live {
 impl SemHandle {
     fn live(&self) -> JsResult<Live> {
         match &self.source {
-            Source::Memory { region, offset } => Ok(Live::Memory(region.memory()?, *offset)),
+            Source::Memory { region, offset } => {
+                // protect() may have made the page unwritable since attach.
+                region.check_access(*offset, os_sem::SEM_T_SIZE, true)?;
+                Ok(Live::Memory(region.memory()?, *offset, region.pin()))
+            }
             Source::Named { sem, .. } => sem
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -228,6 +233,7 @@ fn memory_target(call: &CallInfo) -> JsResult<(Arc<Region>, usize, NonNull<libc:
 fn init(env: Env, call: &CallInfo) -> JsResult<Value> {
     let (region, offset, ptr) = memory_target(call)?;
     let value = call.arg(2, "value")?.integer(0, os_sem::SEM_VALUE_MAX as i64)? as u32;
+    region.check_access(offset, os_sem::SEM_T_SIZE, true)?;
     let memory = region.memory()?;
     // SAFETY: memory_target checked the bounds and alignment and `memory`
     // keeps the mapping alive during the call. Re-initializing a semaphore
