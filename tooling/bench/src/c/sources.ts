@@ -1,0 +1,164 @@
+// C programs and the C addon that give the floors and ceilings. Each is
+// compiled by the bench itself (see cc.ts), so the baselines are measured on
+// the same machine, in the same run, as the Node numbers they frame.
+
+/** A Node-API addon whose only export does nothing: the floor of a native call. */
+export const NOOP_ADDON = String.raw`
+#include <node_api.h>
+
+static napi_value noop(napi_env env, napi_callback_info info) {
+  (void)env;
+  (void)info;
+  return NULL; /* NULL from a callback reads as undefined in JS */
+}
+
+NAPI_MODULE_EXPORT napi_value napi_register_module_v1(napi_env env, napi_value exports) {
+  napi_value fn;
+  if (napi_create_function(env, "noop", NAPI_AUTO_LENGTH, noop, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "noop", fn) != napi_ok) return NULL;
+  return exports;
+}
+`;
+
+/**
+ * Two processes (fork) bounce one word over a MAP_SHARED file mapping, either
+ * parking with a shared futex or spinning. Usage:
+ *   pingpong futex|spin PATH SAMPLES WARMUP BATCH
+ * Prints one JSON line: per-round-trip nanoseconds (median, p99 over samples;
+ * each sample is the mean of BATCH round trips).
+ */
+export const PINGPONG = String.raw`
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
+#endif
+}
+
+static int spin_mode;
+
+/* Shared futex (no FUTEX_PRIVATE_FLAG): the waiters live in two processes. */
+static void wait_for(_Atomic int *w, int want) {
+  unsigned n = 0;
+  for (;;) {
+    int v = atomic_load_explicit(w, memory_order_acquire);
+    if (v == want) return;
+    if (spin_mode) {
+      cpu_relax();
+      /* Yield now and then so two spinners on a busy 2-core box still progress. */
+      if (++n == (1u << 20)) { sched_yield(); n = 0; }
+    } else {
+      syscall(SYS_futex, (int *)w, FUTEX_WAIT, v, NULL, NULL, 0);
+    }
+  }
+}
+
+static void post(_Atomic int *w, int v) {
+  atomic_store_explicit(w, v, memory_order_release);
+  if (!spin_mode) syscall(SYS_futex, (int *)w, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 6) { fprintf(stderr, "usage: pingpong futex|spin PATH SAMPLES WARMUP BATCH\n"); return 2; }
+  spin_mode = strcmp(argv[1], "spin") == 0;
+  long samples = atol(argv[3]), warmup = atol(argv[4]), batch = atol(argv[5]);
+  int fd = open(argv[2], O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0 || ftruncate(fd, 4096) != 0) { perror("open/ftruncate"); return 1; }
+  _Atomic int *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (w == MAP_FAILED) { perror("mmap"); return 1; }
+  close(fd);
+  unlink(argv[2]);
+  long total = (warmup + samples) * batch;
+  pid_t pid = fork();
+  if (pid < 0) { perror("fork"); return 1; }
+  if (pid == 0) {
+    for (long i = 0; i < total; i++) { wait_for(w, 1); post(w, 0); }
+    _exit(0);
+  }
+  double *s = malloc(sizeof(double) * (size_t)samples);
+  for (long i = 0; i < warmup * batch; i++) { post(w, 1); wait_for(w, 0); }
+  for (long i = 0; i < samples; i++) {
+    double t0 = now_ns();
+    for (long j = 0; j < batch; j++) { post(w, 1); wait_for(w, 0); }
+    s[i] = (now_ns() - t0) / (double)batch;
+  }
+  waitpid(pid, NULL, 0);
+  qsort(s, (size_t)samples, sizeof(double), cmp);
+  long p99 = (long)(0.99 * (double)samples + 0.999999) - 1;
+  if (p99 < 0) p99 = 0;
+  printf("{\"median\":%.1f,\"p99\":%.1f,\"count\":%ld}\n", s[samples / 2], s[p99], samples);
+  return 0;
+}
+`;
+
+/**
+ * One process copies TOTAL bytes in CHUNK-sized memcpy calls from a source
+ * buffer into a ring of SLOTS chunks: the shape of the shared-memory
+ * producer, without a consumer. Usage: memcpy TOTAL CHUNK SLOTS REPEATS.
+ * Prints one JSON line with the nanoseconds of each repeat.
+ */
+export const MEMCPY = String.raw`
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 5) { fprintf(stderr, "usage: memcpy TOTAL CHUNK SLOTS REPEATS\n"); return 2; }
+  size_t total = strtoull(argv[1], NULL, 10), chunk = strtoull(argv[2], NULL, 10);
+  size_t slots = strtoull(argv[3], NULL, 10);
+  int repeats = atoi(argv[4]);
+  unsigned char *src = malloc(chunk), *ring = malloc(chunk * slots);
+  if (!src || !ring) { perror("malloc"); return 1; }
+  for (size_t i = 0; i < chunk; i++) src[i] = (unsigned char)(i * 31 + 7);
+  memset(ring, 0, chunk * slots); /* fault the pages in before timing */
+  unsigned sink = 0;
+  printf("{\"ns\":[");
+  for (int r = 0; r < repeats; r++) {
+    double t0 = now_ns();
+    size_t slot = 0;
+    for (size_t done = 0; done < total; done += chunk) {
+      src[0] = (unsigned char)done; /* every chunk differs, so no copy can be skipped */
+      memcpy(ring + slot * chunk, src, chunk);
+      if (++slot == slots) slot = 0;
+    }
+    double t = now_ns() - t0;
+    sink += ring[chunk - 1];
+    printf("%s%.0f", r ? "," : "", t);
+  }
+  printf("],\"sink\":%u}\n", sink);
+  return 0;
+}
+`;

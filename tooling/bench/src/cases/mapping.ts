@@ -1,0 +1,164 @@
+// Mapping costs: map+close of one page, and a sequential scan of a large
+// file through mmap against fs.readFileSync and chunked fs.readSync.
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { mapAnonymous } from '@shmkit/core';
+import { adoptMapping, native } from '@shmkit/core/internal';
+import { sampleSum } from '../checksum.js';
+import { timeBatches } from '../harness.js';
+import { makePatterns, CHUNK } from '../patterns.js';
+import type { BenchCase, Context, Outcome } from '../registry.js';
+import { summarize } from '../stats.js';
+import { nowNs } from '../harness.js';
+
+function mapCloseOutcome(ctx: Context, batch: (n: number) => void): Outcome {
+  const s = timeBatches(batch, { opsPerBatch: ctx.scale.mapOps, batches: ctx.scale.batches, warmupBatches: 2 });
+  return { kind: 'measured', value: s.median, samples: s.count };
+}
+
+/** The scanned file, written once per run and shared by the scan cases. */
+interface ScanFile {
+  path: string;
+  size: number;
+  expected: number;
+}
+
+let scanFile: ScanFile | undefined;
+
+function getScanFile(ctx: Context): ScanFile {
+  if (scanFile !== undefined && scanFile.size === ctx.scale.scanBytes) return scanFile;
+  const path = join(ctx.tmpDir, 'scan.bin');
+  const patterns = makePatterns();
+  const fd = openSync(path, 'w', 0o600);
+  let expected = 0;
+  try {
+    for (let k = 0, done = 0; done < ctx.scale.scanBytes; k++, done += CHUNK) {
+      const p = patterns[k % patterns.length] as Buffer;
+      writeSync(fd, p);
+      expected = (expected + sampleSum(new Int32Array(p.buffer, p.byteOffset, CHUNK / 4))) | 0;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  scanFile = { path, size: ctx.scale.scanBytes, expected };
+  return scanFile;
+}
+
+/** Times `scan()` (which returns the checksum) and reports GB/s; the first run warms the page cache. */
+function scanOutcome(ctx: Context, scan: (f: ScanFile) => number): Outcome {
+  const f = getScanFile(ctx);
+  const rates: number[] = [];
+  for (let rep = 0; rep < ctx.scale.bulkRepeats + 1; rep++) {
+    const t0 = nowNs();
+    const sum = scan(f);
+    const t = nowNs() - t0;
+    if (sum !== f.expected) throw new Error(`scan checksum ${sum}, expected ${f.expected}`);
+    if (rep > 0) rates.push(f.size / t);
+  }
+  const s = summarize(rates);
+  return { kind: 'measured', value: s.median, samples: s.count };
+}
+
+function scanMapped(f: ScanFile, populate: boolean): number {
+  const fd = openSync(f.path, 'r');
+  try {
+    // Private + read-only: copy-on-write pages, so JS gets an ArrayBuffer it can only read safely.
+    const m = adoptMapping(native.mapFd(fd, 0, f.size, { shared: false, readOnly: true, populate }), {
+      kind: 'file',
+      readOnly: false,
+    });
+    try {
+      return sampleSum(m.int32Array());
+    } finally {
+      m.close();
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export const mappingCases: BenchCase[] = [
+  {
+    id: 'map.anonymous',
+    group: 'mapping',
+    title: 'mapAnonymous(4096) + close()',
+    unit: 'ns',
+    run: async (ctx) =>
+      mapCloseOutcome(ctx, (n) => {
+        for (let i = 0; i < n; i++) mapAnonymous(4096).close();
+      }),
+  },
+  {
+    id: 'map.fd',
+    group: 'mapping',
+    title: '`native.mapFd` of a file page + mappingClose',
+    unit: 'ns',
+    run: async (ctx) => {
+      const path = join(ctx.tmpDir, 'map-page.bin');
+      const fd = openSync(path, 'w+', 0o600);
+      try {
+        writeSync(fd, Buffer.alloc(4096, 1));
+        return mapCloseOutcome(ctx, (n) => {
+          for (let i = 0; i < n; i++) {
+            const m = native.mapFd(fd, 0, 4096, { shared: true });
+            native.mappingClose(m.handle, m.buffer);
+          }
+        });
+      } finally {
+        closeSync(fd);
+      }
+    },
+  },
+  {
+    id: 'scan.readfilesync',
+    group: 'mapping',
+    title: 'file scan: fs.readFileSync, then sum',
+    unit: 'GB/s',
+    run: async (ctx) =>
+      scanOutcome(ctx, (f) => {
+        const b = readFileSync(f.path);
+        if (b.byteOffset % 4 !== 0) throw new Error('unaligned buffer');
+        return sampleSum(new Int32Array(b.buffer, b.byteOffset, b.length / 4));
+      }),
+  },
+  {
+    id: 'scan.readsync',
+    group: 'mapping',
+    title: 'file scan: fs.readSync in 1 MiB chunks',
+    unit: 'GB/s',
+    baseline: 'scan.readfilesync',
+    run: async (ctx) => {
+      const buf = Buffer.allocUnsafeSlow(CHUNK);
+      const words = new Int32Array(buf.buffer, buf.byteOffset, CHUNK / 4);
+      return scanOutcome(ctx, (f) => {
+        const fd = openSync(f.path, 'r');
+        let sum = 0;
+        try {
+          for (let pos = 0; pos < f.size; pos += CHUNK) {
+            if (readSync(fd, buf, 0, CHUNK, pos) !== CHUNK) throw new Error('short read');
+            sum = (sum + sampleSum(words)) | 0;
+          }
+        } finally {
+          closeSync(fd);
+        }
+        return sum;
+      });
+    },
+  },
+  {
+    id: 'scan.mmap',
+    group: 'mapping',
+    title: 'file scan: mmap (`mapFd`), page faults on touch',
+    unit: 'GB/s',
+    baseline: 'scan.readfilesync',
+    run: async (ctx) => scanOutcome(ctx, (f) => scanMapped(f, false)),
+  },
+  {
+    id: 'scan.mmap-populate',
+    group: 'mapping',
+    title: 'file scan: mmap with MAP_POPULATE',
+    unit: 'GB/s',
+    baseline: 'scan.readfilesync',
+    run: async (ctx) => scanOutcome(ctx, (f) => scanMapped(f, true)),
+  },
+];

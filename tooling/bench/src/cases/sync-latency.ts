@@ -1,0 +1,105 @@
+// Round trips between two node processes through sync events placed in a
+// shared file mapping: parked (blocking) and spin-then-park.
+import type { Mapping } from '@shmkit/core';
+import { nowNs } from '../harness.js';
+import { killAll, spawnPeer, waitForExit, waitForLine } from '../proc.js';
+import type { BenchCase, Context, Outcome } from '../registry.js';
+import { mapShared, sharedPath, unlinkShared } from '../shared.js';
+import { summarize } from '../stats.js';
+import { slotBytes, type BenchEvent, type SyncAdapter } from '../sync/adapter.js';
+import { loadSyncAdapter } from '../sync/index.js';
+import { pendingWithout, tag } from './sync-common.js';
+
+/** Spin iterations for the spin-then-park rows: enough to cover a sub-microsecond reply. */
+export const SPIN = 20_000;
+
+interface PingPongArgs {
+  path: string;
+  size: number;
+  spin: number;
+  trips: number;
+}
+
+function events(sync: SyncAdapter, mapping: Mapping, init: boolean, spin: number): { ping: BenchEvent; pong: BenchEvent } {
+  const slot = slotBytes(sync.sizes.event);
+  return {
+    ping: sync.event({ mapping, offset: 0, init }, { spin }),
+    pong: sync.event({ mapping, offset: slot, init }, { spin }),
+  };
+}
+
+async function pingPong(ctx: Context, spin: number, samples: number, batch: number): Promise<Outcome> {
+  const path = sharedPath('pingpong');
+  const size = 4096;
+  const mapping = mapShared(path, size, true);
+  const warmup = Math.max(20, Math.floor(samples / 10));
+  const { ping, pong } = events(ctx.sync, mapping, true, spin);
+  const child = spawnPeer('sync-pingpong', { path, size, spin, trips: (warmup + samples) * batch } satisfies PingPongArgs);
+  try {
+    await waitForLine(child, /^ready$/);
+    for (let i = 0; i < warmup * batch; i++) {
+      ping.set();
+      pong.wait();
+    }
+    const out = new Float64Array(samples);
+    for (let i = 0; i < samples; i++) {
+      const t0 = nowNs();
+      for (let j = 0; j < batch; j++) {
+        ping.set();
+        pong.wait();
+      }
+      out[i] = (nowNs() - t0) / batch;
+    }
+    const code = await waitForExit(child);
+    if (code !== 0) throw new Error(`ping-pong peer exited with ${String(code)}`);
+    const s = summarize(out);
+    return tag(ctx.sync, {
+      kind: 'measured',
+      value: s.median,
+      p99: s.p99,
+      samples: s.count,
+      ...(batch > 1 ? { note: `each sample is the mean of ${batch} round trips` } : {}),
+    });
+  } finally {
+    killAll([child]);
+    mapping.close();
+    unlinkShared(path);
+  }
+}
+
+export const syncLatencyCases: BenchCase[] = [
+  {
+    id: 'sync.rtt-blocking',
+    group: 'latency',
+    title: 'shmkit blocking ping-pong (event, parks at once)',
+    unit: 'ns',
+    p99: true,
+    baseline: 'rtt.c-futex',
+    run: async (ctx) =>
+      ctx.sync.parks ? pingPong(ctx, 0, ctx.scale.roundTrips, 1) : pendingWithout(ctx.sync, 'a blocking wait'),
+  },
+  {
+    id: 'sync.rtt-spin',
+    group: 'latency',
+    title: `shmkit spin-then-park ping-pong (spin ${SPIN})`,
+    unit: 'ns',
+    p99: true,
+    baseline: 'rtt.c-spin',
+    run: async (ctx) => pingPong(ctx, SPIN, ctx.scale.smoke ? 200 : 2_000, 100),
+  },
+];
+
+export const syncLatencyPeers: Record<string, (args: unknown) => Promise<void>> = {
+  'sync-pingpong': async (args) => {
+    const { path, size, spin, trips } = args as PingPongArgs;
+    const sync = loadSyncAdapter();
+    const mapping = mapShared(path, size, false);
+    const { ping, pong } = events(sync, mapping, false, spin);
+    process.stdout.write('ready\n');
+    for (let i = 0; i < trips; i++) {
+      ping.wait();
+      pong.set();
+    }
+    mapping.close();
+  },
+};

@@ -1,0 +1,114 @@
+// What a benchmark case is, what it returns, and the context it runs in.
+import type { SyncAdapter } from './sync/adapter.js';
+
+/** 'ns' rows are latencies (lower is better); 'GB/s' rows are throughputs (10^9 bytes/s, higher is better). */
+export type Unit = 'ns' | 'GB/s';
+
+export type GroupId = 'call' | 'latency' | 'bulk' | 'mapping' | 'contention';
+
+export const GROUPS: Record<GroupId, string> = {
+  call: 'Call overhead (per operation)',
+  latency: 'Round trip between two processes (one small message)',
+  bulk: 'Bulk throughput between two processes',
+  mapping: 'Mapping',
+  contention: 'Contention under one mutex',
+};
+
+/** Iteration counts and sizes for the run: full or smoke. */
+export interface Scale {
+  smoke: boolean;
+  /** Timed batches for call-overhead cases. */
+  batches: number;
+  /** Operations per batch for call-overhead cases. */
+  opsPerBatch: number;
+  /** Round trips timed one by one (latency cases). */
+  roundTrips: number;
+  /** Bytes moved by each bulk transfer. */
+  bulkBytes: number;
+  /** Repeats of each bulk transfer and file scan. */
+  bulkRepeats: number;
+  /** Size of the scanned file. */
+  scanBytes: number;
+  /** Map+close operations per batch. */
+  mapOps: number;
+  /** Milliseconds each contention level runs. */
+  contentionMs: number;
+}
+
+export const FULL: Scale = {
+  smoke: false,
+  batches: 25,
+  opsPerBatch: 200_000,
+  roundTrips: 5_000,
+  bulkBytes: 1024 ** 3,
+  bulkRepeats: 3,
+  scanBytes: 512 * 1024 ** 2,
+  mapOps: 5_000,
+  contentionMs: 1_000,
+};
+
+export const SMOKE: Scale = {
+  smoke: true,
+  batches: 5,
+  opsPerBatch: 20_000,
+  roundTrips: 300,
+  bulkBytes: 32 * 1024 ** 2,
+  bulkRepeats: 1,
+  scanBytes: 16 * 1024 ** 2,
+  mapOps: 500,
+  contentionMs: 150,
+};
+
+/** What a case gets from the runner. */
+export interface Context {
+  scale: Scale;
+  /** A private temp directory for this run, removed at the end. */
+  tmpDir: string;
+  sync: SyncAdapter;
+  log(message: string): void;
+}
+
+export type Outcome =
+  | {
+      kind: 'measured';
+      /** Median: ns per operation / round trip, or GB/s. */
+      value: number;
+      p99?: number;
+      samples: number;
+      /** Produced by a stand-in (the temporary sync adapter): not a shmkit figure yet. */
+      provisional?: boolean;
+      note?: string;
+      /** Extra figures shown in the notes column and JSON (fairness...). */
+      extra?: Record<string, number>;
+    }
+  | { kind: 'pending'; reason: string };
+
+export interface BenchCase {
+  /** Stable id used by --filter, the JSON results, targets and baselines. */
+  id: string;
+  group: GroupId;
+  title: string;
+  unit: Unit;
+  /** Id of a case in the same run this one is compared to (ratio column). */
+  baseline?: string;
+  /** True when p99 is meaningful for this row (latency distributions). */
+  p99?: boolean;
+  run(ctx: Context): Promise<Outcome>;
+}
+
+/** A measured or pending row, as printed, saved and charted. */
+export interface Row {
+  id: string;
+  group: GroupId;
+  title: string;
+  unit: Unit;
+  status: 'measured' | 'provisional' | 'pending' | 'failed';
+  value?: number;
+  p99?: number;
+  samples?: number;
+  baseline?: string;
+  /** value / baseline value (for 'ns', >1 means slower; for 'GB/s', >1 means faster). */
+  ratio?: number;
+  note?: string;
+  extra?: Record<string, number>;
+}
