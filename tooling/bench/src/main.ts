@@ -135,14 +135,15 @@ async function main(): Promise<void> {
     const docs = join(repoRoot, 'docs');
     const chartDir = join(docs, 'benchmarks');
     mkdirSync(chartDir, { recursive: true });
-    const charts: Partial<Record<GroupId, string>> = {};
+    const charts: Partial<Record<GroupId, string[]>> = {};
     for (const group of Object.keys(GROUPS) as GroupId[]) {
       for (const unit of ['ns', 'GB/s'] as const) {
         const groupRows = rows.filter((r) => r.group === group && r.unit === unit);
         if (groupRows.length === 0) continue;
         const file = `${group}${unit === 'ns' ? '' : '-throughput'}.svg`;
-        writeFileSync(join(chartDir, file), barChart(GROUPS[group], groupRows, unit));
-        charts[group] ??= `benchmarks/${file}`;
+        const title = unit === 'ns' ? GROUPS[group] : `${GROUPS[group]}: throughput`;
+        writeFileSync(join(chartDir, file), barChart(title, groupRows, unit));
+        (charts[group] ??= []).push(`benchmarks/${file}`);
       }
     }
     writeFileSync(

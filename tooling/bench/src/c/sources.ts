@@ -12,10 +12,25 @@ static napi_value noop(napi_env env, napi_callback_info info) {
   return NULL; /* NULL from a callback reads as undefined in JS */
 }
 
-NAPI_MODULE_EXPORT napi_value napi_register_module_v1(napi_env env, napi_value exports) {
+/* What a typical binding does before and after its work: fetch up to 8
+   arguments and its data pointer, and return a real undefined value. */
+static napi_value noop_args(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8], this_arg, result;
+  void *data;
+  if (napi_get_cb_info(env, info, &argc, argv, &this_arg, &data) != napi_ok) return NULL;
+  if (napi_get_undefined(env, &result) != napi_ok) return NULL;
+  return result;
+}
+
+static int export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
-  if (napi_create_function(env, "noop", NAPI_AUTO_LENGTH, noop, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "noop", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn) != napi_ok) return 0;
+  return napi_set_named_property(env, exports, name, fn) == napi_ok;
+}
+
+NAPI_MODULE_EXPORT napi_value napi_register_module_v1(napi_env env, napi_value exports) {
+  if (!export_fn(env, exports, "noop", noop) || !export_fn(env, exports, "noopArgs", noop_args)) return NULL;
   return exports;
 }
 `;
@@ -159,6 +174,50 @@ int main(int argc, char **argv) {
     printf("%s%.0f", r ? "," : "", t);
   }
   printf("],\"sink\":%u}\n", sink);
+  return 0;
+}
+`;
+
+/**
+ * The C floor of map+close: COUNT x (mmap one page + munmap), anonymous
+ * MAP_SHARED and MAP_SHARED of PATH's first page. Usage: mapclose PATH COUNT.
+ * Prints one JSON line with nanoseconds per map+unmap of each kind.
+ */
+export const MAPCLOSE = String.raw`
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static double run(int fd, long count) {
+  double t0 = now_ns();
+  for (long i = 0; i < count; i++) {
+    void *p = fd < 0 ? mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
+                     : mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) { perror("mmap"); exit(1); }
+    munmap(p, 4096);
+  }
+  return (now_ns() - t0) / (double)count;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3) { fprintf(stderr, "usage: mapclose PATH COUNT\n"); return 2; }
+  long count = atol(argv[2]);
+  int fd = open(argv[1], O_RDWR);
+  if (fd < 0) { perror("open"); return 1; }
+  run(-1, count / 10 + 1); /* warm-up */
+  double anon = run(-1, count);
+  run(fd, count / 10 + 1);
+  double file = run(fd, count);
+  printf("{\"anon\":%.1f,\"fd\":%.1f}\n", anon, file);
   return 0;
 }
 `;

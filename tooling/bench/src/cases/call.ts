@@ -34,6 +34,20 @@ export const callCases: BenchCase[] = [
     },
   },
   {
+    id: 'call.c-addon-noop-args',
+    group: 'call',
+    title: 'C addon noop that reads 8 args (napi_get_cb_info) and returns napi_get_undefined',
+    unit: 'ns',
+    baseline: 'call.c-addon-noop',
+    run: async (ctx) => {
+      const addon = require(compileAddon(NOOP_ADDON)) as { noopArgs(): undefined };
+      const noop = addon.noopArgs;
+      return measured(ctx, (n) => {
+        for (let i = 0; i < n; i++) noop();
+      });
+    },
+  },
+  {
     id: 'call.shmkit-noop',
     group: 'call',
     title: 'shmkit Node-API noop (`native.noop()`)',

@@ -1,9 +1,12 @@
 // Mapping costs: map+close of one page, and a sequential scan of a large
 // file through mmap against fs.readFileSync and chunked fs.readSync.
+import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { mapAnonymous } from '@shmkit/core';
 import { adoptMapping, native } from '@shmkit/core/internal';
+import { compileProgram } from '../c/cc.js';
+import { MAPCLOSE } from '../c/sources.js';
 import { sampleSum } from '../checksum.js';
 import { timeBatches } from '../harness.js';
 import { makePatterns, CHUNK } from '../patterns.js';
@@ -60,13 +63,11 @@ function scanOutcome(ctx: Context, scan: (f: ScanFile) => number): Outcome {
 }
 
 function scanMapped(f: ScanFile, populate: boolean): number {
-  const fd = openSync(f.path, 'r');
+  // MAP_SHARED over an O_RDWR fd: the page-cache pages themselves, no copy. (A private
+  // writable mapping would copy every page under MAP_POPULATE, which pre-faults for write.)
+  const fd = openSync(f.path, 'r+');
   try {
-    // Private + read-only: copy-on-write pages, so JS gets an ArrayBuffer it can only read safely.
-    const m = adoptMapping(native.mapFd(fd, 0, f.size, { shared: false, readOnly: true, populate }), {
-      kind: 'file',
-      readOnly: false,
-    });
+    const m = adoptMapping(native.mapFd(fd, 0, f.size, { shared: true, populate }), { kind: 'file' });
     try {
       return sampleSum(m.int32Array());
     } finally {
@@ -77,12 +78,45 @@ function scanMapped(f: ScanFile, populate: boolean): number {
   }
 }
 
+/** The C map+close floor, measured once per run for both rows. */
+let cFloor: { anon: number; fd: number } | undefined;
+
+function cMapClose(ctx: Context): { anon: number; fd: number } {
+  if (cFloor !== undefined) return cFloor;
+  const path = join(ctx.tmpDir, 'map-page-c.bin');
+  const fd = openSync(path, 'w+', 0o600);
+  writeSync(fd, Buffer.alloc(4096, 1));
+  closeSync(fd);
+  const r = spawnSync(compileProgram(MAPCLOSE), [path, String(ctx.scale.mapOps * ctx.scale.batches)], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (r.status !== 0) throw new Error(`mapclose failed: ${r.stderr || String(r.error)}`);
+  cFloor = JSON.parse(r.stdout) as { anon: number; fd: number };
+  return cFloor;
+}
+
 export const mappingCases: BenchCase[] = [
+  {
+    id: 'map.c-anonymous',
+    group: 'mapping',
+    title: 'C mmap(4096, MAP_SHARED|MAP_ANONYMOUS) + munmap (floor)',
+    unit: 'ns',
+    run: async (ctx) => ({ kind: 'measured', value: cMapClose(ctx).anon, samples: 1 }),
+  },
+  {
+    id: 'map.c-fd',
+    group: 'mapping',
+    title: 'C mmap of a file page + munmap (floor)',
+    unit: 'ns',
+    run: async (ctx) => ({ kind: 'measured', value: cMapClose(ctx).fd, samples: 1 }),
+  },
   {
     id: 'map.anonymous',
     group: 'mapping',
     title: 'mapAnonymous(4096) + close()',
     unit: 'ns',
+    baseline: 'map.c-anonymous',
     run: async (ctx) =>
       mapCloseOutcome(ctx, (n) => {
         for (let i = 0; i < n; i++) mapAnonymous(4096).close();
@@ -93,6 +127,7 @@ export const mappingCases: BenchCase[] = [
     group: 'mapping',
     title: '`native.mapFd` of a file page + mappingClose',
     unit: 'ns',
+    baseline: 'map.c-fd',
     run: async (ctx) => {
       const path = join(ctx.tmpDir, 'map-page.bin');
       const fd = openSync(path, 'w+', 0o600);

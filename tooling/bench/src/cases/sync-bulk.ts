@@ -15,7 +15,7 @@ import { loadSyncAdapter } from '../sync/index.js';
 import { tag } from './sync-common.js';
 
 /** Spin before parking: a chunk takes ~100 µs to copy, so most waits end while spinning. */
-const RING_SPIN = 2_000;
+const RING_SPIN = Number(process.env.RING_SPIN ?? 2_000);
 const HEADER = 4096;
 const SIZE = HEADER + SLOTS * CHUNK;
 

@@ -11,7 +11,7 @@ export interface ReportInput {
   targets: TargetResult[];
   syncAdapter: string;
   /** Chart file per group, relative to docs/. */
-  charts: Partial<Record<GroupId, string>>;
+  charts: Partial<Record<GroupId, string[]>>;
   durationMs: number;
 }
 
@@ -84,8 +84,7 @@ export function renderMarkdown(input: ReportInput): string {
     if (groupRows.length === 0) continue;
     md.push(`## ${GROUPS[group]}`);
     md.push('');
-    const chart = input.charts[group];
-    if (chart !== undefined) {
+    for (const chart of input.charts[group] ?? []) {
       md.push(`![${GROUPS[group]}](${chart})`);
       md.push('');
     }
