@@ -36,7 +36,7 @@ export const callCases: BenchCase[] = [
   {
     id: 'call.c-addon-noop-args',
     group: 'call',
-    title: 'C addon noop that reads 8 args (napi_get_cb_info) and returns napi_get_undefined',
+    title: 'C addon noop + napi_get_cb_info(8 args) + napi_get_undefined',
     unit: 'ns',
     baseline: 'call.c-addon-noop',
     run: async (ctx) => {
@@ -63,7 +63,7 @@ export const callCases: BenchCase[] = [
   {
     id: 'call.atomics-mapped',
     group: 'call',
-    title: 'Atomics fast path on mapped memory (compareExchange + store)',
+    title: 'Atomics compareExchange + store on mapped memory',
     unit: 'ns',
     baseline: 'call.atomics-sab',
     run: async (ctx) => {
@@ -80,7 +80,7 @@ export const callCases: BenchCase[] = [
   {
     id: 'call.atomics-sab',
     group: 'call',
-    title: 'Atomics fast path on a SharedArrayBuffer (reference)',
+    title: 'Atomics compareExchange + store on a SharedArrayBuffer',
     unit: 'ns',
     run: async (ctx) => {
       const w = new Int32Array(new SharedArrayBuffer(64));

@@ -175,7 +175,7 @@ export const latencyCases: BenchCase[] = [
   {
     id: 'rtt.fifo',
     group: 'latency',
-    title: 'two FIFOs (mkfifo), non-blocking fds in net.Socket',
+    title: 'two FIFOs (mkfifo, non-blocking, net.Socket)',
     unit: 'ns',
     p99: true,
     baseline: 'rtt.c-futex',
@@ -207,7 +207,7 @@ export const latencyCases: BenchCase[] = [
   {
     id: 'rtt.worker',
     group: 'latency',
-    title: 'worker_threads postMessage (same process, reference)',
+    title: 'worker_threads postMessage (in-process reference)',
     unit: 'ns',
     p99: true,
     baseline: 'rtt.c-futex',

@@ -3,6 +3,7 @@ import { formatNs, formatRatio, formatValue } from '../format.js';
 import type { Machine } from '../machine.js';
 import { GROUPS, type GroupId, type Row, type Scale } from '../registry.js';
 import type { TargetResult } from '../targets.js';
+import { analysis } from './analysis.js';
 
 export interface ReportInput {
   machine: Machine;
@@ -75,10 +76,20 @@ export function renderMarkdown(input: ReportInput): string {
   md.push('| target | measured | ratio | status |');
   md.push('|---|---|---|---|');
   for (const t of targets) {
-    const status = t.detail === '' ? STATUS_MARK[t.status] : `${STATUS_MARK[t.status]}: ${t.detail}`;
+    const detail = t.detail.replace(/^pending @shmkit\/sync: /, 'needs @shmkit/sync: ');
+    const status = detail === '' ? STATUS_MARK[t.status] : `${STATUS_MARK[t.status]}: ${detail}`;
     md.push(`| ${cell(t.target)} | ${cell(t.measured)} | ${formatRatio(t.ratio)} | ${cell(status)} |`);
   }
   md.push('');
+  const notes = analysis(byId, targets);
+  if (notes.length > 0) {
+    md.push('## Why: notes on the figures');
+    md.push('');
+    for (const note of notes) {
+      md.push(note);
+      md.push('');
+    }
+  }
   for (const group of Object.keys(GROUPS) as GroupId[]) {
     const groupRows = rows.filter((r) => r.group === group);
     if (groupRows.length === 0) continue;

@@ -3,8 +3,8 @@
 import { formatValue } from '../format.js';
 import type { Row, Unit } from '../registry.js';
 
-const WIDTH = 860;
-const LABEL = 360;
+const WIDTH = 940;
+const LABEL = 440;
 const BAR_AREA = 360;
 const ROW_H = 26;
 const TOP = 44;
@@ -34,7 +34,8 @@ export function barChart(title: string, rows: Row[], unit: Unit): string {
     const y = TOP + i * ROW_H;
     const shmkit = row.id.startsWith('sync.') || row.id.includes('shmkit') || row.id.startsWith('map.') || row.id.startsWith('scan.mmap');
     const colour = row.status === 'provisional' ? '#f0a43a' : shmkit ? '#2f6fdf' : '#8a8f98';
-    out.push(`<text x="${LABEL - 8}" y="${y + 17}" text-anchor="end" fill="#222">${escape(row.title)}</text>`);
+    const label = row.title.length > 62 ? `${row.title.slice(0, 61)}…` : row.title;
+    out.push(`<text x="${LABEL - 8}" y="${y + 17}" text-anchor="end" fill="#222">${escape(label)}</text>`);
     if (row.value === undefined) {
       const label = row.status === 'pending' ? 'pending @shmkit/sync' : row.status;
       out.push(`<text x="${LABEL + 4}" y="${y + 17}" fill="#999" font-style="italic">${escape(label)}</text>`);
