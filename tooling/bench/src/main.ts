@@ -125,7 +125,7 @@ async function main(): Promise<void> {
 
   const resultsDir = join(repoRoot, 'bench-results');
   mkdirSync(resultsDir, { recursive: true });
-  const jsonPath = join(resultsDir, opts.smoke ? 'smoke.json' : 'latest.json');
+  const jsonPath = join(resultsDir, opts.smoke ? 'smoke.json' : opts.filter === undefined ? 'latest.json' : 'filtered.json');
   writeFileSync(jsonPath, `${JSON.stringify({ machine, scale, syncAdapter: sync.name, durationMs, rows, targets }, null, 2)}\n`);
   process.stdout.write(`results: ${relative(process.cwd(), jsonPath)}\n`);
 

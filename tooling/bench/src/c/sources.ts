@@ -76,7 +76,7 @@ static void wait_for(_Atomic int *w, int want) {
     if (spin_mode) {
       cpu_relax();
       /* Yield now and then so two spinners on a busy 2-core box still progress. */
-      if (++n == (1u << 20)) { sched_yield(); n = 0; }
+      if (++n == (1u << 14)) { sched_yield(); n = 0; }
     } else {
       syscall(SYS_futex, (int *)w, FUTEX_WAIT, v, NULL, NULL, 0);
     }
@@ -219,5 +219,73 @@ int main(int argc, char **argv) {
   double file = run(fd, count);
   printf("{\"anon\":%.1f,\"fd\":%.1f}\n", anon, file);
   return 0;
+}
+`;
+
+/**
+ * A minimal shared-futex addon: what a native futex call from Node costs
+ * with nothing else in the way. Used by the reference sync adapter
+ * (sync/reference.ts), never as a shmkit figure.
+ *   futexWait(int32Array, index, expected) -> 0 woken, 1 not equal, 2 interrupted
+ *   futexWake(int32Array, index, count) -> number woken
+ */
+export const FUTEX_ADDON = String.raw`
+#include <errno.h>
+#include <linux/futex.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int *word(napi_env env, napi_value array, napi_value index) {
+  napi_typedarray_type type;
+  size_t length, offset;
+  void *data;
+  napi_value buffer;
+  uint32_t i;
+  if (napi_get_typedarray_info(env, array, &type, &length, &data, &buffer, &offset) != napi_ok ||
+      type != napi_int32_array) {
+    napi_throw_type_error(env, NULL, "expected an Int32Array");
+    return NULL;
+  }
+  if (napi_get_value_uint32(env, index, &i) != napi_ok || i >= length) {
+    napi_throw_range_error(env, NULL, "index out of range");
+    return NULL;
+  }
+  return (int *)data + i; /* data already includes the view's byte offset */
+}
+
+static napi_value futex_wait(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out;
+  int32_t expected;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) return NULL;
+  int *w = word(env, argv[0], argv[1]);
+  if (w == NULL || napi_get_value_int32(env, argv[2], &expected) != napi_ok) return NULL;
+  long r = syscall(SYS_futex, w, FUTEX_WAIT, expected, NULL, NULL, 0);
+  napi_create_int32(env, r == 0 ? 0 : errno == EAGAIN ? 1 : 2, &out);
+  return out;
+}
+
+static napi_value futex_wake(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out;
+  int32_t count;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) return NULL;
+  int *w = word(env, argv[0], argv[1]);
+  if (w == NULL || napi_get_value_int32(env, argv[2], &count) != napi_ok) return NULL;
+  long r = syscall(SYS_futex, w, FUTEX_WAKE, count, NULL, NULL, 0);
+  napi_create_int32(env, (int32_t)r, &out);
+  return out;
+}
+
+NAPI_MODULE_EXPORT napi_value napi_register_module_v1(napi_env env, napi_value exports) {
+  napi_value fn;
+  if (napi_create_function(env, "futexWait", NAPI_AUTO_LENGTH, futex_wait, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "futexWait", fn) != napi_ok ||
+      napi_create_function(env, "futexWake", NAPI_AUTO_LENGTH, futex_wake, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "futexWake", fn) != napi_ok)
+    return NULL;
+  return exports;
 }
 `;

@@ -7,17 +7,19 @@ import type { BenchCase, Context, Outcome } from '../registry.js';
 import { mapShared, sharedPath, unlinkShared } from '../shared.js';
 import { summarize } from '../stats.js';
 import { slotBytes, type BenchEvent, type SyncAdapter } from '../sync/adapter.js';
-import { loadSyncAdapter } from '../sync/index.js';
+import { loadSyncAdapter, type AdapterKind } from '../sync/index.js';
+import { referenceAdapter } from '../sync/reference.js';
 import { pendingWithout, tag } from './sync-common.js';
 
 /** Spin iterations for the spin-then-park rows: enough to cover a sub-microsecond reply. */
-export const SPIN = 20_000;
+export const SPIN = 5_000;
 
 interface PingPongArgs {
   path: string;
   size: number;
   spin: number;
   trips: number;
+  adapter: AdapterKind;
 }
 
 function events(sync: SyncAdapter, mapping: Mapping, init: boolean, spin: number): { ping: BenchEvent; pong: BenchEvent } {
@@ -28,13 +30,22 @@ function events(sync: SyncAdapter, mapping: Mapping, init: boolean, spin: number
   };
 }
 
-async function pingPong(ctx: Context, spin: number, samples: number, batch: number): Promise<Outcome> {
+/** Two node processes bounce two events; `kind` tells the peer which adapter `sync` is. */
+async function pingPong(
+  ctx: Context,
+  sync: SyncAdapter,
+  kind: AdapterKind,
+  spin: number,
+  samples: number,
+  batch: number,
+): Promise<Outcome> {
   const path = sharedPath('pingpong');
   const size = 4096;
   const mapping = mapShared(path, size, true);
   const warmup = Math.max(20, Math.floor(samples / 10));
-  const { ping, pong } = events(ctx.sync, mapping, true, spin);
-  const child = spawnPeer('sync-pingpong', { path, size, spin, trips: (warmup + samples) * batch } satisfies PingPongArgs);
+  const { ping, pong } = events(sync, mapping, true, spin);
+  const args: PingPongArgs = { path, size, spin, trips: (warmup + samples) * batch, adapter: kind };
+  const child = spawnPeer('sync-pingpong', args);
   try {
     await waitForLine(child, /^ready$/);
     for (let i = 0; i < warmup * batch; i++) {
@@ -53,7 +64,7 @@ async function pingPong(ctx: Context, spin: number, samples: number, batch: numb
     const code = await waitForExit(child);
     if (code !== 0) throw new Error(`ping-pong peer exited with ${String(code)}`);
     const s = summarize(out);
-    return tag(ctx.sync, {
+    return tag(sync, {
       kind: 'measured',
       value: s.median,
       p99: s.p99,
@@ -69,6 +80,18 @@ async function pingPong(ctx: Context, spin: number, samples: number, batch: numb
 
 export const syncLatencyCases: BenchCase[] = [
   {
+    id: 'rtt.node-c-futex',
+    group: 'latency',
+    title: 'node + minimal C futex addon (reference, not shmkit)',
+    unit: 'ns',
+    p99: true,
+    baseline: 'rtt.c-futex',
+    run: async (ctx) => {
+      const out = await pingPong(ctx, referenceAdapter, 'reference', 0, ctx.scale.roundTrips, 1);
+      return out.kind === 'measured' ? { ...out, provisional: false, note: 'Atomics + futex syscall from a 40-line C addon' } : out;
+    },
+  },
+  {
     id: 'sync.rtt-blocking',
     group: 'latency',
     title: 'shmkit blocking ping-pong (event, parks at once)',
@@ -76,7 +99,9 @@ export const syncLatencyCases: BenchCase[] = [
     p99: true,
     baseline: 'rtt.c-futex',
     run: async (ctx) =>
-      ctx.sync.parks ? pingPong(ctx, 0, ctx.scale.roundTrips, 1) : pendingWithout(ctx.sync, 'a blocking wait'),
+      ctx.sync.parks
+        ? pingPong(ctx, ctx.sync, 'default', 0, ctx.scale.roundTrips, 1)
+        : pendingWithout(ctx.sync, 'a blocking wait'),
   },
   {
     id: 'sync.rtt-spin',
@@ -85,14 +110,14 @@ export const syncLatencyCases: BenchCase[] = [
     unit: 'ns',
     p99: true,
     baseline: 'rtt.c-spin',
-    run: async (ctx) => pingPong(ctx, SPIN, ctx.scale.smoke ? 200 : 2_000, 100),
+    run: async (ctx) => pingPong(ctx, ctx.sync, 'default', SPIN, ctx.scale.smoke ? 200 : 2_000, 100),
   },
 ];
 
 export const syncLatencyPeers: Record<string, (args: unknown) => Promise<void>> = {
   'sync-pingpong': async (args) => {
-    const { path, size, spin, trips } = args as PingPongArgs;
-    const sync = loadSyncAdapter();
+    const { path, size, spin, trips, adapter } = args as PingPongArgs;
+    const sync = loadSyncAdapter(adapter);
     const mapping = mapShared(path, size, false);
     const { ping, pong } = events(sync, mapping, false, spin);
     process.stdout.write('ready\n');

@@ -73,6 +73,16 @@ export function analysis(rows: Map<string, Row>, targets: TargetResult[]): strin
   }
 
   const futex = v('rtt.c-futex');
+  const nodeFutex = v('rtt.node-c-futex');
+  const uds = v('rtt.uds');
+  if (futex !== undefined && nodeFutex !== undefined && uds !== undefined) {
+    out.push(
+      `**Blocking round trip** (${status('Blocking RTT ≤ 1.3x') ?? 'not judged'}). Two node processes parking with a ` +
+        `minimal C futex addon (the reference row) take ${formatRatio(nodeFutex / futex)} the C futex round trip and are ` +
+        `${formatRatio(uds / nodeFutex)} faster than the Unix socket in this run: that is the room @shmkit/sync has for ` +
+        'its 1.3x and 2x targets once its per-call cost (handle lookup, argument checks) is added.',
+    );
+  }
   if (futex !== undefined) {
     out.push(
       '**Reading the latencies**. Blocking round trips depend on whether the CPUs idle: on a busy machine the C futex ' +

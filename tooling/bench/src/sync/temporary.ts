@@ -64,7 +64,7 @@ export const temporaryAdapter: SyncAdapter = {
         Atomics.store(words, index, 1);
       },
       wait() {
-        await_(() => Atomics.compareExchange(words, index, 1, 0) === 1, tuning.spin);
+        await_(() => Atomics.load(words, index) === 1 && Atomics.compareExchange(words, index, 1, 0) === 1, tuning.spin);
       },
     };
   },
