@@ -13,9 +13,10 @@ import { formatNs, formatRatio, formatValue } from './format.js';
 import { describeMachine } from './machine.js';
 import { renderMarkdown } from './report/markdown.js';
 import { barChart } from './report/svg.js';
-import { FULL, GROUPS, SMOKE, type BenchCase, type Context, type GroupId, type Row } from './registry.js';
+import { FULL, GROUPS, SMOKE, type BenchCase, type Context, type GroupId, type Outcome, type Row } from './registry.js';
 import { loadSyncAdapter } from './sync/index.js';
 import { judgeTargets } from './targets.js';
+import { runMicroGroup } from './micro.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -79,13 +80,27 @@ async function main(): Promise<void> {
   );
   const started = Date.now();
   const rows: Row[] = [];
+  const microResults = new Map<string, Outcome | Error>();
   try {
     for (const c of selected) {
       const t0 = Date.now();
       const row: Row = { id: c.id, group: c.group, title: c.title, unit: c.unit, status: 'failed' };
       if (c.baseline !== undefined) row.baseline = c.baseline;
       try {
-        const out = await c.run(ctx);
+        let out: Outcome;
+        if (c.micro !== undefined) {
+          if (!microResults.has(c.id)) {
+            const group = selected.filter((x) => x.group === c.group && x.micro !== undefined);
+            for (const [id, r] of runMicroGroup(group, ctx)) microResults.set(id, r);
+          }
+          const r = microResults.get(c.id);
+          if (r === undefined || r instanceof Error) throw r ?? new Error('micro case did not run');
+          out = r;
+        } else if (c.run !== undefined) {
+          out = await c.run(ctx);
+        } else {
+          throw new Error('case has neither run nor micro');
+        }
         if (out.kind === 'pending') {
           row.status = 'pending';
           row.note = out.reason;

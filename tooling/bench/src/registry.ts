@@ -93,7 +93,26 @@ export interface BenchCase {
   baseline?: string;
   /** True when p99 is meaningful for this row (latency distributions). */
   p99?: boolean;
-  run(ctx: Context): Promise<Outcome>;
+  /** A case measured on its own. */
+  run?(ctx: Context): Promise<Outcome>;
+  /**
+   * A cheap operation timed in batches. The runner interleaves the batches of
+   * every micro case of a group, round-robin, so a burst of other work on the
+   * machine hits a case and its baseline alike and their ratio stays honest.
+   */
+  micro?(ctx: Context): Micro;
+}
+
+/** What a micro case hands the runner. */
+export interface Micro {
+  /** Performs `n` operations. */
+  batch(n: number): void;
+  opsPerBatch: number;
+  /** Produced by a stand-in (see Outcome). */
+  provisional?: boolean;
+  note?: string;
+  /** Releases what the setup created, after the last batch. */
+  dispose?(): void;
 }
 
 /** A measured or pending row, as printed, saved and charted. */

@@ -1,22 +1,22 @@
 // Call overhead: the floor of a native call (shmkit's addon against a C
-// addon compiled here), and the Atomics fast path a mutex builds on.
+// addon compiled here), and the Atomics fast path a mutex builds on. All are
+// micro cases: the runner interleaves their batches.
 import { createRequire } from 'node:module';
 import { mapAnonymous } from '@shmkit/core';
 import { native } from '@shmkit/core/internal';
 import { compileAddon } from '../c/cc.js';
 import { NOOP_ADDON } from '../c/sources.js';
-import { timeBatches, type BatchOptions } from '../harness.js';
-import type { BenchCase, Context, Outcome } from '../registry.js';
+import type { BenchCase } from '../registry.js';
 
 const require = createRequire(import.meta.url);
 
-function batchOptions(ctx: Context): BatchOptions {
-  return { opsPerBatch: ctx.scale.opsPerBatch, batches: ctx.scale.batches, warmupBatches: 3 };
+interface NoopAddon {
+  noop(): undefined;
+  noopArgs(): undefined;
 }
 
-function measured(ctx: Context, batch: (n: number) => void): Outcome {
-  const s = timeBatches(batch, batchOptions(ctx));
-  return { kind: 'measured', value: s.median, samples: s.count };
+function addon(): NoopAddon {
+  return require(compileAddon(NOOP_ADDON)) as NoopAddon;
 }
 
 export const callCases: BenchCase[] = [
@@ -25,12 +25,14 @@ export const callCases: BenchCase[] = [
     group: 'call',
     title: 'C Node-API addon noop (floor)',
     unit: 'ns',
-    run: async (ctx) => {
-      const addon = require(compileAddon(NOOP_ADDON)) as { noop(): undefined };
-      const noop = addon.noop;
-      return measured(ctx, (n) => {
-        for (let i = 0; i < n; i++) noop();
-      });
+    micro: (ctx) => {
+      const noop = addon().noop;
+      return {
+        opsPerBatch: ctx.scale.opsPerBatch,
+        batch: (n) => {
+          for (let i = 0; i < n; i++) noop();
+        },
+      };
     },
   },
   {
@@ -39,12 +41,14 @@ export const callCases: BenchCase[] = [
     title: 'C addon noop + napi_get_cb_info(8 args) + napi_get_undefined',
     unit: 'ns',
     baseline: 'call.c-addon-noop',
-    run: async (ctx) => {
-      const addon = require(compileAddon(NOOP_ADDON)) as { noopArgs(): undefined };
-      const noop = addon.noopArgs;
-      return measured(ctx, (n) => {
-        for (let i = 0; i < n; i++) noop();
-      });
+    micro: (ctx) => {
+      const noop = addon().noopArgs;
+      return {
+        opsPerBatch: ctx.scale.opsPerBatch,
+        batch: (n) => {
+          for (let i = 0; i < n; i++) noop();
+        },
+      };
     },
   },
   {
@@ -53,11 +57,14 @@ export const callCases: BenchCase[] = [
     title: 'shmkit Node-API noop (`native.noop()`)',
     unit: 'ns',
     baseline: 'call.c-addon-noop',
-    run: async (ctx) => {
+    micro: (ctx) => {
       const noop = native.noop;
-      return measured(ctx, (n) => {
-        for (let i = 0; i < n; i++) noop();
-      });
+      return {
+        opsPerBatch: ctx.scale.opsPerBatch,
+        batch: (n) => {
+          for (let i = 0; i < n; i++) noop();
+        },
+      };
     },
   },
   {
@@ -66,15 +73,19 @@ export const callCases: BenchCase[] = [
     title: 'Atomics compareExchange + store on mapped memory',
     unit: 'ns',
     baseline: 'call.atomics-sab',
-    run: async (ctx) => {
-      using m = mapAnonymous(4096, { shared: true });
+    micro: (ctx) => {
+      const m = mapAnonymous(4096, { shared: true });
       const w = m.int32Array();
-      return measured(ctx, (n) => {
-        for (let i = 0; i < n; i++) {
-          if (Atomics.compareExchange(w, 0, 0, 1) !== 0) throw new Error('word was not free');
-          Atomics.store(w, 0, 0);
-        }
-      });
+      return {
+        opsPerBatch: ctx.scale.opsPerBatch,
+        batch: (n) => {
+          for (let i = 0; i < n; i++) {
+            if (Atomics.compareExchange(w, 0, 0, 1) !== 0) throw new Error('word was not free');
+            Atomics.store(w, 0, 0);
+          }
+        },
+        dispose: () => m.close(),
+      };
     },
   },
   {
@@ -82,14 +93,17 @@ export const callCases: BenchCase[] = [
     group: 'call',
     title: 'Atomics compareExchange + store on a SharedArrayBuffer',
     unit: 'ns',
-    run: async (ctx) => {
+    micro: (ctx) => {
       const w = new Int32Array(new SharedArrayBuffer(64));
-      return measured(ctx, (n) => {
-        for (let i = 0; i < n; i++) {
-          if (Atomics.compareExchange(w, 0, 0, 1) !== 0) throw new Error('word was not free');
-          Atomics.store(w, 0, 0);
-        }
-      });
+      return {
+        opsPerBatch: ctx.scale.opsPerBatch,
+        batch: (n) => {
+          for (let i = 0; i < n; i++) {
+            if (Atomics.compareExchange(w, 0, 0, 1) !== 0) throw new Error('word was not free');
+            Atomics.store(w, 0, 0);
+          }
+        },
+      };
     },
   },
 ];

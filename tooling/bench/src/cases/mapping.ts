@@ -8,16 +8,10 @@ import { adoptMapping, native } from '@shmkit/core/internal';
 import { compileProgram } from '../c/cc.js';
 import { MAPCLOSE } from '../c/sources.js';
 import { sampleSum } from '../checksum.js';
-import { timeBatches } from '../harness.js';
 import { makePatterns, CHUNK } from '../patterns.js';
 import type { BenchCase, Context, Outcome } from '../registry.js';
 import { summarize } from '../stats.js';
 import { nowNs } from '../harness.js';
-
-function mapCloseOutcome(ctx: Context, batch: (n: number) => void): Outcome {
-  const s = timeBatches(batch, { opsPerBatch: ctx.scale.mapOps, batches: ctx.scale.batches, warmupBatches: 2 });
-  return { kind: 'measured', value: s.median, samples: s.count };
-}
 
 /** The scanned file, written once per run and shared by the scan cases. */
 interface ScanFile {
@@ -117,10 +111,12 @@ export const mappingCases: BenchCase[] = [
     title: 'mapAnonymous(4096) + close()',
     unit: 'ns',
     baseline: 'map.c-anonymous',
-    run: async (ctx) =>
-      mapCloseOutcome(ctx, (n) => {
+    micro: (ctx) => ({
+      opsPerBatch: ctx.scale.mapOps,
+      batch: (n) => {
         for (let i = 0; i < n; i++) mapAnonymous(4096).close();
-      }),
+      },
+    }),
   },
   {
     id: 'map.fd',
@@ -128,20 +124,20 @@ export const mappingCases: BenchCase[] = [
     title: '`native.mapFd` of a file page + mappingClose',
     unit: 'ns',
     baseline: 'map.c-fd',
-    run: async (ctx) => {
+    micro: (ctx) => {
       const path = join(ctx.tmpDir, 'map-page.bin');
       const fd = openSync(path, 'w+', 0o600);
-      try {
-        writeSync(fd, Buffer.alloc(4096, 1));
-        return mapCloseOutcome(ctx, (n) => {
+      writeSync(fd, Buffer.alloc(4096, 1));
+      return {
+        opsPerBatch: ctx.scale.mapOps,
+        batch: (n) => {
           for (let i = 0; i < n; i++) {
             const m = native.mapFd(fd, 0, 4096, { shared: true });
             native.mappingClose(m.handle, m.buffer);
           }
-        });
-      } finally {
-        closeSync(fd);
-      }
+        },
+        dispose: () => closeSync(fd),
+      };
     },
   },
   {

@@ -57,7 +57,7 @@ export function renderMarkdown(input: ReportInput): string {
       '- Every ratio compares rows measured in the same run, on the same machine: no figure is carried over from elsewhere.',
       '- The C floors and ceilings (a Node-API addon noop, futex and spin ping-pong between two forked processes over a',
       '  MAP_SHARED file in /dev/shm, memcpy) are compiled by the bench with `cc -O2` and run as separate programs.',
-      `- Per-call rows: ${input.scale.opsPerBatch.toLocaleString('en-US')} calls per batch, 3 warm-up batches, the median of ${input.scale.batches} timed batches.`,
+      `- Per-call rows: ${input.scale.opsPerBatch.toLocaleString('en-US')} calls per batch (map+close: ${input.scale.mapOps.toLocaleString('en-US')}), 3 warm-up batches, then ${input.scale.batches} rounds that time one batch of every row of the group in turn (interleaved, so a busy phase of the machine hits a row and its baseline alike); the median batch.`,
       `- Round trips: one 8-byte message (or \`{ seq: 1 }\` for IPC and workers) in flight at a time; ${input.scale.roundTrips.toLocaleString('en-US')} round trips timed one by one after a`,
       '  warm-up, median and p99. Spin rows are timed in batches of 100 round trips (a clock read costs about as much as',
       '  a spin round trip), so their p99 is the p99 of batch means. Node peers are separate `node` processes; the',
