@@ -8,6 +8,8 @@ if (peer === undefined) {
   process.exit(2);
 }
 peer(JSON.parse(json ?? 'null') as unknown).catch((error: unknown) => {
-  process.stderr.write(`peer ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `peer ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

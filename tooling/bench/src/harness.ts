@@ -48,7 +48,11 @@ export async function timeBatchesAsync(
 }
 
 /** Times each of `count` calls of `op` after `warmup` untimed calls (ns). */
-export async function timeEach(op: () => Promise<void> | void, count: number, warmup: number): Promise<Summary> {
+export async function timeEach(
+  op: () => Promise<void> | void,
+  count: number,
+  warmup: number,
+): Promise<Summary> {
   for (let i = 0; i < warmup; i++) await op();
   const samples = new Float64Array(count);
   for (let i = 0; i < count; i++) {
@@ -60,7 +64,11 @@ export async function timeEach(op: () => Promise<void> | void, count: number, wa
 }
 
 /** Runs `once()` `repeats` times after `warmup` untimed runs; returns the samples (ns). */
-export async function timeRuns(once: () => Promise<void> | void, repeats: number, warmup: number): Promise<Summary> {
+export async function timeRuns(
+  once: () => Promise<void> | void,
+  repeats: number,
+  warmup: number,
+): Promise<Summary> {
   for (let i = 0; i < warmup; i++) await once();
   const samples: number[] = [];
   for (let i = 0; i < repeats; i++) {

@@ -13,7 +13,16 @@ import { formatNs, formatRatio, formatValue } from './format.js';
 import { describeMachine } from './machine.js';
 import { renderMarkdown } from './report/markdown.js';
 import { barChart } from './report/svg.js';
-import { FULL, GROUPS, SMOKE, type BenchCase, type Context, type GroupId, type Outcome, type Row } from './registry.js';
+import {
+  FULL,
+  GROUPS,
+  SMOKE,
+  type BenchCase,
+  type Context,
+  type GroupId,
+  type Outcome,
+  type Row,
+} from './registry.js';
 import { loadSyncAdapter } from './sync/index.js';
 import { judgeTargets } from './targets.js';
 import { runMicroGroup } from './micro.js';
@@ -33,7 +42,10 @@ const { values: opts } = parseArgs({
 /** The selected cases plus the baselines they are compared to, in registry order. */
 function select(filter: string | undefined): BenchCase[] {
   if (filter === undefined || filter === '') return cases;
-  const words = filter.split(',').map((w) => w.trim()).filter((w) => w !== '');
+  const words = filter
+    .split(',')
+    .map((w) => w.trim())
+    .filter((w) => w !== '');
   const chosen = new Set(cases.filter((c) => words.some((w) => c.id.includes(w))).map((c) => c.id));
   for (const c of cases) if (chosen.has(c.id) && c.baseline !== undefined) chosen.add(c.baseline);
   return cases.filter((c) => chosen.has(c.id));
@@ -44,7 +56,11 @@ function printTable(rows: Row[]): void {
   for (const r of rows) {
     lines.push([
       r.id,
-      r.status === 'pending' ? 'pending' : r.status === 'failed' ? 'FAILED' : formatValue(r.value, r.unit),
+      r.status === 'pending'
+        ? 'pending'
+        : r.status === 'failed'
+          ? 'FAILED'
+          : formatValue(r.value, r.unit),
       r.p99 === undefined ? '' : formatNs(r.p99),
       formatRatio(r.ratio),
       r.baseline ?? '',
@@ -58,13 +74,25 @@ function printTable(rows: Row[]): void {
   }
 }
 
+/** Formats the report the way the repo's prettier config would, so `format:check` stays clean. */
+async function formatMarkdown(md: string, path: string): Promise<string> {
+  try {
+    const prettier = await import('prettier');
+    const config = (await prettier.resolveConfig(path)) ?? {};
+    return await prettier.format(md, { ...config, parser: 'markdown', filepath: path });
+  } catch {
+    return md; // prettier missing: the report is still valid Markdown
+  }
+}
+
 async function main(): Promise<void> {
   const selected = select(opts.filter);
   if (opts.list) {
     for (const c of cases) process.stdout.write(`${c.id.padEnd(30)} ${c.title}\n`);
     return;
   }
-  if (selected.length === 0) throw new Error(`--filter ${String(opts.filter)} matches no case (see --list)`);
+  if (selected.length === 0)
+    throw new Error(`--filter ${String(opts.filter)} matches no case (see --list)`);
   const scale = opts.smoke ? SMOKE : FULL;
   const machine = describeMachine();
   const sync = loadSyncAdapter();
@@ -117,7 +145,9 @@ async function main(): Promise<void> {
       }
       rows.push(row);
       const shown = row.value === undefined ? row.status : formatValue(row.value, row.unit);
-      process.stderr.write(`  ${c.id.padEnd(30)} ${shown.padStart(12)}  (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+      process.stderr.write(
+        `  ${c.id.padEnd(30)} ${shown.padStart(12)}  (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`,
+      );
     }
   } finally {
     cleanup();
@@ -134,14 +164,22 @@ async function main(): Promise<void> {
   printTable(rows);
   process.stdout.write('\nTargets:\n');
   for (const t of targets) {
-    process.stdout.write(`  ${t.status.padEnd(12)} ${t.target}${t.ratio === undefined ? '' : `: ${formatRatio(t.ratio)}`} ${t.measured}\n`);
+    process.stdout.write(
+      `  ${t.status.padEnd(12)} ${t.target}${t.ratio === undefined ? '' : `: ${formatRatio(t.ratio)}`} ${t.measured}\n`,
+    );
   }
   process.stdout.write(`\n${rows.length} cases in ${(durationMs / 1000).toFixed(1)} s\n`);
 
   const resultsDir = join(repoRoot, 'bench-results');
   mkdirSync(resultsDir, { recursive: true });
-  const jsonPath = join(resultsDir, opts.smoke ? 'smoke.json' : opts.filter === undefined ? 'latest.json' : 'filtered.json');
-  writeFileSync(jsonPath, `${JSON.stringify({ machine, scale, syncAdapter: sync.name, durationMs, rows, targets }, null, 2)}\n`);
+  const jsonPath = join(
+    resultsDir,
+    opts.smoke ? 'smoke.json' : opts.filter === undefined ? 'latest.json' : 'filtered.json',
+  );
+  writeFileSync(
+    jsonPath,
+    `${JSON.stringify({ machine, scale, syncAdapter: sync.name, durationMs, rows, targets }, null, 2)}\n`,
+  );
   process.stdout.write(`results: ${relative(process.cwd(), jsonPath)}\n`);
 
   // Only a complete full run may replace the committed report.
@@ -161,16 +199,25 @@ async function main(): Promise<void> {
         (charts[group] ??= []).push(`benchmarks/${file}`);
       }
     }
-    writeFileSync(
-      join(docs, 'benchmarks.md'),
-      renderMarkdown({ machine, scale, rows, targets, syncAdapter: sync.name, charts, durationMs }),
-    );
+    const mdPath = join(docs, 'benchmarks.md');
+    const md = renderMarkdown({
+      machine,
+      scale,
+      rows,
+      targets,
+      syncAdapter: sync.name,
+      charts,
+      durationMs,
+    });
+    writeFileSync(mdPath, await formatMarkdown(md, mdPath));
     process.stdout.write(`report: ${relative(process.cwd(), join(docs, 'benchmarks.md'))}\n`);
   }
   if (rows.some((r) => r.status === 'failed')) process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

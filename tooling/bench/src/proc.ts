@@ -16,23 +16,35 @@ export interface PeerOptions {
 export function spawnPeer(peer: string, args: unknown, options: PeerOptions = {}): ChildProcess {
   const argv = [peer, JSON.stringify(args ?? null)];
   if (options.ipc === true) {
-    return fork(childEntry, argv, { stdio: options.stdio ?? ['ignore', 'inherit', 'inherit', 'ipc'] });
+    return fork(childEntry, argv, {
+      stdio: options.stdio ?? ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
   }
-  return spawn(process.execPath, [childEntry, ...argv], { stdio: options.stdio ?? ['ignore', 'pipe', 'inherit'] });
+  return spawn(process.execPath, [childEntry, ...argv], {
+    stdio: options.stdio ?? ['ignore', 'pipe', 'inherit'],
+  });
 }
 
 /** Resolves with the first stdout line of `child` matching `pattern`. */
-export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+export function waitForLine(
+  child: ChildProcess,
+  pattern: RegExp,
+  timeoutMs = 30_000,
+): Promise<string> {
   const out = child.stdout;
   if (out === null) return Promise.reject(new Error('child has no stdout pipe'));
   return new Promise((resolve, reject) => {
     let text = '';
-    const timer = setTimeout(() => done(new Error(`timed out waiting for ${String(pattern)}; got: ${text}`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new Error(`timed out waiting for ${String(pattern)}; got: ${text}`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer): void => {
       text += chunk.toString('utf8');
       for (const line of text.split('\n')) if (pattern.test(line)) return done(undefined, line);
     };
-    const onExit = (code: number | null): void => done(new Error(`child exited (${String(code)}) before ${String(pattern)}; got: ${text}`));
+    const onExit = (code: number | null): void =>
+      done(new Error(`child exited (${String(code)}) before ${String(pattern)}; got: ${text}`));
     function done(error: Error | undefined, line?: string): void {
       clearTimeout(timer);
       out?.off('data', onData);
@@ -53,5 +65,6 @@ export function waitForExit(child: ChildProcess): Promise<number | null> {
 
 /** Kills children that are still running; used in finally blocks. */
 export function killAll(children: Iterable<ChildProcess>): void {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }

@@ -35,12 +35,20 @@ const SPECS: TargetSpec[] = [
   {
     target: 'Uncontended lock+unlock ≤ 60 ns',
     rows: ['sync.mutex-uncontended'],
-    judge: ([v = 0]) => ({ ratio: v / 60, ok: v <= 60, measured: `${formatNs(v)} (ratio to the 60 ns limit)` }),
+    judge: ([v = 0]) => ({
+      ratio: v / 60,
+      ok: v <= 60,
+      measured: `${formatNs(v)} (ratio to the 60 ns limit)`,
+    }),
   },
   {
     target: 'Blocking RTT ≤ 1.3x the C futex RTT',
     rows: ['sync.rtt-blocking', 'rtt.c-futex'],
-    judge: ([v = 0, c = 1]) => ({ ratio: v / c, ok: v / c <= 1.3, measured: `${formatNs(v)} vs ${formatNs(c)}` }),
+    judge: ([v = 0, c = 1]) => ({
+      ratio: v / c,
+      ok: v / c <= 1.3,
+      measured: `${formatNs(v)} vs ${formatNs(c)}`,
+    }),
   },
   {
     target: 'Blocking RTT ≥ 2x faster than Node UDS',
@@ -54,7 +62,11 @@ const SPECS: TargetSpec[] = [
   {
     target: 'Spin-then-park RTT ≤ 2 µs',
     rows: ['sync.rtt-spin'],
-    judge: ([v = 0]) => ({ ratio: v / 2000, ok: v <= 2000, measured: `${formatNs(v)} (ratio to the 2 µs limit)` }),
+    judge: ([v = 0]) => ({
+      ratio: v / 2000,
+      ok: v <= 2000,
+      measured: `${formatNs(v)} (ratio to the 2 µs limit)`,
+    }),
   },
   {
     target: 'Bulk through shared memory ≥ 0.5x memcpy',
@@ -68,12 +80,20 @@ const SPECS: TargetSpec[] = [
   {
     target: 'map+close ≤ 10 µs (mapAnonymous)',
     rows: ['map.anonymous'],
-    judge: ([v = 0]) => ({ ratio: v / 10_000, ok: v <= 10_000, measured: `${formatNs(v)} (ratio to the 10 µs limit)` }),
+    judge: ([v = 0]) => ({
+      ratio: v / 10_000,
+      ok: v <= 10_000,
+      measured: `${formatNs(v)} (ratio to the 10 µs limit)`,
+    }),
   },
   {
     target: 'map+close ≤ 10 µs (mapFd, file page)',
     rows: ['map.fd'],
-    judge: ([v = 0]) => ({ ratio: v / 10_000, ok: v <= 10_000, measured: `${formatNs(v)} (ratio to the 10 µs limit)` }),
+    judge: ([v = 0]) => ({
+      ratio: v / 10_000,
+      ok: v <= 10_000,
+      measured: `${formatNs(v)} (ratio to the 10 µs limit)`,
+    }),
   },
 ];
 
@@ -84,7 +104,10 @@ export function judgeTargets(rows: Map<string, Row>): TargetResult[] {
     if (missing >= 0) {
       const r = inputs[missing];
       const status: TargetStatus = r?.status === 'pending' ? 'pending' : 'not measured';
-      const detail = r === undefined ? `row ${spec.rows[missing] ?? ''} not run (filtered out)` : (r.note ?? r.status);
+      const detail =
+        r === undefined
+          ? `row ${spec.rows[missing] ?? ''} not run (filtered out)`
+          : (r.note ?? r.status);
       return { target: spec.target, measured: '', status, detail };
     }
     const verdict = spec.judge(inputs.map((r) => r?.value as number));

@@ -23,10 +23,14 @@ export const bulkCases: BenchCase[] = [
     run: async (ctx) => {
       const bin = compileProgram(MEMCPY);
       const repeats = ctx.scale.bulkRepeats + 1;
-      const r = spawnSync(bin, [String(ctx.scale.bulkBytes), String(CHUNK), String(SLOTS), String(repeats)], {
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
+      const r = spawnSync(
+        bin,
+        [String(ctx.scale.bulkBytes), String(CHUNK), String(SLOTS), String(repeats)],
+        {
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
       if (r.status !== 0) throw new Error(`memcpy failed: ${r.stderr || String(r.error)}`);
       const { ns } = JSON.parse(r.stdout) as { ns: number[] };
       const s = summarize(ns.slice(1).map((t) => ctx.scale.bulkBytes / t));
@@ -59,7 +63,9 @@ export const bulkCases: BenchCase[] = [
           const t = nowNs() - t0;
           socket.destroy();
           if (sum.position !== total || sum.sum !== expected) {
-            throw new Error(`received ${sum.position} bytes, checksum ${sum.sum}, expected ${total} / ${expected}`);
+            throw new Error(
+              `received ${sum.position} bytes, checksum ${sum.sum}, expected ${total} / ${expected}`,
+            );
           }
           if (rep > 0) rates.push(total / t); // the first transfer warms up
         } finally {

@@ -18,7 +18,13 @@ import type { Summary } from '../stats.js';
 const MESSAGE = Buffer.from('ping!ok\n'); // 8 bytes
 
 function outcome(s: Summary, note?: string): Outcome {
-  return { kind: 'measured', value: s.median, p99: s.p99, samples: s.count, ...(note === undefined ? {} : { note }) };
+  return {
+    kind: 'measured',
+    value: s.median,
+    p99: s.p99,
+    samples: s.count,
+    ...(note === undefined ? {} : { note }),
+  };
 }
 
 /** Runs the C ping-pong; `batch` round trips per sample. */
@@ -49,7 +55,10 @@ function cPingPong(ctx: Context, mode: 'futex' | 'spin', samples: number, batch:
  * A round trip over a byte stream: write the message, resolve when as many
  * bytes came back. One message is in flight at a time.
  */
-function streamTrip(write: (b: Buffer) => void, readable: NodeJS.EventEmitter): () => Promise<void> {
+function streamTrip(
+  write: (b: Buffer) => void,
+  readable: NodeJS.EventEmitter,
+): () => Promise<void> {
   let pending = 0;
   let resolve: (() => void) | undefined;
   readable.on('data', (chunk: Buffer) => {
@@ -84,7 +93,10 @@ function messageTrip(send: () => void, port: NodeJS.EventEmitter): () => Promise
 }
 
 function trips(ctx: Context): { count: number; warmup: number } {
-  return { count: ctx.scale.roundTrips, warmup: Math.max(50, Math.floor(ctx.scale.roundTrips / 10)) };
+  return {
+    count: ctx.scale.roundTrips,
+    warmup: Math.max(50, Math.floor(ctx.scale.roundTrips / 10)),
+  };
 }
 
 export const latencyCases: BenchCase[] = [
@@ -187,7 +199,11 @@ export const latencyCases: BenchCase[] = [
         if (r.status !== 0) throw new Error(`mkfifo ${p} failed`);
       }
       // A non-blocking reader opens at once; the writer gets ENXIO until a reader exists.
-      const back = new Socket({ fd: openSync(up, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+      const back = new Socket({
+        fd: openSync(up, constants.O_RDONLY | constants.O_NONBLOCK),
+        readable: true,
+        writable: false,
+      });
       const child = spawnPeer('fifo-echo', { read: down, write: up });
       let out: Socket | undefined;
       try {
@@ -248,8 +264,16 @@ export const latencyPeers: Record<string, (args: unknown) => Promise<void>> = {
   },
   'fifo-echo': async (args) => {
     const { read, write } = args as { read: string; write: string };
-    const output = new Socket({ fd: await openWriterWhenReady(write), readable: false, writable: true });
-    const input = new Socket({ fd: openSync(read, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+    const output = new Socket({
+      fd: await openWriterWhenReady(write),
+      readable: false,
+      writable: true,
+    });
+    const input = new Socket({
+      fd: openSync(read, constants.O_RDONLY | constants.O_NONBLOCK),
+      readable: true,
+      writable: false,
+    });
     input.on('data', (d) => output.write(d));
     input.on('end', () => process.exit(0));
     output.on('error', () => process.exit(0));

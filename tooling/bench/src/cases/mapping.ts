@@ -61,7 +61,9 @@ function scanMapped(f: ScanFile, populate: boolean): number {
   // writable mapping would copy every page under MAP_POPULATE, which pre-faults for write.)
   const fd = openSync(f.path, 'r+');
   try {
-    const m = adoptMapping(native.mapFd(fd, 0, f.size, { shared: true, populate }), { kind: 'file' });
+    const m = adoptMapping(native.mapFd(fd, 0, f.size, { shared: true, populate }), {
+      kind: 'file',
+    });
     try {
       return sampleSum(m.int32Array());
     } finally {
@@ -81,10 +83,14 @@ function cMapClose(ctx: Context): { anon: number; fd: number } {
   const fd = openSync(path, 'w+', 0o600);
   writeSync(fd, Buffer.alloc(4096, 1));
   closeSync(fd);
-  const r = spawnSync(compileProgram(MAPCLOSE), [path, String(ctx.scale.mapOps * ctx.scale.batches)], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = spawnSync(
+    compileProgram(MAPCLOSE),
+    [path, String(ctx.scale.mapOps * ctx.scale.batches)],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   if (r.status !== 0) throw new Error(`mapclose failed: ${r.stderr || String(r.error)}`);
   cFloor = JSON.parse(r.stdout) as { anon: number; fd: number };
   return cFloor;

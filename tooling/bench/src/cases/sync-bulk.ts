@@ -99,7 +99,10 @@ export const syncBulkPeers: Record<string, (args: unknown) => Promise<void>> = {
     const patterns = makePatterns();
     const mapping = mapShared(path, SIZE, false);
     const r = ring(loadSyncAdapter(), mapping, false);
-    const bytes = Array.from({ length: SLOTS }, (_, k) => new Uint8Array(mapping.buffer, HEADER + k * CHUNK, CHUNK));
+    const bytes = Array.from(
+      { length: SLOTS },
+      (_, k) => new Uint8Array(mapping.buffer, HEADER + k * CHUNK, CHUNK),
+    );
     process.stdout.write('ready\n');
     while (Atomics.load(r.ctl, GO) === 0) sleepSync(0.05);
     const chunks = total / CHUNK;

@@ -9,7 +9,9 @@ function micro(ctx: Context, batch: (n: number) => void, dispose: () => void): M
     opsPerBatch: ctx.scale.opsPerBatch,
     batch,
     dispose,
-    ...(ctx.sync.provisional ? { provisional: true, note: `${ctx.sync.name}, not @shmkit/sync` } : {}),
+    ...(ctx.sync.provisional
+      ? { provisional: true, note: `${ctx.sync.name}, not @shmkit/sync` }
+      : {}),
   };
 }
 

@@ -14,5 +14,9 @@ export function pendingWithout(sync: SyncAdapter, what: string): Outcome {
 export function tag(sync: SyncAdapter, outcome: Outcome): Outcome {
   if (outcome.kind !== 'measured' || !sync.provisional) return outcome;
   const note = `${sync.name}, not @shmkit/sync`;
-  return { ...outcome, provisional: true, note: outcome.note === undefined ? note : `${note}; ${outcome.note}` };
+  return {
+    ...outcome,
+    provisional: true,
+    note: outcome.note === undefined ? note : `${note}; ${outcome.note}`,
+  };
 }

@@ -31,7 +31,9 @@ async function contend(ctx: Context, processes: number): Promise<Outcome> {
   const words = new Int32Array(mapping.buffer);
   const f64 = new Float64Array(mapping.buffer);
   const children = Array.from({ length: processes }, (_, index) =>
-    spawnPeer('contend', { path, index } satisfies ContendArgs, { stdio: ['ignore', 'ignore', 'inherit'] }),
+    spawnPeer('contend', { path, index } satisfies ContendArgs, {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
   );
   try {
     const deadline = Date.now() + 30_000;
@@ -45,10 +47,12 @@ async function contend(ctx: Context, processes: number): Promise<Outcome> {
     Atomics.store(words, STOP, 1);
     const codes = await Promise.all(children.map(waitForExit));
     const t = nowNs() - t0;
-    if (codes.some((c) => c !== 0)) throw new Error(`contention peers exited with ${codes.join(',')}`);
+    if (codes.some((c) => c !== 0))
+      throw new Error(`contention peers exited with ${codes.join(',')}`);
     const counts = Array.from({ length: processes }, (_, i) => f64[COUNTS + i] as number);
     const total = counts.reduce((a, b) => a + b, 0);
-    if (total !== f64[COUNTER]) throw new Error(`lost updates: counter ${String(f64[COUNTER])}, increments ${total}`);
+    if (total !== f64[COUNTER])
+      throw new Error(`lost updates: counter ${String(f64[COUNTER])}, increments ${total}`);
     const fairness = Math.min(...counts) / Math.max(...counts);
     return tag(ctx.sync, {
       kind: 'measured',
@@ -71,11 +75,18 @@ function contentionCase(processes: number): BenchCase {
     title: `${processes} process${processes > 1 ? 'es' : ''}: lock, increment, unlock (ns per increment, all processes)`,
     unit: 'ns',
     ...(processes > 1 ? { baseline: 'sync.contention-1' } : {}),
-    run: async (ctx) => (ctx.sync.parks ? contend(ctx, processes) : pendingWithout(ctx.sync, 'a contended mutex must park')),
+    run: async (ctx) =>
+      ctx.sync.parks
+        ? contend(ctx, processes)
+        : pendingWithout(ctx.sync, 'a contended mutex must park'),
   };
 }
 
-export const syncContentionCases: BenchCase[] = [contentionCase(1), contentionCase(2), contentionCase(4)];
+export const syncContentionCases: BenchCase[] = [
+  contentionCase(1),
+  contentionCase(2),
+  contentionCase(4),
+];
 
 export const syncContentionPeers: Record<string, (args: unknown) => Promise<void>> = {
   contend: async (args) => {

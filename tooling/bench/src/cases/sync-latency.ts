@@ -22,7 +22,12 @@ interface PingPongArgs {
   adapter: AdapterKind;
 }
 
-function events(sync: SyncAdapter, mapping: Mapping, init: boolean, spin: number): { ping: BenchEvent; pong: BenchEvent } {
+function events(
+  sync: SyncAdapter,
+  mapping: Mapping,
+  init: boolean,
+  spin: number,
+): { ping: BenchEvent; pong: BenchEvent } {
   const slot = slotBytes(sync.sizes.event);
   return {
     ping: sync.event({ mapping, offset: 0, init }, { spin }),
@@ -88,7 +93,9 @@ export const syncLatencyCases: BenchCase[] = [
     baseline: 'rtt.c-futex',
     run: async (ctx) => {
       const out = await pingPong(ctx, referenceAdapter, 'reference', 0, ctx.scale.roundTrips, 1);
-      return out.kind === 'measured' ? { ...out, provisional: false, note: 'Atomics + futex syscall from a 40-line C addon' } : out;
+      return out.kind === 'measured'
+        ? { ...out, provisional: false, note: 'Atomics + futex syscall from a 40-line C addon' }
+        : out;
     },
   },
   {
@@ -110,7 +117,8 @@ export const syncLatencyCases: BenchCase[] = [
     unit: 'ns',
     p99: true,
     baseline: 'rtt.c-spin',
-    run: async (ctx) => pingPong(ctx, ctx.sync, 'default', SPIN, ctx.scale.smoke ? 200 : 2_000, 100),
+    run: async (ctx) =>
+      pingPong(ctx, ctx.sync, 'default', SPIN, ctx.scale.smoke ? 200 : 2_000, 100),
   },
 ];
 

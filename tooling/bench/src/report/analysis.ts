@@ -5,7 +5,8 @@ import type { Row } from '../registry.js';
 import type { TargetResult } from '../targets.js';
 
 /** Profile facts measured with callgrind (instructions per call), see tooling/bench/README.md. */
-const PROFILED_AT = 'callgrind, instructions per call, measured once on this machine at commit 7f169fe';
+const PROFILED_AT =
+  'callgrind, instructions per call, measured once on this machine at commit 7f169fe';
 
 export function analysis(rows: Map<string, Row>, targets: TargetResult[]): string[] {
   const v = (id: string): number | undefined => rows.get(id)?.value;

@@ -47,7 +47,9 @@ export function renderMarkdown(input: ReportInput): string {
   md.push(`| Memory | ${machine.memoryGiB} GiB |`);
   md.push(`| Kernel | ${machine.kernel} |`);
   md.push(`| Node | ${machine.node} |`);
-  md.push(`| Load average at start | ${machine.loadAverage.toFixed(2)} (other work on the machine adds noise, most to p99) |`);
+  md.push(
+    `| Load average at start | ${machine.loadAverage.toFixed(2)} (other work on the machine adds noise, most to p99) |`,
+  );
   md.push(`| Sync implementation | ${input.syncAdapter} |`);
   md.push('');
   md.push('## Method');
@@ -62,7 +64,7 @@ export function renderMarkdown(input: ReportInput): string {
       '  warm-up, median and p99. Spin rows are timed in batches of 100 round trips (a clock read costs about as much as',
       '  a spin round trip), so their p99 is the p99 of batch means. Node peers are separate `node` processes; the',
       '  worker_threads row is in-process and only a reference.',
-      `- Bulk: ${(input.scale.bulkBytes / 1024 ** 3 >= 1 ? `${input.scale.bulkBytes / 1024 ** 3} GiB` : `${input.scale.bulkBytes / 1024 ** 2} MiB`)} moved from one node process to another in 1 MiB chunks (16 distinct chunks in rotation), one warm-up`,
+      `- Bulk: ${input.scale.bulkBytes / 1024 ** 3 >= 1 ? `${input.scale.bulkBytes / 1024 ** 3} GiB` : `${input.scale.bulkBytes / 1024 ** 2} MiB`} moved from one node process to another in 1 MiB chunks (16 distinct chunks in rotation), one warm-up`,
       `  transfer then the median of ${input.scale.bulkRepeats}. The receiver verifies a checksum (32-bit sum of one word per 64-byte line, so every`,
       '  cache line is read) and the run fails on a mismatch. The shared-memory receiver checksums in place (zero copy).',
       `- File scan: a ${input.scale.scanBytes / 1024 ** 2} MiB file written once per run in a temp dir (page cache warm), checksummed the same way; one`,
@@ -78,7 +80,9 @@ export function renderMarkdown(input: ReportInput): string {
   for (const t of targets) {
     const detail = t.detail.replace(/^pending @shmkit\/sync: /, 'needs @shmkit/sync: ');
     const status = detail === '' ? STATUS_MARK[t.status] : `${STATUS_MARK[t.status]}: ${detail}`;
-    md.push(`| ${cell(t.target)} | ${cell(t.measured)} | ${formatRatio(t.ratio)} | ${cell(status)} |`);
+    md.push(
+      `| ${cell(t.target)} | ${cell(t.measured)} | ${formatRatio(t.ratio)} | ${cell(status)} |`,
+    );
   }
   md.push('');
   const notes = analysis(byId, targets);
@@ -100,15 +104,33 @@ export function renderMarkdown(input: ReportInput): string {
       md.push('');
     }
     const withP99 = groupRows.some((r) => r.p99 !== undefined);
-    md.push(withP99 ? '| case | median | p99 | ratio | samples | notes |' : '| case | median | ratio | samples | notes |');
+    md.push(
+      withP99
+        ? '| case | median | p99 | ratio | samples | notes |'
+        : '| case | median | ratio | samples | notes |',
+    );
     md.push(withP99 ? '|---|---|---|---|---|---|' : '|---|---|---|---|---|');
     for (const r of groupRows) {
       const base = r.baseline === undefined ? undefined : byId.get(r.baseline);
       const ratio =
-        r.ratio === undefined || base === undefined ? '' : `${formatRatio(r.ratio)} ${r.unit === 'ns' ? 'the time of' : 'the rate of'} ${base.title}`;
-      const median = r.status === 'pending' ? '⏳ pending' : r.status === 'failed' ? '⚠️ failed' : formatValue(r.value, r.unit);
+        r.ratio === undefined || base === undefined
+          ? ''
+          : `${formatRatio(r.ratio)} ${r.unit === 'ns' ? 'the time of' : 'the rate of'} ${base.title}`;
+      const median =
+        r.status === 'pending'
+          ? '⏳ pending'
+          : r.status === 'failed'
+            ? '⚠️ failed'
+            : formatValue(r.value, r.unit);
       const p99 = r.p99 === undefined ? '' : formatNs(r.p99);
-      const cols = [cell(r.title), median, ...(withP99 ? [p99] : []), cell(ratio), String(r.samples ?? ''), cell(r.note ?? '')];
+      const cols = [
+        cell(r.title),
+        median,
+        ...(withP99 ? [p99] : []),
+        cell(ratio),
+        String(r.samples ?? ''),
+        cell(r.note ?? ''),
+      ];
       md.push(`| ${cols.join(' | ')} |`);
     }
     md.push('');
@@ -116,13 +138,19 @@ export function renderMarkdown(input: ReportInput): string {
   md.push('## Reproduce');
   md.push('');
   md.push('```sh');
-  md.push('pnpm bench                     # full run: rewrites this file and docs/benchmarks/*.svg');
+  md.push(
+    'pnpm bench                     # full run: rewrites this file and docs/benchmarks/*.svg',
+  );
   md.push('pnpm bench --filter rtt,bulk   # some cases (and their baselines); writes JSON only');
   md.push('pnpm bench:smoke               # what CI runs: small sizes, nothing asserted');
   md.push('```');
   md.push('');
-  md.push('Raw results of the last run are in `bench-results/latest.json` (not committed). The harness and how to plug in');
-  md.push('a sync implementation are described in [tooling/bench/README.md](../tooling/bench/README.md).');
+  md.push(
+    'Raw results of the last run are in `bench-results/latest.json` (not committed). The harness and how to plug in',
+  );
+  md.push(
+    'a sync implementation are described in [tooling/bench/README.md](../tooling/bench/README.md).',
+  );
   md.push('');
   return md.join('\n');
 }

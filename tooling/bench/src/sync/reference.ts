@@ -6,7 +6,14 @@
 import { createRequire } from 'node:module';
 import { compileAddon } from '../c/cc.js';
 import { FUTEX_ADDON } from '../c/sources.js';
-import type { BenchEvent, BenchMutex, BenchSemaphore, Placement, SyncAdapter, WaitTuning } from './adapter.js';
+import type {
+  BenchEvent,
+  BenchMutex,
+  BenchSemaphore,
+  Placement,
+  SyncAdapter,
+  WaitTuning,
+} from './adapter.js';
 
 interface FutexAddon {
   futexWait(words: Int32Array, index: number, expected: number): number;
@@ -41,7 +48,8 @@ export const referenceAdapter: SyncAdapter = {
       lock() {
         let c = Atomics.compareExchange(words, index, 0, 1);
         if (c === 0) return;
-        for (let i = 0; i < SPIN_LOCK && c !== 0; i++) c = Atomics.compareExchange(words, index, 0, 1);
+        for (let i = 0; i < SPIN_LOCK && c !== 0; i++)
+          c = Atomics.compareExchange(words, index, 0, 1);
         if (c === 0) return;
         if (c !== 2) c = Atomics.exchange(words, index, 2);
         while (c !== 0) {
@@ -87,7 +95,8 @@ export const referenceAdapter: SyncAdapter = {
       wait() {
         // Spin on plain loads (no cache-line ping-pong), claim with one CAS.
         for (let i = 0; i < tuning.spin; i++) {
-          if (Atomics.load(words, index) === 1 && Atomics.compareExchange(words, index, 1, 0) === 1) return;
+          if (Atomics.load(words, index) === 1 && Atomics.compareExchange(words, index, 1, 0) === 1)
+            return;
         }
         for (;;) {
           if (Atomics.compareExchange(words, index, 1, 0) === 1) return;

@@ -4,7 +4,14 @@
 // and then poll with short sleeps. Rows that depend on parking are reported
 // as pending when this adapter is in use; the rest are marked provisional.
 import { sleepSync } from '../harness.js';
-import type { BenchEvent, BenchMutex, BenchSemaphore, Placement, SyncAdapter, WaitTuning } from './adapter.js';
+import type {
+  BenchEvent,
+  BenchMutex,
+  BenchSemaphore,
+  Placement,
+  SyncAdapter,
+  WaitTuning,
+} from './adapter.js';
 
 function word(at: Placement): { words: Int32Array; index: number } {
   if (at.offset % 4 !== 0) throw new RangeError(`offset ${at.offset} is not 4-byte aligned`);
@@ -64,7 +71,11 @@ export const temporaryAdapter: SyncAdapter = {
         Atomics.store(words, index, 1);
       },
       wait() {
-        await_(() => Atomics.load(words, index) === 1 && Atomics.compareExchange(words, index, 1, 0) === 1, tuning.spin);
+        await_(
+          () =>
+            Atomics.load(words, index) === 1 && Atomics.compareExchange(words, index, 1, 0) === 1,
+          tuning.spin,
+        );
       },
     };
   },
