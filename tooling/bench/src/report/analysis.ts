@@ -38,7 +38,7 @@ export function analysis(rows: Map<string, Row>, targets: TargetResult[]): strin
     out.push(
       `**map+close** (mapAnonymous: ${status('map+close ≤ 10 µs (mapAnonymous)') ?? 'not judged'}, mapFd: ` +
         `${status('map+close ≤ 10 µs (mapFd') ?? 'not judged'}). The kernel floor in this run is ${formatNs(cA)} for ` +
-        `an anonymous MAP_SHARED page (the kernel creates a shmem file for each one) and ${formatNs(cF)} for a file page; ` +
+        `an anonymous \`MAP_SHARED\` page (the kernel creates a shmem file for each one) and ${formatNs(cF)} for a file page; ` +
         `shmkit adds ${formatNs(mapA - cA)} and ${formatNs(mapF - cF)}. Profile (${PROFILED_AT}): about 31,000 user-space ` +
         'instructions per `mapFd` + `mappingClose`: the `{ handle, buffer, address, byteLength }` result built with four ' +
         '`napi_set_named_property` calls, each a V8 map transition (8,100); the external ArrayBuffer (7,000: Node makes ' +
@@ -65,11 +65,12 @@ export function analysis(rows: Map<string, Row>, targets: TargetResult[]): strin
   const readSync = v('scan.readsync');
   if (shared !== undefined && readSync !== undefined) {
     out.push(
-      `**File scan**. A MAP_SHARED mapping of a cached file scans at ${formatRatio(shared / readSync)} the speed of ` +
-        'chunked `readSync` here (the kernel copy is cheap next to the page faults a mapping takes). Two traps seen while ' +
-        'building this bench: a private *writable* file mapping (copy-on-write) scanned about 3x slower than a shared ' +
-        'one, and MAP_POPULATE on it copies every page, because populate pre-faults for write. `readFileSync` pays for ' +
-        'a fresh 512 MiB allocation (page faults on new anonymous memory) on top of the copy.',
+      `**File scan**. A \`MAP_SHARED\` mapping of a cached file scans at ${formatRatio(shared / readSync)} the speed of ` +
+        'chunked `readSync` here: the mapping saves the copy but takes a page fault per few pages, which ' +
+        '`MAP_POPULATE` batches into the map call. Two traps seen while building this bench: a private, writable ' +
+        'file mapping (copy-on-write) scanned about 3x slower than a shared one, and `MAP_POPULATE` on it copies ' +
+        'every page, because populate pre-faults for write. `readFileSync` pays for a fresh 512 MiB allocation ' +
+        '(page faults on new anonymous memory) on top of the copy.',
     );
   }
 
