@@ -133,9 +133,10 @@ int main(int argc, char **argv) {
 `;
 
 /**
- * One process copies TOTAL bytes in CHUNK-sized memcpy calls from a source
- * buffer into a ring of SLOTS chunks: the shape of the shared-memory
- * producer, without a consumer. Usage: memcpy TOTAL CHUNK SLOTS REPEATS.
+ * One process copies TOTAL bytes in CHUNK-sized memcpy calls from PATTERNS
+ * source chunks in rotation into a ring of SLOTS chunks: the shape of the
+ * shared-memory producer, without a consumer.
+ * Usage: memcpy TOTAL CHUNK SLOTS PATTERNS REPEATS.
  * Prints one JSON line with the nanoseconds of each repeat.
  */
 export const MEMCPY = String.raw`
@@ -151,23 +152,23 @@ static double now_ns(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5) { fprintf(stderr, "usage: memcpy TOTAL CHUNK SLOTS REPEATS\n"); return 2; }
+  if (argc != 6) { fprintf(stderr, "usage: memcpy TOTAL CHUNK SLOTS PATTERNS REPEATS\n"); return 2; }
   size_t total = strtoull(argv[1], NULL, 10), chunk = strtoull(argv[2], NULL, 10);
-  size_t slots = strtoull(argv[3], NULL, 10);
-  int repeats = atoi(argv[4]);
-  unsigned char *src = malloc(chunk), *ring = malloc(chunk * slots);
+  size_t slots = strtoull(argv[3], NULL, 10), patterns = strtoull(argv[4], NULL, 10);
+  int repeats = atoi(argv[5]);
+  unsigned char *src = malloc(chunk * patterns), *ring = malloc(chunk * slots);
   if (!src || !ring) { perror("malloc"); return 1; }
-  for (size_t i = 0; i < chunk; i++) src[i] = (unsigned char)(i * 31 + 7);
+  for (size_t i = 0; i < chunk * patterns; i++) src[i] = (unsigned char)(i * 31 + 7);
   memset(ring, 0, chunk * slots); /* fault the pages in before timing */
   unsigned sink = 0;
   printf("{\"ns\":[");
   for (int r = 0; r < repeats; r++) {
     double t0 = now_ns();
-    size_t slot = 0;
+    size_t slot = 0, k = 0;
     for (size_t done = 0; done < total; done += chunk) {
-      src[0] = (unsigned char)done; /* every chunk differs, so no copy can be skipped */
-      memcpy(ring + slot * chunk, src, chunk);
+      memcpy(ring + slot * chunk, src + k * chunk, chunk);
       if (++slot == slots) slot = 0;
+      if (++k == patterns) k = 0;
     }
     double t = now_ns() - t0;
     sink += ring[chunk - 1];

@@ -9,7 +9,7 @@ import { compileProgram } from '../c/cc.js';
 import { MEMCPY } from '../c/sources.js';
 import { StreamSum } from '../checksum.js';
 import { nowNs } from '../harness.js';
-import { CHUNK, expectedSum, makePatterns, SLOTS } from '../patterns.js';
+import { CHUNK, expectedSum, makePatterns, PATTERNS, SLOTS } from '../patterns.js';
 import { killAll, spawnPeer } from '../proc.js';
 import type { BenchCase } from '../registry.js';
 import { summarize } from '../stats.js';
@@ -18,14 +18,20 @@ export const bulkCases: BenchCase[] = [
   {
     id: 'bulk.c-memcpy',
     group: 'bulk',
-    title: 'C memcpy into a 4 x 1 MiB ring, one process (ceiling)',
+    title: 'C memcpy of 16 x 1 MiB chunks into a 4 x 1 MiB ring (ceiling)',
     unit: 'GB/s',
     run: async (ctx) => {
       const bin = compileProgram(MEMCPY);
       const repeats = ctx.scale.bulkRepeats + 1;
       const r = spawnSync(
         bin,
-        [String(ctx.scale.bulkBytes), String(CHUNK), String(SLOTS), String(repeats)],
+        [
+          String(ctx.scale.bulkBytes),
+          String(CHUNK),
+          String(SLOTS),
+          String(PATTERNS),
+          String(repeats),
+        ],
         {
           encoding: 'utf8',
           timeout: 60_000,

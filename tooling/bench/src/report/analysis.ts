@@ -53,8 +53,8 @@ export function analysis(rows: Map<string, Row>, targets: TargetResult[]): strin
   const memcpy = v('bulk.c-memcpy');
   if (ring?.value !== undefined && memcpy !== undefined) {
     out.push(
-      `**Bulk** (${status('Bulk') ?? 'not judged'}). The ceiling is memcpy into the same 4 x 1 MiB ring in one ` +
-        'process, which stays in cache: stricter than a 1 GiB to 1 GiB memcpy. The ring moves each chunk with one copy ' +
+      `**Bulk** (${status('Bulk') ?? 'not judged'}). The ceiling is one process doing the producer's copies alone: ` +
+        'the same 16 source chunks into the same 4 x 1 MiB ring, mostly in cache, so stricter than a 1 GiB to 1 GiB memcpy. The ring moves each chunk with one copy ' +
         '(producer) and one read (consumer checksum) running at the same time on the two cores, so on a machine with ' +
         'other work one side often waits for a CPU; spinning longer then makes it worse, not better (it takes the ' +
         `CPU from the peer). The Unix socket stream reaches ${formatRatio((v('bulk.uds') ?? 0) / ring.value)} of the ring.`,
