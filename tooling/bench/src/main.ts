@@ -25,7 +25,7 @@ import {
 } from './registry.js';
 import { loadSyncAdapter } from './sync/index.js';
 import { judgeTargets } from './targets.js';
-import { runMicroGroup } from './micro.js';
+import { runInterleaved, runMicroGroup } from './micro.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -35,6 +35,7 @@ const { values: opts } = parseArgs({
     filter: { type: 'string' },
     list: { type: 'boolean', default: false },
     'no-report': { type: 'boolean', default: false },
+    passes: { type: 'string' },
   },
   allowPositionals: false,
 });
@@ -93,7 +94,11 @@ async function main(): Promise<void> {
   }
   if (selected.length === 0)
     throw new Error(`--filter ${String(opts.filter)} matches no case (see --list)`);
-  const scale = opts.smoke ? SMOKE : FULL;
+  const base = opts.smoke ? SMOKE : FULL;
+  const scale =
+    opts.passes === undefined
+      ? base
+      : { ...base, passes: Math.max(1, Number.parseInt(opts.passes, 10) || 1) };
   const machine = describeMachine();
   const sync = loadSyncAdapter();
   const tmpDir = mkdtempSync(join(tmpdir(), 'shmkit-bench-'));
@@ -123,6 +128,15 @@ async function main(): Promise<void> {
           }
           const r = microResults.get(c.id);
           if (r === undefined || r instanceof Error) throw r ?? new Error('micro case did not run');
+          out = r;
+        } else if (c.interleave === true) {
+          if (!microResults.has(c.id)) {
+            const group = selected.filter((x) => x.group === c.group && x.interleave === true);
+            for (const [id, r] of await runInterleaved(group, ctx)) microResults.set(id, r);
+          }
+          const r = microResults.get(c.id);
+          if (r === undefined || r instanceof Error)
+            throw r ?? new Error('interleaved case did not run');
           out = r;
         } else if (c.run !== undefined) {
           out = await c.run(ctx);

@@ -68,3 +68,12 @@ export function killAll(children: Iterable<ChildProcess>): void {
   for (const child of children)
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
+
+/**
+ * Kills children that are still running and waits until they are gone, so
+ * their teardown does not overlap the next measurement.
+ */
+export async function reap(children: ChildProcess[]): Promise<void> {
+  killAll(children);
+  await Promise.all(children.map(waitForExit));
+}

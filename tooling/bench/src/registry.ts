@@ -21,8 +21,13 @@ export interface Scale {
   batches: number;
   /** Operations per batch for call-overhead cases. */
   opsPerBatch: number;
-  /** Round trips timed one by one (latency cases). */
+  /** Round trips timed one by one (latency cases), over all passes. */
   roundTrips: number;
+  /**
+   * Latency cases run in this many interleaved passes (each with
+   * roundTrips / passes round trips); the row is the median over passes.
+   */
+  passes: number;
   /** Bytes moved by each bulk transfer. */
   bulkBytes: number;
   /** Repeats of each bulk transfer and file scan. */
@@ -42,6 +47,7 @@ export const FULL: Scale = {
   batches: 101,
   opsPerBatch: 50_000,
   roundTrips: 10_000,
+  passes: 5,
   bulkBytes: 1024 ** 3,
   bulkRepeats: 5,
   scanBytes: 512 * 1024 ** 2,
@@ -54,6 +60,7 @@ export const SMOKE: Scale = {
   batches: 5,
   opsPerBatch: 20_000,
   roundTrips: 300,
+  passes: 1,
   bulkBytes: 32 * 1024 ** 2,
   bulkRepeats: 1,
   scanBytes: 16 * 1024 ** 2,
@@ -86,6 +93,12 @@ export type Outcome =
   | { kind: 'pending'; reason: string };
 
 export interface BenchCase {
+  /**
+   * Run in interleaved passes with the other interleaved cases of its group
+   * (see Scale.passes): for latencies that swing with the machine's load, so
+   * a row and its baseline see the same conditions.
+   */
+  interleave?: boolean;
   /** Stable id used by --filter, the JSON results, targets and baselines. */
   id: string;
   group: GroupId;

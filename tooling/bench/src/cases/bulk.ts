@@ -10,7 +10,7 @@ import { MEMCPY } from '../c/sources.js';
 import { StreamSum } from '../checksum.js';
 import { nowNs } from '../harness.js';
 import { CHUNK, expectedSum, makePatterns, PATTERNS, SLOTS } from '../patterns.js';
-import { killAll, spawnPeer } from '../proc.js';
+import { reap, spawnPeer } from '../proc.js';
 import type { BenchCase } from '../registry.js';
 import { summarize } from '../stats.js';
 
@@ -75,7 +75,7 @@ export const bulkCases: BenchCase[] = [
           }
           if (rep > 0) rates.push(total / t); // the first transfer warms up
         } finally {
-          killAll([child]);
+          await reap([child]);
         }
       }
       server.close();

@@ -2,7 +2,7 @@
 // Node offers today (Unix socket, child_process IPC, a pipe, a FIFO, and
 // worker_threads for reference) and the C floors (futex and spin ping-pong).
 import { spawnSync } from 'node:child_process';
-import { constants, openSync } from 'node:fs';
+import { constants, openSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { createConnection, createServer, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { compileProgram } from '../c/cc.js';
 import { PINGPONG } from '../c/sources.js';
 import { timeEach } from '../harness.js';
-import { killAll, spawnPeer } from '../proc.js';
+import { reap, spawnPeer } from '../proc.js';
 import type { BenchCase, Context, Outcome } from '../registry.js';
 import { sharedPath, unlinkShared } from '../shared.js';
 import type { Summary } from '../stats.js';
@@ -92,10 +92,14 @@ function messageTrip(send: () => void, port: NodeJS.EventEmitter): () => Promise
     });
 }
 
+let fifoPass = 0;
+
 function trips(ctx: Context): { count: number; warmup: number } {
   return {
     count: ctx.scale.roundTrips,
-    warmup: Math.max(50, Math.floor(ctx.scale.roundTrips / 10)),
+    // A fresh node peer needs a few thousand round trips before its latency settles
+    // (with 1,000 the p99 came out about 10x higher).
+    warmup: ctx.scale.smoke ? 50 : 3_000,
   };
 }
 
@@ -103,6 +107,7 @@ export const latencyCases: BenchCase[] = [
   {
     id: 'rtt.c-futex',
     group: 'latency',
+    interleave: true,
     title: 'C futex ping-pong (floor for blocking)',
     unit: 'ns',
     p99: true,
@@ -111,14 +116,17 @@ export const latencyCases: BenchCase[] = [
   {
     id: 'rtt.c-spin',
     group: 'latency',
+    interleave: true,
     title: 'C spin ping-pong (floor)',
     unit: 'ns',
     p99: true,
-    run: async (ctx) => cPingPong(ctx, 'spin', ctx.scale.smoke ? 200 : 2_000, 100),
+    run: async (ctx) =>
+      cPingPong(ctx, 'spin', Math.max(100, Math.floor(ctx.scale.roundTrips / 5)), 100),
   },
   {
     id: 'rtt.uds',
     group: 'latency',
+    interleave: true,
     title: 'Unix domain socket (net)',
     unit: 'ns',
     p99: true,
@@ -138,7 +146,7 @@ export const latencyCases: BenchCase[] = [
         socket.destroy();
         return outcome(s);
       } finally {
-        killAll([child]);
+        await reap([child]);
         server.close();
       }
     },
@@ -146,6 +154,7 @@ export const latencyCases: BenchCase[] = [
   {
     id: 'rtt.ipc',
     group: 'latency',
+    interleave: true,
     title: 'child_process IPC (process.send)',
     unit: 'ns',
     p99: true,
@@ -159,13 +168,14 @@ export const latencyCases: BenchCase[] = [
         return outcome(await timeEach(trip, count, warmup));
       } finally {
         child.disconnect();
-        killAll([child]);
+        await reap([child]);
       }
     },
   },
   {
     id: 'rtt.pipe',
     group: 'latency',
+    interleave: true,
     title: 'pipe (child stdin/stdout)',
     unit: 'ns',
     p99: true,
@@ -180,20 +190,22 @@ export const latencyCases: BenchCase[] = [
         const { count, warmup } = trips(ctx);
         return outcome(await timeEach(trip, count, warmup));
       } finally {
-        killAll([child]);
+        await reap([child]);
       }
     },
   },
   {
     id: 'rtt.fifo',
     group: 'latency',
+    interleave: true,
     title: 'two FIFOs (mkfifo, non-blocking, net.Socket)',
     unit: 'ns',
     p99: true,
     baseline: 'rtt.c-futex',
     run: async (ctx) => {
-      const up = join(ctx.tmpDir, 'rtt-up.fifo');
-      const down = join(ctx.tmpDir, 'rtt-down.fifo');
+      fifoPass += 1; // every pass makes its own pair
+      const up = join(ctx.tmpDir, `rtt-up-${fifoPass}.fifo`);
+      const down = join(ctx.tmpDir, `rtt-down-${fifoPass}.fifo`);
       for (const p of [up, down]) {
         const r = spawnSync('mkfifo', ['-m', '600', p]);
         if (r.status !== 0) throw new Error(`mkfifo ${p} failed`);
@@ -216,13 +228,16 @@ export const latencyCases: BenchCase[] = [
       } finally {
         out?.destroy();
         back.destroy();
-        killAll([child]);
+        await reap([child]);
+        rmSync(up, { force: true });
+        rmSync(down, { force: true });
       }
     },
   },
   {
     id: 'rtt.worker',
     group: 'latency',
+    interleave: true,
     title: 'worker_threads postMessage (in-process reference)',
     unit: 'ns',
     p99: true,

@@ -6,7 +6,7 @@ import type { Mapping } from '@shmkit/core';
 import { sampleSum } from '../checksum.js';
 import { nowNs, sleepSync } from '../harness.js';
 import { CHUNK, expectedSum, makePatterns, SLOTS } from '../patterns.js';
-import { killAll, spawnPeer, waitForExit, waitForLine } from '../proc.js';
+import { reap, spawnPeer, waitForExit, waitForLine } from '../proc.js';
 import type { BenchCase, Context, Outcome } from '../registry.js';
 import { mapShared, sharedPath, unlinkShared } from '../shared.js';
 import { summarize } from '../stats.js';
@@ -66,7 +66,7 @@ async function transfer(ctx: Context, total: number, expected: number): Promise<
     if (code !== 0) throw new Error(`ring producer exited with ${String(code)}`);
     return total / t;
   } finally {
-    killAll([child]);
+    await reap([child]);
     mapping.close();
     unlinkShared(path);
   }

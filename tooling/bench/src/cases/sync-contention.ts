@@ -2,7 +2,7 @@
 // fixed time: aggregate cost per locked increment, and fairness (the least
 // busy process's share of the most busy one's).
 import { nowNs, sleepSync } from '../harness.js';
-import { killAll, spawnPeer, waitForExit } from '../proc.js';
+import { reap, spawnPeer, waitForExit } from '../proc.js';
 import type { BenchCase, Context, Outcome } from '../registry.js';
 import { mapShared, sharedPath, unlinkShared } from '../shared.js';
 import { slotBytes } from '../sync/adapter.js';
@@ -62,7 +62,7 @@ async function contend(ctx: Context, processes: number): Promise<Outcome> {
       extra: { incrementsPerSecond: total / (t / 1e9), fairness, processes },
     });
   } finally {
-    killAll(children);
+    await reap(children);
     mapping.close();
     unlinkShared(path);
   }

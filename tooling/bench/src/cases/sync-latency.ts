@@ -2,7 +2,7 @@
 // shared file mapping: parked (blocking) and spin-then-park.
 import type { Mapping } from '@shmkit/core';
 import { nowNs } from '../harness.js';
-import { killAll, spawnPeer, waitForExit, waitForLine } from '../proc.js';
+import { reap, spawnPeer, waitForExit, waitForLine } from '../proc.js';
 import type { BenchCase, Context, Outcome } from '../registry.js';
 import { mapShared, sharedPath, unlinkShared } from '../shared.js';
 import { summarize } from '../stats.js';
@@ -47,7 +47,8 @@ async function pingPong(
   const path = sharedPath('pingpong');
   const size = 4096;
   const mapping = mapShared(path, size, true);
-  const warmup = Math.max(20, Math.floor(samples / 10));
+  // A fresh node peer needs a few thousand round trips before its latency settles.
+  const warmup = ctx.scale.smoke ? 20 : Math.max(Math.ceil(3_000 / batch), Math.floor(samples / 2));
   const { ping, pong } = events(sync, mapping, true, spin);
   const args: PingPongArgs = { path, size, spin, trips: (warmup + samples) * batch, adapter: kind };
   const child = spawnPeer('sync-pingpong', args);
@@ -77,7 +78,7 @@ async function pingPong(
       ...(batch > 1 ? { note: `each sample is the mean of ${batch} round trips` } : {}),
     });
   } finally {
-    killAll([child]);
+    await reap([child]);
     mapping.close();
     unlinkShared(path);
   }
@@ -87,6 +88,7 @@ export const syncLatencyCases: BenchCase[] = [
   {
     id: 'rtt.node-c-futex',
     group: 'latency',
+    interleave: true,
     title: 'node + minimal C futex addon (reference, not shmkit)',
     unit: 'ns',
     p99: true,
@@ -101,6 +103,7 @@ export const syncLatencyCases: BenchCase[] = [
   {
     id: 'sync.rtt-blocking',
     group: 'latency',
+    interleave: true,
     title: 'shmkit blocking ping-pong (event, parks at once)',
     unit: 'ns',
     p99: true,
@@ -113,12 +116,20 @@ export const syncLatencyCases: BenchCase[] = [
   {
     id: 'sync.rtt-spin',
     group: 'latency',
+    interleave: true,
     title: `shmkit spin-then-park ping-pong (spin ${SPIN})`,
     unit: 'ns',
     p99: true,
     baseline: 'rtt.c-spin',
     run: async (ctx) =>
-      pingPong(ctx, ctx.sync, 'default', SPIN, ctx.scale.smoke ? 200 : 2_000, 100),
+      pingPong(
+        ctx,
+        ctx.sync,
+        'default',
+        SPIN,
+        Math.max(100, Math.floor(ctx.scale.roundTrips / 5)),
+        100,
+      ),
   },
 ];
 
