@@ -87,9 +87,12 @@ export function analysis(rows: Map<string, Row>, targets: TargetResult[]): strin
   }
   if (futex !== undefined) {
     out.push(
-      '**Reading the latencies**. Blocking round trips depend on whether the CPUs idle: on a busy machine the C futex ' +
-        'round trip can be shorter (no wake-up from an idle state) and the p99 much longer (the peer waits for a CPU). ' +
-        'Compare rows of the same run only; the load average at start is in the machine table.',
+      '**Reading the latencies**. Blocking round trips depend on whether the CPUs idle. On this VM the C futex ' +
+        'round trip is bimodal across runs: about 2.5 µs while other work keeps both CPUs busy, about 12 µs when ' +
+        'they go idle between wake-ups (a wake-up from idle is expensive in a VM), and node peers, with their ' +
+        'helper threads, do not always fall in the same mode as the C pair. So judge the blocking targets together ' +
+        'with the reference row (node + C futex addon), and compare rows of the same run only; the load average ' +
+        'at start is in the machine table.',
     );
   }
   return out;
