@@ -3,54 +3,64 @@
 //! Every check happens here, before a binding makes any system call, and
 //! fails with the TypeError/RangeError Node itself would throw.
 
-use super::{check, external, sys, Callback, Env, Error, JsResult, Tagged, Value, ValueType};
+use super::{check, external, sys, Env, Error, JsResult, Tagged, Value, ValueType};
+use std::cell::OnceCell;
 use std::ffi::c_void;
 use std::ptr;
 
-const MAX_ARGS: usize = 8;
+/// The most arguments any binding reads; Node copies (or pads with
+/// undefined) this many when a binding first reads one, so it is kept tight.
+pub(crate) const MAX_ARGS: usize = 6;
 
 /// The largest integer a JS number holds exactly: 2^53 - 1.
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
-/// The decoded arguments of one call.
+/// The arguments of one call, fetched from Node on first use: a binding
+/// that reads none (a noop, a getter) pays for no `napi_get_cb_info`.
 pub struct CallInfo {
     env: Env,
+    info: sys::napi_callback_info,
+    args: OnceCell<Args>,
+}
+
+struct Args {
     argc: usize,
     argv: [sys::napi_value; MAX_ARGS],
     this: sys::napi_value,
-    data: *mut c_void,
 }
 
 impl CallInfo {
-    pub(crate) fn new(env: Env, info: sys::napi_callback_info) -> JsResult<Self> {
+    pub(crate) fn new(env: Env, info: sys::napi_callback_info) -> Self {
+        CallInfo { env, info, args: OnceCell::new() }
+    }
+
+    fn args(&self) -> JsResult<&Args> {
+        if let Some(args) = self.args.get() {
+            return Ok(args);
+        }
         let mut argc = MAX_ARGS;
         let mut argv = [ptr::null_mut(); MAX_ARGS];
         let mut this = ptr::null_mut();
-        let mut data = ptr::null_mut();
-        // SAFETY: argv has room for argc values; all out-pointers are valid.
-        check(env.0, unsafe {
-            sys::napi_get_cb_info(env.0, info, &mut argc, argv.as_mut_ptr(), &mut this, &mut data)
+        // SAFETY: argv has room for argc values; the other out-pointers are
+        // valid or null (data is not needed: each function has its own
+        // trampoline).
+        check(self.env.0, unsafe {
+            sys::napi_get_cb_info(self.env.0, self.info, &mut argc, argv.as_mut_ptr(), &mut this, ptr::null_mut())
         })?;
-        Ok(CallInfo { env, argc: argc.min(MAX_ARGS), argv, this, data })
+        Ok(self.args.get_or_init(|| Args { argc: argc.min(MAX_ARGS), argv, this }))
     }
 
-    pub(crate) fn callback(&self) -> Callback {
-        // SAFETY: Env::function stores a `Callback` as the data pointer of
-        // every function that reaches the trampoline.
-        unsafe { std::mem::transmute::<*mut c_void, Callback>(self.data) }
+    /// How many arguments the caller passed (up to MAX_ARGS).
+    pub fn len(&self) -> JsResult<usize> {
+        Ok(self.args()?.argc)
     }
 
-    /// How many arguments the caller passed.
-    pub fn len(&self) -> usize {
-        self.argc
+    pub fn is_empty(&self) -> JsResult<bool> {
+        Ok(self.len()? == 0)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.argc == 0
-    }
-
-    pub fn this(&self) -> Value {
-        Value { env: self.env.0, raw: self.this }
+    pub fn this(&self) -> JsResult<Value> {
+        Ok(Value { env: self.env.0, raw: self.args()?.this })
     }
 
     /// The native handle passed as argument `index`: a tagged external made
@@ -62,8 +72,9 @@ impl CallInfo {
     /// Argument `index`, named `name` in error messages. Missing arguments
     /// read as `undefined`.
     pub fn arg(&self, index: usize, name: &'static str) -> JsResult<Arg> {
-        let value = if index < self.argc {
-            Value { env: self.env.0, raw: self.argv[index] }
+        let args = self.args()?;
+        let value = if index < args.argc {
+            Value { env: self.env.0, raw: args.argv[index] }
         } else {
             self.env.undefined()?
         };

@@ -32,8 +32,11 @@ pub struct Value {
     pub(crate) raw: sys::napi_value,
 }
 
-/// The signature of every native function exposed to JS.
-pub type Callback = fn(Env, &CallInfo) -> JsResult<Value>;
+/// A binding function item: `fn(Env, &CallInfo) -> JsResult<Value>` named
+/// directly. Fn items are zero-sized types, one per function, which is what
+/// lets [`Env::function`] give each its own trampoline.
+pub trait Binding: Fn(Env, &CallInfo) -> JsResult<Value> + Copy + 'static {}
+impl<F: Fn(Env, &CallInfo) -> JsResult<Value> + Copy + 'static> Binding for F {}
 
 /// Checks a napi_status. A failing call either left a JS exception pending
 /// (then we propagate that) or is a bug in the glue.
@@ -171,14 +174,19 @@ impl Env {
     }
 
     /// A JS function that calls `callback`.
-    pub fn function(self, name: &str, callback: Callback) -> JsResult<Value> {
+    ///
+    /// `callback` must be a function item (a `fn` named directly, not a
+    /// pointer): each one gets its own monomorphized trampoline, so a call
+    /// dispatches without asking Node for a data pointer.
+    pub fn function<F: Binding>(self, name: &str, _callback: F) -> JsResult<Value> {
+        const { assert!(std::mem::size_of::<F>() == 0, "pass a fn item, not a fn pointer") };
         let cname = c_name(name);
         out_value!(self.0, |v| sys::napi_create_function(
             self.0,
             cname.as_ptr(),
             name.len(),
-            Some(trampoline),
-            callback as *mut c_void,
+            Some(trampoline::<F>),
+            ptr::null_mut(),
             &mut v
         ))
     }
@@ -203,15 +211,15 @@ impl Env {
     }
 }
 
-/// The one C entry point for every exported Rust function: decodes the call,
-/// runs the Rust callback, and turns errors and panics into JS exceptions.
-unsafe extern "C" fn trampoline(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+/// The C entry point of one exported Rust function `F`: runs it, and turns
+/// errors and panics into JS exceptions.
+unsafe extern "C" fn trampoline<F: Binding>(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     let env = Env(env);
-    let result = std::panic::catch_unwind(|| {
-        let call = CallInfo::new(env, info)?;
-        let callback: Callback = call.callback();
-        callback(env, &call)
-    });
+    // SAFETY: F is a zero-sized fn item (asserted in Env::function), so any
+    // well-aligned pointer reads a valid value of it.
+    let callback: F = unsafe { ptr::NonNull::<F>::dangling().as_ptr().read() };
+    // A fn item holds no state a panic could leave half-updated.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(env, &CallInfo::new(env, info))));
     match result {
         Ok(Ok(value)) => value.raw,
         Ok(Err(error)) => {
@@ -334,7 +342,7 @@ impl Exports {
         self.env
     }
 
-    pub fn function(&self, name: &str, callback: Callback) -> JsResult<&Self> {
+    pub fn function<F: Binding>(&self, name: &str, callback: F) -> JsResult<&Self> {
         let f = self.env.function(name, callback)?;
         self.object.set(name, f)?;
         Ok(self)
