@@ -21,9 +21,7 @@ export const shmkitAdapter: SyncAdapter = {
     };
   },
   semaphore: ({ mapping, offset, init }, initial) => {
-    const s = init
-      ? Semaphore.init(mapping, offset, initial)
-      : Semaphore.attach(mapping, offset);
+    const s = init ? Semaphore.init(mapping, offset, initial) : Semaphore.attach(mapping, offset);
     return { post: () => s.post(), tryWait: () => s.tryWait() };
   },
   event: ({ mapping, offset, init }, { spin }) => {
