@@ -1,6 +1,7 @@
 // Shared vitest settings for every shmkit package.
 // `forks` runs each test file in its own child process, so a crash in native
 // code fails one file instead of the whole run.
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export function shmkitVitestConfig(overrides = {}) {
@@ -8,6 +9,7 @@ export function shmkitVitestConfig(overrides = {}) {
     test: {
       pool: 'forks',
       include: ['test/**/*.test.ts'],
+      globalSetup: [fileURLToPath(new URL('./vitest.global-setup.mjs', import.meta.url))],
       testTimeout: 30_000,
       hookTimeout: 30_000,
       // Cross-process tests start children and compile C; two cores are all
