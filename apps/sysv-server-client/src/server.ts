@@ -44,7 +44,7 @@ export async function server(options: ServerOptions): Promise<void> {
           reason = await Promise.race([
             stop.reason,
             // Aborted only once the race is decided; the rejection is moot then.
-            sleep(delay * 1000, undefined, { signal: timer.signal }).then(
+            sleep(Math.min(delay * 1000, MAX_DELAY_MS), undefined, { signal: timer.signal }).then(
               () => undefined,
               () => undefined,
             ),
