@@ -4,7 +4,7 @@
 // each message. Creates nothing, so it removes nothing; it detaches on exit,
 // including on SIGINT/SIGTERM.
 import { PosixShm } from '@shmkit/posix-shm';
-import { readMessage } from './layout';
+import { AREA_SIZE, readMessage } from './layout';
 import { parseOptions, stopSignal } from './options';
 
 async function openShm(name: string, wait: number, signal: AbortSignal): Promise<PosixShm> {
@@ -13,12 +13,15 @@ async function openShm(name: string, wait: number, signal: AbortSignal): Promise
     try {
       // Read-only: the consumer cannot damage the producer's data. The
       // mapping is copy-on-write, so it still has a buffer for Atomics.
-      return PosixShm.open(name, { readOnly: true });
+      const shm = PosixShm.open(name, { readOnly: true });
+      // The object exists a moment before the producer has sized it.
+      if (shm.size >= AREA_SIZE || Date.now() > deadline || signal.aborted) return shm;
+      shm.close();
     } catch (error) {
       if ((error as { code?: string }).code !== 'ENOENT' || Date.now() > deadline || signal.aborted)
         throw error;
-      await new Promise((r) => setTimeout(r, 50));
     }
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -27,11 +30,12 @@ async function main(): Promise<number> {
   const { signal, exitCode } = stopSignal();
   const waitSignal = AbortSignal.any([signal, AbortSignal.timeout(options.wait)]);
   const shm = await openShm(options.name, options.wait, signal);
-  const map = shm.map();
+  // Only the message area: a transport maps what else it needs itself.
+  const map = shm.map({ length: AREA_SIZE });
   shm.close(); // the mapping is all we need
   let receiver;
   try {
-    receiver = await options.transport.attach(options.channel, waitSignal);
+    receiver = await options.transport.attach(options.channel, options.name, waitSignal);
   } catch (error) {
     map.close();
     throw error;

@@ -8,6 +8,9 @@
 //   4       4     length  uint32: bytes of text
 //   8       4088  text    UTF-8, not NUL-terminated (the rest is zeros)
 //
+// With --sync semaphore a second page follows, for the semaphores (see
+// notify-semaphore.ts); the message area stays the same.
+//
 // Writer: seq += 1 (odd); write length and text; seq += 1 (even).
 // Reader: s1 = seq (retry while odd); copy length and text; s2 = seq;
 // retry if s1 != s2. Every access to seq is atomic (Atomics in JS,

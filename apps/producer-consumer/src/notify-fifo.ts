@@ -3,6 +3,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Fifo, type FifoReader, type FifoWriter } from '@shmkit/sync';
+import { AREA_SIZE } from './layout';
 import type { NotifyReceiver, NotifySender, Transport } from './notify';
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -36,6 +37,12 @@ class FifoSender implements NotifySender {
       if ((error as Error).name === 'AbortError') return false;
       throw error;
     }
+  }
+
+  // The latest message wins: the consumer reads whatever is newest when a
+  // record arrives, so the producer never waits to write.
+  async reserve(): Promise<boolean> {
+    return true;
   }
 
   async notify(number: number): Promise<boolean> {
@@ -99,13 +106,16 @@ class FifoReceiver implements NotifyReceiver {
 }
 
 export const fifoTransport: Transport = {
+  objectSize: AREA_SIZE,
+  usesFifoPath: true,
+
   async create(path) {
     // Reusing a FIFO left by a crashed producer is harmless; we remove it on exit.
     Fifo.create(path, { reuse: true });
     return new FifoSender(path, true);
   },
 
-  async attach(path, signal) {
+  async attach(path, _shmName, signal) {
     for (;;) {
       try {
         return new FifoReceiver(await Fifo.openReader(path));

@@ -1,42 +1,64 @@
 // How the producer tells the consumer "a new message is ready". The FIFO is
-// the tutorial's channel; other transports (a semaphore...) plug in here by
-// adding an entry to `transports`.
+// the tutorial's channel; `--sync semaphore` uses two glibc semaphores in
+// the shared memory object itself. Another mechanism plugs in by adding an
+// entry to `transports`.
+import type { PosixShm } from '@shmkit/posix-shm';
 import { fifoTransport } from './notify-fifo';
+import { semaphoreTransport } from './notify-semaphore';
 
 /** The producer's end: wakes the consumer. */
 export interface NotifySender {
   /**
    * Wait until a consumer is listening. Resolves false if `signal` aborted.
-   * Transports that need no listener resolve at once.
    */
   connect(signal: AbortSignal): Promise<boolean>;
+  /**
+   * Wait until the next message may be written: for a transport that hands
+   * off every message, until a consumer has taken the previous one. Resolves
+   * false if `signal` aborted or the consumer has gone (the producer then
+   * waits for another one). Transports where the latest message simply wins
+   * resolve true at once.
+   */
+  reserve(signal: AbortSignal): Promise<boolean>;
   /**
    * Tells the consumer that message `number` is ready. Resolves false when
    * the consumer has gone (the producer then waits for another one).
    */
   notify(number: number): Promise<boolean>;
-  /** Releases the channel and removes what `create` made. */
+  /** Tells consumers the producer is done, releases the channel and removes what `create` made. */
   close(): void;
 }
 
 /** The consumer's end: waits for notifications. */
 export interface NotifyReceiver {
-  /** Message numbers as they are announced; ends when the producer goes away. */
+  /**
+   * Message numbers as they are announced; ends when the producer goes away
+   * or `signal` aborts. A message counts as taken once the consumer asks for
+   * the next one (or stops iterating).
+   */
   notifications(signal: AbortSignal): AsyncIterable<number>;
   close(): void;
 }
 
 /** A notification mechanism. */
 export interface Transport {
-  /** Creates the channel (producer side). */
-  create(channel: string): Promise<NotifySender>;
-  /** Attaches to an existing channel (consumer side), retrying until `signal` aborts. */
-  attach(channel: string, signal: AbortSignal): Promise<NotifyReceiver>;
-  /** The channel name to use when none is given, derived from the shm name. */
+  /** Bytes of shared memory the producer creates: the message area plus what the transport keeps there. */
+  readonly objectSize: number;
+  /** Creates the channel (producer side), after the object `shm` was created with {@link Transport.objectSize} bytes. */
+  create(channel: string, shm: PosixShm): Promise<NotifySender>;
+  /**
+   * Attaches to an existing channel (consumer side) of the producer of
+   * shared memory object `shmName`, retrying until `signal` aborts.
+   */
+  attach(channel: string, shmName: string, signal: AbortSignal): Promise<NotifyReceiver>;
+  /** The channel to use when none is given, derived from the shm name. */
   defaultChannel(shmName: string): string;
+  /** Whether `--fifo` means anything to this transport. */
+  readonly usesFifoPath: boolean;
 }
 
 /** Every transport, by the name `--sync` takes. */
 export const transports: Record<string, Transport> = {
   fifo: fifoTransport,
+  semaphore: semaphoreTransport,
 };

@@ -6,7 +6,7 @@ import { transports, type Transport } from './notify';
 export interface Options {
   /** POSIX shm object name. */
   name: string;
-  /** Notification channel (the FIFO path for `--sync fifo`). */
+  /** Notification channel (the FIFO path for `--sync fifo`; a description for `--sync semaphore`). */
   channel: string;
   transport: Transport;
   /** Milliseconds between messages (producer). */
@@ -21,8 +21,10 @@ export const DEFAULT_NAME = '/shmkit-producer-consumer';
 
 const USAGE = `options:
   --name /shm-name     POSIX shared memory object (default ${DEFAULT_NAME})
-  --fifo path          FIFO path (default: $TMPDIR/<name>.fifo)
-  --sync fifo          notification mechanism (default fifo)
+  --sync fifo|semaphore
+                       notification mechanism (default fifo): a FIFO, or two
+                       semaphores in the shared memory object
+  --fifo path          FIFO path for --sync fifo (default: $TMPDIR/<name>.fifo)
   --interval ms        producer: time between messages (default 1000)
   --count n            stop after n messages (default: run until Ctrl-C)
   --wait ms            consumer: how long to wait for a producer (default 10000)`;
@@ -57,8 +59,10 @@ export function parseOptions(argv: string[], program: string): Options {
     const name = values.name ?? DEFAULT_NAME;
     const sync = values.sync ?? 'fifo';
     const transport = transports[sync];
-    if (!transport)
+    if (!Object.hasOwn(transports, sync) || !transport)
       throw new Error(`--sync must be one of ${Object.keys(transports).join(', ')}, got '${sync}'`);
+    if (values.fifo !== undefined && !transport.usesFifoPath)
+      throw new Error(`--fifo does not apply to --sync ${sync}`);
     return {
       name,
       channel: values.fifo ?? transport.defaultChannel(name),

@@ -3,7 +3,7 @@
 // channel, writes a message every --interval ms and announces each one.
 // Removes both on exit, including on SIGINT/SIGTERM.
 import { PosixShm } from '@shmkit/posix-shm';
-import { AREA_SIZE, writeMessage } from './layout';
+import { writeMessage } from './layout';
 import { parseOptions, stopSignal } from './options';
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -21,22 +21,27 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2), 'shmkit-producer');
   const { signal, exitCode } = stopSignal();
-  const shm = PosixShm.create(options.name, { size: AREA_SIZE, mode: 0o600 });
+  const size = options.transport.objectSize;
+  const shm = PosixShm.create(options.name, { size, mode: 0o600 });
   const map = shm.map();
-  const sender = await options.transport.create(options.channel).catch((error: unknown) => {
+  const sender = await options.transport.create(options.channel, shm).catch((error: unknown) => {
     map.close();
     shm.close();
     shm.unlink();
     throw error;
   });
   try {
-    console.log(`producer: ${options.name} (${AREA_SIZE} bytes), channel ${options.channel}`);
+    console.log(`producer: ${options.name} (${size} bytes), channel ${options.channel}`);
     let sent = 0;
     while (!signal.aborted && (options.count === 0 || sent < options.count)) {
       console.log('producer: waiting for a consumer');
       if (!(await sender.connect(signal))) break;
       console.log('producer: consumer connected');
       while (!signal.aborted && (options.count === 0 || sent < options.count)) {
+        if (!(await sender.reserve(signal))) {
+          if (!signal.aborted) console.log('producer: consumer left');
+          break;
+        }
         const number = writeMessage(map.buffer, `Hello #${sent + 1} from producer ${process.pid}`);
         if (!(await sender.notify(number))) {
           console.log('producer: consumer left');

@@ -21,6 +21,14 @@ function node(script: string, args: string[]) {
   return spawn(process.execPath, [dist(script), ...args], { stdio: 'pipe' });
 }
 
+/** Message numbers a consumer printed, in order. */
+function received(stdout: string): number[] {
+  return [...stdout.matchAll(/consumer: message (\d+): Hello #(\d+) from producer/g)].map((m) => {
+    expect(m[1]).toBe(m[2]); // the text is the one announced: nothing overwritten in between
+    return Number(m[1]);
+  });
+}
+
 function exited(
   child: ReturnType<typeof node>,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -39,14 +47,22 @@ afterEach(async () => {
 });
 
 describe('producer and consumer', () => {
-  it('the demo runs both and leaves nothing behind', async () => {
+  it('the demo runs both modes and leaves nothing behind', async () => {
     const before = readdirSync('/dev/shm').filter((f) => f.startsWith('shmkit-demo-'));
     const r = await run(process.execPath, [dist('demo.js')], { cwd: appDir, timeout: 20_000 });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    for (let i = 1; i <= 4; i++)
-      expect(r.stdout).toContain(`consumer: message ${i}: Hello #${i} from producer`);
-    expect(r.stdout).toContain('left behind: nothing');
+    const [fifoRound, semaphoreRound] = r.stdout.split('demo: --sync semaphore\n');
+    for (const output of [fifoRound!, semaphoreRound!]) {
+      for (let i = 1; i <= 4; i++)
+        expect(output).toContain(`consumer: message ${i}: Hello #${i} from producer`);
+    }
+    expect(fifoRound).toContain(
+      '--sync fifo: producer exited 0, consumer exited 0; left behind: nothing',
+    );
+    expect(semaphoreRound).toContain(
+      '--sync semaphore: producer exited 0, consumer exited 0; left behind: nothing',
+    );
     expect(readdirSync('/dev/shm').filter((f) => f.startsWith('shmkit-demo-'))).toEqual(before);
   });
 
@@ -96,6 +112,157 @@ describe('producer and consumer', () => {
     expect(secondResult.stdout).toMatch(/consumer: message \d+: Hello #\d+ from producer/);
     producer.kill('SIGTERM');
     expect((await presult).code).toBe(143);
+  });
+});
+
+describe('--sync semaphore', () => {
+  const sem = (shm: string, ...more: string[]) => ['--name', shm, '--sync', 'semaphore', ...more];
+
+  it('hands every message to the consumer, in order, even with no pause between them', async () => {
+    const { shm } = names();
+    // The consumer first: it waits for the object and the producer's setup.
+    const consumer = node('consumer.js', sem(shm));
+    const cresult = exited(consumer);
+    const p = await run(process.execPath, [
+      dist('producer.js'),
+      ...sem(shm, '--interval', '0', '--count', '40'),
+    ]);
+    expect(p.stderr).toBe('');
+    expect(p.code).toBe(0);
+    expect(p.stdout).toContain('(8192 bytes), channel');
+    const c = await cresult;
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    // A FIFO consumer reads whatever is newest; here nothing is skipped.
+    expect(received(c.stdout)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(c.stdout).toContain('consumer: done after 40 messages');
+  });
+
+  it('two consumers share the messages: each one is taken exactly once', async () => {
+    const { shm } = names();
+    const first = node('consumer.js', sem(shm));
+    const second = node('consumer.js', sem(shm));
+    const results = Promise.all([exited(first), exited(second)]);
+    const p = await run(process.execPath, [
+      dist('producer.js'),
+      ...sem(shm, '--interval', '5', '--count', '30'),
+    ]);
+    expect(p.code).toBe(0);
+    const [a, b] = await results;
+    expect([a.code, b.code, a.stderr, b.stderr]).toEqual([0, 0, '', '']);
+    // The end token reached both.
+    expect(a.stdout).toMatch(/consumer: done after \d+ messages/);
+    expect(b.stdout).toMatch(/consumer: done after \d+ messages/);
+    const all = [...received(a.stdout), ...received(b.stdout)].sort((x, y) => x - y);
+    expect(all).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+
+  it('an interrupted consumer loses nothing: the next one continues with the next message', async () => {
+    const { shm } = names();
+    const producer = node('producer.js', sem(shm, '--interval', '20'));
+    const presult = exited(producer);
+    const first = node('consumer.js', sem(shm));
+    const firstResult = exited(first);
+    await waitForLine(first, /message 3:/);
+    const left = waitForLine(producer, /consumer left/); // listen before it can happen
+    first.kill('SIGINT');
+    const a = await firstResult;
+    expect(a.code).toBe(130);
+    expect(a.stdout).toContain('consumer: interrupted, detaching');
+    await left;
+    const b = await exited(node('consumer.js', sem(shm, '--count', '3')));
+    expect(b.code).toBe(0);
+    const seen = received(a.stdout);
+    const last = seen[seen.length - 1]!;
+    expect(seen).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+    expect(received(b.stdout)).toEqual([last + 1, last + 2, last + 3]);
+    producer.kill('SIGTERM');
+    const p = await presult;
+    expect(p.stderr).toBe('');
+    expect(p.code).toBe(143);
+    expect(existsSync(`/dev/shm${shm}`)).toBe(false);
+  });
+
+  it('the producer cleans up on SIGINT waiting for a consumer and on SIGTERM waiting for a free slot', async () => {
+    const { shm } = names();
+    const idle = node('producer.js', sem(shm));
+    const idleResult = exited(idle);
+    await waitForLine(idle, /waiting for a consumer/);
+    expect(existsSync(`/dev/shm${shm}`)).toBe(true);
+    idle.kill('SIGINT');
+    expect((await idleResult).code).toBe(130);
+    expect(existsSync(`/dev/shm${shm}`)).toBe(false);
+
+    // A consumer that is attached but stopped (SIGSTOP): the producer
+    // writes at most one more message, then sits in "slot free" until told
+    // to stop.
+    const busy = node('producer.js', sem(shm, '--interval', '10'));
+    const busyResult = exited(busy);
+    let sent = '';
+    busy.stdout.on('data', (d: string) => (sent += d));
+    const consumer = node('consumer.js', sem(shm));
+    const cresult = exited(consumer);
+    await waitForLine(consumer, /message 1:/);
+    consumer.kill('SIGSTOP');
+    const settled = async () => {
+      let before;
+      do {
+        before = sent;
+        await new Promise((r) => setTimeout(r, 300));
+      } while (sent !== before);
+      return before;
+    };
+    const stuck = await settled();
+    busy.kill('SIGTERM');
+    const p = await busyResult;
+    expect(p.stderr).toBe('');
+    expect(p.code).toBe(143);
+    expect(p.stdout).toBe(stuck + 'producer: received SIGTERM, cleaning up\n');
+    expect(existsSync(`/dev/shm${shm}`)).toBe(false);
+    const numbers = [...stuck.matchAll(/sent message (\d+)/g)].map((m) => Number(m[1]));
+    // Resumed, the consumer gets every message from its mapping, then the end.
+    consumer.kill('SIGCONT');
+    const c = await cresult;
+    expect(c.code).toBe(0);
+    expect(received(c.stdout)).toEqual(numbers);
+    expect(c.stdout).toContain(`consumer: done after ${numbers.length} messages`);
+  });
+
+  it('a consumer notices a producer killed with SIGKILL', async () => {
+    const { shm } = names();
+    const producer = node('producer.js', sem(shm, '--interval', '50'));
+    const consumer = node('consumer.js', sem(shm));
+    const cresult = exited(consumer);
+    await waitForLine(consumer, /message 2:/);
+    producer.kill('SIGKILL');
+    const c = await cresult;
+    expect(c.code).toBe(0);
+    expect(c.stdout).toContain(`consumer: producer ${producer.pid} died without closing`);
+    // What a killed producer cannot remove, the test does.
+    await run('rm', ['-f', `/dev/shm${shm}`]);
+  });
+
+  it('bad combinations are usage errors; a FIFO producer is not mistaken for a semaphore one', async () => {
+    for (const args of [
+      ['--sync', 'pigeon'],
+      ['--sync', 'toString'],
+      ['--sync', 'semaphore', '--fifo', '/tmp/x.fifo'],
+    ]) {
+      const r = await run(process.execPath, [dist('consumer.js'), ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/--sync must be one of fifo, semaphore|--fifo does not apply/);
+    }
+    const { shm, fifo } = names();
+    const producer = node('producer.js', ['--name', shm, '--fifo', fifo]);
+    const presult = exited(producer);
+    await waitForLine(producer, /waiting for a consumer/);
+    const c = await run(process.execPath, [dist('consumer.js'), ...sem(shm, '--wait', '300')]);
+    expect(c.code).toBe(1);
+    expect(c.stderr).toContain(
+      `consumer: no semaphore producer: '${shm}' is 4096 bytes, not 8192: is its producer using --sync semaphore?`,
+    );
+    producer.kill('SIGINT');
+    expect((await presult).code).toBe(130);
   });
 });
 
@@ -200,6 +367,118 @@ int main(int argc, char **argv) {
 }
 `;
 
+// --sync semaphore in C: the same message area, plus the sync page with two
+// glibc sem_t at 4128 ("item ready") and 4160 ("slot free") used with
+// sem_wait/sem_post directly (see src/notify-semaphore.ts and the README).
+const C_SEM_COMMON = String.raw`${C_COMMON}
+#include <limits.h>
+#include <linux/futex.h>
+#include <semaphore.h>
+#include <sys/syscall.h>
+#define OBJECT_SIZE 8192
+#define SYNC_OFFSET 4096
+#define ITEMS_OFFSET 4128
+#define SLOTS_OFFSET 4160
+enum { STATE, PRODUCER, CONSUMERS, PUBLISHED, CONSUMED };
+enum { SETTING_UP, OPEN, CLOSED };
+static long futex(int32_t *word, int op, int value, const struct timespec *timeout) {
+  return syscall(SYS_futex, word, op, value, timeout, NULL, 0);
+}
+`;
+
+const C_SEM_PRODUCER = String.raw`${C_SEM_COMMON}
+int main(int argc, char **argv) {
+  const char *name = argv[1];
+  int count = atoi(argv[2]);
+  int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+  if (fd < 0) die("shm_open");
+  if (ftruncate(fd, OBJECT_SIZE) != 0) die("ftruncate");
+  unsigned char *area = mmap(NULL, OBJECT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (area == MAP_FAILED) die("mmap");
+  close(fd);
+  int32_t *w = (int32_t *)(area + SYNC_OFFSET);
+  sem_t *items = (sem_t *)(area + ITEMS_OFFSET), *slots = (sem_t *)(area + SLOTS_OFFSET);
+  if (sem_init(items, 1, 0) != 0 || sem_init(slots, 1, 1) != 0) die("sem_init");
+  __atomic_store_n(&w[PRODUCER], getpid(), __ATOMIC_SEQ_CST);
+  __atomic_store_n(&w[STATE], OPEN, __ATOMIC_SEQ_CST);
+  while (__atomic_load_n(&w[CONSUMERS], __ATOMIC_SEQ_CST) == 0) { /* wait for a consumer */
+    struct timespec t = { 10, 0 };
+    if (futex(&w[CONSUMERS], FUTEX_WAIT, 0, &t) != 0 && errno == ETIMEDOUT) { fprintf(stderr, "no consumer\n"); return 1; }
+  }
+  int32_t *seq = (int32_t *)area;
+  for (int i = 1; i <= count; i++) {
+    while (sem_wait(slots) != 0) if (errno != EINTR) die("sem_wait");
+    char text[128];
+    int n = snprintf(text, sizeof text, "Hello %d from C", i);
+    __atomic_fetch_add(seq, 1, __ATOMIC_ACQ_REL);
+    *(uint32_t *)(area + 4) = (uint32_t)n;
+    memset(area + TEXT_OFFSET, 0, TEXT_CAPACITY);
+    memcpy(area + TEXT_OFFSET, text, n);
+    int32_t number = __atomic_add_fetch(seq, 1, __ATOMIC_RELEASE) / 2;
+    __atomic_store_n(&w[PUBLISHED], number, __ATOMIC_SEQ_CST);
+    if (sem_post(items) != 0) die("sem_post");
+  }
+  __atomic_store_n(&w[STATE], CLOSED, __ATOMIC_SEQ_CST);
+  if (sem_post(items) != 0) die("sem_post"); /* the end token */
+  munmap(area, OBJECT_SIZE);
+  if (shm_unlink(name) != 0) die("shm_unlink");
+  return 0;
+}
+`;
+
+const C_SEM_CONSUMER = String.raw`${C_SEM_COMMON}
+int main(int argc, char **argv) {
+  const char *name = argv[1];
+  int fd = -1;
+  struct stat st = { 0 };
+  for (int tries = 0; fd < 0 || st.st_size < OBJECT_SIZE; tries++) { /* wait for the producer */
+    if (tries > 400) { fprintf(stderr, "no producer\n"); return 1; }
+    if (fd < 0) fd = shm_open(name, O_RDWR, 0);
+    if (fd < 0 && errno != ENOENT) die("shm_open");
+    if (fd >= 0 && fstat(fd, &st) != 0) die("fstat");
+    if (fd < 0 || st.st_size < OBJECT_SIZE) pause_ms(20);
+  }
+  unsigned char *area = mmap(NULL, OBJECT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (area == MAP_FAILED) die("mmap");
+  close(fd);
+  int32_t *w = (int32_t *)(area + SYNC_OFFSET);
+  for (int tries = 0; __atomic_load_n(&w[STATE], __ATOMIC_SEQ_CST) == SETTING_UP; tries++) {
+    if (tries > 400) { fprintf(stderr, "never set up\n"); return 1; }
+    pause_ms(5);
+  }
+  sem_t *items = (sem_t *)(area + ITEMS_OFFSET), *slots = (sem_t *)(area + SLOTS_OFFSET);
+  __atomic_add_fetch(&w[CONSUMERS], 1, __ATOMIC_SEQ_CST);
+  futex(&w[CONSUMERS], FUTEX_WAKE, INT_MAX, NULL);
+  for (;;) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 10;
+    if (sem_timedwait(items, &deadline) != 0) {
+      if (errno == EINTR) continue;
+      die("sem_timedwait");
+    }
+    int32_t published = __atomic_load_n(&w[PUBLISHED], __ATOMIC_SEQ_CST);
+    if (published > __atomic_load_n(&w[CONSUMED], __ATOMIC_SEQ_CST)) {
+      __atomic_store_n(&w[CONSUMED], published, __ATOMIC_SEQ_CST);
+      /* Handed off: the producer waits for the slot, so the area is stable. */
+      int32_t number = __atomic_load_n((int32_t *)area, __ATOMIC_ACQUIRE) / 2;
+      uint32_t n = *(uint32_t *)(area + 4);
+      if (n > TEXT_CAPACITY) n = TEXT_CAPACITY;
+      printf("C consumer: message %d (announced %d): %.*s\n", number, published, (int)n, area + TEXT_OFFSET);
+      fflush(stdout);
+      if (sem_post(slots) != 0) die("sem_post");
+    } else if (__atomic_load_n(&w[STATE], __ATOMIC_SEQ_CST) == CLOSED) {
+      sem_post(items); /* pass the end token on */
+      break;
+    }
+  }
+  __atomic_sub_fetch(&w[CONSUMERS], 1, __ATOMIC_SEQ_CST);
+  munmap(area, OBJECT_SIZE);
+  printf("C consumer: producer done\n");
+  return 0;
+}
+`;
+
 describe('interop with C', () => {
   it("the tutorial's producer in C (fixed) feeds our consumer", async () => {
     const { shm, fifo } = names();
@@ -240,5 +519,51 @@ describe('interop with C', () => {
         new RegExp(`C consumer: message ${i}: Hello #${i} from producer \\d+\\n`),
       );
     expect(c.stdout).toContain('C consumer: producer gone');
+  });
+  it('--sync semaphore: a C producer (sem_wait/sem_post) hands its messages to our consumer', async () => {
+    const { shm } = names();
+    const consumer = node('consumer.js', ['--name', shm, '--sync', 'semaphore']);
+    const cresult = exited(consumer);
+    const producer = await run(compileC(C_SEM_PRODUCER, ['-lrt', '-lpthread']), [shm, '25']);
+    expect(producer.stderr).toBe('');
+    expect(producer.code).toBe(0);
+    const c = await cresult;
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    const lines = [...c.stdout.matchAll(/consumer: message (\d+): Hello (\d+) from C\n/g)];
+    expect(lines.map((m) => [Number(m[1]), Number(m[2])])).toEqual(
+      Array.from({ length: 25 }, (_, i) => [i + 1, i + 1]),
+    );
+    expect(c.stdout).toContain('consumer: done after 25 messages');
+  });
+
+  it('--sync semaphore: our producer hands its messages to a C consumer', async () => {
+    const { shm } = names();
+    const consumer = run(compileC(C_SEM_CONSUMER, ['-lrt', '-lpthread']), [shm]);
+    const p = await run(process.execPath, [
+      dist('producer.js'),
+      '--name',
+      shm,
+      '--sync',
+      'semaphore',
+      '--interval',
+      '0',
+      '--count',
+      '25',
+    ]);
+    expect(p.stderr).toBe('');
+    expect(p.code).toBe(0);
+    const c = await consumer;
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    const lines = [
+      ...c.stdout.matchAll(
+        /C consumer: message (\d+) \(announced (\d+)\): Hello #(\d+) from producer \d+\n/g,
+      ),
+    ];
+    expect(lines.map((m) => [Number(m[1]), Number(m[2]), Number(m[3])])).toEqual(
+      Array.from({ length: 25 }, (_, i) => [i + 1, i + 1, i + 1]),
+    );
+    expect(c.stdout).toContain('C consumer: producer done');
   });
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // sysv-server-client: the tutorial's shmsrv/shmcli pair as one command.
-//   server [--key K | --ftok PATH [--proj N]] [--message TEXT] [--size BYTES] [--timeout SECONDS]
+//   server [--key K | --ftok PATH [--proj N]] [--message TEXT] [--size BYTES] [--delay SECONDS] [--timeout SECONDS]
 //   client [--key K | --ftok PATH [--proj N]] [--timeout SECONDS]
 //   stat <id>
 import { isSystemError } from '@shmkit/sysv-shm';
@@ -11,10 +11,11 @@ import { server } from './server';
 import { statLines } from './stat';
 
 const USAGE = `usage:
-  sysv-server-client server [--key K | --ftok PATH [--proj N]] [--message TEXT] [--size BYTES] [--timeout SECONDS]
+  sysv-server-client server [--key K | --ftok PATH [--proj N]] [--message TEXT] [--size BYTES] [--delay SECONDS] [--timeout SECONDS]
   sysv-server-client client [--key K | --ftok PATH [--proj N]] [--timeout SECONDS]
   sysv-server-client stat <id>
-The key defaults to 0x01020304. The server runs until SIGINT/SIGTERM or --timeout.`;
+The key defaults to 0x01020304. The server runs until SIGINT/SIGTERM or --timeout.
+The client waits up to --timeout (default 5 s) for the segment and its message.`;
 
 const keyOptions = {
   key: { type: 'string' },
@@ -24,6 +25,27 @@ const keyOptions = {
 
 function log(line: string): void {
   process.stdout.write(`${line}\n`);
+}
+
+/**
+ * An AbortSignal fired by SIGINT/SIGTERM, which also sets the exit code a
+ * shell expects (128 + signal number).
+ */
+function abortOnSignals(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    process.exitCode = name === 'SIGINT' ? 130 : 143;
+    controller.abort(new Error(`got ${name}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -36,6 +58,7 @@ async function main(argv: string[]): Promise<void> {
           ...keyOptions,
           message: { type: 'string' },
           size: { type: 'string' },
+          delay: { type: 'string' },
           timeout: { type: 'string' },
         },
       });
@@ -46,6 +69,7 @@ async function main(argv: string[]): Promise<void> {
         key: resolveKey(values),
         message: values.message ?? 'Hello',
         size,
+        delay: parseSeconds(values.delay, '--delay', 0),
         timeout: parseSeconds(values.timeout, '--timeout', Infinity),
         log,
       });
@@ -56,11 +80,14 @@ async function main(argv: string[]): Promise<void> {
         args: rest,
         options: { ...keyOptions, timeout: { type: 'string' } },
       });
-      await client({
-        key: resolveKey(values),
-        timeout: parseSeconds(values.timeout, '--timeout', 5),
-        log,
-      });
+      const key = resolveKey(values);
+      const timeout = parseSeconds(values.timeout, '--timeout', 5);
+      const interrupt = abortOnSignals();
+      try {
+        await client({ key, timeout, log, signal: interrupt.signal });
+      } finally {
+        interrupt.dispose();
+      }
       return;
     }
     case 'stat': {
@@ -82,7 +109,11 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (
+  if ((error as { code?: unknown }).code === 'ABORT_ERR') {
+    // Interrupted while waiting: the attachment is already detached.
+    process.stderr.write('sysv-server-client: interrupted\n');
+    if (!process.exitCode) process.exitCode = 130;
+  } else if (
     error instanceof UsageError ||
     String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_')
   ) {

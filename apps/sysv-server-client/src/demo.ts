@@ -1,21 +1,50 @@
 // `pnpm demo`: the server and the client side by side, then `stat`, then a
-// check that the server left nothing behind.
+// check that the server left nothing behind. The server waits a second
+// before writing its message, so the client (started at once) is seen
+// waiting on the message-ready event and waking when the server sets it.
 import { formatKey, isSystemError, SysvSegment } from '@shmkit/sysv-shm';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { DEFAULT_KEY } from './options';
 
 const cli = join(__dirname, 'cli.js');
 
-function prefixed(tag: string, text: string): void {
-  for (const line of text.split('\n')) if (line !== '') console.log(`[${tag}] ${line}`);
+/** Prints each complete line of `stream` with a tag, and hands it to `onLine`. */
+function relay(
+  stream: NodeJS.ReadableStream,
+  tag: string,
+  onLine: (line: string) => void = () => {},
+): void {
+  let partial = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (d: string) => {
+    const lines = (partial + d).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      console.log(`[${tag}] ${line}`);
+      onLine(line);
+    }
+  });
 }
 
-function runCli(tag: string, args: string[]): void {
-  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
-  prefixed(tag, result.stdout);
-  prefixed(`${tag} stderr`, result.stderr);
-  if (result.status !== 0) throw new Error(`${tag} exited with ${result.status}`);
+function start(
+  tag: string,
+  args: string[],
+): {
+  child: ChildProcessWithoutNullStreams;
+  exited: Promise<number | null>;
+} {
+  const child = spawn(process.execPath, [cli, ...args]);
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  relay(child.stderr, `${tag} stderr`);
+  return { child, exited };
+}
+
+async function runCli(tag: string, args: string[]): Promise<void> {
+  const { child, exited } = start(tag, args);
+  relay(child.stdout, tag);
+  const code = await exited;
+  if (code !== 0) throw new Error(`${tag} exited with ${code}`);
 }
 
 async function main(): Promise<void> {
@@ -23,37 +52,27 @@ async function main(): Promise<void> {
   // A 5 s timeout is the safety net; the demo stops the server with SIGINT
   // as soon as the client and stat are done, as a user would with Ctrl-C.
   console.log(
-    `$ sysv-server-client server --timeout 5 --message "Hello"   (key ${formatKey(key)})`,
+    `$ sysv-server-client server --delay 1 --timeout 5 --message "Hello"   (key ${formatKey(key)})`,
   );
-  const srv = spawn(process.execPath, [cli, 'server', '--timeout', '5', '--message', 'Hello'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  srv.stderr.setEncoding('utf8').on('data', (d: string) => prefixed('server stderr', d));
-  const exited = new Promise<number | null>((resolve) => srv.on('close', resolve));
-  const id = await new Promise<number>((resolve, reject) => {
-    let partial = '';
-    let segmentId = -1;
-    srv.stdout.setEncoding('utf8').on('data', (d: string) => {
-      const lines = (partial + d).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        prefixed('server', line);
-        const created = /^created segment (\d+)/.exec(line);
-        if (created) segmentId = Number(created[1]);
-        if (line.startsWith('wrote ')) resolve(segmentId);
-      }
+  const srv = start('server', ['server', '--delay', '1', '--timeout', '5', '--message', 'Hello']);
+  let id = -1;
+  await new Promise<void>((resolve, reject) => {
+    relay(srv.child.stdout, 'server', (line) => {
+      const created = /^created segment (\d+)/.exec(line);
+      if (created) id = Number(created[1]);
+      if (line.startsWith('attached at')) resolve();
     });
-    srv.on('close', (code) => reject(new Error(`server exited early (${code})`)));
+    void srv.exited.then((code) => reject(new Error(`server exited early (${code})`)));
   });
 
   console.log('$ sysv-server-client client');
-  runCli('client', ['client']);
+  await runCli('client', ['client']);
   console.log(`$ sysv-server-client stat ${id}`);
-  runCli('stat', ['stat', String(id)]);
+  await runCli('stat', ['stat', String(id)]);
 
-  console.log(`$ kill -INT ${srv.pid}`);
-  srv.kill('SIGINT');
-  const code = await exited;
+  console.log(`$ kill -INT ${srv.child.pid}`);
+  srv.child.kill('SIGINT');
+  const code = await srv.exited;
   if (code !== 0) throw new Error(`server exited with ${code}`);
   try {
     SysvSegment.open({ key });

@@ -1,5 +1,6 @@
 import { formatKey, SysvSegment } from '@shmkit/sysv-shm';
-import { segmentSizeFor, writeMessage } from './layout';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EVENT_OFFSET, initReadyEvent, segmentSizeFor, writeMessage } from './layout';
 
 export interface ServerOptions {
   key: number;
@@ -8,12 +9,15 @@ export interface ServerOptions {
   timeout: number;
   /** Segment size in bytes; at least what the message needs. */
   size?: number;
+  /** Seconds to wait between creating the segment and writing the message. */
+  delay?: number;
   log: (line: string) => void;
 }
 
 /**
  * Creates the segment (exclusively: a second server, or a stale segment,
- * is an error rather than silently shared), publishes the message, then
+ * is an error rather than silently shared), publishes the message (after
+ * `delay` seconds) and sets the message-ready event, then
  * waits for SIGINT/SIGTERM or the timeout and detaches and removes it.
  */
 export async function server(options: ServerOptions): Promise<void> {
@@ -31,9 +35,29 @@ export async function server(options: ServerOptions): Promise<void> {
       const memory = segment.attach();
       try {
         log(`attached at 0x${memory.address.toString(16)}`);
-        writeMessage(memory, message);
-        log(`wrote "${message}" (${Buffer.byteLength(message)} bytes)`);
-        const reason = await stop.reason;
+        const ready = initReadyEvent(memory);
+        const delay = options.delay ?? 0;
+        let reason: string | undefined;
+        if (delay > 0) {
+          log(`writing the message in ${delay} s`);
+          const timer = new AbortController();
+          reason = await Promise.race([
+            stop.reason,
+            // Aborted only once the race is decided; the rejection is moot then.
+            sleep(Math.min(delay * 1000, MAX_DELAY_MS), undefined, { signal: timer.signal }).then(
+              () => undefined,
+              () => undefined,
+            ),
+          ]);
+          timer.abort();
+        }
+        if (reason === undefined) {
+          writeMessage(memory, ready, message);
+          log(
+            `wrote "${message}" (${Buffer.byteLength(message)} bytes) and set the message-ready event (offset ${EVENT_OFFSET})`,
+          );
+          reason = await stop.reason;
+        }
         log(`${reason}: detaching and removing segment ${segment.id}`);
       } finally {
         memory.detach();

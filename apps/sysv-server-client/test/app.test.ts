@@ -62,24 +62,74 @@ function gone(k: number): boolean {
   }
 }
 
-const cServer = String.raw`
+// The app's layout in C (see layout.ts and the README): a SharedEvent at 0
+// (int32 state, waiters, kind, reserved), the length at 16, the text at 20.
+// set/wait follow @shmkit/sync's SharedEvent protocol with the shared futex.
+const cEvent = String.raw`
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
-/* server KEY MESSAGE: publish MESSAGE with the app's layout, wait for stdin EOF, remove. */
+enum { STATE, WAITERS, KIND, RESERVED };
+#define LENGTH_OFFSET 16
+#define MESSAGE_OFFSET 20
+static long futex(int *word, int op, int value, const struct timespec *timeout) {
+  return syscall(SYS_futex, word, op, value, timeout, NULL, 0); /* shared: no FUTEX_PRIVATE_FLAG */
+}
+static void event_init_manual(int *ev) {
+  __atomic_store_n(&ev[STATE], 0, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&ev[WAITERS], 0, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&ev[RESERVED], 0, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&ev[KIND], 1, __ATOMIC_SEQ_CST); /* last: attach checks it */
+}
+static void event_set(int *ev) {
+  if (__atomic_exchange_n(&ev[STATE], 1, __ATOMIC_SEQ_CST) == 0 &&
+      __atomic_load_n(&ev[WAITERS], __ATOMIC_SEQ_CST) > 0)
+    futex(&ev[STATE], FUTEX_WAKE, INT_MAX, NULL);
+}
+/* Returns 1 if it had to sleep, 0 if the event was already set, -1 on timeout. */
+static int event_wait(int *ev, int seconds) {
+  if (__atomic_load_n(&ev[STATE], __ATOMIC_SEQ_CST) == 1) return 0;
+  int result = 1;
+  __atomic_add_fetch(&ev[WAITERS], 1, __ATOMIC_SEQ_CST);
+  while (__atomic_load_n(&ev[STATE], __ATOMIC_SEQ_CST) != 1) {
+    struct timespec t = { seconds, 0 };
+    if (futex(&ev[STATE], FUTEX_WAIT, 0, &t) != 0 && errno == ETIMEDOUT) { result = -1; break; }
+  }
+  __atomic_sub_fetch(&ev[WAITERS], 1, __ATOMIC_SEQ_CST);
+  return result;
+}
+`;
+
+const cServer = String.raw`${cEvent}
+/* server KEY MESSAGE [waiter]: init the event, (with "waiter": wait until a client sleeps on
+   it), publish, wait for stdin EOF, remove. */
 int main(int argc, char **argv) {
   int id = shmget((key_t)strtoul(argv[1], NULL, 0), 4096, IPC_CREAT | IPC_EXCL | 0600);
   if (id < 0) { perror("shmget"); return 2; }
   char *p = shmat(id, NULL, 0);
   if (p == (void *)-1) { perror("shmat"); return 2; }
+  int *ev = (int *)p;
+  event_init_manual(ev);
+  printf("init %d\n", id);
+  fflush(stdout);
+  for (int i = 0; argc > 3 && __atomic_load_n(&ev[WAITERS], __ATOMIC_SEQ_CST) == 0; i++) {
+    if (i > 20000) { fprintf(stderr, "no waiter\n"); return 3; }
+    usleep(1000);
+  }
   int len = (int)strlen(argv[2]);
-  memcpy(p + 8, argv[2], len + 1);
-  __atomic_store_n((int *)(p + 4), len, __ATOMIC_SEQ_CST);
-  __atomic_store_n((int *)p, 1, __ATOMIC_SEQ_CST);
-  printf("ready %d\n", id);
+  memcpy(p + MESSAGE_OFFSET, argv[2], len + 1);
+  __atomic_store_n((int *)(p + LENGTH_OFFSET), len, __ATOMIC_SEQ_CST);
+  int waiters = __atomic_load_n(&ev[WAITERS], __ATOMIC_SEQ_CST);
+  event_set(ev);
+  printf("ready %d waiters %d\n", id, waiters);
   fflush(stdout);
   char buf[16];
   while (read(0, buf, sizeof buf) > 0) {}
@@ -89,24 +139,28 @@ int main(int argc, char **argv) {
 }
 `;
 
-const cClient = String.raw`
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/ipc.h>
-#include <sys/shm.h>
-#include <unistd.h>
-/* client KEY: wait for the ready flag, print the message. */
+const cClient = String.raw`${cEvent}
+/* client KEY: wait for the segment and its event, wait for the event, print the message. */
 int main(int argc, char **argv) {
-  int id = shmget((key_t)strtoul(argv[1], NULL, 0), 0, 0);
-  if (id < 0) { perror("shmget"); return 2; }
-  char *p = shmat(id, NULL, SHM_RDONLY);
-  if (p == (void *)-1) { perror("shmat"); return 2; }
-  for (int i = 0; __atomic_load_n((int *)p, __ATOMIC_SEQ_CST) != 1; i++) {
-    if (i > 2000) { fprintf(stderr, "no message\n"); return 3; }
-    usleep(5000);
+  key_t key = (key_t)strtoul(argv[1], NULL, 0);
+  int id;
+  for (int i = 0; (id = shmget(key, 0, 0)) < 0; i++) {
+    if (errno != ENOENT || i > 1000) { perror("shmget"); return 2; }
+    usleep(10000);
   }
-  int len = __atomic_load_n((int *)(p + 4), __ATOMIC_SEQ_CST);
-  printf("Data %.*s\n", len, p + 8);
+  /* Read-write: a waiter registers itself in the waiters word. */
+  char *p = shmat(id, NULL, 0);
+  if (p == (void *)-1) { perror("shmat"); return 2; }
+  int *ev = (int *)p;
+  for (int i = 0; __atomic_load_n(&ev[KIND], __ATOMIC_SEQ_CST) == 0; i++) {
+    if (i > 5000) { fprintf(stderr, "no event\n"); return 3; }
+    usleep(1000); /* the server is between shmget and init */
+  }
+  if (ev[KIND] != 1) { fprintf(stderr, "not a manual event\n"); return 3; }
+  int waited = event_wait(ev, 10);
+  if (waited < 0) { fprintf(stderr, "no message\n"); return 3; }
+  int len = __atomic_load_n((int *)(p + LENGTH_OFFSET), __ATOMIC_SEQ_CST);
+  printf("%s\nData %.*s\n", waited ? "waited" : "already set", len, p + MESSAGE_OFFSET);
   shmdt(p);
   return 0;
 }
@@ -191,20 +245,39 @@ describe('server and client', () => {
     expect(gone(k)).toBe(true);
   });
 
-  it('reads what a C server wrote', async () => {
+  it('reads what a C server wrote; the C FUTEX_WAKE wakes a waiting client', async () => {
     const k = key();
-    const server = spawn(compileC(cServer), [String(k), 'Hello from C'], {
+    const server = spawn(compileC(cServer), [String(k), 'Hello from C', 'waiter'], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     children.push(server);
-    await waitForLine(server, /ready \d+/);
+    let serverOut = '';
+    server.stdout!.setEncoding('utf8').on('data', (d: string) => (serverOut += d));
+    await waitForLine(server, /init \d+/);
+    // The C server publishes only once a waiter has registered in the event.
     const client = await cliRun('client', '--key', formatKey(k));
+    expect(client.stderr).toBe('');
     expect(client.code).toBe(0);
+    expect(client.stdout).toContain('\nwaiting for the message-ready event (offset 0)\n');
     expect(client.stdout).toContain('\nData Hello from C\n');
     expect(client.stdout).toContain('\nn attach 2\n');
+    // The C server saw our waiter registered in the event's waiters word.
+    expect(serverOut).toMatch(/ready \d+ waiters 1/);
+    // And without a waiter (published at once), a late client passes straight through.
     server.stdin!.end();
     await new Promise((r) => server.on('close', r));
+    const k2 = key();
+    const quick = spawn(compileC(cServer), [String(k2), 'at once'], { stdio: 'pipe' });
+    children.push(quick);
+    await waitForLine(quick, /ready \d+ waiters 0/);
+    const late = await cliRun('client', '--key', formatKey(k2));
+    expect(late.code).toBe(0);
+    expect(late.stdout).not.toContain('waiting for');
+    expect(late.stdout).toContain('\nData at once\n');
+    quick.stdin!.end();
+    await new Promise((r) => quick.on('close', r));
     expect(gone(k)).toBe(true);
+    expect(gone(k2)).toBe(true);
   });
 
   it('a C client reads what our server wrote', async () => {
@@ -220,10 +293,65 @@ describe('server and client', () => {
     await waitForLine(child, /^wrote /m);
     const client = await run(compileC(cClient), [String(k)]);
     expect(client.stderr).toBe('');
-    expect(client.stdout).toBe('Data Hello from Node\n');
+    expect(client.stdout).toBe('already set\nData Hello from Node\n');
     child.kill('SIGTERM');
     const result = await exited;
     expect(result, JSON.stringify(result)).toMatchObject({ code: 0 });
+    expect(gone(k)).toBe(true);
+  });
+
+  it('a C client asleep on the event is woken by our server (--delay)', async () => {
+    const k = key();
+    const cBinary = compileC(cClient); // before the clock starts
+    const { child, exited } = startServer([
+      '--key',
+      String(k),
+      '--message',
+      'late news',
+      '--delay',
+      '1.5',
+      '--timeout',
+      '30',
+    ]);
+    await waitForLine(child, /^writing the message in 1\.5 s/m);
+    const client = await run(cBinary, [String(k)]);
+    expect(client.stderr).toBe('');
+    expect(client.stdout).toBe('waited\nData late news\n');
+    child.kill('SIGINT');
+    expect((await exited).code).toBe(0);
+    expect(gone(k)).toBe(true);
+  });
+
+  it('a waiting client: SIGINT interrupts it (exit 130, detached); --timeout gives up', async () => {
+    const k = key();
+    const { child, exited } = startServer(['--key', String(k), '--delay', '30', '--timeout', '30']);
+    await waitForLine(child, /^writing the message in 30 s/m);
+    const waiting = spawn(
+      process.execPath,
+      [cli, 'client', '--key', String(k), '--timeout', '30'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    children.push(waiting);
+    let stderr = '';
+    waiting.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    await waitForLine(waiting, /waiting for the message-ready event/);
+    const seg = SysvSegment.open({ key: k });
+    expect(seg.stat().nattch).toBe(2);
+    const closed = new Promise<number | null>((r) => waiting.on('close', r));
+    waiting.kill('SIGINT');
+    expect(await closed).toBe(130);
+    expect(stderr).toBe('sysv-server-client: interrupted\n');
+    expect(seg.stat().nattch).toBe(1);
+
+    const late = await cliRun('client', '--key', String(k), '--timeout', '0.3');
+    expect(late.code).toBe(1);
+    expect(late.stdout).toContain('waiting for the message-ready event');
+    expect(late.stderr).toContain(`no message was published in segment ${seg.id} within 0.3 s`);
+
+    child.kill('SIGTERM');
+    expect((await exited).code).toBe(0);
     expect(gone(k)).toBe(true);
   });
 });
@@ -274,6 +402,7 @@ describe('stat and errors', () => {
       ['server', '--timeout', '-1'],
       ['server', '--timeout=-1'],
       ['server', '--size', '0'],
+      ['server', '--delay', 'soon'],
     ]) {
       const result = await cliRun(...args);
       expect(result.code, args.join(' ')).toBe(2);
