@@ -271,7 +271,7 @@ describe('errors', () => {
     expect(shm.size).toBe(1);
   });
 
-  it.runIf(isRoot)('EACCES for another user (setpriv to nobody)', async () => {
+  it('EACCES for another user (setpriv to nobody)', async () => {
     const n = name();
     using shm = PosixShm.create(n, { size: 4096, mode: 0o644 });
     const code = `
@@ -300,7 +300,7 @@ describe('errors', () => {
 });
 
 describe('space reservation', () => {
-  it.runIf(isRoot)(
+  it(
     'a full /dev/shm fails at create/resize with ENOSPC, not SIGBUS later',
     async () => {
       // A private mount namespace with a 1 MiB tmpfs on /dev/shm: the host's
