@@ -1,24 +1,11 @@
 // No hidden header: bytes written by C or by Python's multiprocessing.shared_memory
 // are the bytes we read, at the same offsets, and the reverse.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PosixShm } from '../src/index';
-import { compileC, run, uniqueName } from '@shmkit/testing';
+import { compileC, run } from '@shmkit/testing';
+import { name } from './helpers';
 
-const created: string[] = [];
-function name(): string {
-  const n = `/${uniqueName('shmkit-pshm-io')}`;
-  created.push(n);
-  return n;
-}
-afterEach(() => {
-  for (const n of created.splice(0)) {
-    try {
-      PosixShm.unlink(n);
-    } catch {
-      // already gone
-    }
-  }
-});
+const ioName = (): string => name('shmkit-pshm-io');
 
 const C_WRITER = String.raw`
 #include <fcntl.h>
@@ -64,7 +51,7 @@ int main(int argc, char **argv) {
 
 describe('C interop', () => {
   it('reads what a C program wrote', async () => {
-    const n = name();
+    const n = ioName();
     const r = await run(compileC(C_WRITER, ['-lrt']), [n]);
     expect(r.stderr).toBe('');
     using shm = PosixShm.open(n, { readOnly: true });
@@ -77,7 +64,7 @@ describe('C interop', () => {
   });
 
   it('a C program reads what we wrote', async () => {
-    const n = name();
+    const n = ioName();
     using shm = PosixShm.create(n, { size: 5000, exclusive: true });
     using map = shm.map();
     map.uint8Array().set(Buffer.from('written by node\0'));
@@ -100,7 +87,7 @@ def untrack(shm):
 
 describe('Python multiprocessing.shared_memory interop', () => {
   it('reads what Python wrote', async () => {
-    const n = name();
+    const n = ioName();
     const py = `${PY_PRELUDE}
 shm = shared_memory.SharedMemory(name=sys.argv[1], create=True, size=3000)
 untrack(shm)
@@ -118,7 +105,7 @@ shm.close()
   });
 
   it('Python reads what we wrote, and its writes come back', async () => {
-    const n = name();
+    const n = ioName();
     using shm = PosixShm.create(n, { size: 4096, exclusive: true });
     using map = shm.map();
     map.uint8Array().set(Buffer.from('node says hi'));

@@ -1,27 +1,8 @@
-import { resolve } from 'node:path';
 import { existsSync, fstatSync, statSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PosixShm } from '../src/index';
-import { isRoot, run, runNode, uniqueName } from '@shmkit/testing';
-
-const pkgDir = resolve(__dirname, '..');
-const created: string[] = [];
-
-function name(): string {
-  const n = `/${uniqueName('shmkit-pshm')}`;
-  created.push(n);
-  return n;
-}
-
-afterEach(() => {
-  for (const n of created.splice(0)) {
-    try {
-      PosixShm.unlink(n);
-    } catch {
-      // already removed by the test
-    }
-  }
-});
+import { isRoot, run, runNode } from '@shmkit/testing';
+import { name, pkgDir, track } from './helpers';
 
 describe('create / open / map', () => {
   it('creates exactly the requested size and mode, with no header', () => {
@@ -196,7 +177,7 @@ describe('errors', () => {
     );
     // The longest legal name works.
     const longest = `/${'y'.repeat(254)}`;
-    created.push(longest);
+    track(longest);
     using ok = PosixShm.create(longest, { size: 1 });
     expect(ok.size).toBe(1);
   });

@@ -1,25 +1,12 @@
-import { resolve } from 'node:path';
 import { readdirSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PosixShm } from '../src/index';
 import { runNode, uniqueName } from '@shmkit/testing';
-
-const pkgDir = resolve(__dirname, '..');
-const created: string[] = [];
-afterEach(() => {
-  for (const n of created.splice(0)) {
-    try {
-      PosixShm.unlink(n);
-    } catch {
-      // already gone
-    }
-  }
-});
+import { name, pkgDir } from './helpers';
 
 describe('across processes', () => {
   it('Atomics on a POSIX object: 3 node processes x 100,000 increments, exact total', async () => {
-    const n = `/${uniqueName('shmkit-pshm-atomics')}`;
-    created.push(n);
+    const n = name('shmkit-pshm-atomics');
     using shm = PosixShm.create(n, { size: 4096, exclusive: true });
     using map = shm.map();
     const counter = map.int32Array(0, 1);

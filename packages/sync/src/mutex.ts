@@ -4,6 +4,7 @@
 // protocol is easy to implement in C (see the README).
 import { abortError, native } from '@shmkit/core/internal';
 import { MutexGuard } from './guard';
+import { TID_MASK, WAITERS, markWaiting, spinWhileOwned } from './lock-word';
 import {
   OWNER_DEAD,
   TIMED_OUT,
@@ -12,7 +13,6 @@ import {
   parkAsync,
   parkSync,
   parseWaitOptions,
-  spinUntil,
   syncError,
   threadId,
   wordsAt,
@@ -21,12 +21,8 @@ import {
   type WaitOptions,
 } from './wait';
 
-/** Bits 0-29: the owner's thread id (0 = unlocked). */
-const TID_MASK = 0x3fff_ffff;
 /** Bit 30: the owner died; the state it protected may be inconsistent. */
 const OWNER_DIED = 0x4000_0000;
-/** Bit 31: some thread may be sleeping on the word; unlock must FUTEX_WAKE. */
-const WAITERS = 0x8000_0000 | 0;
 /** The whole word once unlocked while inconsistent: unusable for good. */
 const NOT_RECOVERABLE = 0x3fff_ffff;
 const WAKE_ALL = 0x7fff_ffff;
@@ -129,32 +125,15 @@ export class Mutex {
 
   #lockSlow(options: MutexLockOptions | undefined): MutexGuard {
     const { deadline, spin } = parseWaitOptions(options, false);
-    const view = this.#view;
-    assertLive(view);
-    const tid = threadId();
-    if (spin > 0) spinUntil(() => (Atomics.load(view, 0) & TID_MASK) === 0, spin);
+    const tid = this.#beginLock(spin);
     let contended = false;
     for (;;) {
-      const value = Atomics.load(view, 0);
-      const owner = value & TID_MASK;
-      if (owner === 0) {
-        const guard = this.#acquireFree(value, tid, contended);
-        if (guard !== null) return guard;
-        continue;
-      }
-      if (owner === NOT_RECOVERABLE) throw notRecoverable('mutex_lock');
-      if (owner === tid)
-        throw syncError('EDEADLK', 'mutex_lock', 'the calling thread already holds this mutex');
-      const waiting = value | WAITERS;
-      if (value !== waiting && Atomics.compareExchange(view, 0, value, waiting) !== value) continue;
+      const taken = this.#acquireOrMark(tid, contended, true);
+      if (typeof taken !== 'number') return taken;
       contended = true;
-      const outcome = parkSync(this.#address, waiting, deadline, owner);
-      if (outcome === OWNER_DEAD) {
-        const guard = this.#takeOver(owner, tid);
-        if (guard !== null) return guard;
-      } else if (outcome === TIMED_OUT) {
-        return this.#lastTry(tid, 'mutex_lock');
-      }
+      const owner = taken & TID_MASK;
+      const guard = this.#afterPark(parkSync(this.#address, taken, deadline, owner), owner, tid);
+      if (guard !== null) return guard;
     }
   }
 
@@ -169,31 +148,20 @@ export class Mutex {
   async lockAsync(options?: MutexLockAsyncOptions): Promise<MutexGuard> {
     const { deadline, spin, signal } = parseWaitOptions(options, true);
     if (signal?.aborted) throw abortError(signal);
-    const view = this.#view;
-    assertLive(view);
-    const tid = threadId();
-    if (spin > 0) spinUntil(() => (Atomics.load(view, 0) & TID_MASK) === 0, spin);
+    const tid = this.#beginLock(spin);
     let contended = false;
     for (;;) {
-      assertLive(view);
-      const value = Atomics.load(view, 0);
-      const owner = value & TID_MASK;
-      if (owner === 0) {
-        const guard = this.#acquireFree(value, tid, contended);
-        if (guard !== null) return guard;
-        continue;
-      }
-      if (owner === NOT_RECOVERABLE) throw notRecoverable('mutex_lock');
-      const waiting = value | WAITERS;
-      if (value !== waiting && Atomics.compareExchange(view, 0, value, waiting) !== value) continue;
+      // The memory may have been unmapped while this waiter slept.
+      assertLive(this.#view);
+      // The calling thread may hold it through another pending lockAsync
+      // that will unlock: wait for that like for any owner, no EDEADLK.
+      const taken = this.#acquireOrMark(tid, contended, false);
+      if (typeof taken !== 'number') return taken;
       contended = true;
-      const outcome = await parkAsync(this.#address, waiting, deadline, signal, owner);
-      if (outcome === OWNER_DEAD) {
-        const guard = this.#takeOver(owner, tid);
-        if (guard !== null) return guard;
-      } else if (outcome === TIMED_OUT) {
-        return this.#lastTry(tid, 'mutex_lock');
-      }
+      const owner = taken & TID_MASK;
+      const outcome = await parkAsync(this.#address, taken, deadline, signal, owner);
+      const guard = this.#afterPark(outcome, owner, tid);
+      if (guard !== null) return guard;
     }
   }
 
@@ -296,6 +264,42 @@ export class Mutex {
     if (owner === NOT_RECOVERABLE) return 'not-recoverable';
     if ((value & OWNER_DIED) !== 0) return 'inconsistent';
     return owner === 0 ? 'unlocked' : 'locked';
+  }
+
+  /** The start of lock() and lockAsync(): the caller's thread id, after any spinning. */
+  #beginLock(spin: number): number {
+    assertLive(this.#view);
+    const tid = threadId();
+    spinWhileOwned(this.#view, spin);
+    return tid;
+  }
+
+  /**
+   * Takes the word if it is free, else marks it WAITERS: a guard, or the
+   * word's value to sleep on. With `deadlock`, holding it already is EDEADLK.
+   */
+  #acquireOrMark(tid: number, contended: boolean, deadlock: boolean): MutexGuard | number {
+    for (;;) {
+      const value = Atomics.load(this.#view, 0);
+      const owner = value & TID_MASK;
+      if (owner === 0) {
+        const guard = this.#acquireFree(value, tid, contended);
+        if (guard !== null) return guard;
+        continue;
+      }
+      if (owner === NOT_RECOVERABLE) throw notRecoverable('mutex_lock');
+      if (deadlock && owner === tid)
+        throw syncError('EDEADLK', 'mutex_lock', 'the calling thread already holds this mutex');
+      const waiting = markWaiting(this.#view, value);
+      if (waiting !== null) return waiting;
+    }
+  }
+
+  /** After sleeping on `owner`'s word: a guard if it died or time ran out, else null. */
+  #afterPark(outcome: number, owner: number, tid: number): MutexGuard | null {
+    if (outcome === OWNER_DEAD) return this.#takeOver(owner, tid);
+    if (outcome === TIMED_OUT) return this.#lastTry(tid, 'mutex_lock');
+    return null;
   }
 
   /** Takes a free word, keeping OWNER_DIED; null when it changed under us. */

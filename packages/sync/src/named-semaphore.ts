@@ -1,5 +1,4 @@
 import {
-  abortError,
   closedError,
   invalidArgValue,
   native,
@@ -10,7 +9,7 @@ import {
   validateString,
 } from '@shmkit/core/internal';
 import type { SemHandle } from '@shmkit/core/internal';
-import { cancellableWait, parseWait } from './sem-wait';
+import { semWait, semWaitAsync } from './sem-wait';
 import type { SemaphoreWaitAsyncOptions, SemaphoreWaitOptions } from './sem-wait';
 
 /** Options of {@link NamedSemaphore.create}. */
@@ -166,8 +165,7 @@ export class NamedSemaphore implements Disposable {
    * @returns true when taken, false when `timeout` ms passed first.
    */
   wait(options?: SemaphoreWaitOptions): boolean {
-    const { timeout, spin } = parseWait(options);
-    return native.semWait(this.#live(), timeout, spin);
+    return semWait(() => this.#live(), options);
   }
 
   /**
@@ -179,23 +177,7 @@ export class NamedSemaphore implements Disposable {
    * posted back).
    */
   waitAsync(options?: SemaphoreWaitAsyncOptions): Promise<boolean> {
-    let handle: SemHandle;
-    let parsed: ReturnType<typeof parseWait>;
-    try {
-      parsed = parseWait(options);
-      handle = this.#live();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const { timeout, spin, signal } = parsed;
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    try {
-      if (native.semTryWait(handle)) return Promise.resolve(true);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (timeout === 0) return Promise.resolve(false);
-    return cancellableWait(signal, (token) => native.semWaitAsync(handle, timeout, spin, token));
+    return semWaitAsync(() => this.#live(), options);
   }
 
   /** Removes this semaphore's name; see {@link NamedSemaphore.unlink | the static form}. */

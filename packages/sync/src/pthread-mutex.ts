@@ -4,13 +4,13 @@
 // and the kernel's robust list reports owner death, as in C.
 import { abortError, codedError, invalidArgValue, native } from '@shmkit/core/internal';
 import { MutexGuard } from './guard';
+import { TID_MASK, WAITERS, markWaiting, spinWhileOwned } from './lock-word';
 import {
   TIMED_OUT,
   addressOf,
   assertLive,
   parkAsync,
   parseWaitOptions,
-  spinUntil,
   syncError,
   wordsAt,
   type AsyncWaitOptions,
@@ -18,10 +18,8 @@ import {
   type WaitOptions,
 } from './wait';
 
-// glibc's lock word (the first int of pthread_mutex_t) uses the kernel's
-// robust-futex layout; __kind is the fifth int.
-const TID_MASK = 0x3fff_ffff;
-const WAITERS = 0x8000_0000 | 0;
+// glibc's lock word (the first int of pthread_mutex_t) is lock-word.ts's;
+// __kind is the fifth int.
 const KIND_INDEX = 4;
 const KIND_ROBUST = 0x10;
 const KIND_PSHARED = 0x80;
@@ -113,7 +111,7 @@ export class PthreadMutex {
     assertLive(view);
     if (options === undefined) return new MutexGuard(this, native.syncPthreadMutexLock(view, -1));
     const { deadline, spin } = parseWaitOptions(options, false);
-    if (spin > 0) spinUntil(() => (Atomics.load(view, 0) & TID_MASK) === 0, spin);
+    spinWhileOwned(view, spin);
     const ms = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
     return new MutexGuard(this, native.syncPthreadMutexLock(view, ms));
   }
@@ -135,7 +133,7 @@ export class PthreadMutex {
     if (signal?.aborted) throw abortError(signal);
     const view = this.#view;
     assertLive(view);
-    if (spin > 0) spinUntil(() => (Atomics.load(view, 0) & TID_MASK) === 0, spin);
+    spinWhileOwned(view, spin);
     let slept = false;
     for (;;) {
       assertLive(view);
@@ -147,8 +145,8 @@ export class PthreadMutex {
       }
       const value = Atomics.load(view, 0);
       if ((value & TID_MASK) === 0) continue;
-      const waiting = value | WAITERS;
-      if (value !== waiting && Atomics.compareExchange(view, 0, value, waiting) !== value) continue;
+      const waiting = markWaiting(view, value);
+      if (waiting === null) continue;
       slept = true;
       if ((await parkAsync(this.#address, waiting, deadline, signal)) === TIMED_OUT) {
         assertLive(view);

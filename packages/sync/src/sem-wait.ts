@@ -1,4 +1,4 @@
-// Option parsing and AbortSignal plumbing shared by the three semaphore kinds.
+// Option parsing, wait and AbortSignal plumbing shared by the three semaphore kinds.
 import {
   abortError,
   invalidArgValue,
@@ -8,7 +8,7 @@ import {
   validateOptions,
   validateTimeout,
 } from '@shmkit/core/internal';
-import type { WaitToken } from '@shmkit/core/internal';
+import type { SemHandle, WaitToken } from '@shmkit/core/internal';
 
 /** Options of a blocking semaphore wait. */
 export interface SemaphoreWaitOptions {
@@ -121,4 +121,54 @@ export function cancellableWait(
       },
     );
   });
+}
+
+/**
+ * The end of every semaphore's async wait, once its arguments are checked:
+ * an aborted signal rejects, what can go through at once does (without a
+ * thread), a zero timeout gives up, and only then does `start` wait.
+ */
+export function tryThenWait(
+  { timeout, signal }: ParsedWait,
+  tryNow: () => boolean,
+  start: (token: WaitToken | undefined) => Promise<boolean>,
+): Promise<boolean> {
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  try {
+    if (tryNow()) return Promise.resolve(true);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (timeout === 0) return Promise.resolve(false);
+  return cancellableWait(signal, start);
+}
+
+/**
+ * `wait` of a sem_t (Semaphore, NamedSemaphore). `live` gives the handle or
+ * throws when closed; it is asked after the options are checked.
+ */
+export function semWait(live: () => SemHandle, options: SemaphoreWaitOptions | undefined): boolean {
+  const { timeout, spin } = parseWait(options);
+  return native.semWait(live(), timeout, spin);
+}
+
+/** `waitAsync` of a sem_t; every error is a rejection, none is thrown. */
+export function semWaitAsync(
+  live: () => SemHandle,
+  options: SemaphoreWaitAsyncOptions | undefined,
+): Promise<boolean> {
+  let handle: SemHandle;
+  let parsed: ParsedWait;
+  try {
+    parsed = parseWait(options);
+    handle = live();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const { timeout, spin } = parsed;
+  return tryThenWait(
+    parsed,
+    () => native.semTryWait(handle),
+    (token) => native.semWaitAsync(handle, timeout, spin, token),
+  );
 }

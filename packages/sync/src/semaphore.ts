@@ -1,6 +1,5 @@
 import type { Mapping } from '@shmkit/core';
 import {
-  abortError,
   closedError,
   codedError,
   invalidArgType,
@@ -8,7 +7,7 @@ import {
   native,
 } from '@shmkit/core/internal';
 import type { NativeSemLayout, SemHandle } from '@shmkit/core/internal';
-import { cancellableWait, parseWait } from './sem-wait';
+import { semWait, semWaitAsync } from './sem-wait';
 import type { SemaphoreWaitAsyncOptions, SemaphoreWaitOptions } from './sem-wait';
 
 export type { SemaphoreWaitAsyncOptions, SemaphoreWaitOptions } from './sem-wait';
@@ -143,8 +142,7 @@ export class Semaphore implements Disposable {
    * @throws RangeError ERR_OUT_OF_RANGE for a negative timeout or spin.
    */
   wait(options?: SemaphoreWaitOptions): boolean {
-    const { timeout, spin } = parseWait(options);
-    return native.semWait(this.#live(), timeout, spin);
+    return semWait(() => this.#live(), options);
   }
 
   /**
@@ -157,23 +155,7 @@ export class Semaphore implements Disposable {
    * waiting thread takes after that is posted back, never lost.
    */
   waitAsync(options?: SemaphoreWaitAsyncOptions): Promise<boolean> {
-    let handle: SemHandle;
-    let parsed: ReturnType<typeof parseWait>;
-    try {
-      parsed = parseWait(options);
-      handle = this.#live();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const { timeout, spin, signal } = parsed;
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    try {
-      if (native.semTryWait(handle)) return Promise.resolve(true);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (timeout === 0) return Promise.resolve(false);
-    return cancellableWait(signal, (token) => native.semWaitAsync(handle, timeout, spin, token));
+    return semWaitAsync(() => this.#live(), options);
   }
 
   /**

@@ -1,5 +1,4 @@
 import {
-  abortError,
   invalidArgType,
   invalidArgValue,
   native,
@@ -7,7 +6,7 @@ import {
   validateInteger,
   validateOptions,
 } from '@shmkit/core/internal';
-import { cancellableWait, parseWait } from './sem-wait';
+import { parseWait, tryThenWait } from './sem-wait';
 
 /** SEM_UNDO as the kernel spells it. */
 const SEM_UNDO = 0x1000;
@@ -257,17 +256,13 @@ export class SysvSemaphoreSet {
     } catch (error) {
       return Promise.reject(error);
     }
-    const { timeout, signal } = parsed;
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    try {
-      // Everything that can go through at once does, without a thread.
-      if (native.sysvSemOp(this.#id, encoded, 0)) return Promise.resolve(true);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (timeout === 0) return Promise.resolve(false);
     const id = this.#id;
-    return cancellableWait(signal, (token) => native.sysvSemOpAsync(id, encoded, timeout, token));
+    const { timeout } = parsed;
+    return tryThenWait(
+      parsed,
+      () => native.sysvSemOp(id, encoded, 0),
+      (token) => native.sysvSemOpAsync(id, encoded, timeout, token),
+    );
   }
 
   #unit(index: number, sign: 1 | -1, options: SysvSemaphoreUnitOptions | undefined): SemaphoreOp {

@@ -6,22 +6,17 @@ import { SharedEvent } from '../src/index';
 import {
   childArgs,
   childPrelude,
+  cleanUp,
+  expectCode,
+  killAfterTest,
   pkgDir,
-  removeSharedFiles,
   sharedFile,
   sleep,
   until,
   type SharedFile,
 } from './helpers';
 
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-  removeSharedFiles();
-});
-
-const bad = (fn: () => unknown, code: string) =>
-  expect(fn).toThrow(expect.objectContaining({ code }));
+afterEach(cleanUp);
 
 /** A child that waits on the event at offset 0 (sync or async) and prints the outcome. */
 function waiter(
@@ -37,7 +32,7 @@ function waiter(
     say(result ? 'woken' : 'timed-out');`,
     { cwd: pkgDir, args: childArgs(file) },
   );
-  children.push(child);
+  killAfterTest(child);
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   return { child, output: () => output };
@@ -150,26 +145,29 @@ describe('SharedEvent', () => {
 
   it('rejects bad arguments by code', async () => {
     const file = sharedFile();
-    bad(() => SharedEvent.attach(file.mapping, 0), 'ERR_SHMKIT_NOT_INITIALIZED');
-    bad(
+    expectCode(() => SharedEvent.attach(file.mapping, 0), 'ERR_SHMKIT_NOT_INITIALIZED');
+    expectCode(
       () => SharedEvent.init(file.mapping, 0, { mode: 'once' as never }),
       'ERR_INVALID_ARG_VALUE',
     );
-    bad(() => SharedEvent.init(file.mapping, 0, { set: 1 as never }), 'ERR_INVALID_ARG_VALUE');
-    bad(() => SharedEvent.init(file.mapping, 0, 'auto' as never), 'ERR_INVALID_ARG_TYPE');
-    bad(() => SharedEvent.init(file.mapping, 6), 'ERR_INVALID_ARG_VALUE');
-    bad(() => SharedEvent.init(file.mapping, 4088), 'ERR_OUT_OF_RANGE');
+    expectCode(
+      () => SharedEvent.init(file.mapping, 0, { set: 1 as never }),
+      'ERR_INVALID_ARG_VALUE',
+    );
+    expectCode(() => SharedEvent.init(file.mapping, 0, 'auto' as never), 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => SharedEvent.init(file.mapping, 6), 'ERR_INVALID_ARG_VALUE');
+    expectCode(() => SharedEvent.init(file.mapping, 4088), 'ERR_OUT_OF_RANGE');
     const event = SharedEvent.init(file.mapping, 0);
-    bad(() => event.wait({ timeout: -5 }), 'ERR_OUT_OF_RANGE');
-    bad(() => event.wait({ spin: {} as never }), 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => event.wait({ timeout: -5 }), 'ERR_OUT_OF_RANGE');
+    expectCode(() => event.wait({ spin: {} as never }), 'ERR_INVALID_ARG_TYPE');
     await expect(event.waitAsync({ signal: 1 as never })).rejects.toMatchObject({
       code: 'ERR_INVALID_ARG_TYPE',
     });
     const mapping = mapAnonymous(4096);
     const closing = SharedEvent.init(mapping, 0);
     mapping.close();
-    bad(() => closing.set(), 'ERR_SHMKIT_CLOSED');
-    bad(() => closing.wait(), 'ERR_SHMKIT_CLOSED');
+    expectCode(() => closing.set(), 'ERR_SHMKIT_CLOSED');
+    expectCode(() => closing.wait(), 'ERR_SHMKIT_CLOSED');
     await expect(closing.waitAsync()).rejects.toMatchObject({ code: 'ERR_SHMKIT_CLOSED' });
   });
 });

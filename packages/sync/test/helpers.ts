@@ -1,11 +1,13 @@
 // Shared memory for cross-process tests: a file in /dev/shm, mapped in every
 // process through the core's generic mapFd (the posix-shm and mmap packages
 // are separate), removed after each test.
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Mapping } from '@shmkit/core';
 import { adoptMapping, native } from '@shmkit/core/internal';
 import { uniqueName } from '@shmkit/testing';
+import { expect } from 'vitest';
 
 /** The package directory: children resolve '@shmkit/sync' from here. */
 export const pkgDir = join(__dirname, '..');
@@ -39,6 +41,34 @@ export function removeSharedFiles(): void {
     file.mapping.close();
     rmSync(file.path, { force: true });
   }
+}
+
+const children: ChildProcess[] = [];
+
+/** Has `child` killed (SIGKILL) by {@link cleanUp} after the test, pass or fail. */
+export function killAfterTest<T extends ChildProcess>(child: T): T {
+  children.push(child);
+  return child;
+}
+
+/** afterEach of suites that spawn children: kills them, then removes the shared files. */
+export function cleanUp(): void {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+  removeSharedFiles();
+}
+
+/** Resolves once `child` has exited (at once if it already has). */
+export function exited(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) =>
+    child.exitCode !== null || child.signalCode !== null
+      ? resolve()
+      : child.once('exit', () => resolve()),
+  );
+}
+
+/** Expects `fn` to throw an error whose `code` is `code`. */
+export function expectCode(fn: () => unknown, code: string): void {
+  expect(fn).toThrow(expect.objectContaining({ code }));
 }
 
 /**

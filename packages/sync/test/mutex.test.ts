@@ -10,19 +10,18 @@ import { Mutex, MutexGuard } from '../src/index';
 import {
   childArgs,
   childPrelude,
+  cleanUp,
+  exited,
+  expectCode,
+  killAfterTest,
   pkgDir,
-  removeSharedFiles,
   sharedFile,
   sleep,
   until,
   type SharedFile,
 } from './helpers';
 
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-  removeSharedFiles();
-});
+afterEach(cleanUp);
 
 const cProgram = (): string =>
   compileC(readFileSync(join(pkgDir, 'test', 'mutex-protocol.c'), 'utf8'));
@@ -37,20 +36,9 @@ function holder(file: SharedFile): ChildProcess {
     process.stdin.once('data', () => { guard.unlock(); say('unlocked'); process.exit(0); });`,
     { cwd: pkgDir, args: childArgs(file) },
   );
-  children.push(child);
+  killAfterTest(child);
   return child;
 }
-
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) =>
-    child.exitCode !== null || child.signalCode !== null
-      ? resolve()
-      : child.once('exit', () => resolve()),
-  );
-}
-
-const bad = (fn: () => unknown, code: string) =>
-  expect(fn).toThrow(expect.objectContaining({ code }));
 
 describe('Mutex in one thread', () => {
   it('locks and unlocks with Atomics, with guards that work with using', () => {
@@ -93,13 +81,13 @@ describe('Mutex in one thread', () => {
 
   it('reports misuse with pthread error codes', async () => {
     const mutex = Mutex.init(sharedFile().mapping, 0);
-    bad(() => mutex.unlock(), 'EPERM');
+    expectCode(() => mutex.unlock(), 'EPERM');
     const guard = mutex.lock();
-    bad(() => mutex.lock(), 'EDEADLK');
-    bad(() => mutex.markConsistent(), 'EINVAL');
+    expectCode(() => mutex.lock(), 'EDEADLK');
+    expectCode(() => mutex.markConsistent(), 'EINVAL');
     guard.unlock();
-    bad(() => mutex.markConsistent(), 'EPERM');
-    bad(() => guard.markConsistent(), 'EPERM');
+    expectCode(() => mutex.markConsistent(), 'EPERM');
+    expectCode(() => guard.markConsistent(), 'EPERM');
     try {
       mutex.unlock();
     } catch (error) {
@@ -129,27 +117,27 @@ describe('Mutex in one thread', () => {
 
   it('rejects bad arguments by code', async () => {
     const file = sharedFile();
-    bad(() => Mutex.init(file.mapping, 2), 'ERR_INVALID_ARG_VALUE');
-    bad(() => Mutex.init(file.mapping, 4096), 'ERR_OUT_OF_RANGE');
-    bad(() => Mutex.init(file.mapping, -4), 'ERR_OUT_OF_RANGE');
-    bad(() => Mutex.attach({} as never, 0), 'ERR_INVALID_ARG_TYPE');
-    bad(() => Mutex.attach(new Uint8Array(8) as never, 0), 'ERR_INVALID_ARG_TYPE');
-    bad(() => Mutex.init(new ArrayBuffer(2)), 'ERR_OUT_OF_RANGE');
+    expectCode(() => Mutex.init(file.mapping, 2), 'ERR_INVALID_ARG_VALUE');
+    expectCode(() => Mutex.init(file.mapping, 4096), 'ERR_OUT_OF_RANGE');
+    expectCode(() => Mutex.init(file.mapping, -4), 'ERR_OUT_OF_RANGE');
+    expectCode(() => Mutex.attach({} as never, 0), 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => Mutex.attach(new Uint8Array(8) as never, 0), 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => Mutex.init(new ArrayBuffer(2)), 'ERR_OUT_OF_RANGE');
     const mutex = Mutex.init(file.mapping, 0);
-    bad(() => mutex.lock({ timeout: -1 }), 'ERR_OUT_OF_RANGE');
-    bad(() => mutex.lock({ timeout: '1' as never }), 'ERR_INVALID_ARG_TYPE');
-    bad(() => mutex.lock({ spin: 1.5 }), 'ERR_OUT_OF_RANGE');
-    bad(() => mutex.lock('x' as never), 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => mutex.lock({ timeout: -1 }), 'ERR_OUT_OF_RANGE');
+    expectCode(() => mutex.lock({ timeout: '1' as never }), 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => mutex.lock({ spin: 1.5 }), 'ERR_OUT_OF_RANGE');
+    expectCode(() => mutex.lock('x' as never), 'ERR_INVALID_ARG_TYPE');
     await expect(mutex.lockAsync({ signal: 'x' as never })).rejects.toMatchObject({
       code: 'ERR_INVALID_ARG_TYPE',
     });
     const mapping = mapAnonymous(4096);
     const closing = Mutex.init(mapping, 0);
     mapping.close();
-    bad(() => closing.lock(), 'ERR_SHMKIT_CLOSED');
-    bad(() => closing.tryLock(), 'ERR_SHMKIT_CLOSED');
-    bad(() => closing.unlock(), 'ERR_SHMKIT_CLOSED');
-    bad(() => Mutex.attach(mapping, 0), 'ERR_SHMKIT_CLOSED');
+    expectCode(() => closing.lock(), 'ERR_SHMKIT_CLOSED');
+    expectCode(() => closing.tryLock(), 'ERR_SHMKIT_CLOSED');
+    expectCode(() => closing.unlock(), 'ERR_SHMKIT_CLOSED');
+    expectCode(() => Mutex.attach(mapping, 0), 'ERR_SHMKIT_CLOSED');
     await expect(closing.lockAsync()).rejects.toMatchObject({ code: 'ERR_SHMKIT_CLOSED' });
     const fd = openSync(file.path, 'r');
     try {
@@ -157,7 +145,7 @@ describe('Mutex in one thread', () => {
         kind: 'file',
         readOnly: true,
       });
-      bad(() => Mutex.attach(readOnly, 0), 'ERR_SHMKIT_READ_ONLY');
+      expectCode(() => Mutex.attach(readOnly, 0), 'ERR_SHMKIT_READ_ONLY');
       readOnly.close();
     } finally {
       closeSync(fd);
@@ -173,9 +161,9 @@ describe('Mutex across processes', () => {
     const [, tid] = await waitForLine(child, /locked (\d+)/);
     expect(mutex.owner).toBe(Number(tid));
     expect(mutex.tryLock()).toBeNull();
-    bad(() => mutex.unlock(), 'EPERM');
+    expectCode(() => mutex.unlock(), 'EPERM');
     let start = performance.now();
-    bad(() => mutex.lock({ timeout: 50 }), 'ETIMEDOUT');
+    expectCode(() => mutex.lock({ timeout: 50 }), 'ETIMEDOUT');
     expect(performance.now() - start).toBeGreaterThanOrEqual(49);
     expect(performance.now() - start).toBeLessThan(3000);
     start = performance.now();
@@ -259,7 +247,7 @@ describe('Mutex across processes', () => {
       say('state ' + mutex.state);`,
       { cwd: pkgDir, args: childArgs(file) },
     );
-    children.push(locker);
+    killAfterTest(locker);
     let output = '';
     locker.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     await waitForLine(locker, /waiting/);
@@ -306,8 +294,8 @@ describe('Mutex across processes', () => {
     expect(mutex.owner).toBe(native.syncGettid());
     guard.unlock();
     expect(mutex.state).toBe('not-recoverable');
-    bad(() => mutex.lock(), 'ENOTRECOVERABLE');
-    bad(() => mutex.tryLock(), 'ENOTRECOVERABLE');
+    expectCode(() => mutex.lock(), 'ENOTRECOVERABLE');
+    expectCode(() => mutex.tryLock(), 'ENOTRECOVERABLE');
     await expect(mutex.lockAsync()).rejects.toMatchObject({ code: 'ENOTRECOVERABLE', errno: -131 });
     const c = await (await import('@shmkit/testing')).run(cProgram(), [file.path, '0', 'lock']);
     expect(c.stdout).toBe('not-recoverable\n');
@@ -318,7 +306,7 @@ describe('Mutex across processes', () => {
     const file = sharedFile();
     const mutex = Mutex.init(file.mapping, 0);
     const c = spawn(cProgram(), [file.path, '0', 'hold'], { stdio: 'pipe' });
-    children.push(c);
+    killAfterTest(c);
     await waitForLine(c, /locked/);
     expect(mutex.tryLock()).toBeNull();
     c.kill('SIGKILL');
@@ -387,7 +375,7 @@ describe('Mutex wake-ups', () => {
       guard.unlock();`,
       { cwd: pkgDir, args: childArgs(file) },
     );
-    children.push(locker);
+    killAfterTest(locker);
     await waitForLine(locker, /waiting/);
     await until(() => Atomics.load(file.mapping.int32Array(0, 1), 0) < 0, 10_000, 'WAITERS bit');
     guard.unlock();

@@ -1,29 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileC, run, runNode, spawnNode, waitForLine } from '@shmkit/testing';
 import { PthreadMutex } from '../src/index';
-import { childArgs, childPrelude, pkgDir, removeSharedFiles, sharedFile, sleep } from './helpers';
+import {
+  childArgs,
+  childPrelude,
+  cleanUp,
+  exited,
+  expectCode,
+  killAfterTest,
+  pkgDir,
+  sharedFile,
+  sleep,
+} from './helpers';
 
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-  removeSharedFiles();
-});
+afterEach(cleanUp);
 
 const cUser = (): string =>
   compileC(readFileSync(join(pkgDir, 'test', 'pthread-user.c'), 'utf8'), ['-lpthread']);
-const bad = (fn: () => unknown, code: string) =>
-  expect(fn).toThrow(expect.objectContaining({ code }));
-
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) =>
-    child.exitCode !== null || child.signalCode !== null
-      ? resolve()
-      : child.once('exit', () => resolve()),
-  );
-}
 
 describe('PthreadMutex', () => {
   it('is glibc pthread_mutex_t with pthread error codes', async () => {
@@ -35,10 +31,10 @@ describe('PthreadMutex', () => {
       using guard = mutex.lock();
       expect(guard.ownerDied).toBe(false);
       expect(mutex.tryLock()).toBeNull();
-      bad(() => mutex.lock(), 'EDEADLK');
-      bad(() => mutex.markConsistent(), 'EINVAL');
+      expectCode(() => mutex.lock(), 'EDEADLK');
+      expectCode(() => mutex.markConsistent(), 'EINVAL');
     }
-    bad(() => mutex.unlock(), 'EPERM');
+    expectCode(() => mutex.unlock(), 'EPERM');
     const held = await mutex.lockAsync();
     await expect(mutex.lockAsync({ timeout: 30 })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
     const controller = new AbortController();
@@ -50,9 +46,9 @@ describe('PthreadMutex', () => {
     held.unlock();
     (await next).unlock();
     PthreadMutex.attach(file.mapping, 64).lock({ timeout: 100, spin: 10 }).unlock();
-    bad(() => PthreadMutex.attach(file.mapping, 128), 'ERR_SHMKIT_NOT_INITIALIZED');
-    bad(() => PthreadMutex.init(file.mapping, 4), 'ERR_INVALID_ARG_VALUE');
-    bad(() => PthreadMutex.init(file.mapping, 4096 - 8), 'ERR_OUT_OF_RANGE');
+    expectCode(() => PthreadMutex.attach(file.mapping, 128), 'ERR_SHMKIT_NOT_INITIALIZED');
+    expectCode(() => PthreadMutex.init(file.mapping, 4), 'ERR_INVALID_ARG_VALUE');
+    expectCode(() => PthreadMutex.init(file.mapping, 4096 - 8), 'ERR_OUT_OF_RANGE');
   });
 
   it('C programs calling pthread_mutex_lock share it with node (sync and async lockers)', async () => {
@@ -82,7 +78,7 @@ describe('PthreadMutex', () => {
     const file = sharedFile();
     const mutex = PthreadMutex.init(file.mapping, 0);
     const c = spawn(cUser(), [file.path, '0', 'hold'], { stdio: 'pipe' });
-    children.push(c);
+    killAfterTest(c);
     await waitForLine(c, /locked/);
     expect(mutex.tryLock()).toBeNull();
     expect(() => mutex.lock({ timeout: 30 })).toThrow(
@@ -105,7 +101,7 @@ describe('PthreadMutex', () => {
       setInterval(() => {}, 1000);`,
       { cwd: pkgDir, args: childArgs(file) },
     );
-    children.push(holder);
+    killAfterTest(holder);
     await waitForLine(holder, /locked/);
     holder.kill('SIGKILL');
     await exited(holder);
@@ -117,15 +113,15 @@ describe('PthreadMutex', () => {
 
     // Unlocking a taken-over mutex without markConsistent ends it.
     const c2 = spawn(cUser(), [file.path, '0', 'hold'], { stdio: 'pipe' });
-    children.push(c2);
+    killAfterTest(c2);
     await waitForLine(c2, /locked/);
     c2.kill('SIGKILL');
     await exited(c2);
     const orphan = mutex.lock({ timeout: 1000 });
     expect(orphan.ownerDied).toBe(true);
     orphan.unlock();
-    bad(() => mutex.lock(), 'ENOTRECOVERABLE');
-    bad(() => mutex.tryLock(), 'ENOTRECOVERABLE');
+    expectCode(() => mutex.lock(), 'ENOTRECOVERABLE');
+    expectCode(() => mutex.tryLock(), 'ENOTRECOVERABLE');
     await expect(mutex.lockAsync()).rejects.toMatchObject({ code: 'ENOTRECOVERABLE' });
   });
 });

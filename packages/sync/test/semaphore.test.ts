@@ -271,7 +271,9 @@ describe('Semaphore and Mapping.protect', () => {
     mapping.protect('read');
     expect(() => sem.post()).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_PROTECTED' }));
     expect(() => sem.tryWait()).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_PROTECTED' }));
-    expect(() => Semaphore.init(mapping, 64, 0)).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_PROTECTED' }));
+    expect(() => Semaphore.init(mapping, 64, 0)).toThrow(
+      expect.objectContaining({ code: 'ERR_SHMKIT_PROTECTED' }),
+    );
     mapping.protect('read-write');
     expect(sem.tryWait()).toBe(true);
   });
@@ -280,7 +282,9 @@ describe('Semaphore and Mapping.protect', () => {
     using mapping = mapAnonymous(4096);
     const sem = Semaphore.init(mapping, 0, 0);
     const pending = sem.waitAsync({ timeout: 5000 });
-    expect(() => mapping.protect('none')).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_BUSY' }));
+    expect(() => mapping.protect('none')).toThrow(
+      expect.objectContaining({ code: 'ERR_SHMKIT_BUSY' }),
+    );
     sem.post();
     expect(await pending).toBe(true);
     mapping.protect('none');

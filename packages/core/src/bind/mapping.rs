@@ -8,11 +8,12 @@
 //! - Background work (msync) holds its own reference to the memory; closing
 //!   during it defers the munmap until that work is done.
 
-use crate::napi::{spawn_on_pool, sys, CallInfo, Env, Error, Exports, JsResult, Subject, Tagged, Value};
+use crate::napi::{spawn_on_pool, sys, Arg, CallInfo, Env, Error, Exports, JsResult, Subject, Tagged, Value};
 use crate::os::{
     self,
     mman::{self as mm, MapOptions, MmapRaw, PageProtections, Protection},
 };
+use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -380,23 +381,64 @@ fn map_fd(env: Env, call: &CallInfo) -> JsResult<Value> {
     let fd = call.arg(0, "fd")?.integer(0, i32::MAX as i64)? as i32;
     let offset = call.arg(1, "offset")?.offset()?;
     let length = call.arg(2, "length")?.size()?;
-    let options = call.arg(3, "options")?;
-    let shared = options.property("shared", "options.shared")?.boolean_or(true)?;
-    let read_only = options.property("readOnly", "options.readOnly")?.boolean_or(false)?;
-    let populate = options.property("populate", "options.populate")?.boolean_or(false)?;
+    let options = FdMapOptions::read(&call.arg(3, "options")?)?;
+    check_page_offset("offset", offset)?;
+    let memory = options
+        .map(fd, offset, length)
+        .map_err(|e| Error::sys(e, Subject::Detail(format!("fd {fd}, {length} bytes at offset {offset}"))))?;
+    expose(env, memory, options.init())
+}
+
+/// The `{ shared = true, readOnly = false, populate = false }` options every
+/// binding that maps a descriptor takes (mapFd, mmapMapFile, posixShmMap).
+#[derive(Clone, Copy)]
+pub struct FdMapOptions {
+    pub shared: bool,
+    pub read_only: bool,
+    pub populate: bool,
+}
+
+impl FdMapOptions {
+    /// Reads the three options, in this order, from an options object.
+    pub fn read(options: &Arg) -> JsResult<Self> {
+        Ok(FdMapOptions {
+            shared: options.property("shared", "options.shared")?.boolean_or(true)?,
+            read_only: options.property("readOnly", "options.readOnly")?.boolean_or(false)?,
+            populate: options.property("populate", "options.populate")?.boolean_or(false)?,
+        })
+    }
+
+    /// Read-only shared mappings are PROT_READ and get no buffer (a JS write
+    /// would fault); read-only private ones are copy-on-write, so their
+    /// buffer is safe to write and the writes never reach the file.
+    pub fn writable_pages(self) -> bool {
+        !self.read_only || !self.shared
+    }
+
+    /// mmap of `length` bytes of `fd` from `offset`, with the protection above.
+    pub fn map(self, fd: RawFd, offset: u64, length: usize) -> Result<MmapRaw, os::Error> {
+        let protection = if self.writable_pages() { Protection::READ_WRITE } else { Protection::READ };
+        MmapRaw::map_fd(fd, offset, length, MapOptions { protection, shared: self.shared, populate: self.populate })
+    }
+
+    /// How [`expose`] should hand the mapping to JS.
+    pub fn init(self) -> MappingInit {
+        MappingInit { buffer: self.writable_pages() }
+    }
+}
+
+/// Refuses a file offset that is not a multiple of the page size before
+/// mmap would, with an error that says why. `name` is the argument's name.
+pub fn check_page_offset(name: &'static str, offset: u64) -> JsResult<()> {
     let page = os::page_size() as u64;
     if offset % page != 0 {
         return Err(Error::invalid_arg_range(
-            "offset",
+            name,
             &format!("must be a multiple of the page size ({page})"),
             &offset.to_string(),
         ));
     }
-    let writable_pages = !read_only || !shared;
-    let protection = if writable_pages { Protection::READ_WRITE } else { Protection::READ };
-    let memory = MmapRaw::map_fd(fd, offset, length, MapOptions { protection, shared, populate })
-        .map_err(|e| Error::sys(e, Subject::Detail(format!("fd {fd}, {length} bytes at offset {offset}"))))?;
-    expose(env, memory, MappingInit { buffer: writable_pages })
+    Ok(())
 }
 
 fn page_size(env: Env, _call: &CallInfo) -> JsResult<Value> {

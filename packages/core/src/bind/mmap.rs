@@ -4,12 +4,9 @@
 //! range that reaches past its end is refused, because touching a mapped
 //! page wholly beyond EOF raises SIGBUS, which would kill the process.
 
-use crate::bind::{expose, MappingInit};
+use crate::bind::{check_page_offset, expose, FdMapOptions};
 use crate::napi::{ArgKind, CallInfo, Env, Error, Exports, JsResult, Subject, Value, ValueType};
-use crate::os::{
-    self,
-    mman::{self, MapOptions, MmapRaw, OpenOptions, Protection},
-};
+use crate::os::mman::{self, OpenOptions};
 use std::os::fd::AsRawFd;
 
 /// Largest byte count a JS number holds exactly (2^53 - 1).
@@ -28,21 +25,13 @@ fn map_file(env: Env, call: &CallInfo) -> JsResult<Value> {
     let offset = call.arg(1, "offset")?.offset()?;
     let length = call.arg(2, "length")?.optional()?.map(|a| a.size()).transpose()?;
     let options = call.arg(3, "options")?;
-    let shared = options.property("shared", "options.shared")?.boolean_or(true)?;
-    let read_only = options.property("readOnly", "options.readOnly")?.boolean_or(false)?;
-    let populate = options.property("populate", "options.populate")?.boolean_or(false)?;
+    let map_options = FdMapOptions::read(&options)?;
+    let FdMapOptions { shared, read_only, .. } = map_options;
     let size = options.property("size", "options.size")?.optional()?.map(|a| a.offset()).transpose()?;
     let mode = options.property("mode", "options.mode")?.optional()?.map(|a| a.integer(0, 0o7777)).transpose()?;
     let mode = mode.unwrap_or(0o600) as u32;
 
-    let page = os::page_size() as u64;
-    if offset % page != 0 {
-        return Err(Error::invalid_arg_range(
-            "options.offset",
-            &format!("must be a multiple of the page size ({page})"),
-            &offset.to_string(),
-        ));
-    }
+    check_page_offset("options.offset", offset)?;
     if size.is_some() && read_only {
         return Err(Error::Type {
             code: "ERR_INCOMPATIBLE_OPTION_PAIR",
@@ -111,11 +100,8 @@ fn map_file(env: Env, call: &CallInfo) -> JsResult<Value> {
         None => available as usize,
     };
 
-    let writable_pages = !read_only || !shared;
-    let protection = if writable_pages { Protection::READ_WRITE } else { Protection::READ };
-    let memory = MmapRaw::map_fd(fd, offset, length, MapOptions { protection, shared, populate })
-        .map_err(|e| Error::sys(e, subject.clone()))?;
-    expose(env, memory, MappingInit { buffer: writable_pages })
+    let memory = map_options.map(fd, offset, length).map_err(|e| Error::sys(e, subject.clone()))?;
+    expose(env, memory, map_options.init())
 }
 
 fn beyond_eof(message: String) -> Error {

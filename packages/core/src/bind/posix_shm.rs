@@ -4,13 +4,9 @@
 //! `posixShmClose` or, failing that, when V8 collects the handle, so a
 //! forgotten object never leaks its fd.
 
-use crate::bind::{expose, MappingInit};
+use crate::bind::{check_page_offset, expose, FdMapOptions};
 use crate::napi::{sys, CallInfo, Env, Error, Exports, JsResult, Subject, SystemError, Tagged, Value};
-use crate::os::{
-    self,
-    mman::{MapOptions, MmapRaw, Protection},
-    posix_shm,
-};
+use crate::os::{self, posix_shm};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
@@ -117,18 +113,8 @@ fn map(env: Env, call: &CallInfo) -> JsResult<Value> {
     let object = object(call)?;
     let offset = call.arg(1, "offset")?.offset()?;
     let length = call.arg(2, "length")?.optional()?.map(|a| a.size()).transpose()?;
-    let options = call.arg(3, "options")?;
-    let shared = options.property("shared", "options.shared")?.boolean_or(true)?;
-    let read_only = options.property("readOnly", "options.readOnly")?.boolean_or(false)?;
-    let populate = options.property("populate", "options.populate")?.boolean_or(false)?;
-    let page = os::page_size() as u64;
-    if offset % page != 0 {
-        return Err(Error::invalid_arg_range(
-            "options.offset",
-            &format!("must be a multiple of the page size ({page})"),
-            &offset.to_string(),
-        ));
-    }
+    let options = FdMapOptions::read(&call.arg(3, "options")?)?;
+    check_page_offset("options.offset", offset)?;
     let memory = object.with_fd(|fd| {
         let size = posix_shm::stat(fd).map_err(|e| Error::sys(e, object.subject()))?.size;
         if size == 0 {
@@ -150,18 +136,15 @@ fn map(env: Env, call: &CallInfo) -> JsResult<Value> {
             ));
         }
         let length = usize::try_from(length).map_err(|_| Error::sys(os::Error::new(libc::ENOMEM, "mmap"), object.subject()))?;
-        let writable_pages = !read_only || !shared;
-        let protection = if writable_pages { Protection::READ_WRITE } else { Protection::READ };
-        let memory = MmapRaw::map_fd(fd, offset, length, MapOptions { protection, shared, populate }).map_err(|e| {
+        options.map(fd, offset, length).map_err(|e| {
             let mut err = SystemError::from(e).with(object.subject());
             if e.errno() == libc::EACCES && object.read_only {
                 err = err.hint("the object was opened read-only: map it with { readOnly: true }");
             }
             Error::System(err)
-        })?;
-        Ok((memory, writable_pages))
+        })
     })?;
-    expose(env, memory.0, MappingInit { buffer: memory.1 })
+    expose(env, memory, options.init())
 }
 
 /// posixShmClose(handle) -> true if it was open.

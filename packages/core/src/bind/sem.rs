@@ -51,6 +51,24 @@ impl Cancel {
             Some(s) => s.compare_exchange(PENDING, SETTLED, Ordering::AcqRel, Ordering::Acquire).is_ok(),
         }
     }
+
+    /// What a finished async wait resolves to: its error as it is, or else
+    /// whether JS gets the unit. A unit taken after JS cancelled (or after
+    /// the env went away) would be seen by nobody, so `give_back` undoes it.
+    fn resolve(
+        &self,
+        outcome: crate::os::Result<Outcome>,
+        fail: impl Fn(crate::os::Error) -> Error,
+        give_back: impl FnOnce() -> crate::os::Result<()>,
+    ) -> JsResult<bool> {
+        let outcome = outcome.map_err(&fail)?;
+        let settled = self.settle();
+        match outcome {
+            Outcome::Acquired if settled => Ok(true),
+            Outcome::Acquired => give_back().map(|()| false).map_err(fail),
+            Outcome::TimedOut | Outcome::Stopped => Ok(false),
+        }
+    }
 }
 
 fn token_arg(call: &CallInfo, index: usize) -> JsResult<Cancel> {
@@ -352,18 +370,7 @@ fn wait_async(env: Env, call: &CallInfo) -> JsResult<Value> {
                     Ok(if s.wait(deadline)? { Outcome::Acquired } else { Outcome::TimedOut })
                 }
             });
-            let outcome = match outcome {
-                Ok(o) => o,
-                Err(e) => return Ok(Err(Error::sys(e, subject))),
-            };
-            let settled = cancel.settle();
-            Ok(match outcome {
-                Outcome::Acquired if settled => Ok(true),
-                // Nobody will see this unit (JS rejected, or the env is
-                // gone): it goes back.
-                Outcome::Acquired => live.with(|s| s.post()).map(|()| false).map_err(|e| Error::sys(e, subject)),
-                Outcome::TimedOut | Outcome::Stopped => Ok(false),
-            })
+            Ok(cancel.resolve(outcome, |e| Error::sys(e, subject.clone()), || live.with(|s| s.post())))
         },
         move |env, taken: JsResult<bool>| {
             guard.remove();
@@ -477,16 +484,7 @@ fn sysv_op_async(env: Env, call: &CallInfo) -> JsResult<Value> {
             } else {
                 sysv::semop(id, &mut ops, deadline).map(|done| if done { Outcome::Acquired } else { Outcome::TimedOut })
             };
-            let outcome = match outcome {
-                Ok(o) => o,
-                Err(e) => return Ok(Err(Error::sys(e, Subject::Id(id)))),
-            };
-            let settled = cancel.settle();
-            Ok(match outcome {
-                Outcome::Acquired if settled => Ok(true),
-                Outcome::Acquired => sysv::revert(id, &ops).map(|()| false).map_err(id_error(id)),
-                Outcome::TimedOut | Outcome::Stopped => Ok(false),
-            })
+            Ok(cancel.resolve(outcome, id_error(id), || sysv::revert(id, &ops)))
         },
         move |env, done: JsResult<bool>| {
             guard.remove();

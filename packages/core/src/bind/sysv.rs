@@ -25,6 +25,14 @@ fn id_error(error: os::Error, id: i32) -> Error {
     Error::System(sys_err)
 }
 
+/// [`id_error`], unless the call has its own `hint` for this error.
+fn hinted_id_error(error: os::Error, id: i32, hint: Option<&'static str>) -> Error {
+    match hint {
+        Some(hint) => Error::System(SystemError::from(error).with(Subject::Id(id)).hint(hint)),
+        None => id_error(error, id),
+    }
+}
+
 /// sysvFtok(path, projId): the key ftok(3) makes for a file and project id.
 fn ftok(env: Env, call: &CallInfo) -> JsResult<Value> {
     let path = call.arg(0, "path")?.string()?;
@@ -128,15 +136,8 @@ fn set(env: Env, call: &CallInfo) -> JsResult<Value> {
     let gid = call.arg(2, "gid")?.u32()?;
     let mode = call.arg(3, "mode")?.integer(0, 0o777)? as u32;
     sysv::set(id, uid, gid, mode).map_err(|e| {
-        if e.code() == "EPERM" {
-            Error::System(
-                SystemError::from(e)
-                    .with(Subject::Id(id))
-                    .hint("only the owner, the creator or a process with CAP_SYS_ADMIN may change a segment"),
-            )
-        } else {
-            id_error(e, id)
-        }
+        let hint = (e.code() == "EPERM").then_some("only the owner, the creator or a process with CAP_SYS_ADMIN may change a segment");
+        hinted_id_error(e, id, hint)
     })?;
     env.undefined()
 }
@@ -153,10 +154,7 @@ fn lock(env: Env, call: &CallInfo) -> JsResult<Value> {
             "ENOMEM" => Some("the segment does not fit in what RLIMIT_MEMLOCK (ulimit -l) still allows; raise it or use CAP_IPC_LOCK"),
             _ => None,
         };
-        match hint {
-            Some(hint) => Error::System(SystemError::from(e).with(Subject::Id(id)).hint(hint)),
-            None => id_error(e, id),
-        }
+        hinted_id_error(e, id, hint)
     })?;
     env.undefined()
 }
@@ -165,15 +163,8 @@ fn lock(env: Env, call: &CallInfo) -> JsResult<Value> {
 fn remove(env: Env, call: &CallInfo) -> JsResult<Value> {
     let id = id_arg(call, 0)?;
     sysv::remove(id).map_err(|e| {
-        if e.code() == "EPERM" {
-            Error::System(
-                SystemError::from(e)
-                    .with(Subject::Id(id))
-                    .hint("only the owner, the creator or a process with CAP_SYS_ADMIN may remove a segment"),
-            )
-        } else {
-            id_error(e, id)
-        }
+        let hint = (e.code() == "EPERM").then_some("only the owner, the creator or a process with CAP_SYS_ADMIN may remove a segment");
+        hinted_id_error(e, id, hint)
     })?;
     env.undefined()
 }
