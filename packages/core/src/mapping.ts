@@ -100,14 +100,15 @@ export class Mapping implements Disposable {
 
   /** @internal Packages create Mappings through `adoptMapping`. */
   constructor(init: NativeMapping, options: MappingInit) {
-    this.#handle = init.handle;
-    this.#buffer = init.buffer;
-    this.#address = init.address;
-    this.#length = init.byteLength;
+    const [handle, buffer, address, byteLength] = init;
+    this.#handle = handle;
+    this.#buffer = buffer;
+    this.#address = address;
+    this.#length = byteLength;
     this.#kind = options.kind;
     this.#readOnly = options.readOnly ?? false;
     this.#onClose = options.onClose;
-    Object.defineProperty(this, HANDLE, { value: init.handle, enumerable: false });
+    Object.defineProperty(this, HANDLE, { value: handle, enumerable: false });
   }
 
   /**

@@ -160,5 +160,5 @@ export function mapFile(pathOrFd: string | URL | number, options?: MapFileOption
     size: nativeSize,
     mode,
   });
-  return adoptMapping(init, { kind: 'file', readOnly: init.buffer === undefined });
+  return adoptMapping(init, { kind: 'file', readOnly: init[1] === undefined });
 }

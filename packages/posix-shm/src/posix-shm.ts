@@ -318,7 +318,7 @@ export class PosixShm implements Disposable {
     const length =
       opts.length === undefined ? undefined : validateSize(opts.length, 'options.length');
     const mapped = native.posixShmMap(handle, offset, length, { shared, readOnly, populate });
-    return adoptMapping(mapped, { kind: 'posix-shm', readOnly: mapped.buffer === undefined });
+    return adoptMapping(mapped, { kind: 'posix-shm', readOnly: mapped[1] === undefined });
   }
 
   /** Closes the file descriptor. Mappings stay valid. Calling it again does nothing. */

@@ -281,12 +281,10 @@ describe('errors', () => {
 });
 
 describe('space reservation', () => {
-  it(
-    'a full /dev/shm fails at create/resize with ENOSPC, not SIGBUS later',
-    async () => {
-      // A private mount namespace with a 1 MiB tmpfs on /dev/shm: the host's
-      // /dev/shm is untouched and the mount vanishes with the child.
-      const script = `
+  it('a full /dev/shm fails at create/resize with ENOSPC, not SIGBUS later', async () => {
+    // A private mount namespace with a 1 MiB tmpfs on /dev/shm: the host's
+    // /dev/shm is untouched and the mount vanishes with the child.
+    const script = `
       import { PosixShm } from '@shmkit/posix-shm';
       const out = {};
       try { PosixShm.create('/big', { size: 2 * 1024 * 1024 }); } catch (e) { out.create = e.code + ' ' + e.syscall; }
@@ -300,27 +298,26 @@ describe('space reservation', () => {
       shm.unlink();
       console.log(JSON.stringify(out));
     `;
-      const r = await run(
-        'unshare',
-        [
-          '-m',
-          'sh',
-          '-c',
-          'mount -t tmpfs -o size=1m tmpfs /dev/shm && exec "$0" --input-type=module -e "$1"',
-          process.execPath,
-          script,
-        ],
-        { cwd: pkgDir },
-      );
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout)).toEqual({
-        create: 'ENOSPC fallocate',
-        leftAfterCreate: [],
-        resize: 'ENOSPC fallocate',
-        sizeAfterResize: 512 * 1024,
-        sum: 512 * 1024,
-      });
-    },
-  );
+    const r = await run(
+      'unshare',
+      [
+        '-m',
+        'sh',
+        '-c',
+        'mount -t tmpfs -o size=1m tmpfs /dev/shm && exec "$0" --input-type=module -e "$1"',
+        process.execPath,
+        script,
+      ],
+      { cwd: pkgDir },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      create: 'ENOSPC fallocate',
+      leftAfterCreate: [],
+      resize: 'ENOSPC fallocate',
+      sizeAfterResize: 512 * 1024,
+      sum: 512 * 1024,
+    });
+  });
 });

@@ -5,14 +5,17 @@ export interface NativeHandle<Brand extends string> {
 
 export type MappingHandle = NativeHandle<'Mapping'>;
 
-/** What a native function that maps memory returns; `Mapping` adopts it. */
-export interface NativeMapping {
-  handle: MappingHandle;
-  /** Absent when the memory is mapped read-only and JS gets copies only. */
-  buffer: ArrayBuffer | undefined;
-  address: bigint;
-  byteLength: number;
-}
+/**
+ * What a native function that maps memory returns; `Mapping` adopts it:
+ * `[handle, buffer, address, byteLength]`. The buffer is absent when the
+ * memory is mapped read-only and JS gets copies only.
+ */
+export type NativeMapping = readonly [
+  handle: MappingHandle,
+  buffer: ArrayBuffer | undefined,
+  address: bigint,
+  byteLength: number,
+];
 
 /** msync options as the native side reads them. */
 export interface NativeSyncOptions {
