@@ -134,7 +134,10 @@ describe('Mapping', () => {
 
   it('a read-only mapping hands out copies, never a buffer', () => {
     const init = native.mapAnonymous(pageSize(), false);
-    const m = adoptMapping([init[0], undefined, init[2], init[3]], { kind: 'anonymous', readOnly: true });
+    const m = adoptMapping([init[0], undefined, init[2], init[3]], {
+      kind: 'anonymous',
+      readOnly: true,
+    });
     expect(m.readOnly).toBe(true);
     expect(() => m.buffer).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_READ_ONLY' }));
     expect(m.read(0, 4)).toEqual(Buffer.alloc(4));
