@@ -46,13 +46,20 @@ export interface MapFileOptions {
   populate?: boolean;
   /**
    * Create the file if it does not exist and grow it to at least this many
-   * bytes (ftruncate; the new bytes read as zeros and take no disk space
-   * until written). A longer file is never shrunk. Cannot be combined with
-   * `readOnly`.
+   * bytes (the new bytes read as zeros). A longer file is never shrunk.
+   * Cannot be combined with `readOnly`.
    */
   size?: number | bigint;
   /** Permission bits for a file that `size` creates. Default 0o600. */
   mode?: number;
+  /**
+   * Allocate the bytes `size` adds (fallocate), so a full file system fails
+   * right here with ENOSPC instead of with SIGBUS when a page is first
+   * written. Default: true on tmpfs (/dev/shm, often /tmp), whose pages are
+   * memory; false elsewhere, where the file grows sparse and costs no disk
+   * space until written.
+   */
+  reserve?: boolean;
 }
 
 function validateOffset(value: unknown, name: string, min: bigint): bigint {
@@ -159,6 +166,7 @@ export function mapFile(pathOrFd: string | URL | number, options?: MapFileOption
     populate,
     size: nativeSize,
     mode,
+    reserve: opts.reserve,
   });
   return adoptMapping(init, { kind: 'file', readOnly: init[1] === undefined });
 }

@@ -2,7 +2,8 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isSystemError, mapFile, pageSize } from '../src/index';
-import { codeOf, tempDir } from './helpers';
+import { run } from '@shmkit/testing';
+import { codeOf, pkgDir, tempDir } from './helpers';
 
 const tmp = tempDir();
 const page = pageSize();
@@ -142,5 +143,63 @@ describe('mapFile file errors', () => {
       closeSync(fd);
     }
     expect(thrown(() => mapFile(fd))).toMatchObject({ code: 'EBADF', syscall: 'fstat' });
+  });
+});
+
+describe('special files and full file systems', () => {
+  it('refuses a FIFO without waiting for a writer', async () => {
+    const dir = tmp.path();
+    mkdirSync(dir);
+    const fifo = `${dir}/f`;
+    const made = await run('mkfifo', [fifo]);
+    expect(made.code).toBe(0);
+    for (const options of [{}, { readOnly: true }]) {
+      expect(thrown(() => mapFile(fifo, options))).toMatchObject({
+        code: 'ERR_SHMKIT_NOT_REGULAR_FILE',
+      });
+    }
+  });
+
+  it('on a full tmpfs, size fails with ENOSPC instead of a later SIGBUS', async () => {
+    const mountPoint = tmp.path();
+    mkdirSync(mountPoint);
+    const script = `
+      import { mapFile } from '@shmkit/mmap';
+      const [dir] = process.argv.slice(1);
+      const out = {};
+      try { mapFile(dir + '/big', { size: 8 << 20 }); out.reserved = 'mapped'; }
+      catch (e) { out.reserved = e.code + ' ' + e.syscall; }
+      // Opting out maps a sparse file; writing it all would then be SIGBUS,
+      // so only one page is touched.
+      const sparse = mapFile(dir + '/sparse', { size: 8 << 20, reserve: false });
+      sparse.uint8Array()[0] = 1;
+      out.sparse = sparse.byteLength;
+      sparse.close();
+      const fits = mapFile(dir + '/fits', { size: 256 << 10 });
+      fits.uint8Array().fill(1); // reserved pages are all writable
+      out.fits = fits.uint8Array().reduce((a, b) => a + b, 0);
+      fits.close();
+      console.log(JSON.stringify(out));
+    `;
+    const r = await run(
+      'unshare',
+      [
+        '-m',
+        'sh',
+        '-c',
+        'mount -t tmpfs -o size=1m tmpfs "$2" && exec "$0" --input-type=module -e "$1" "$2"',
+        process.execPath,
+        script,
+        mountPoint,
+      ],
+      { cwd: pkgDir },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      reserved: 'ENOSPC fallocate',
+      sparse: 8 << 20,
+      fits: 256 << 10,
+    });
   });
 });

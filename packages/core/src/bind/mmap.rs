@@ -30,6 +30,7 @@ fn map_file(env: Env, call: &CallInfo) -> JsResult<Value> {
     let size = options.property("size", "options.size")?.optional()?.map(|a| a.offset()).transpose()?;
     let mode = options.property("mode", "options.mode")?.optional()?.map(|a| a.integer(0, 0o7777)).transpose()?;
     let mode = mode.unwrap_or(0o600) as u32;
+    let reserve = options.property("reserve", "options.reserve")?.optional()?.map(|a| a.boolean()).transpose()?;
 
     check_page_offset("options.offset", offset)?;
     if size.is_some() && read_only {
@@ -63,7 +64,15 @@ fn map_file(env: Env, call: &CallInfo) -> JsResult<Value> {
     };
 
     let stat = match size {
-        Some(size) => mman::extend_file(fd, size),
+        Some(size) => {
+            // Reserve by default where running out of space means SIGBUS
+            // for memory-backed files: tmpfs.
+            let reserve = match reserve {
+                Some(reserve) => Ok(reserve),
+                None => mman::on_tmpfs(fd),
+            };
+            reserve.and_then(|reserve| mman::extend_file(fd, size, reserve))
+        }
         None => mman::fstat(fd),
     }
     .map_err(|e| Error::sys(e, subject.clone()))?;

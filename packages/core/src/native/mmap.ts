@@ -13,6 +13,8 @@ export interface NativeMapFileOptions {
   size?: number | bigint;
   /** Mode for a file that `size` creates. Default 0o600. */
   mode?: number;
+  /** Allocate the bytes `size` adds (fallocate). Default: only on tmpfs. */
+  reserve?: boolean;
 }
 
 export interface MmapNative {

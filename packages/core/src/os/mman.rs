@@ -321,10 +321,15 @@ pub struct OpenOptions {
 }
 
 /// Opens `path` (close-on-exec) for mapping.
+///
+/// O_NONBLOCK keeps the open itself from waiting: opening a FIFO for
+/// reading would otherwise block until a writer appears (the caller refuses
+/// anything but regular files right after, by fstat). Regular files ignore
+/// the flag, and mmap does not depend on it.
 pub fn open_file(path: &str, options: OpenOptions) -> Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut open = std::fs::OpenOptions::new();
-    open.read(true).write(options.write);
+    open.read(true).write(options.write).custom_flags(libc::O_NONBLOCK);
     if let Some(mode) = options.create {
         open.create(true).mode(mode);
     }
@@ -349,15 +354,42 @@ pub fn fstat(fd: RawFd) -> Result<FileStat> {
     Ok(FileStat { size: st.st_size as u64, regular: st.st_mode & libc::S_IFMT == libc::S_IFREG })
 }
 
-/// Grows the file to `size` bytes if it is shorter (ftruncate). Never
-/// shrinks it: cutting a file that someone has mapped makes their next touch
-/// past the new end a SIGBUS.
-pub fn extend_file(fd: RawFd, size: u64) -> Result<FileStat> {
+/// True when `fd` lives on tmpfs (/dev/shm, often /tmp): memory-backed, so
+/// running out of space there shows up as SIGBUS on first write.
+pub fn on_tmpfs(fd: RawFd) -> Result<bool> {
+    const TMPFS_MAGIC: libc::c_long = 0x0102_1994;
+    let mut st = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: st is a valid out pointer; an invalid fd is reported via errno.
+    cvt(unsafe { libc::fstatfs(fd, st.as_mut_ptr()) }, "fstatfs")?;
+    // SAFETY: fstatfs succeeded, so it filled `st`.
+    Ok(unsafe { st.assume_init() }.f_type as libc::c_long == TMPFS_MAGIC)
+}
+
+/// Grows the file to `size` bytes if it is shorter. Never shrinks it:
+/// cutting a file that someone has mapped makes their next touch past the
+/// new end a SIGBUS.
+///
+/// With `reserve`, the new bytes are allocated up front (fallocate), so a
+/// full file system fails here with ENOSPC instead of with SIGBUS when a
+/// page is first written. Without it the file grows sparse (ftruncate),
+/// which costs nothing until written. File systems that cannot fallocate
+/// (EOPNOTSUPP) grow sparse either way.
+pub fn extend_file(fd: RawFd, size: u64, reserve: bool) -> Result<FileStat> {
     let stat = fstat(fd)?;
     if stat.size >= size {
         return Ok(stat);
     }
     let len = libc::off_t::try_from(size).map_err(|_| Error::new(libc::EFBIG, "ftruncate"))?;
+    if reserve && stat.regular {
+        let from = stat.size as libc::off_t;
+        // SAFETY: fallocate only touches the file behind fd; mode 0 also
+        // extends its size, and fails without changing it on ENOSPC.
+        match super::cvt_retry(|| unsafe { libc::fallocate(fd, 0, from, len - from) }, "fallocate") {
+            Ok(_) => return Ok(FileStat { size, ..stat }),
+            Err(e) if e.errno() == libc::EOPNOTSUPP => {}
+            Err(e) => return Err(e),
+        }
+    }
     // SAFETY: ftruncate only touches the file behind fd.
     super::cvt_retry(|| unsafe { libc::ftruncate(fd, len) }, "ftruncate")?;
     Ok(FileStat { size, ..stat })
@@ -504,11 +536,46 @@ mod tests {
     fn extend_file_grows_but_never_shrinks() {
         let file = temp_file(100);
         let fd = file.as_raw_fd();
-        assert_eq!(extend_file(fd, 50).unwrap(), FileStat { size: 100, regular: true });
-        assert_eq!(extend_file(fd, 5 << 30).unwrap().size, 5 << 30);
+        assert_eq!(extend_file(fd, 50, false).unwrap(), FileStat { size: 100, regular: true });
+        assert_eq!(extend_file(fd, 5 << 30, false).unwrap().size, 5 << 30);
         assert_eq!(fstat(fd).unwrap().size, 5 << 30);
         assert_eq!(fstat(-1).unwrap_err().code(), "EBADF");
         assert_eq!(open_file("/nonexistent/x", OpenOptions { write: false, create: None }).unwrap_err().code(), "ENOENT");
         assert!(!fstat(open_file("/dev/null", OpenOptions { write: false, create: None }).unwrap().as_raw_fd()).unwrap().regular);
+    }
+
+    fn allocated_bytes(fd: RawFd) -> u64 {
+        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: valid out pointer; fd is open.
+        assert_eq!(unsafe { libc::fstat(fd, st.as_mut_ptr()) }, 0);
+        // SAFETY: fstat filled it.
+        unsafe { st.assume_init() }.st_blocks as u64 * 512
+    }
+
+    #[test]
+    fn extend_file_with_reserve_allocates_the_new_bytes() {
+        let file = temp_file(0);
+        let fd = file.as_raw_fd();
+        assert_eq!(extend_file(fd, 1 << 20, true).unwrap().size, 1 << 20);
+        assert_eq!(fstat(fd).unwrap().size, 1 << 20);
+        assert!(allocated_bytes(fd) >= 1 << 20, "fallocate reserved the space");
+        let sparse = temp_file(0);
+        extend_file(sparse.as_raw_fd(), 1 << 20, false).unwrap();
+        assert!(allocated_bytes(sparse.as_raw_fd()) < 1 << 20, "ftruncate leaves it sparse");
+        assert!(on_tmpfs(std::fs::File::open("/dev/shm").unwrap().as_raw_fd()).unwrap());
+    }
+
+    #[test]
+    fn opening_a_fifo_does_not_wait_for_a_writer() {
+        let dir = std::env::temp_dir().join(format!("shmkit-fifo-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir(&dir).unwrap();
+        let path = dir.join("f");
+        let cpath = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: cpath is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o600) }, 0);
+        let file = open_file(path.to_str().unwrap(), OpenOptions { write: false, create: None }).unwrap();
+        assert!(!fstat(file.as_raw_fd()).unwrap().regular);
+        drop(file);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
