@@ -64,8 +64,39 @@ describe('create / open / map', () => {
     expect(whole.uint8Array()[4096]).toBe(42);
     using big = shm.map({ offset: 8192n });
     expect(big.byteLength).toBe(4096);
+    // Shrinking under this process's own mappings would make them SIGBUS.
+    expect(() => shm.resize(100)).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_BUSY' }));
+    expect(shm.size).toBe(3 * 4096);
+    big.close();
+    whole.close();
+    // `tail` still ends at byte 8192.
+    expect(() => shm.resize(2 * 4096 - 1)).toThrow(
+      expect.objectContaining({ code: 'ERR_SHMKIT_BUSY' }),
+    );
+    shm.resize(2 * 4096);
+    tail.close();
     shm.resize(100);
     expect(shm.size).toBe(100);
+  });
+
+  it('a mapping that was garbage collected no longer blocks shrinking', async () => {
+    const r = await runNode(
+      `import { PosixShm } from '@shmkit/posix-shm';
+       const shm = PosixShm.create(process.argv[1], { size: 8192 });
+       let m = shm.map();
+       m.uint8Array()[0] = 1;
+       const out = {};
+       try { shm.resize(0); } catch (e) { out.busy = e.code; }
+       m = undefined;
+       for (let i = 0; i < 10; i++) { globalThis.gc(); await new Promise((r) => setImmediate(r)); }
+       shm.resize(0);
+       out.size = shm.size;
+       shm.unlink();
+       console.log(JSON.stringify(out));`,
+      { cwd: pkgDir, nodeArgs: ['--expose-gc'], args: [name()] },
+    );
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ busy: 'ERR_SHMKIT_BUSY', size: 0 });
   });
 
   it('close() releases the fd, keeps mappings, and is idempotent', () => {
