@@ -124,9 +124,14 @@ pub fn describe(value: Value) -> String {
     }
 }
 
-/// Node prints -0 and integers without a fraction; so do we.
+/// Formats a number the way JS prints it: integers without a fraction,
+/// `Infinity` and `NaN` by name.
 pub fn format_number(n: f64) -> String {
-    if n.is_finite() && n.fract() == 0.0 && n.abs() < 1e21 {
+    if n.is_nan() {
+        "NaN".into()
+    } else if n.is_infinite() {
+        if n > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else if n.fract() == 0.0 && n.abs() < 1e21 {
         format!("{}", n as i128)
     } else {
         format!("{n}")
