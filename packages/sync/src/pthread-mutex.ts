@@ -2,7 +2,7 @@
 // memory shared with C programs that use pthread mutexes. Every lock and
 // unlock is a native call into glibc, so the owning thread is the JS thread
 // and the kernel's robust list reports owner death, as in C.
-import { abortError, codedError, invalidArgValue, native } from '@shmkit/core/internal';
+import { abortError, invalidArgValue, native } from '@shmkit/core/internal';
 import { MutexGuard } from './guard';
 import { TID_MASK, WAITERS, markWaiting, spinWhileOwned } from './lock-word';
 import {
@@ -18,11 +18,7 @@ import {
   type WaitOptions,
 } from './wait';
 
-// glibc's lock word (the first int of pthread_mutex_t) is lock-word.ts's;
-// __kind is the fifth int.
-const KIND_INDEX = 4;
-const KIND_ROBUST = 0x10;
-const KIND_PSHARED = 0x80;
+// glibc's lock word (the first int of pthread_mutex_t) is lock-word.ts's.
 
 let layout: { byteLength: number; alignment: number } | undefined;
 const pthreadLayout = (): { byteLength: number; alignment: number } =>
@@ -86,18 +82,15 @@ export class PthreadMutex {
 
   /**
    * Uses an existing robust, process-shared pthread mutex (made by
-   * {@link PthreadMutex.init} or by C).
-   * @throws ERR_SHMKIT_NOT_INITIALIZED when the memory holds no robust process-shared mutex
+   * {@link PthreadMutex.init} or by C, of any type, without priority
+   * inheritance or protection).
+   * @throws ERR_SHMKIT_NOT_INITIALIZED when the memory holds no such mutex
+   * (every lock and unlock checks the same before calling glibc, which
+   * would abort the process on some other kinds)
    */
   static attach(memory: SyncMemory, offset = 0): PthreadMutex {
     const view = PthreadMutex.#viewAt(memory, offset);
-    const kind = Atomics.load(view, KIND_INDEX);
-    if ((kind & (KIND_ROBUST | KIND_PSHARED)) !== (KIND_ROBUST | KIND_PSHARED)) {
-      throw codedError(
-        'ERR_SHMKIT_NOT_INITIALIZED',
-        `no robust process-shared pthread mutex at offset ${offset} (kind ${kind}): initialise it with PthreadMutex.init or with pthread_mutexattr_setrobust and PTHREAD_PROCESS_SHARED`,
-      );
-    }
+    native.syncPthreadMutexCheck(view);
     return new PthreadMutex(view);
   }
 

@@ -125,3 +125,50 @@ describe('PthreadMutex', () => {
     await expect(mutex.lockAsync()).rejects.toMatchObject({ code: 'ENOTRECOVERABLE' });
   });
 });
+
+describe('PthreadMutex over memory glibc would abort on', () => {
+  it('refuses kinds with the PI/PP bits or unknown bits before calling glibc', async () => {
+    // The review's reproducer (glibc asserted in pthread_mutex_clocklock and
+    // aborted), in a child so that a regression fails this test instead of
+    // killing the worker.
+    const result = await runNode(
+      `import { PthreadMutex } from '@shmkit/sync';
+      const sab = new SharedArrayBuffer(64);
+      const v = new Int32Array(sab);
+      v[0] = 0x7ffffff0; // lock word: a tid that does not exist
+      v[4] = 16 | 32 | 128; // kind: ROBUST | PRIO_INHERIT | PSHARED
+      const codes = [];
+      const attempt = (f) => { try { f(); codes.push('none'); } catch (e) { codes.push(e.code); } };
+      attempt(() => PthreadMutex.attach(sab, 0));
+      const mutex = PthreadMutex.init(sab, 0);
+      v[0] = 0x7ffffff0;
+      for (const kind of [16 | 32 | 128 | 2, 16 | 64 | 128 | 2, 0x10092, 16 | 2, 128 | 2]) {
+        v[4] = kind; // rewritten after init/attach
+        attempt(() => mutex.lock({ timeout: 100 }));
+        attempt(() => mutex.tryLock());
+        codes.push(await mutex.lockAsync({ timeout: 100 }).then(() => 'none', (e) => e.code));
+        attempt(() => mutex.unlock());
+        attempt(() => mutex.markConsistent());
+      }
+      console.log(codes.join(' '));`,
+      { cwd: pkgDir, timeout: 20_000 },
+    );
+    expect(result.signal).toBeNull();
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split(' ')).toEqual(Array(26).fill('ERR_SHMKIT_NOT_INITIALIZED'));
+  });
+
+  it('accepts every robust process-shared type C can make', () => {
+    const file = sharedFile();
+    const mutex = PthreadMutex.init(file.mapping, 0);
+    const kind = file.mapping.int32Array(16, 1);
+    expect(kind[0]).toBe(0x92); // robust | pshared | errorcheck
+    // normal (glibc adds NO_ELISION), recursive, errorcheck, adaptive
+    for (const k of [0x290, 0x91, 0x92, 0x93]) {
+      kind[0] = k;
+      PthreadMutex.attach(file.mapping, 0);
+      mutex.lock().unlock();
+    }
+  });
+});

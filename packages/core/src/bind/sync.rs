@@ -123,6 +123,18 @@ fn pthread_mutex(call: &CallInfo, index: usize) -> JsResult<*mut libc::pthread_m
     Ok(view.data.cast())
 }
 
+/// A failed pthread call as a JS error; a kind word glibc may not be handed
+/// (pthread::check_kind) becomes ERR_SHMKIT_NOT_INITIALIZED.
+fn pthread_error(error: crate::os::Error) -> Error {
+    if error.syscall() != pthread::NOT_A_MUTEX {
+        return error.into();
+    }
+    Error::plain(
+        "ERR_SHMKIT_NOT_INITIALIZED",
+        "no robust process-shared pthread mutex there (its kind word is not robust + process-shared, or has the priority-inheritance/protect bits glibc would abort on): initialise it with PthreadMutex.init or with pthread_mutexattr_setrobust and PTHREAD_PROCESS_SHARED",
+    )
+}
+
 fn acquired(env: Env, outcome: pthread::Acquired) -> JsResult<Value> {
     env.boolean(outcome == pthread::Acquired::OwnerDied)
 }
@@ -146,14 +158,14 @@ fn pthread_lock(env: Env, call: &CallInfo) -> JsResult<Value> {
     let mutex = pthread_mutex(call, 0)?;
     let deadline = deadline(call, 1)?;
     // SAFETY: as in pthread_init.
-    acquired(env, unsafe { pthread::lock(mutex, deadline)? })
+    acquired(env, unsafe { pthread::lock(mutex, deadline) }.map_err(pthread_error)?)
 }
 
 /// syncPthreadMutexTryLock(array) -> ownerDied, or null when busy.
 fn pthread_try_lock(env: Env, call: &CallInfo) -> JsResult<Value> {
     let mutex = pthread_mutex(call, 0)?;
     // SAFETY: as in pthread_init.
-    match unsafe { pthread::try_lock(mutex)? } {
+    match unsafe { pthread::try_lock(mutex) }.map_err(pthread_error)? {
         Some(outcome) => acquired(env, outcome),
         None => env.null(),
     }
@@ -162,14 +174,23 @@ fn pthread_try_lock(env: Env, call: &CallInfo) -> JsResult<Value> {
 fn pthread_unlock(env: Env, call: &CallInfo) -> JsResult<Value> {
     let mutex = pthread_mutex(call, 0)?;
     // SAFETY: as in pthread_init.
-    unsafe { pthread::unlock(mutex)? };
+    unsafe { pthread::unlock(mutex) }.map_err(pthread_error)?;
     env.undefined()
 }
 
 fn pthread_consistent(env: Env, call: &CallInfo) -> JsResult<Value> {
     let mutex = pthread_mutex(call, 0)?;
     // SAFETY: as in pthread_init.
-    unsafe { pthread::consistent(mutex)? };
+    unsafe { pthread::consistent(mutex) }.map_err(pthread_error)?;
+    env.undefined()
+}
+
+/// syncPthreadMutexCheck(array): throws ERR_SHMKIT_NOT_INITIALIZED unless
+/// the kind word is one lock/unlock accept.
+fn pthread_check(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let mutex = pthread_mutex(call, 0)?;
+    // SAFETY: as in pthread_init.
+    unsafe { pthread::check_kind(mutex) }.map_err(pthread_error)?;
     env.undefined()
 }
 
@@ -180,6 +201,7 @@ pub fn register(exports: &Exports) -> JsResult<()> {
     exports.function("syncPthreadMutexTryLock", pthread_try_lock)?;
     exports.function("syncPthreadMutexUnlock", pthread_unlock)?;
     exports.function("syncPthreadMutexConsistent", pthread_consistent)?;
+    exports.function("syncPthreadMutexCheck", pthread_check)?;
     exports.function("syncGettid", gettid)?;
     exports.function("syncThreadAlive", thread_alive)?;
     exports.function("syncAddressOf", address_of)?;

@@ -56,4 +56,10 @@ export interface SyncNative {
   syncPthreadMutexTryLock(array: Int32Array): boolean | null;
   syncPthreadMutexUnlock(array: Int32Array): undefined;
   syncPthreadMutexConsistent(array: Int32Array): undefined;
+  /**
+   * Throws ERR_SHMKIT_NOT_INITIALIZED unless the kind word is robust,
+   * process-shared and free of bits glibc could abort on (lock, trylock,
+   * unlock and consistent check the same before calling glibc).
+   */
+  syncPthreadMutexCheck(array: Int32Array): undefined;
 }

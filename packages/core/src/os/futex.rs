@@ -305,6 +305,54 @@ pub mod pthread {
     pub const ALIGN: usize = std::mem::align_of::<pthread_mutex_t>();
     const PTHREAD_MUTEX_ROBUST: c_int = 1;
 
+    /// The `syscall` of the error [`lock`], [`try_lock`], [`unlock`] and
+    /// [`consistent`] return, before calling glibc, when the mutex's kind
+    /// word is not one [`check_kind`] accepts. Its errno is EINVAL.
+    pub const NOT_A_MUTEX: &str = "pthread_mutex_t check";
+
+    /// Byte offset of glibc's `__kind` (after `__lock`, `__count`,
+    /// `__owner` and, on 64-bit, `__nusers`).
+    #[cfg(target_pointer_width = "64")]
+    pub const KIND_OFFSET: usize = 16;
+    #[cfg(not(target_pointer_width = "64"))]
+    pub const KIND_OFFSET: usize = 12;
+    /// PTHREAD_MUTEX_ROBUST_NORMAL_NP | PTHREAD_MUTEX_PSHARED_BIT: the kinds
+    /// accepted are this plus a type (normal, recursive, errorcheck,
+    /// adaptive) in the low two bits.
+    const ROBUST_PSHARED: i32 = 0x10 | 0x80;
+    const TYPE_MASK: i32 = 0x3;
+    /// PTHREAD_MUTEX_NO_ELISION_NP: glibc sets it on robust normal mutexes;
+    /// it changes nothing on the robust paths.
+    const NO_ELISION: i32 = 0x200;
+
+    /// Whether glibc may be handed a mutex of this kind: robust,
+    /// process-shared, without the priority-inheritance (0x20) or
+    /// priority-protect (0x40) bits, whose code paths assert on states
+    /// another process can produce (`pthread_mutex_clocklock: Assertion
+    /// e != ESRCH || !robust`) and abort the process, and without bits glibc
+    /// never writes.
+    pub fn kind_supported(kind: i32) -> bool {
+        kind & !(TYPE_MASK | NO_ELISION) == ROBUST_PSHARED
+    }
+
+    /// Reads the kind word and refuses kinds [`kind_supported`] does not
+    /// accept, with [`NOT_A_MUTEX`]. One atomic load; another process may
+    /// still rewrite the word between this check and the glibc call.
+    ///
+    /// # Safety
+    /// See the module documentation.
+    pub unsafe fn check_kind(mutex: *mut pthread_mutex_t) -> Result<()> {
+        // SAFETY: `mutex` is valid and ALIGN-aligned per the contract, so
+        // the int at KIND_OFFSET is mapped and 4-byte aligned; atomic
+        // because other processes may write it.
+        let kind = unsafe { &*mutex.cast::<u8>().add(KIND_OFFSET).cast::<std::sync::atomic::AtomicI32>() };
+        if kind_supported(kind.load(std::sync::atomic::Ordering::Relaxed)) {
+            Ok(())
+        } else {
+            Err(Error::new(libc::EINVAL, NOT_A_MUTEX))
+        }
+    }
+
     extern "C" {
         fn pthread_mutexattr_setrobust(attr: *mut pthread_mutexattr_t, robust: c_int) -> c_int;
         fn pthread_mutex_consistent(mutex: *mut pthread_mutex_t) -> c_int;
@@ -362,6 +410,8 @@ pub mod pthread {
     /// # Safety
     /// See the module documentation.
     pub unsafe fn lock(mutex: *mut pthread_mutex_t, deadline: Option<Deadline>) -> Result<Acquired> {
+        // SAFETY: as for this function.
+        unsafe { check_kind(mutex)? };
         match deadline {
             // SAFETY: `mutex` is valid per the contract.
             None => acquired(unsafe { libc::pthread_mutex_lock(mutex) }, "pthread_mutex_lock"),
@@ -378,6 +428,8 @@ pub mod pthread {
     /// # Safety
     /// See the module documentation.
     pub unsafe fn try_lock(mutex: *mut pthread_mutex_t) -> Result<Option<Acquired>> {
+        // SAFETY: as for this function.
+        unsafe { check_kind(mutex)? };
         // SAFETY: `mutex` is valid per the contract.
         match unsafe { libc::pthread_mutex_trylock(mutex) } {
             libc::EBUSY | libc::EDEADLK => Ok(None),
@@ -400,6 +452,8 @@ pub mod pthread {
     /// # Safety
     /// See the module documentation.
     pub unsafe fn unlock(mutex: *mut pthread_mutex_t) -> Result<()> {
+        // SAFETY: as for this function.
+        unsafe { check_kind(mutex)? };
         // SAFETY: `mutex` is valid per the contract.
         check(unsafe { libc::pthread_mutex_unlock(mutex) }, "pthread_mutex_unlock")
     }
@@ -409,6 +463,8 @@ pub mod pthread {
     /// # Safety
     /// See the module documentation.
     pub unsafe fn consistent(mutex: *mut pthread_mutex_t) -> Result<()> {
+        // SAFETY: as for this function.
+        unsafe { check_kind(mutex)? };
         // SAFETY: `mutex` is valid per the contract.
         check(unsafe { pthread_mutex_consistent(mutex) }, "pthread_mutex_consistent")
     }
@@ -488,6 +544,32 @@ mod tests {
     fn unaligned_and_unmapped_addresses_are_errors() {
         assert_eq!(wait(3, 0, None, None, None).unwrap_err().errno(), libc::EINVAL);
         assert_eq!(wait(4096, 0, Some(Deadline::after_ms(1.0)), None, None).unwrap_err().errno(), libc::EFAULT);
+    }
+
+    #[test]
+    fn pthread_kinds_glibc_could_abort_on_are_refused() {
+        let mut storage = Box::new(std::mem::MaybeUninit::<libc::pthread_mutex_t>::zeroed());
+        let m = storage.as_mut_ptr();
+        let kind = |m: *mut libc::pthread_mutex_t| m.cast::<u8>().wrapping_add(pthread::KIND_OFFSET).cast::<i32>();
+        // SAFETY: m points to a live, aligned pthread_mutex_t for the test.
+        unsafe {
+            pthread::init(m).unwrap();
+            assert_eq!(kind(m).read(), 0x92, "init writes robust | pshared | errorcheck");
+            pthread::check_kind(m).unwrap();
+            // The review's reproducer: PI set, lock word holding a dead tid.
+            m.cast::<i32>().write(0x7fff_fff0);
+            kind(m).write(0x10 | 0x20 | 0x80);
+            assert_eq!(pthread::lock(m, Some(Deadline::after_ms(100.0))).unwrap_err().syscall(), pthread::NOT_A_MUTEX);
+            assert_eq!(pthread::try_lock(m).unwrap_err().syscall(), pthread::NOT_A_MUTEX);
+            assert_eq!(pthread::unlock(m).unwrap_err().syscall(), pthread::NOT_A_MUTEX);
+            assert_eq!(pthread::consistent(m).unwrap_err().errno(), libc::EINVAL);
+        }
+        for ok in [0x90, 0x91, 0x92, 0x93, 0x290] {
+            assert!(pthread::kind_supported(ok), "{ok:#x}");
+        }
+        for bad in [0, 0x10, 0x80, 0x12, 0xb2, 0xd2, 0x192, 0x10092, -1] {
+            assert!(!pthread::kind_supported(bad), "{bad:#x}");
+        }
     }
 
     #[test]
