@@ -2,7 +2,16 @@
 // memory shared with C programs that use pthread mutexes. Every lock and
 // unlock is a native call into glibc, so the owning thread is the JS thread
 // and the kernel's robust list reports owner death, as in C.
-import { abortError, invalidArgValue, native } from '@shmkit/core/internal';
+import { Mapping } from '@shmkit/core';
+import {
+  abortError,
+  closedError,
+  invalidArgType,
+  invalidArgValue,
+  mappingHandle,
+  native,
+} from '@shmkit/core/internal';
+import type { MappingPinHandle } from '@shmkit/core/internal';
 import { MutexGuard } from './guard';
 import { TID_MASK, WAITERS, markWaiting, spinWhileOwned } from './lock-word';
 import {
@@ -19,6 +28,27 @@ import {
 } from './wait';
 
 // glibc's lock word (the first int of pthread_mutex_t) is lock-word.ts's.
+
+/**
+ * What keeps a held mutex's memory alive: glibc links every robust mutex a
+ * thread holds into that thread's robust list and writes through the list
+ * on the next lock of any robust mutex, so unmapped or freed memory there
+ * would crash the process.
+ */
+interface Held {
+  /** Recursive mutexes: locks not yet unlocked. */
+  count: number;
+  /** Mapping memory: defers munmap and refuses protect() until unpinned. */
+  pin: MappingPinHandle | undefined;
+  /** SharedArrayBuffer memory: a strong reference (through the view). */
+  mutex: PthreadMutex;
+}
+
+/**
+ * The PthreadMutexes this thread holds, by address. Module state is per
+ * thread: every worker loads its own copy of the module.
+ */
+const held = new Map<number, Held>();
 
 let layout: { byteLength: number; alignment: number } | undefined;
 const pthreadLayout = (): { byteLength: number; alignment: number } =>
@@ -50,13 +80,32 @@ export class PthreadMutex {
 
   readonly #view: Int32Array;
   readonly #address: number;
+  /** Byte offset in the Mapping (a detached view forgets its own). */
+  readonly #byteOffset: number;
+  /** The Mapping the mutex lives in; undefined for a SharedArrayBuffer. */
+  readonly #mapping: Mapping | undefined;
 
-  private constructor(view: Int32Array) {
+  private constructor(view: Int32Array, memory: SyncMemory) {
     this.#view = view;
     this.#address = addressOf(view);
+    this.#byteOffset = view.byteOffset;
+    this.#mapping = memory instanceof Mapping ? memory : undefined;
   }
 
   static #viewAt(memory: SyncMemory, offset: number): Int32Array {
+    // A held mutex's memory must stay mapped until it is unlocked. That can
+    // be guaranteed for a Mapping (pinned natively) and a SharedArrayBuffer
+    // (never detached; referenced while held), not for a plain ArrayBuffer
+    // (transferable, and its memory freed with the new owner) nor for an
+    // Int32Array over a Mapping's buffer (the Mapping cannot be found).
+    const buffer = memory instanceof Int32Array ? memory.buffer : memory;
+    if (!(memory instanceof Mapping) && !(buffer instanceof SharedArrayBuffer)) {
+      throw invalidArgType(
+        'memory',
+        'an instance of Mapping or SharedArrayBuffer, or an Int32Array over a SharedArrayBuffer',
+        memory,
+      );
+    }
     const { byteLength, alignment } = pthreadLayout();
     if (typeof offset === 'number' && offset % alignment !== 0) {
       throw invalidArgValue(
@@ -73,11 +122,24 @@ export class PthreadMutex {
    * pthread_mutex_init at byte `offset` of `memory`, with
    * PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST and
    * PTHREAD_MUTEX_ERRORCHECK. Once, before anyone uses it.
+   *
+   * `memory` is a Mapping or a SharedArrayBuffer (or an Int32Array over
+   * one): while this thread holds the mutex, a Mapping is pinned (close()
+   * unmaps only at the unlock, protect() cannot revoke access) and a
+   * SharedArrayBuffer is kept from collection, because glibc's robust list
+   * points into the memory of every mutex the thread holds.
+   * @throws TypeError ERR_INVALID_ARG_TYPE for other memory
+   * @throws Error EBUSY when this thread holds the mutex there
    */
   static init(memory: SyncMemory, offset = 0): PthreadMutex {
     const view = PthreadMutex.#viewAt(memory, offset);
+    const mutex = new PthreadMutex(view, memory);
+    if (held.has(mutex.#address)) {
+      // pthread_mutex_init would cut this thread's robust list.
+      throw syncError('EBUSY', 'pthread_mutex_init', 'this thread holds the mutex there');
+    }
     native.syncPthreadMutexInit(view);
-    return new PthreadMutex(view);
+    return mutex;
   }
 
   /**
@@ -91,7 +153,49 @@ export class PthreadMutex {
   static attach(memory: SyncMemory, offset = 0): PthreadMutex {
     const view = PthreadMutex.#viewAt(memory, offset);
     native.syncPthreadMutexCheck(view);
-    return new PthreadMutex(view);
+    return new PthreadMutex(view, memory);
+  }
+
+  /** Pins Mapping memory; taken before glibc links the mutex in. */
+  #pin(): MappingPinHandle | undefined {
+    return this.#mapping === undefined
+      ? undefined
+      : native.mappingPin(mappingHandle(this.#mapping));
+  }
+
+  /**
+   * Runs `acquire` (a glibc lock call: ownerDied, or null when not taken)
+   * with the memory pinned; on success the pin stays until unlock.
+   */
+  #acquire(acquire: () => boolean | null): MutexGuard | null {
+    const pin = this.#pin();
+    let ownerDied: boolean | null = null;
+    try {
+      ownerDied = acquire();
+    } finally {
+      if (ownerDied === null && pin !== undefined) native.mappingUnpin(pin);
+    }
+    return ownerDied === null ? null : this.#held(pin, ownerDied);
+  }
+
+  /** Records the lock just taken; `pin` is kept or released here. */
+  #held(pin: MappingPinHandle | undefined, ownerDied: boolean): MutexGuard {
+    const entry = held.get(this.#address);
+    if (entry === undefined) {
+      held.set(this.#address, { count: 1, pin, mutex: this });
+    } else {
+      entry.count++;
+      if (pin !== undefined) native.mappingUnpin(pin);
+    }
+    return new MutexGuard(this, ownerDied);
+  }
+
+  /** After an unlock went through: unpins once the last lock is undone. */
+  #released(): void {
+    const entry = held.get(this.#address);
+    if (entry === undefined || --entry.count > 0) return;
+    held.delete(this.#address);
+    if (entry.pin !== undefined) native.mappingUnpin(entry.pin);
   }
 
   /**
@@ -102,18 +206,20 @@ export class PthreadMutex {
   lock(options?: WaitOptions): MutexGuard {
     const view = this.#view;
     assertLive(view);
-    if (options === undefined) return new MutexGuard(this, native.syncPthreadMutexLock(view, -1));
-    const { deadline, spin } = parseWaitOptions(options, false);
-    spinWhileOwned(view, spin);
-    const ms = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
-    return new MutexGuard(this, native.syncPthreadMutexLock(view, ms));
+    let ms = -1;
+    if (options !== undefined) {
+      const { deadline, spin } = parseWaitOptions(options, false);
+      spinWhileOwned(view, spin);
+      ms = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
+    }
+    return this.#acquire(() => native.syncPthreadMutexLock(view, ms))!;
   }
 
   /** pthread_mutex_trylock; null when held (also by this thread). */
   tryLock(): MutexGuard | null {
-    assertLive(this.#view);
-    const ownerDied = native.syncPthreadMutexTryLock(this.#view);
-    return ownerDied === null ? null : new MutexGuard(this, ownerDied);
+    const view = this.#view;
+    assertLive(view);
+    return this.#acquire(() => native.syncPthreadMutexTryLock(view));
   }
 
   /**
@@ -127,40 +233,60 @@ export class PthreadMutex {
     const view = this.#view;
     assertLive(view);
     spinWhileOwned(view, spin);
-    let slept = false;
-    for (;;) {
-      assertLive(view);
-      const ownerDied = native.syncPthreadMutexTryLock(view);
-      if (ownerDied !== null) {
-        // trylock took it without WAITERS; having slept, others may sleep too.
-        if (slept) Atomics.or(view, 0, WAITERS);
-        return new MutexGuard(this, ownerDied);
-      }
-      const value = Atomics.load(view, 0);
-      if ((value & TID_MASK) === 0) continue;
-      const waiting = markWaiting(view, value);
-      if (waiting === null) continue;
-      slept = true;
-      if ((await parkAsync(this.#address, waiting, deadline, signal)) === TIMED_OUT) {
+    // One pin for the whole wait; kept by #held on success.
+    const pin = this.#pin();
+    let done = false;
+    try {
+      let slept = false;
+      for (;;) {
         assertLive(view);
-        const last = native.syncPthreadMutexTryLock(view);
-        if (last !== null) {
-          Atomics.or(view, 0, WAITERS);
-          return new MutexGuard(this, last);
+        const ownerDied = native.syncPthreadMutexTryLock(view);
+        if (ownerDied !== null) {
+          done = true;
+          // trylock took it without WAITERS; having slept, others may sleep too.
+          if (slept) Atomics.or(view, 0, WAITERS);
+          return this.#held(pin, ownerDied);
         }
-        throw syncError(
-          'ETIMEDOUT',
-          'pthread_mutex_clocklock',
-          'the mutex was not released in time',
-        );
+        const value = Atomics.load(view, 0);
+        if ((value & TID_MASK) === 0) continue;
+        const waiting = markWaiting(view, value);
+        if (waiting === null) continue;
+        slept = true;
+        if ((await parkAsync(this.#address, waiting, deadline, signal)) === TIMED_OUT) {
+          assertLive(view);
+          const last = native.syncPthreadMutexTryLock(view);
+          if (last !== null) {
+            done = true;
+            Atomics.or(view, 0, WAITERS);
+            return this.#held(pin, last);
+          }
+          throw syncError(
+            'ETIMEDOUT',
+            'pthread_mutex_clocklock',
+            'the mutex was not released in time',
+          );
+        }
       }
+    } finally {
+      if (!done && pin !== undefined) native.mappingUnpin(pin);
     }
   }
 
-  /** pthread_mutex_unlock; EPERM when this thread does not hold it. */
+  /**
+   * pthread_mutex_unlock; EPERM when this thread does not hold it. Works
+   * after the Mapping was closed while the mutex was held (the memory stays
+   * mapped until this unlock).
+   */
   unlock(): void {
-    assertLive(this.#view);
-    native.syncPthreadMutexUnlock(this.#view);
+    const view = this.#view;
+    if (view.length !== 0) {
+      native.syncPthreadMutexUnlock(view);
+    } else {
+      const pin = held.get(this.#address)?.pin;
+      if (pin === undefined) throw closedError('Mapping');
+      native.syncPthreadMutexUnlockPinned(pin, this.#byteOffset);
+    }
+    this.#released();
   }
 
   /** pthread_mutex_consistent, after a lock that reported `ownerDied`. */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileC, run, runNode, spawnNode, waitForLine } from '@shmkit/testing';
+import { mapAnonymous } from '@shmkit/core';
 import { PthreadMutex } from '../src/index';
 import {
   childArgs,
@@ -170,5 +171,105 @@ describe('PthreadMutex over memory glibc would abort on', () => {
       PthreadMutex.attach(file.mapping, 0);
       mutex.lock().unlock();
     }
+  });
+});
+
+describe('PthreadMutex keeps the memory of a held mutex mapped', () => {
+  it('survives close, protect and garbage collection while held (robust list)', async () => {
+    // The review's reproducer: glibc links a held robust mutex into the
+    // thread's robust list and the next lock writes through it, so memory
+    // unmapped or freed while held crashed the process (SIGSEGV). Run in a
+    // child so that a regression fails this test instead of the worker.
+    const result = await runNode(
+      `import { readFileSync } from 'node:fs';
+      import { mapAnonymous } from '@shmkit/core';
+      import { PthreadMutex } from '@shmkit/sync';
+      const mapped = (m) => readFileSync('/proc/self/maps', 'utf8').includes(m.address.toString(16) + '-');
+      const code = (f) => { try { f(); return 'none'; } catch (e) { return e.code; } };
+      const out = [];
+      const m1 = mapAnonymous(4096);
+      const a = PthreadMutex.init(m1, 0);
+      const guard = a.lock();
+      out.push(code(() => m1.protect('none')), code(() => m1.protect('read')));
+      m1.close(); // detaches at once, unmaps at unlock
+      out.push(m1.buffer.byteLength, mapped(m1));
+      const b = PthreadMutex.init(new SharedArrayBuffer(64), 0);
+      b.lock().unlock(); // wrote through the dangling entry before the fix
+      guard.unlock(); // through the pin: the JS view is gone
+      out.push(mapped(m1));
+      b.lock().unlock();
+
+      // tryLock and lockAsync pin too; so does a lock that reports ownerDied.
+      const m2 = mapAnonymous(4096);
+      const c = PthreadMutex.init(m2, 0);
+      const t = c.tryLock();
+      m2.close();
+      b.lock().unlock();
+      t.unlock();
+      const m3 = mapAnonymous(4096);
+      const d = PthreadMutex.init(m3, 0);
+      const g = await d.lockAsync();
+      m3.close();
+      b.lock().unlock();
+      g.unlock();
+
+      // A SharedArrayBuffer is referenced while held, so it is not collected.
+      (() => { PthreadMutex.init(new SharedArrayBuffer(64), 0).lock(); })();
+      for (let i = 0; i < 5; i++) { globalThis.gc(); new ArrayBuffer(1 << 20); }
+      b.lock().unlock();
+      console.log(out.join(' '));`,
+      { cwd: pkgDir, timeout: 20_000, nodeArgs: ['--expose-gc'] },
+    );
+    expect(result.signal).toBeNull();
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe('ERR_SHMKIT_BUSY ERR_SHMKIT_BUSY 0 true false');
+  });
+
+  it('holds the pin exactly while the mutex is held', async () => {
+    using mapping = mapAnonymous(4096);
+    let mutex = PthreadMutex.init(mapping, 0);
+    const revoke = (): void => {
+      mapping.protect('none');
+      mapping.protect('read-write'); // a fresh buffer: attach again
+      mutex = PthreadMutex.attach(mapping, 0);
+    };
+    const busy = (): void => expectCode(() => mapping.protect('none'), 'ERR_SHMKIT_BUSY');
+    revoke();
+    let guard = mutex.lock();
+    busy();
+    expect(mutex.tryLock()).toBeNull();
+    expectCode(() => mutex.lock(), 'EDEADLK');
+    expectCode(() => PthreadMutex.init(mapping, 0), 'EBUSY');
+    busy();
+    await expect(mutex.lockAsync({ timeout: 20 })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    busy();
+    guard.unlock();
+    expectCode(() => mutex.unlock(), 'EPERM');
+    revoke();
+    guard = mutex.tryLock()!;
+    busy();
+    guard.unlock();
+    revoke();
+    guard = await mutex.lockAsync();
+    busy();
+    guard.unlock();
+    revoke();
+    guard = mutex.lock();
+    const controller = new AbortController();
+    const aborted = mutex.lockAsync({ signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
+    guard.unlock();
+    revoke(); // no pin left behind by the aborted wait
+  });
+
+  it('takes only memory it can keep alive while held', () => {
+    const file = sharedFile();
+    expectCode(() => PthreadMutex.init(new ArrayBuffer(64), 0), 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => PthreadMutex.init(file.mapping.int32Array(0, 16), 0), 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => PthreadMutex.attach(new Int32Array(16), 0), 'ERR_INVALID_ARG_TYPE');
+    const sab = new Int32Array(new SharedArrayBuffer(128), 64);
+    PthreadMutex.init(sab, 8).lock().unlock();
   });
 });

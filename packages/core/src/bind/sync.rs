@@ -185,6 +185,23 @@ fn pthread_consistent(env: Env, call: &CallInfo) -> JsResult<Value> {
     env.undefined()
 }
 
+/// syncPthreadMutexUnlockPinned(pin, offset): pthread_mutex_unlock at
+/// `offset` of the memory a MappingPin keeps mapped, for a mutex held while
+/// its Mapping was closed (JS has no view left, but glibc's robust list still
+/// points there).
+fn pthread_unlock_pinned(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let pin = call.handle::<crate::bind::MappingPin>(0, "pin")?;
+    let offset = call.arg(1, "offset")?.integer(0, MAX_SAFE_INTEGER)? as usize;
+    let memory = pin.memory().ok_or_else(|| Error::closed("Mapping"))?;
+    if offset % pthread::ALIGN != 0 || offset > memory.len() || memory.len() - offset < pthread::SIZE {
+        return Err(Error::out_of_range("offset", "the offset of a mutex inside the pinned mapping", &offset.to_string()));
+    }
+    // SAFETY: offset..offset + SIZE lies inside the mapping, aligned; the
+    // pin keeps it mapped and protect() from revoking access.
+    unsafe { pthread::unlock(memory.as_ptr().add(offset).cast()) }.map_err(pthread_error)?;
+    env.undefined()
+}
+
 /// syncPthreadMutexCheck(array): throws ERR_SHMKIT_NOT_INITIALIZED unless
 /// the kind word is one lock/unlock accept.
 fn pthread_check(env: Env, call: &CallInfo) -> JsResult<Value> {
@@ -202,6 +219,7 @@ pub fn register(exports: &Exports) -> JsResult<()> {
     exports.function("syncPthreadMutexUnlock", pthread_unlock)?;
     exports.function("syncPthreadMutexConsistent", pthread_consistent)?;
     exports.function("syncPthreadMutexCheck", pthread_check)?;
+    exports.function("syncPthreadMutexUnlockPinned", pthread_unlock_pinned)?;
     exports.function("syncGettid", gettid)?;
     exports.function("syncThreadAlive", thread_alive)?;
     exports.function("syncAddressOf", address_of)?;

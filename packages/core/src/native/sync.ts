@@ -1,5 +1,5 @@
 // Native functions of the sync area (futex, mutex, event).
-import type { NativeHandle } from './core';
+import type { MappingPinHandle, NativeHandle } from './core';
 
 /** The cancel flag of one async futex wait. */
 export type CancellerHandle = NativeHandle<'Canceller'>;
@@ -62,4 +62,9 @@ export interface SyncNative {
    * unlock and consistent check the same before calling glibc).
    */
   syncPthreadMutexCheck(array: Int32Array): undefined;
+  /**
+   * pthread_mutex_unlock of the mutex at byte `offset` of the memory `pin`
+   * keeps mapped: for a mutex held while its Mapping was closed.
+   */
+  syncPthreadMutexUnlockPinned(pin: MappingPinHandle, offset: number): undefined;
 }
