@@ -264,6 +264,41 @@ describe('PthreadMutex keeps the memory of a held mutex mapped', () => {
     revoke(); // no pin left behind by the aborted wait
   });
 
+  it('checks the robust list links glibc unlinks through on unlock', async () => {
+    // glibc's unlock writes through the __list links inside the mutex; JS
+    // can rewrite them in a SharedArrayBuffer (SIGSEGV before the fix).
+    const result = await runNode(
+      `import { PthreadMutex } from '@shmkit/sync';
+      const v = new Int32Array(new SharedArrayBuffer(192));
+      const [a, b, c] = [0, 64, 128].map((offset) => PthreadMutex.init(v, offset));
+      const code = (f) => { try { f(); return 'none'; } catch (e) { return e.code; } };
+      const junk = (offset, value) => v.fill(value, offset / 4 + 6, offset / 4 + 10);
+      const out = [];
+      // One corrupted mutex between held ones: repaired from its neighbours.
+      const [ga, gb, gc] = [a.lock(), b.lock(), c.lock()];
+      junk(64, 0x1000);
+      out.push(code(() => gb.unlock()));
+      // Both neighbours corrupted as well: refused, nothing written.
+      junk(0, 0x2000);
+      junk(128, 0x3000);
+      out.push(code(() => ga.unlock()), code(() => gc.unlock()));
+      // A lock word forged to this thread's id on a mutex it never locked.
+      const d = PthreadMutex.init(new SharedArrayBuffer(64), 0);
+      const tid = (() => { const g = b.lock(); const t = v[16]; g.unlock(); return t; })();
+      const forged = new Int32Array(new SharedArrayBuffer(64));
+      const e = PthreadMutex.init(forged, 0);
+      forged[0] = tid;
+      out.push(code(() => e.unlock()), code(() => d.unlock()));
+      b.lock().unlock();
+      console.log(out.join(' '));`,
+      { cwd: pkgDir, timeout: 20_000 },
+    );
+    expect(result.signal).toBeNull();
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe('none EINVAL EINVAL EPERM EPERM');
+  });
+
   it('takes only memory it can keep alive while held', () => {
     const file = sharedFile();
     expectCode(() => PthreadMutex.init(new ArrayBuffer(64), 0), 'ERR_INVALID_ARG_TYPE');
