@@ -11,7 +11,7 @@ import {
   mappingHandle,
   native,
 } from '@shmkit/core/internal';
-import type { MappingPinHandle } from '@shmkit/core/internal';
+import type { MappingHandle } from '@shmkit/core/internal';
 import { MutexGuard } from './guard';
 import { TID_MASK, WAITERS, markWaiting, spinWhileOwned } from './lock-word';
 import {
@@ -30,25 +30,14 @@ import {
 // glibc's lock word (the first int of pthread_mutex_t) is lock-word.ts's.
 
 /**
- * What keeps a held mutex's memory alive: glibc links every robust mutex a
- * thread holds into that thread's robust list and writes through the list
- * on the next lock of any robust mutex, so unmapped or freed memory there
- * would crash the process.
+ * PthreadMutexes in a SharedArrayBuffer that this thread holds. glibc links
+ * every robust mutex a thread holds into that thread's robust list and
+ * writes through the list on the next lock, so the memory must outlive the
+ * hold: this set keeps the buffer alive (through the mutex and its view).
+ * A Mapping is pinned natively instead. Module state is per thread: every
+ * worker loads its own copy of the module.
  */
-interface Held {
-  /** Recursive mutexes: locks not yet unlocked. */
-  count: number;
-  /** Mapping memory: defers munmap and refuses protect() until unpinned. */
-  pin: MappingPinHandle | undefined;
-  /** SharedArrayBuffer memory: a strong reference (through the view). */
-  mutex: PthreadMutex;
-}
-
-/**
- * The PthreadMutexes this thread holds, by address. Module state is per
- * thread: every worker loads its own copy of the module.
- */
-const held = new Map<number, Held>();
+const heldInSharedBuffers = new Set<PthreadMutex>();
 
 let layout: { byteLength: number; alignment: number } | undefined;
 const pthreadLayout = (): { byteLength: number; alignment: number } =>
@@ -80,16 +69,15 @@ export class PthreadMutex {
 
   readonly #view: Int32Array;
   readonly #address: number;
-  /** Byte offset in the Mapping (a detached view forgets its own). */
-  readonly #byteOffset: number;
-  /** The Mapping the mutex lives in; undefined for a SharedArrayBuffer. */
-  readonly #mapping: Mapping | undefined;
+  /** The Mapping the mutex lives in (pinned while held); undefined for a SharedArrayBuffer. */
+  readonly #mapping: MappingHandle | undefined;
+  /** Locks through this object not yet unlocked (SharedArrayBuffer memory only). */
+  #holds = 0;
 
   private constructor(view: Int32Array, memory: SyncMemory) {
     this.#view = view;
     this.#address = addressOf(view);
-    this.#byteOffset = view.byteOffset;
-    this.#mapping = memory instanceof Mapping ? memory : undefined;
+    this.#mapping = memory instanceof Mapping ? mappingHandle(memory) : undefined;
   }
 
   static #viewAt(memory: SyncMemory, offset: number): Int32Array {
@@ -134,10 +122,6 @@ export class PthreadMutex {
   static init(memory: SyncMemory, offset = 0): PthreadMutex {
     const view = PthreadMutex.#viewAt(memory, offset);
     const mutex = new PthreadMutex(view, memory);
-    if (held.has(mutex.#address)) {
-      // pthread_mutex_init would cut this thread's robust list.
-      throw syncError('EBUSY', 'pthread_mutex_init', 'this thread holds the mutex there');
-    }
     native.syncPthreadMutexInit(view);
     return mutex;
   }
@@ -156,46 +140,16 @@ export class PthreadMutex {
     return new PthreadMutex(view, memory);
   }
 
-  /** Pins Mapping memory; taken before glibc links the mutex in. */
-  #pin(): MappingPinHandle | undefined {
-    return this.#mapping === undefined
-      ? undefined
-      : native.mappingPin(mappingHandle(this.#mapping));
-  }
-
-  /**
-   * Runs `acquire` (a glibc lock call: ownerDied, or null when not taken)
-   * with the memory pinned; on success the pin stays until unlock.
-   */
-  #acquire(acquire: () => boolean | null): MutexGuard | null {
-    const pin = this.#pin();
-    let ownerDied: boolean | null = null;
-    try {
-      ownerDied = acquire();
-    } finally {
-      if (ownerDied === null && pin !== undefined) native.mappingUnpin(pin);
-    }
-    return ownerDied === null ? null : this.#held(pin, ownerDied);
-  }
-
-  /** Records the lock just taken; `pin` is kept or released here. */
-  #held(pin: MappingPinHandle | undefined, ownerDied: boolean): MutexGuard {
-    const entry = held.get(this.#address);
-    if (entry === undefined) {
-      held.set(this.#address, { count: 1, pin, mutex: this });
-    } else {
-      entry.count++;
-      if (pin !== undefined) native.mappingUnpin(pin);
-    }
+  /** Records a lock just taken (the native side pinned a Mapping). */
+  #held(ownerDied: boolean): MutexGuard {
+    if (this.#mapping === undefined && this.#holds++ === 0) heldInSharedBuffers.add(this);
     return new MutexGuard(this, ownerDied);
   }
 
-  /** After an unlock went through: unpins once the last lock is undone. */
+  /** After an unlock went through. */
   #released(): void {
-    const entry = held.get(this.#address);
-    if (entry === undefined || --entry.count > 0) return;
-    held.delete(this.#address);
-    if (entry.pin !== undefined) native.mappingUnpin(entry.pin);
+    if (this.#mapping === undefined && this.#holds > 0 && --this.#holds === 0)
+      heldInSharedBuffers.delete(this);
   }
 
   /**
@@ -212,14 +166,15 @@ export class PthreadMutex {
       spinWhileOwned(view, spin);
       ms = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
     }
-    return this.#acquire(() => native.syncPthreadMutexLock(view, ms))!;
+    return this.#held(native.syncPthreadMutexLock(view, ms, this.#mapping));
   }
 
   /** pthread_mutex_trylock; null when held (also by this thread). */
   tryLock(): MutexGuard | null {
     const view = this.#view;
     assertLive(view);
-    return this.#acquire(() => native.syncPthreadMutexTryLock(view));
+    const ownerDied = native.syncPthreadMutexTryLock(view, this.#mapping);
+    return ownerDied === null ? null : this.#held(ownerDied);
   }
 
   /**
@@ -233,42 +188,33 @@ export class PthreadMutex {
     const view = this.#view;
     assertLive(view);
     spinWhileOwned(view, spin);
-    // One pin for the whole wait; kept by #held on success.
-    const pin = this.#pin();
-    let done = false;
-    try {
-      let slept = false;
-      for (;;) {
-        assertLive(view);
-        const ownerDied = native.syncPthreadMutexTryLock(view);
-        if (ownerDied !== null) {
-          done = true;
-          // trylock took it without WAITERS; having slept, others may sleep too.
-          if (slept) Atomics.or(view, 0, WAITERS);
-          return this.#held(pin, ownerDied);
-        }
-        const value = Atomics.load(view, 0);
-        if ((value & TID_MASK) === 0) continue;
-        const waiting = markWaiting(view, value);
-        if (waiting === null) continue;
-        slept = true;
-        if ((await parkAsync(this.#address, waiting, deadline, signal)) === TIMED_OUT) {
-          assertLive(view);
-          const last = native.syncPthreadMutexTryLock(view);
-          if (last !== null) {
-            done = true;
-            Atomics.or(view, 0, WAITERS);
-            return this.#held(pin, last);
-          }
-          throw syncError(
-            'ETIMEDOUT',
-            'pthread_mutex_clocklock',
-            'the mutex was not released in time',
-          );
-        }
+    let slept = false;
+    for (;;) {
+      assertLive(view);
+      const ownerDied = native.syncPthreadMutexTryLock(view, this.#mapping);
+      if (ownerDied !== null) {
+        // trylock took it without WAITERS; having slept, others may sleep too.
+        if (slept) Atomics.or(view, 0, WAITERS);
+        return this.#held(ownerDied);
       }
-    } finally {
-      if (!done && pin !== undefined) native.mappingUnpin(pin);
+      const value = Atomics.load(view, 0);
+      if ((value & TID_MASK) === 0) continue;
+      const waiting = markWaiting(view, value);
+      if (waiting === null) continue;
+      slept = true;
+      if ((await parkAsync(this.#address, waiting, deadline, signal)) === TIMED_OUT) {
+        assertLive(view);
+        const last = native.syncPthreadMutexTryLock(view, this.#mapping);
+        if (last !== null) {
+          Atomics.or(view, 0, WAITERS);
+          return this.#held(last);
+        }
+        throw syncError(
+          'ETIMEDOUT',
+          'pthread_mutex_clocklock',
+          'the mutex was not released in time',
+        );
+      }
     }
   }
 
@@ -279,13 +225,9 @@ export class PthreadMutex {
    */
   unlock(): void {
     const view = this.#view;
-    if (view.length !== 0) {
-      native.syncPthreadMutexUnlock(view);
-    } else {
-      const pin = held.get(this.#address)?.pin;
-      if (pin === undefined) throw closedError('Mapping');
-      native.syncPthreadMutexUnlockPinned(pin, this.#byteOffset);
-    }
+    if (view.length !== 0) native.syncPthreadMutexUnlock(view);
+    else if (this.#mapping !== undefined) native.syncPthreadMutexUnlockHeld(this.#address);
+    else throw closedError('Mapping');
     this.#released();
   }
 

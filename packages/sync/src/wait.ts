@@ -229,7 +229,6 @@ export function parkAsync(
 /** Linux errno values of the pthread-style errors the primitives report themselves. */
 const ERRNO = {
   EPERM: { errno: 1, text: 'operation not permitted' },
-  EBUSY: { errno: 16, text: 'resource busy or locked' },
   EINVAL: { errno: 22, text: 'invalid argument' },
   EDEADLK: { errno: 35, text: 'resource deadlock avoided' },
   ETIMEDOUT: { errno: 110, text: 'timed out' },

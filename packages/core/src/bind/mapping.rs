@@ -111,40 +111,6 @@ impl Region {
     }
 }
 
-/// A pin JS holds across calls (`mappingPin` .. `mappingUnpin`), for memory
-/// that must outlive a single native call: a PthreadMutex this thread holds
-/// is linked into glibc's robust list, which writes through it on the next
-/// lock. While pinned, `protect` refuses to revoke access (ERR_SHMKIT_BUSY)
-/// and `close` detaches the buffer at once but defers the munmap until the
-/// last pin goes (unpinned, or collected).
-pub struct MappingPin(Mutex<Option<(RegionPin, Arc<MmapRaw>)>>);
-
-impl Tagged for MappingPin {
-    const NAME: &'static str = "MappingPin";
-    const TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x93c5_1e7b_0af2_6d48, upper: 0x2b8e_f460_d1a7_3c95 };
-}
-
-impl MappingPin {
-    /// The pinned memory, or None once unpinned.
-    pub fn memory(&self) -> Option<Arc<MmapRaw>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(_, memory)| Arc::clone(memory))
-    }
-}
-
-/// mappingPin(handle) -> pin. ERR_SHMKIT_CLOSED once the mapping is closed.
-fn pin(env: Env, call: &CallInfo) -> JsResult<Value> {
-    let region = &call.handle::<RegionHandle>(0, "handle")?.0;
-    let memory = region.memory()?;
-    env.external(MappingPin(Mutex::new(Some((region.pin(), memory)))))
-}
-
-/// mappingUnpin(pin) -> whether it was still pinned. Idempotent.
-fn unpin(env: Env, call: &CallInfo) -> JsResult<Value> {
-    let pin = call.handle::<MappingPin>(0, "pin")?;
-    let taken = pin.0.lock().unwrap_or_else(|p| p.into_inner()).take();
-    env.boolean(taken.is_some())
-}
-
 /// The JS-held handle to a Region.
 pub struct RegionHandle(pub Arc<Region>);
 
@@ -498,8 +464,6 @@ pub fn register(exports: &Exports) -> JsResult<()> {
         .function("mappingSync", sync)?
         .function("mappingSyncAsync", sync_async)?
         .function("mappingProtect", protect)?
-        .function("mappingAdvise", advise)?
-        .function("mappingPin", pin)?
-        .function("mappingUnpin", unpin)?;
+        .function("mappingAdvise", advise)?;
     Ok(())
 }

@@ -6,8 +6,11 @@
 //! to the kernel, which rejects unmapped memory with EFAULT, so no value JS
 //! passes can make these calls touch invalid memory.
 
+use crate::bind::{RegionHandle, RegionPin};
 use crate::napi::{spawn_on_thread, sys, CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
 use crate::os::futex::{self, pthread, Cancel, Deadline};
+use crate::os::mman::MmapRaw;
+use std::cell::RefCell;
 use std::sync::Arc;
 
 const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
@@ -153,28 +156,101 @@ fn pthread_init(env: Env, call: &CallInfo) -> JsResult<Value> {
     env.undefined()
 }
 
-/// syncPthreadMutexLock(array, timeoutMs) -> ownerDied; blocks the caller.
+/// The pin that keeps a held mutex's Mapping mapped and accessible.
+struct HeldPin {
+    mutex: usize,
+    /// Locks not yet unlocked (recursive mutexes).
+    count: u32,
+    _pin: RegionPin,
+    _memory: Arc<MmapRaw>,
+}
+
+thread_local! {
+    /// The mutexes in Mappings this thread holds. glibc links every robust
+    /// mutex a thread holds into the thread's robust list and writes through
+    /// it on the next lock or unlock, so their memory must stay mapped and
+    /// writable until unlocked: while pinned, protect() refuses to revoke
+    /// access and close() defers the munmap. Per thread because the robust
+    /// list is; dropped when the thread (a worker) ends. A thread holds few
+    /// mutexes: a scanned Vec.
+    static PINNED: RefCell<Vec<HeldPin>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Pins the Mapping (argument `index`, optional) that `mutex` lives in,
+/// before it is locked; dropping the result releases the pin again.
+fn pin_for(call: &CallInfo, index: usize, mutex: *mut libc::pthread_mutex_t) -> JsResult<Option<(RegionPin, Arc<MmapRaw>)>> {
+    let Some(arg) = call.arg(index, "mapping")?.optional()? else { return Ok(None) };
+    let region = &arg.external::<RegionHandle>()?.0;
+    let memory = region.memory()?;
+    let offset = (mutex as usize).wrapping_sub(memory.address());
+    if offset > memory.len() || memory.len() - offset < pthread::SIZE {
+        return Err(Error::invalid_arg_value("mapping", "must hold the mutex", "another Mapping"));
+    }
+    Ok(Some((region.pin(), memory)))
+}
+
+/// Records a lock just taken; the pin stays until the matching unlock.
+fn hold(mutex: *mut libc::pthread_mutex_t, pin: Option<(RegionPin, Arc<MmapRaw>)>) {
+    let Some((pin, memory)) = pin else { return };
+    let mutex = mutex as usize;
+    PINNED.with(|p| {
+        let mut pinned = p.borrow_mut();
+        match pinned.iter_mut().find(|h| h.mutex == mutex) {
+            Some(held) => held.count += 1,
+            None => pinned.push(HeldPin { mutex, count: 1, _pin: pin, _memory: memory }),
+        }
+    });
+}
+
+fn pinned(mutex: usize) -> bool {
+    PINNED.with(|p| p.borrow().iter().any(|h| h.mutex == mutex))
+}
+
+/// After an unlock went through: unpins once the last lock is undone.
+fn release(mutex: *mut libc::pthread_mutex_t) {
+    let mutex = mutex as usize;
+    let unpinned = PINNED.with(|p| {
+        let mut pinned = p.borrow_mut();
+        let at = pinned.iter().position(|h| h.mutex == mutex)?;
+        pinned[at].count -= 1;
+        (pinned[at].count == 0).then(|| pinned.swap_remove(at))
+    });
+    // The munmap a close() deferred happens here, outside the borrow.
+    drop(unpinned);
+}
+
+/// syncPthreadMutexLock(array, timeoutMs, mapping?) -> ownerDied; blocks
+/// the caller. With the Mapping the array lies in, it stays pinned while held.
 fn pthread_lock(env: Env, call: &CallInfo) -> JsResult<Value> {
     let mutex = pthread_mutex(call, 0)?;
     let deadline = deadline(call, 1)?;
+    let pin = pin_for(call, 2, mutex)?;
     // SAFETY: as in pthread_init.
-    acquired(env, unsafe { pthread::lock(mutex, deadline) }.map_err(pthread_error)?)
+    let outcome = unsafe { pthread::lock(mutex, deadline) }.map_err(pthread_error)?;
+    hold(mutex, pin);
+    acquired(env, outcome)
 }
 
-/// syncPthreadMutexTryLock(array) -> ownerDied, or null when busy.
+/// syncPthreadMutexTryLock(array, mapping?) -> ownerDied, or null when busy.
 fn pthread_try_lock(env: Env, call: &CallInfo) -> JsResult<Value> {
     let mutex = pthread_mutex(call, 0)?;
+    let pin = pin_for(call, 1, mutex)?;
     // SAFETY: as in pthread_init.
     match unsafe { pthread::try_lock(mutex) }.map_err(pthread_error)? {
-        Some(outcome) => acquired(env, outcome),
+        Some(outcome) => {
+            hold(mutex, pin);
+            acquired(env, outcome)
+        }
         None => env.null(),
     }
 }
 
+/// syncPthreadMutexUnlock(array): unlocks, then unpins its Mapping.
 fn pthread_unlock(env: Env, call: &CallInfo) -> JsResult<Value> {
     let mutex = pthread_mutex(call, 0)?;
     // SAFETY: as in pthread_init.
     unsafe { pthread::unlock(mutex) }.map_err(pthread_error)?;
+    release(mutex);
     env.undefined()
 }
 
@@ -185,20 +261,19 @@ fn pthread_consistent(env: Env, call: &CallInfo) -> JsResult<Value> {
     env.undefined()
 }
 
-/// syncPthreadMutexUnlockPinned(pin, offset): pthread_mutex_unlock at
-/// `offset` of the memory a MappingPin keeps mapped, for a mutex held while
-/// its Mapping was closed (JS has no view left, but glibc's robust list still
-/// points there).
-fn pthread_unlock_pinned(env: Env, call: &CallInfo) -> JsResult<Value> {
-    let pin = call.handle::<crate::bind::MappingPin>(0, "pin")?;
-    let offset = call.arg(1, "offset")?.integer(0, MAX_SAFE_INTEGER)? as usize;
-    let memory = pin.memory().ok_or_else(|| Error::closed("Mapping"))?;
-    if offset % pthread::ALIGN != 0 || offset > memory.len() || memory.len() - offset < pthread::SIZE {
-        return Err(Error::out_of_range("offset", "the offset of a mutex inside the pinned mapping", &offset.to_string()));
+/// syncPthreadMutexUnlockHeld(address): unlocks a mutex this thread holds
+/// in a Mapping closed meanwhile (JS has no view left; the pin kept the
+/// memory mapped). ERR_SHMKIT_CLOSED when no pinned mutex is held there.
+fn pthread_unlock_held(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let address = call.arg(0, "address")?.integer(0, MAX_SAFE_INTEGER)? as usize;
+    if !pinned(address) {
+        return Err(Error::closed("Mapping"));
     }
-    // SAFETY: offset..offset + SIZE lies inside the mapping, aligned; the
-    // pin keeps it mapped and protect() from revoking access.
-    unsafe { pthread::unlock(memory.as_ptr().add(offset).cast()) }.map_err(pthread_error)?;
+    let mutex = address as *mut libc::pthread_mutex_t;
+    // SAFETY: a held, pinned mutex: its Mapping checked it in bounds and
+    // aligned when it was locked, and the pin keeps it mapped read+write.
+    unsafe { pthread::unlock(mutex) }.map_err(pthread_error)?;
+    release(mutex);
     env.undefined()
 }
 
@@ -219,7 +294,7 @@ pub fn register(exports: &Exports) -> JsResult<()> {
     exports.function("syncPthreadMutexUnlock", pthread_unlock)?;
     exports.function("syncPthreadMutexConsistent", pthread_consistent)?;
     exports.function("syncPthreadMutexCheck", pthread_check)?;
-    exports.function("syncPthreadMutexUnlockPinned", pthread_unlock_pinned)?;
+    exports.function("syncPthreadMutexUnlockHeld", pthread_unlock_held)?;
     exports.function("syncGettid", gettid)?;
     exports.function("syncThreadAlive", thread_alive)?;
     exports.function("syncAddressOf", address_of)?;

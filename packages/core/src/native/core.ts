@@ -4,8 +4,6 @@ export interface NativeHandle<Brand extends string> {
 }
 
 export type MappingHandle = NativeHandle<'Mapping'>;
-/** Keeps a mapping's memory mapped and its access rights until unpinned. */
-export type MappingPinHandle = NativeHandle<'MappingPin'>;
 
 /**
  * What a native function that maps memory returns; `Mapping` adopts it:
@@ -70,15 +68,6 @@ export interface CoreNative {
   ): ArrayBuffer | undefined;
   /** madvise with a named advice over a page-aligned range. */
   mappingAdvise(handle: MappingHandle, advice: string, options?: NativeRangeOptions): undefined;
-  /**
-   * Pins the memory until {@link CoreNative.mappingUnpin}: protect() then
-   * refuses to revoke access (ERR_SHMKIT_BUSY) and close() detaches the
-   * buffer at once but unmaps only after the last pin. ERR_SHMKIT_CLOSED
-   * once closed.
-   */
-  mappingPin(handle: MappingHandle): MappingPinHandle;
-  /** Releases a pin; false if it was already released. */
-  mappingUnpin(pin: MappingPinHandle): boolean;
 }
 
 /** A byte range of a mapping as the native side reads it. */

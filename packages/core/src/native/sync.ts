@@ -1,5 +1,5 @@
 // Native functions of the sync area (futex, mutex, event).
-import type { MappingPinHandle, NativeHandle } from './core';
+import type { MappingHandle, NativeHandle } from './core';
 
 /** The cancel flag of one async futex wait. */
 export type CancellerHandle = NativeHandle<'Canceller'>;
@@ -50,10 +50,16 @@ export interface SyncNative {
   syncPthreadMutexLayout(): { byteLength: number; alignment: number };
   /** pthread_mutex_init: process-shared, robust, error-checking. */
   syncPthreadMutexInit(array: Int32Array): undefined;
-  /** pthread_mutex_lock (or clocklock with a timeout); true when the previous owner died (EOWNERDEAD). */
-  syncPthreadMutexLock(array: Int32Array, timeoutMs: number): boolean;
-  /** pthread_mutex_trylock: ownerDied as for lock, null when busy. */
-  syncPthreadMutexTryLock(array: Int32Array): boolean | null;
+  /**
+   * pthread_mutex_lock (or clocklock with a timeout); true when the previous
+   * owner died (EOWNERDEAD). With the Mapping the array lies in, that
+   * Mapping is pinned until the unlock: protect() cannot revoke access and
+   * close() unmaps only after it (glibc's robust list points there).
+   */
+  syncPthreadMutexLock(array: Int32Array, timeoutMs: number, mapping?: MappingHandle): boolean;
+  /** pthread_mutex_trylock: ownerDied as for lock, null when busy. Pins as lock does. */
+  syncPthreadMutexTryLock(array: Int32Array, mapping?: MappingHandle): boolean | null;
+  /** pthread_mutex_unlock, then the pin of lock (if any) is released. */
   syncPthreadMutexUnlock(array: Int32Array): undefined;
   syncPthreadMutexConsistent(array: Int32Array): undefined;
   /**
@@ -63,8 +69,9 @@ export interface SyncNative {
    */
   syncPthreadMutexCheck(array: Int32Array): undefined;
   /**
-   * pthread_mutex_unlock of the mutex at byte `offset` of the memory `pin`
-   * keeps mapped: for a mutex held while its Mapping was closed.
+   * pthread_mutex_unlock of a mutex this thread holds at `address` in a
+   * Mapping closed meanwhile (its pin kept the memory mapped).
+   * ERR_SHMKIT_CLOSED when no pinned mutex is held there.
    */
-  syncPthreadMutexUnlockPinned(pin: MappingPinHandle, offset: number): undefined;
+  syncPthreadMutexUnlockHeld(address: number): undefined;
 }

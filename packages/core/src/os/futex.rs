@@ -384,11 +384,15 @@ pub mod pthread {
     }
 
     /// pthread_mutex_init with PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST
-    /// and PTHREAD_MUTEX_ERRORCHECK.
+    /// and PTHREAD_MUTEX_ERRORCHECK. EBUSY when this thread holds it.
     ///
     /// # Safety
     /// See the module documentation.
     pub unsafe fn init(mutex: *mut pthread_mutex_t) -> Result<()> {
+        if robust_list::holds(mutex as usize) {
+            // Re-initialising it would cut this thread's robust list.
+            return Err(Error::new(libc::EBUSY, "pthread_mutex_init"));
+        }
         let mut attr = std::mem::MaybeUninit::<pthread_mutexattr_t>::uninit();
         // SAFETY: attr is initialised by pthread_mutexattr_init before any
         // other use and destroyed once; `mutex` is valid per the contract.
@@ -488,7 +492,6 @@ pub mod pthread {
     mod robust_list {
         use super::super::{Error, Result};
         use std::cell::{Cell, RefCell};
-        use std::collections::HashMap;
         use std::sync::atomic::{AtomicUsize, Ordering};
 
         /// Offset of `__list.__next` in glibc's 64-bit pthread_mutex_t; its
@@ -497,26 +500,33 @@ pub mod pthread {
         const NEXT_OFFSET: usize = 32;
 
         thread_local! {
-            /// Held mutex address -> lock count (recursive mutexes).
-            static HELD: RefCell<HashMap<usize, u32>> = RefCell::new(HashMap::new());
+            /// (held mutex address, lock count): a thread holds few mutexes,
+            /// so a scanned Vec beats hashing.
+            static HELD: RefCell<Vec<(usize, u32)>> = const { RefCell::new(Vec::new()) };
             static HEAD: Cell<usize> = const { Cell::new(0) };
         }
 
         pub fn acquired(mutex: usize) {
-            HELD.with(|h| *h.borrow_mut().entry(mutex).or_insert(0) += 1);
+            HELD.with(|h| {
+                let mut held = h.borrow_mut();
+                match held.iter_mut().find(|(m, _)| *m == mutex) {
+                    Some((_, count)) => *count += 1,
+                    None => held.push((mutex, 1)),
+                }
+            });
         }
 
         pub fn holds(mutex: usize) -> bool {
-            HELD.with(|h| h.borrow().contains_key(&mutex))
+            HELD.with(|h| h.borrow().iter().any(|(m, _)| *m == mutex))
         }
 
         pub fn released(mutex: usize) {
             HELD.with(|h| {
                 let mut held = h.borrow_mut();
-                if let Some(count) = held.get_mut(&mutex) {
-                    *count -= 1;
-                    if *count == 0 {
-                        held.remove(&mutex);
+                if let Some(at) = held.iter().position(|(m, _)| *m == mutex) {
+                    held[at].1 -= 1;
+                    if held[at].1 == 0 {
+                        held.swap_remove(at);
                     }
                 }
             });
@@ -549,13 +559,28 @@ pub mod pthread {
 
         /// Whether `link` may be the target of one of `mutex`'s links: this
         /// thread's robust_head or another held mutex's `__next` field.
+        #[cfg(target_pointer_width = "64")]
         fn known(link: usize, mutex: usize, head: usize) -> bool {
             link == head || (link != mutex + NEXT_OFFSET && link >= NEXT_OFFSET && holds(link - NEXT_OFFSET))
+        }
+
+        /// The `__next` fields `mutex` may link to: the other held mutexes'
+        /// and the robust head.
+        #[cfg(target_pointer_width = "64")]
+        fn candidates(mutex: usize, head: usize) -> Vec<usize> {
+            let mut all: Vec<usize> = HELD.with(|h| h.borrow().iter().filter(|(m, _)| *m != mutex).map(|(m, _)| m + NEXT_OFFSET).collect());
+            all.push(head);
+            all
         }
 
         /// Checks `mutex`'s links before glibc unlinks it; rewrites a link
         /// that points elsewhere from the neighbour that points back to
         /// the mutex, and refuses (EINVAL) when there is none.
+        ///
+        /// A link is sound when it points at the robust head or at another
+        /// held mutex, and that one points back: then glibc's writes land
+        /// there, and nothing is left pointing at this mutex afterwards (its
+        /// memory may be unmapped once unlocked).
         ///
         /// # Safety
         /// `mutex` and every held mutex are mapped (see `unlock`).
@@ -568,25 +593,19 @@ pub mod pthread {
             let me = mutex + NEXT_OFFSET;
             let next = word(me);
             let prev = word(me - 8);
-            let mut candidates: Vec<usize> = HELD.with(|h| h.borrow().keys().filter(|&&m| m != mutex).map(|m| m + NEXT_OFFSET).collect());
-            candidates.push(head);
-            // A link is sound when it points at the robust head or at another
-            // held mutex, and that one points back: then glibc's writes land
-            // there, and nothing is left pointing at this mutex afterwards
-            // (its memory may be unmapped once unlocked).
             let n = next.load(Ordering::Relaxed) & !1;
             if !(known(n, mutex, head) && word(n - 8).load(Ordering::Relaxed) & !1 == me) {
                 // The successor is the one whose __prev points at us.
-                match candidates.iter().find(|&&c| word(c - 8).load(Ordering::Relaxed) & !1 == me) {
-                    Some(&c) => next.store(c, Ordering::Relaxed),
+                match candidates(mutex, head).into_iter().find(|&c| word(c - 8).load(Ordering::Relaxed) & !1 == me) {
+                    Some(c) => next.store(c, Ordering::Relaxed),
                     None => return Err(Error::new(libc::EINVAL, "pthread_mutex_unlock")),
                 }
             }
             let p = prev.load(Ordering::Relaxed) & !1;
             if !(known(p, mutex, head) && word(p).load(Ordering::Relaxed) & !1 == me) {
                 // The predecessor is the one whose __next points at us.
-                match candidates.iter().find(|&&c| word(c).load(Ordering::Relaxed) & !1 == me) {
-                    Some(&c) => prev.store(c, Ordering::Relaxed),
+                match candidates(mutex, head).into_iter().find(|&c| word(c).load(Ordering::Relaxed) & !1 == me) {
+                    Some(c) => prev.store(c, Ordering::Relaxed),
                     None => return Err(Error::new(libc::EINVAL, "pthread_mutex_unlock")),
                 }
             }
@@ -732,6 +751,7 @@ mod tests {
             pthread::lock(a, None).unwrap();
             pthread::lock(b, None).unwrap();
             pthread::lock(c, None).unwrap();
+            assert_eq!(pthread::init(b).unwrap_err().errno(), libc::EBUSY);
             links(b).write(0x1000);
             links(b).add(1).write(0x1000);
             pthread::unlock(b).unwrap();
