@@ -264,6 +264,42 @@ describe('PthreadMutex keeps the memory of a held mutex mapped', () => {
     revoke(); // no pin left behind by the aborted wait
   });
 
+  it('a worker that ends holding one leaves it owner-died, not stuck', async () => {
+    // The worker's pins outlive its thread-local teardown, so the kernel's
+    // robust-list walk at thread exit still finds the mutex and marks it.
+    const file = sharedFile();
+    PthreadMutex.init(file.mapping, 0);
+    const result = await runNode(
+      `${childPrelude}
+      import { Worker } from 'node:worker_threads';
+      import { createRequire } from 'node:module';
+      import { pathToFileURL } from 'node:url';
+      const url = (name) => pathToFileURL(createRequire(process.cwd() + '/').resolve(name)).href;
+      const worker = new Worker(
+        \`const { openSync } = await import('node:fs');
+        const { parentPort } = await import('node:worker_threads');
+        const { adoptMapping, native } = await import(\${JSON.stringify(url('@shmkit/core/internal'))});
+        const { PthreadMutex } = await import(\${JSON.stringify(url('@shmkit/sync'))});
+        const fd = openSync(\${JSON.stringify(path)}, 'r+');
+        const m = adoptMapping(native.mapFd(fd, 0, 4096, {}), { kind: 'file' });
+        PthreadMutex.attach(m, 0).lock();
+        parentPort.postMessage('locked');
+        setInterval(() => {}, 1000);\`,
+        { eval: true },
+      );
+      await new Promise((resolve) => worker.once('message', resolve));
+      await worker.terminate();
+      const guard = shmkitSync.PthreadMutex.attach(mapping, 0).lock({ timeout: 5000 });
+      say(String(guard.ownerDied));
+      guard.markConsistent();
+      guard.unlock();`,
+      { cwd: pkgDir, args: childArgs(file), timeout: 20_000 },
+    );
+    expect(result.signal).toBeNull();
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('true\n');
+  });
+
   it('checks the robust list links glibc unlinks through on unlock', async () => {
     // glibc's unlock writes through the __list links inside the mutex; JS
     // can rewrite them in a SharedArrayBuffer (SIGSEGV before the fix).

@@ -173,7 +173,19 @@ thread_local! {
     /// access and close() defers the munmap. Per thread because the robust
     /// list is; dropped when the thread (a worker) ends. A thread holds few
     /// mutexes: a scanned Vec.
-    static PINNED: RefCell<Vec<HeldPin>> = const { RefCell::new(Vec::new()) };
+    static PINNED: RefCell<Pinned> = const { RefCell::new(Pinned(Vec::new())) };
+}
+
+/// The pins of one thread. A thread (a worker) that ends holding mutexes
+/// leaks their pins on purpose: the kernel walks the thread's robust list
+/// after the thread-local destructors ran, and only finds the mutexes (to
+/// mark them owner-died for everyone else) if their memory is still mapped.
+struct Pinned(Vec<HeldPin>);
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        std::mem::forget(std::mem::take(&mut self.0));
+    }
 }
 
 /// Pins the Mapping (argument `index`, optional) that `mutex` lives in,
@@ -194,7 +206,7 @@ fn hold(mutex: *mut libc::pthread_mutex_t, pin: Option<(RegionPin, Arc<MmapRaw>)
     let Some((pin, memory)) = pin else { return };
     let mutex = mutex as usize;
     PINNED.with(|p| {
-        let mut pinned = p.borrow_mut();
+        let pinned = &mut p.borrow_mut().0;
         match pinned.iter_mut().find(|h| h.mutex == mutex) {
             Some(held) => held.count += 1,
             None => pinned.push(HeldPin { mutex, count: 1, _pin: pin, _memory: memory }),
@@ -203,14 +215,14 @@ fn hold(mutex: *mut libc::pthread_mutex_t, pin: Option<(RegionPin, Arc<MmapRaw>)
 }
 
 fn pinned(mutex: usize) -> bool {
-    PINNED.with(|p| p.borrow().iter().any(|h| h.mutex == mutex))
+    PINNED.with(|p| p.borrow().0.iter().any(|h| h.mutex == mutex))
 }
 
 /// After an unlock went through: unpins once the last lock is undone.
 fn release(mutex: *mut libc::pthread_mutex_t) {
     let mutex = mutex as usize;
     let unpinned = PINNED.with(|p| {
-        let mut pinned = p.borrow_mut();
+        let pinned = &mut p.borrow_mut().0;
         let at = pinned.iter().position(|h| h.mutex == mutex)?;
         pinned[at].count -= 1;
         (pinned[at].count == 0).then(|| pinned.swap_remove(at))
