@@ -2,7 +2,16 @@
 // memory shared with C programs that use pthread mutexes. Every lock and
 // unlock is a native call into glibc, so the owning thread is the JS thread
 // and the kernel's robust list reports owner death, as in C.
-import { abortError, codedError, invalidArgValue, native } from '@shmkit/core/internal';
+import { Mapping } from '@shmkit/core';
+import {
+  abortError,
+  closedError,
+  invalidArgType,
+  invalidArgValue,
+  mappingHandle,
+  native,
+} from '@shmkit/core/internal';
+import type { MappingHandle } from '@shmkit/core/internal';
 import { MutexGuard } from './guard';
 import { TID_MASK, WAITERS, markWaiting, spinWhileOwned } from './lock-word';
 import {
@@ -18,11 +27,17 @@ import {
   type WaitOptions,
 } from './wait';
 
-// glibc's lock word (the first int of pthread_mutex_t) is lock-word.ts's;
-// __kind is the fifth int.
-const KIND_INDEX = 4;
-const KIND_ROBUST = 0x10;
-const KIND_PSHARED = 0x80;
+// glibc's lock word (the first int of pthread_mutex_t) is lock-word.ts's.
+
+/**
+ * PthreadMutexes in a SharedArrayBuffer that this thread holds. glibc links
+ * every robust mutex a thread holds into that thread's robust list and
+ * writes through the list on the next lock, so the memory must outlive the
+ * hold: this set keeps the buffer alive (through the mutex and its view).
+ * A Mapping is pinned natively instead. Module state is per thread: every
+ * worker loads its own copy of the module.
+ */
+const heldInSharedBuffers = new Set<PthreadMutex>();
 
 let layout: { byteLength: number; alignment: number } | undefined;
 const pthreadLayout = (): { byteLength: number; alignment: number } =>
@@ -54,13 +69,31 @@ export class PthreadMutex {
 
   readonly #view: Int32Array;
   readonly #address: number;
+  /** The Mapping the mutex lives in (pinned while held); undefined for a SharedArrayBuffer. */
+  readonly #mapping: MappingHandle | undefined;
+  /** Locks through this object not yet unlocked (SharedArrayBuffer memory only). */
+  #holds = 0;
 
-  private constructor(view: Int32Array) {
+  private constructor(view: Int32Array, memory: SyncMemory) {
     this.#view = view;
     this.#address = addressOf(view);
+    this.#mapping = memory instanceof Mapping ? mappingHandle(memory) : undefined;
   }
 
   static #viewAt(memory: SyncMemory, offset: number): Int32Array {
+    // A held mutex's memory must stay mapped until it is unlocked. That can
+    // be guaranteed for a Mapping (pinned natively) and a SharedArrayBuffer
+    // (never detached; referenced while held), not for a plain ArrayBuffer
+    // (transferable, and its memory freed with the new owner) nor for an
+    // Int32Array over a Mapping's buffer (the Mapping cannot be found).
+    const buffer = memory instanceof Int32Array ? memory.buffer : memory;
+    if (!(memory instanceof Mapping) && !(buffer instanceof SharedArrayBuffer)) {
+      throw invalidArgType(
+        'memory',
+        'an instance of Mapping or SharedArrayBuffer, or an Int32Array over a SharedArrayBuffer',
+        memory,
+      );
+    }
     const { byteLength, alignment } = pthreadLayout();
     if (typeof offset === 'number' && offset % alignment !== 0) {
       throw invalidArgValue(
@@ -77,28 +110,46 @@ export class PthreadMutex {
    * pthread_mutex_init at byte `offset` of `memory`, with
    * PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST and
    * PTHREAD_MUTEX_ERRORCHECK. Once, before anyone uses it.
+   *
+   * `memory` is a Mapping or a SharedArrayBuffer (or an Int32Array over
+   * one): while this thread holds the mutex, a Mapping is pinned (close()
+   * unmaps only at the unlock, protect() cannot revoke access) and a
+   * SharedArrayBuffer is kept from collection, because glibc's robust list
+   * points into the memory of every mutex the thread holds.
+   * @throws TypeError ERR_INVALID_ARG_TYPE for other memory
+   * @throws Error EBUSY when this thread holds the mutex there
    */
   static init(memory: SyncMemory, offset = 0): PthreadMutex {
     const view = PthreadMutex.#viewAt(memory, offset);
+    const mutex = new PthreadMutex(view, memory);
     native.syncPthreadMutexInit(view);
-    return new PthreadMutex(view);
+    return mutex;
   }
 
   /**
    * Uses an existing robust, process-shared pthread mutex (made by
-   * {@link PthreadMutex.init} or by C).
-   * @throws ERR_SHMKIT_NOT_INITIALIZED when the memory holds no robust process-shared mutex
+   * {@link PthreadMutex.init} or by C, of any type, without priority
+   * inheritance or protection).
+   * @throws ERR_SHMKIT_NOT_INITIALIZED when the memory holds no such mutex
+   * (every lock and unlock checks the same before calling glibc, which
+   * would abort the process on some other kinds)
    */
   static attach(memory: SyncMemory, offset = 0): PthreadMutex {
     const view = PthreadMutex.#viewAt(memory, offset);
-    const kind = Atomics.load(view, KIND_INDEX);
-    if ((kind & (KIND_ROBUST | KIND_PSHARED)) !== (KIND_ROBUST | KIND_PSHARED)) {
-      throw codedError(
-        'ERR_SHMKIT_NOT_INITIALIZED',
-        `no robust process-shared pthread mutex at offset ${offset} (kind ${kind}): initialise it with PthreadMutex.init or with pthread_mutexattr_setrobust and PTHREAD_PROCESS_SHARED`,
-      );
-    }
-    return new PthreadMutex(view);
+    native.syncPthreadMutexCheck(view);
+    return new PthreadMutex(view, memory);
+  }
+
+  /** Records a lock just taken (the native side pinned a Mapping). */
+  #held(ownerDied: boolean): MutexGuard {
+    if (this.#mapping === undefined && this.#holds++ === 0) heldInSharedBuffers.add(this);
+    return new MutexGuard(this, ownerDied);
+  }
+
+  /** After an unlock went through. */
+  #released(): void {
+    if (this.#mapping === undefined && this.#holds > 0 && --this.#holds === 0)
+      heldInSharedBuffers.delete(this);
   }
 
   /**
@@ -109,18 +160,21 @@ export class PthreadMutex {
   lock(options?: WaitOptions): MutexGuard {
     const view = this.#view;
     assertLive(view);
-    if (options === undefined) return new MutexGuard(this, native.syncPthreadMutexLock(view, -1));
-    const { deadline, spin } = parseWaitOptions(options, false);
-    spinWhileOwned(view, spin);
-    const ms = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
-    return new MutexGuard(this, native.syncPthreadMutexLock(view, ms));
+    let ms = -1;
+    if (options !== undefined) {
+      const { deadline, spin } = parseWaitOptions(options, false);
+      spinWhileOwned(view, spin);
+      ms = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
+    }
+    return this.#held(native.syncPthreadMutexLock(view, ms, this.#mapping));
   }
 
   /** pthread_mutex_trylock; null when held (also by this thread). */
   tryLock(): MutexGuard | null {
-    assertLive(this.#view);
-    const ownerDied = native.syncPthreadMutexTryLock(this.#view);
-    return ownerDied === null ? null : new MutexGuard(this, ownerDied);
+    const view = this.#view;
+    assertLive(view);
+    const ownerDied = native.syncPthreadMutexTryLock(view, this.#mapping);
+    return ownerDied === null ? null : this.#held(ownerDied);
   }
 
   /**
@@ -137,11 +191,11 @@ export class PthreadMutex {
     let slept = false;
     for (;;) {
       assertLive(view);
-      const ownerDied = native.syncPthreadMutexTryLock(view);
+      const ownerDied = native.syncPthreadMutexTryLock(view, this.#mapping);
       if (ownerDied !== null) {
         // trylock took it without WAITERS; having slept, others may sleep too.
         if (slept) Atomics.or(view, 0, WAITERS);
-        return new MutexGuard(this, ownerDied);
+        return this.#held(ownerDied);
       }
       const value = Atomics.load(view, 0);
       if ((value & TID_MASK) === 0) continue;
@@ -150,10 +204,10 @@ export class PthreadMutex {
       slept = true;
       if ((await parkAsync(this.#address, waiting, deadline, signal)) === TIMED_OUT) {
         assertLive(view);
-        const last = native.syncPthreadMutexTryLock(view);
+        const last = native.syncPthreadMutexTryLock(view, this.#mapping);
         if (last !== null) {
           Atomics.or(view, 0, WAITERS);
-          return new MutexGuard(this, last);
+          return this.#held(last);
         }
         throw syncError(
           'ETIMEDOUT',
@@ -164,10 +218,17 @@ export class PthreadMutex {
     }
   }
 
-  /** pthread_mutex_unlock; EPERM when this thread does not hold it. */
+  /**
+   * pthread_mutex_unlock; EPERM when this thread does not hold it. Works
+   * after the Mapping was closed while the mutex was held (the memory stays
+   * mapped until this unlock).
+   */
   unlock(): void {
-    assertLive(this.#view);
-    native.syncPthreadMutexUnlock(this.#view);
+    const view = this.#view;
+    if (view.length !== 0) native.syncPthreadMutexUnlock(view);
+    else if (this.#mapping !== undefined) native.syncPthreadMutexUnlockHeld(this.#address);
+    else throw closedError('Mapping');
+    this.#released();
   }
 
   /** pthread_mutex_consistent, after a lock that reported `ownerDied`. */

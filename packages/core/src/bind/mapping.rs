@@ -316,7 +316,7 @@ fn protect(env: Env, call: &CallInfo) -> JsResult<Value> {
     if protection != Protection::READ_WRITE && length > 0 && region.pins.load(Ordering::Acquire) > 0 {
         return Err(Error::plain(
             "ERR_SHMKIT_BUSY",
-            "native code is using this mapping's memory (a pending semaphore wait); revoking access now would crash the process",
+            "native code is using this mapping's memory (a pending semaphore wait, or a PthreadMutex this thread holds); revoking access now would crash the process",
         ));
     }
     let live_buffer = match &buffer {

@@ -221,8 +221,26 @@ impl SemHandle {
     }
 
     fn fail(&self, error: crate::os::Error) -> Error {
-        Error::sys(error, self.subject())
+        sem_error(error, self.subject())
     }
+}
+
+/// A failed sem_* call as a JS error. Bytes that are no process-shared
+/// sem_t (RawSem::check) are refused before glibc sees them, with
+/// ERR_SHMKIT_NOT_INITIALIZED: glibc would abort the process on them.
+fn sem_error(error: crate::os::Error, subject: Subject) -> Error {
+    if error.syscall() != os_sem::NOT_A_SEM {
+        return Error::sys(error, subject);
+    }
+    let place = match subject {
+        Subject::Name(name) => format!("the named semaphore '{name}'"),
+        Subject::Detail(detail) => detail,
+        _ => "these bytes".to_string(),
+    };
+    Error::plain(
+        "ERR_SHMKIT_NOT_INITIALIZED",
+        format!("{place} is not a process-shared sem_t (its 'private' word is not what sem_init(pshared = 1) writes): initialise it with Semaphore.init or sem_init(sem, 1, value)"),
+    )
 }
 
 /// The mapping and checked offset for a sem_t.
@@ -262,10 +280,13 @@ fn init(env: Env, call: &CallInfo) -> JsResult<Value> {
     env.external(SemHandle { source: Source::Memory { region, offset } })
 }
 
-/// semAttach(mapping, offset): a handle to an existing sem_t.
+/// semAttach(mapping, offset): a handle to an existing sem_t, refused
+/// (ERR_SHMKIT_NOT_INITIALIZED) unless the bytes look like a pshared one.
 fn attach(env: Env, call: &CallInfo) -> JsResult<Value> {
     let (region, offset, _) = memory_target(call)?;
-    env.external(SemHandle { source: Source::Memory { region, offset } })
+    let handle = SemHandle { source: Source::Memory { region, offset } };
+    handle.live()?.with(|s| s.check()).map_err(|e| handle.fail(e))?;
+    env.external(handle)
 }
 
 fn c_name(name: &str) -> JsResult<CString> {
@@ -370,7 +391,7 @@ fn wait_async(env: Env, call: &CallInfo) -> JsResult<Value> {
                     Ok(if s.wait(deadline)? { Outcome::Acquired } else { Outcome::TimedOut })
                 }
             });
-            Ok(cancel.resolve(outcome, |e| Error::sys(e, subject.clone()), || live.with(|s| s.post())))
+            Ok(cancel.resolve(outcome, |e| sem_error(e, subject.clone()), || live.with(|s| s.post())))
         },
         move |env, taken: JsResult<bool>| {
             guard.remove();

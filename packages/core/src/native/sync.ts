@@ -1,5 +1,5 @@
 // Native functions of the sync area (futex, mutex, event).
-import type { NativeHandle } from './core';
+import type { MappingHandle, NativeHandle } from './core';
 
 /** The cancel flag of one async futex wait. */
 export type CancellerHandle = NativeHandle<'Canceller'>;
@@ -50,10 +50,28 @@ export interface SyncNative {
   syncPthreadMutexLayout(): { byteLength: number; alignment: number };
   /** pthread_mutex_init: process-shared, robust, error-checking. */
   syncPthreadMutexInit(array: Int32Array): undefined;
-  /** pthread_mutex_lock (or clocklock with a timeout); true when the previous owner died (EOWNERDEAD). */
-  syncPthreadMutexLock(array: Int32Array, timeoutMs: number): boolean;
-  /** pthread_mutex_trylock: ownerDied as for lock, null when busy. */
-  syncPthreadMutexTryLock(array: Int32Array): boolean | null;
+  /**
+   * pthread_mutex_lock (or clocklock with a timeout); true when the previous
+   * owner died (EOWNERDEAD). With the Mapping the array lies in, that
+   * Mapping is pinned until the unlock: protect() cannot revoke access and
+   * close() unmaps only after it (glibc's robust list points there).
+   */
+  syncPthreadMutexLock(array: Int32Array, timeoutMs: number, mapping?: MappingHandle): boolean;
+  /** pthread_mutex_trylock: ownerDied as for lock, null when busy. Pins as lock does. */
+  syncPthreadMutexTryLock(array: Int32Array, mapping?: MappingHandle): boolean | null;
+  /** pthread_mutex_unlock, then the pin of lock (if any) is released. */
   syncPthreadMutexUnlock(array: Int32Array): undefined;
   syncPthreadMutexConsistent(array: Int32Array): undefined;
+  /**
+   * Throws ERR_SHMKIT_NOT_INITIALIZED unless the kind word is robust,
+   * process-shared and free of bits glibc could abort on (lock, trylock,
+   * unlock and consistent check the same before calling glibc).
+   */
+  syncPthreadMutexCheck(array: Int32Array): undefined;
+  /**
+   * pthread_mutex_unlock of a mutex this thread holds at `address` in a
+   * Mapping closed meanwhile (its pin kept the memory mapped).
+   * ERR_SHMKIT_CLOSED when no pinned mutex is held there.
+   */
+  syncPthreadMutexUnlockHeld(address: number): undefined;
 }

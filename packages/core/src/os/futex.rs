@@ -305,6 +305,54 @@ pub mod pthread {
     pub const ALIGN: usize = std::mem::align_of::<pthread_mutex_t>();
     const PTHREAD_MUTEX_ROBUST: c_int = 1;
 
+    /// The `syscall` of the error [`lock`], [`try_lock`], [`unlock`] and
+    /// [`consistent`] return, before calling glibc, when the mutex's kind
+    /// word is not one [`check_kind`] accepts. Its errno is EINVAL.
+    pub const NOT_A_MUTEX: &str = "pthread_mutex_t check";
+
+    /// Byte offset of glibc's `__kind` (after `__lock`, `__count`,
+    /// `__owner` and, on 64-bit, `__nusers`).
+    #[cfg(target_pointer_width = "64")]
+    pub const KIND_OFFSET: usize = 16;
+    #[cfg(not(target_pointer_width = "64"))]
+    pub const KIND_OFFSET: usize = 12;
+    /// PTHREAD_MUTEX_ROBUST_NORMAL_NP | PTHREAD_MUTEX_PSHARED_BIT: the kinds
+    /// accepted are this plus a type (normal, recursive, errorcheck,
+    /// adaptive) in the low two bits.
+    const ROBUST_PSHARED: i32 = 0x10 | 0x80;
+    const TYPE_MASK: i32 = 0x3;
+    /// PTHREAD_MUTEX_NO_ELISION_NP: glibc sets it on robust normal mutexes;
+    /// it changes nothing on the robust paths.
+    const NO_ELISION: i32 = 0x200;
+
+    /// Whether glibc may be handed a mutex of this kind: robust,
+    /// process-shared, without the priority-inheritance (0x20) or
+    /// priority-protect (0x40) bits, whose code paths assert on states
+    /// another process can produce (`pthread_mutex_clocklock: Assertion
+    /// e != ESRCH || !robust`) and abort the process, and without bits glibc
+    /// never writes.
+    pub fn kind_supported(kind: i32) -> bool {
+        kind & !(TYPE_MASK | NO_ELISION) == ROBUST_PSHARED
+    }
+
+    /// Reads the kind word and refuses kinds [`kind_supported`] does not
+    /// accept, with [`NOT_A_MUTEX`]. One atomic load; another process may
+    /// still rewrite the word between this check and the glibc call.
+    ///
+    /// # Safety
+    /// See the module documentation.
+    pub unsafe fn check_kind(mutex: *mut pthread_mutex_t) -> Result<()> {
+        // SAFETY: `mutex` is valid and ALIGN-aligned per the contract, so
+        // the int at KIND_OFFSET is mapped and 4-byte aligned; atomic
+        // because other processes may write it.
+        let kind = unsafe { &*mutex.cast::<u8>().add(KIND_OFFSET).cast::<std::sync::atomic::AtomicI32>() };
+        if kind_supported(kind.load(std::sync::atomic::Ordering::Relaxed)) {
+            Ok(())
+        } else {
+            Err(Error::new(libc::EINVAL, NOT_A_MUTEX))
+        }
+    }
+
     extern "C" {
         fn pthread_mutexattr_setrobust(attr: *mut pthread_mutexattr_t, robust: c_int) -> c_int;
         fn pthread_mutex_consistent(mutex: *mut pthread_mutex_t) -> c_int;
@@ -336,11 +384,15 @@ pub mod pthread {
     }
 
     /// pthread_mutex_init with PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST
-    /// and PTHREAD_MUTEX_ERRORCHECK.
+    /// and PTHREAD_MUTEX_ERRORCHECK. EBUSY when this thread holds it.
     ///
     /// # Safety
     /// See the module documentation.
     pub unsafe fn init(mutex: *mut pthread_mutex_t) -> Result<()> {
+        if robust_list::holds(mutex as usize) {
+            // Re-initialising it would cut this thread's robust list.
+            return Err(Error::new(libc::EBUSY, "pthread_mutex_init"));
+        }
         let mut attr = std::mem::MaybeUninit::<pthread_mutexattr_t>::uninit();
         // SAFETY: attr is initialised by pthread_mutexattr_init before any
         // other use and destroyed once; `mutex` is valid per the contract.
@@ -362,7 +414,9 @@ pub mod pthread {
     /// # Safety
     /// See the module documentation.
     pub unsafe fn lock(mutex: *mut pthread_mutex_t, deadline: Option<Deadline>) -> Result<Acquired> {
-        match deadline {
+        // SAFETY: as for this function.
+        unsafe { check_kind(mutex)? };
+        let outcome = match deadline {
             // SAFETY: `mutex` is valid per the contract.
             None => acquired(unsafe { libc::pthread_mutex_lock(mutex) }, "pthread_mutex_lock"),
             Some(deadline) => {
@@ -370,7 +424,9 @@ pub mod pthread {
                 // SAFETY: as above; ts outlives the call.
                 acquired(unsafe { pthread_mutex_clocklock(mutex, libc::CLOCK_MONOTONIC, &ts) }, "pthread_mutex_clocklock")
             }
-        }
+        }?;
+        robust_list::acquired(mutex as usize);
+        Ok(outcome)
     }
 
     /// pthread_mutex_trylock; None when another thread (or this one) holds it.
@@ -378,6 +434,8 @@ pub mod pthread {
     /// # Safety
     /// See the module documentation.
     pub unsafe fn try_lock(mutex: *mut pthread_mutex_t) -> Result<Option<Acquired>> {
+        // SAFETY: as for this function.
+        unsafe { check_kind(mutex)? };
         // SAFETY: `mutex` is valid per the contract.
         match unsafe { libc::pthread_mutex_trylock(mutex) } {
             libc::EBUSY | libc::EDEADLK => Ok(None),
@@ -391,17 +449,173 @@ pub mod pthread {
                 let _ = word.compare_exchange(super::gettid() as u32, 0, std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst);
                 Err(Error::new(libc::ENOTRECOVERABLE, "pthread_mutex_trylock"))
             }
-            ret => acquired(ret, "pthread_mutex_trylock").map(Some),
+            ret => {
+                let outcome = acquired(ret, "pthread_mutex_trylock")?;
+                robust_list::acquired(mutex as usize);
+                Ok(Some(outcome))
+            }
         }
     }
 
-    /// pthread_mutex_unlock. EPERM when the caller does not hold it.
+    /// pthread_mutex_unlock. EPERM when the caller does not hold it (also
+    /// when its lock word says so but it was not locked through this
+    /// module on this thread). Before glibc unlinks the mutex from the
+    /// thread's robust list, its list pointers are checked (and repaired from
+    /// its neighbours when possible): glibc writes through them blindly.
     ///
     /// # Safety
-    /// See the module documentation.
+    /// See the module documentation; and every mutex this thread holds
+    /// through this module must still be mapped (the caller keeps them so).
     pub unsafe fn unlock(mutex: *mut pthread_mutex_t) -> Result<()> {
+        // SAFETY: as for this function.
+        unsafe { check_kind(mutex)? };
+        if !robust_list::holds(mutex as usize) {
+            return Err(Error::new(libc::EPERM, "pthread_mutex_unlock"));
+        }
+        // SAFETY: as for this function.
+        unsafe { robust_list::check_links(mutex as usize)? };
         // SAFETY: `mutex` is valid per the contract.
-        check(unsafe { libc::pthread_mutex_unlock(mutex) }, "pthread_mutex_unlock")
+        check(unsafe { libc::pthread_mutex_unlock(mutex) }, "pthread_mutex_unlock")?;
+        robust_list::released(mutex as usize);
+        Ok(())
+    }
+
+    /// The robust mutexes this thread holds through this module, and the
+    /// links glibc keeps between them. glibc (64-bit) chains every robust
+    /// mutex a thread holds into a doubly linked list through
+    /// `__list.{__prev,__next}` inside the mutex, headed by the thread's
+    /// `robust_head`; each link holds the address of the neighbour's
+    /// `__next` field (or of `robust_head`). Unlocking writes through both
+    /// links of the mutex without checking them, so links rewritten by
+    /// anyone (JS writing into a SharedArrayBuffer, another process) would
+    /// make it write to arbitrary addresses.
+    mod robust_list {
+        use super::super::{Error, Result};
+        use std::cell::{Cell, RefCell};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        /// Offset of `__list.__next` in glibc's 64-bit pthread_mutex_t; its
+        /// `__prev` is the word before.
+        #[cfg(target_pointer_width = "64")]
+        const NEXT_OFFSET: usize = 32;
+
+        thread_local! {
+            /// (held mutex address, lock count): a thread holds few mutexes,
+            /// so a scanned Vec beats hashing.
+            static HELD: RefCell<Vec<(usize, u32)>> = const { RefCell::new(Vec::new()) };
+            static HEAD: Cell<usize> = const { Cell::new(0) };
+        }
+
+        pub fn acquired(mutex: usize) {
+            HELD.with(|h| {
+                let mut held = h.borrow_mut();
+                match held.iter_mut().find(|(m, _)| *m == mutex) {
+                    Some((_, count)) => *count += 1,
+                    None => held.push((mutex, 1)),
+                }
+            });
+        }
+
+        pub fn holds(mutex: usize) -> bool {
+            HELD.with(|h| h.borrow().iter().any(|(m, _)| *m == mutex))
+        }
+
+        pub fn released(mutex: usize) {
+            HELD.with(|h| {
+                let mut held = h.borrow_mut();
+                if let Some(at) = held.iter().position(|(m, _)| *m == mutex) {
+                    held[at].1 -= 1;
+                    if held[at].1 == 0 {
+                        held.swap_remove(at);
+                    }
+                }
+            });
+        }
+
+        /// The address of this thread's `robust_head` (glibc registered it
+        /// with set_robust_list when the thread started).
+        fn head() -> usize {
+            HEAD.with(|cached| {
+                if cached.get() == 0 {
+                    let mut head: usize = 0;
+                    let mut len: usize = 0;
+                    // SAFETY: pid 0 is the calling thread; both out-pointers are live.
+                    let ret = unsafe { libc::syscall(libc::SYS_get_robust_list, 0, &mut head as *mut usize, &mut len as *mut usize) };
+                    if ret == 0 {
+                        cached.set(head);
+                    }
+                }
+                cached.get()
+            })
+        }
+
+        fn word(address: usize) -> &'static AtomicUsize {
+            // SAFETY: only called on the link words of held mutexes (mapped,
+            // per unlock's contract) or on this thread's robust_head and the
+            // word before it (glibc's robust_prev, in the live thread
+            // descriptor); all are 8-byte aligned.
+            unsafe { &*(address as *const AtomicUsize) }
+        }
+
+        /// Whether `link` may be the target of one of `mutex`'s links: this
+        /// thread's robust_head or another held mutex's `__next` field.
+        #[cfg(target_pointer_width = "64")]
+        fn known(link: usize, mutex: usize, head: usize) -> bool {
+            link == head || (link != mutex + NEXT_OFFSET && link >= NEXT_OFFSET && holds(link - NEXT_OFFSET))
+        }
+
+        /// The `__next` fields `mutex` may link to: the other held mutexes'
+        /// and the robust head.
+        #[cfg(target_pointer_width = "64")]
+        fn candidates(mutex: usize, head: usize) -> Vec<usize> {
+            let mut all: Vec<usize> = HELD.with(|h| h.borrow().iter().filter(|(m, _)| *m != mutex).map(|(m, _)| m + NEXT_OFFSET).collect());
+            all.push(head);
+            all
+        }
+
+        /// Checks `mutex`'s links before glibc unlinks it; rewrites a link
+        /// that points elsewhere from the neighbour that points back to
+        /// the mutex, and refuses (EINVAL) when there is none.
+        ///
+        /// A link is sound when it points at the robust head or at another
+        /// held mutex, and that one points back: then glibc's writes land
+        /// there, and nothing is left pointing at this mutex afterwards (its
+        /// memory may be unmapped once unlocked).
+        ///
+        /// # Safety
+        /// `mutex` and every held mutex are mapped (see `unlock`).
+        #[cfg(target_pointer_width = "64")]
+        pub unsafe fn check_links(mutex: usize) -> Result<()> {
+            let head = head();
+            if head == 0 {
+                return Ok(());
+            }
+            let me = mutex + NEXT_OFFSET;
+            let next = word(me);
+            let prev = word(me - 8);
+            let n = next.load(Ordering::Relaxed) & !1;
+            if !(known(n, mutex, head) && word(n - 8).load(Ordering::Relaxed) & !1 == me) {
+                // The successor is the one whose __prev points at us.
+                match candidates(mutex, head).into_iter().find(|&c| word(c - 8).load(Ordering::Relaxed) & !1 == me) {
+                    Some(c) => next.store(c, Ordering::Relaxed),
+                    None => return Err(Error::new(libc::EINVAL, "pthread_mutex_unlock")),
+                }
+            }
+            let p = prev.load(Ordering::Relaxed) & !1;
+            if !(known(p, mutex, head) && word(p).load(Ordering::Relaxed) & !1 == me) {
+                // The predecessor is the one whose __next points at us.
+                match candidates(mutex, head).into_iter().find(|&c| word(c).load(Ordering::Relaxed) & !1 == me) {
+                    Some(c) => prev.store(c, Ordering::Relaxed),
+                    None => return Err(Error::new(libc::EINVAL, "pthread_mutex_unlock")),
+                }
+            }
+            Ok(())
+        }
+
+        #[cfg(not(target_pointer_width = "64"))]
+        pub unsafe fn check_links(_mutex: usize) -> Result<()> {
+            Ok(())
+        }
     }
 
     /// pthread_mutex_consistent. EINVAL unless held and inconsistent.
@@ -409,6 +623,8 @@ pub mod pthread {
     /// # Safety
     /// See the module documentation.
     pub unsafe fn consistent(mutex: *mut pthread_mutex_t) -> Result<()> {
+        // SAFETY: as for this function.
+        unsafe { check_kind(mutex)? };
         // SAFETY: `mutex` is valid per the contract.
         check(unsafe { pthread_mutex_consistent(mutex) }, "pthread_mutex_consistent")
     }
@@ -488,6 +704,81 @@ mod tests {
     fn unaligned_and_unmapped_addresses_are_errors() {
         assert_eq!(wait(3, 0, None, None, None).unwrap_err().errno(), libc::EINVAL);
         assert_eq!(wait(4096, 0, Some(Deadline::after_ms(1.0)), None, None).unwrap_err().errno(), libc::EFAULT);
+    }
+
+    #[test]
+    fn pthread_kinds_glibc_could_abort_on_are_refused() {
+        let mut storage = Box::new(std::mem::MaybeUninit::<libc::pthread_mutex_t>::zeroed());
+        let m = storage.as_mut_ptr();
+        let kind = |m: *mut libc::pthread_mutex_t| m.cast::<u8>().wrapping_add(pthread::KIND_OFFSET).cast::<i32>();
+        // SAFETY: m points to a live, aligned pthread_mutex_t for the test.
+        unsafe {
+            pthread::init(m).unwrap();
+            assert_eq!(kind(m).read(), 0x92, "init writes robust | pshared | errorcheck");
+            pthread::check_kind(m).unwrap();
+            // The review's reproducer: PI set, lock word holding a dead tid.
+            m.cast::<i32>().write(0x7fff_fff0);
+            kind(m).write(0x10 | 0x20 | 0x80);
+            assert_eq!(pthread::lock(m, Some(Deadline::after_ms(100.0))).unwrap_err().syscall(), pthread::NOT_A_MUTEX);
+            assert_eq!(pthread::try_lock(m).unwrap_err().syscall(), pthread::NOT_A_MUTEX);
+            assert_eq!(pthread::unlock(m).unwrap_err().syscall(), pthread::NOT_A_MUTEX);
+            assert_eq!(pthread::consistent(m).unwrap_err().errno(), libc::EINVAL);
+        }
+        for ok in [0x90, 0x91, 0x92, 0x93, 0x290] {
+            assert!(pthread::kind_supported(ok), "{ok:#x}");
+        }
+        for bad in [0, 0x10, 0x80, 0x12, 0xb2, 0xd2, 0x192, 0x10092, -1] {
+            assert!(!pthread::kind_supported(bad), "{bad:#x}");
+        }
+    }
+
+    #[test]
+    fn pthread_unlock_checks_the_robust_list_links() {
+        let mut storage = Box::new([std::mem::MaybeUninit::<libc::pthread_mutex_t>::zeroed(); 3]);
+        let [a, b, c] = [0, 1, 2].map(|i| storage[i].as_mut_ptr());
+        let links = |m: *mut libc::pthread_mutex_t| m.cast::<u8>().wrapping_add(24).cast::<usize>();
+        // SAFETY: a, b, c point to live, aligned pthread_mutex_t for the test.
+        unsafe {
+            for m in [a, b, c] {
+                pthread::init(m).unwrap();
+            }
+            // Not held, lock word forged to our tid: glibc would unlink it
+            // through null links.
+            c.cast::<i32>().write(gettid());
+            assert_eq!(pthread::unlock(c).unwrap_err().errno(), libc::EPERM);
+            c.cast::<i32>().write(0);
+            // One corrupted mutex between two good ones is repaired from them.
+            pthread::lock(a, None).unwrap();
+            pthread::lock(b, None).unwrap();
+            pthread::lock(c, None).unwrap();
+            assert_eq!(pthread::init(b).unwrap_err().errno(), libc::EBUSY);
+            links(b).write(0x1000);
+            links(b).add(1).write(0x1000);
+            pthread::unlock(b).unwrap();
+            // Links to held mutexes that do not point back are repaired too.
+            pthread::lock(b, None).unwrap();
+            let (next, prev) = (links(b).add(1).read(), links(b).read());
+            links(b).write(next);
+            links(b).add(1).write(prev);
+            pthread::unlock(b).unwrap();
+            // Both neighbours corrupted too: refused, nothing written.
+            let saved = [links(a).read(), links(a).add(1).read(), links(c).read(), links(c).add(1).read()];
+            for (m, junk) in [(a, 0x1000), (c, 0x2000)] {
+                links(m).write(junk);
+                links(m).add(1).write(junk);
+            }
+            assert_eq!(pthread::unlock(a).unwrap_err().errno(), libc::EINVAL);
+            assert_eq!(pthread::unlock(c).unwrap_err().errno(), libc::EINVAL);
+            assert_eq!(a.cast::<i32>().read() & 0x3fff_ffff, gettid());
+            // Put the links back so the thread's list is sound again.
+            links(a).write(saved[0]);
+            links(a).add(1).write(saved[1]);
+            links(c).write(saved[2]);
+            links(c).add(1).write(saved[3]);
+            pthread::unlock(a).unwrap();
+            pthread::unlock(c).unwrap();
+            assert_eq!(pthread::unlock(c).unwrap_err().errno(), libc::EPERM);
+        }
     }
 
     #[test]

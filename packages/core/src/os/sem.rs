@@ -62,6 +62,23 @@ pub const SEM_T_ALIGN: usize = std::mem::align_of::<libc::sem_t>();
 /// glibc's SEM_VALUE_MAX: the largest value a `sem_t` holds.
 pub const SEM_VALUE_MAX: u32 = i32::MAX as u32;
 
+/// The `syscall` of the error every [`RawSem`] call returns, before calling
+/// glibc, when the bytes are not a process-shared `sem_t` (see
+/// [`RawSem::check`]). Its errno is EINVAL.
+pub const NOT_A_SEM: &str = "sem_t check";
+
+/// glibc (>= 2.21, 64-bit) lays a `sem_t` out as `struct new_sem { uint64_t
+/// data; int private; int pad; }`. `private` is OR-ed (xor FUTEX_PRIVATE_FLAG)
+/// into every futex op glibc issues on the semaphore; any value but the two
+/// sem_init writes makes the kernel reject the op (ENOSYS), and glibc then
+/// aborts the process ("The futex facility returned an unexpected error
+/// code"). sem_init(pshared = 1) writes FUTEX_SHARED, which is 128.
+#[cfg(target_pointer_width = "64")]
+const PRIVATE_OFFSET: usize = 8;
+#[cfg(not(target_pointer_width = "64"))]
+const PRIVATE_OFFSET: usize = 4;
+const PSHARED_PRIVATE: u32 = 128;
+
 /// How long one step of a sliced wait sleeps at most before the caller's
 /// predicate is asked again.
 pub const WAIT_SLICE: Duration = Duration::from_millis(50);
@@ -178,8 +195,26 @@ impl RawSem {
         self.0.as_ptr()
     }
 
+    /// Checks the one word glibc trusts blindly: `private` must be what
+    /// sem_init(pshared = 1) writes, or glibc would abort the process on the
+    /// next futex call. Every method below checks it first. Another process
+    /// may still rewrite it between this check and the call (a race no
+    /// library can close); within this process nothing runs in between.
+    pub fn check(&self) -> Result<()> {
+        // SAFETY: the constructor's contract keeps SEM_T_SIZE aligned bytes
+        // mapped; `private` is a 4-byte aligned int inside them, read
+        // atomically because other processes write the semaphore.
+        let private = unsafe { &*self.ptr().cast::<u8>().add(PRIVATE_OFFSET).cast::<std::sync::atomic::AtomicU32>() };
+        if private.load(std::sync::atomic::Ordering::Relaxed) == PSHARED_PRIVATE {
+            Ok(())
+        } else {
+            Err(Error::new(libc::EINVAL, NOT_A_SEM))
+        }
+    }
+
     /// Adds one unit, waking a waiter if there is one. EOVERFLOW at SEM_VALUE_MAX.
     pub fn post(&self) -> Result<()> {
+        self.check()?;
         // SAFETY: the constructor's contract keeps the sem_t mapped.
         cvt(unsafe { libc::sem_post(self.ptr()) }, "sem_post").map(drop)
     }
@@ -187,6 +222,7 @@ impl RawSem {
     /// Takes a unit if one is there; false instead of waiting.
     pub fn try_wait(&self) -> Result<bool> {
         loop {
+            self.check()?;
             // SAFETY: the constructor's contract keeps the sem_t mapped.
             match cvt(unsafe { libc::sem_trywait(self.ptr()) }, "sem_trywait") {
                 Ok(_) => return Ok(true),
@@ -213,6 +249,7 @@ impl RawSem {
     /// the deadline passed first. Signals (EINTR) do not end the wait.
     pub fn wait(&self, deadline: Option<Deadline>) -> Result<bool> {
         loop {
+            self.check()?;
             let ret = match deadline {
                 // SAFETY: the constructor's contract keeps the sem_t mapped.
                 None => unsafe { libc::sem_wait(self.ptr()) },
@@ -248,6 +285,7 @@ impl RawSem {
 
     /// The current value (never negative with glibc: waiters are not counted).
     pub fn value(&self) -> Result<i32> {
+        self.check()?;
         let mut value = 0;
         // SAFETY: the constructor's contract keeps the sem_t mapped; `value`
         // is a valid out-pointer.
@@ -257,6 +295,7 @@ impl RawSem {
 
     /// `sem_destroy`. Nobody may wait on it afterwards.
     pub fn destroy(&self) -> Result<()> {
+        self.check()?;
         // SAFETY: the constructor's contract keeps the sem_t mapped.
         cvt(unsafe { libc::sem_destroy(self.ptr()) }, "sem_destroy").map(drop)
     }
@@ -558,6 +597,30 @@ mod tests {
         assert!(s.sem.spin(10).unwrap());
         assert!(!s.sem.spin(10).unwrap());
         s.sem.destroy().unwrap();
+    }
+
+    #[test]
+    fn bytes_that_are_no_pshared_sem_are_refused_before_glibc() {
+        let s = sem(0);
+        let words = s._memory.as_ptr().cast::<u32>();
+        // The review's reproducer: nwaiters 1, `private` garbage. glibc
+        // would abort in sem_post's FUTEX_WAKE.
+        // SAFETY: the first 16 bytes of a live mapping, not used elsewhere.
+        unsafe {
+            words.add(1).write_volatile(1);
+            words.add(2).write_volatile(0x7fff_ffff);
+        }
+        for err in [s.sem.post(), s.sem.wait(None).map(drop), s.sem.try_wait().map(drop), s.sem.value().map(drop), s.sem.destroy()] {
+            let err = err.unwrap_err();
+            assert_eq!((err.errno(), err.syscall()), (libc::EINVAL, NOT_A_SEM));
+        }
+        // A sem_init(pshared = 0) semaphore is refused as well.
+        // SAFETY: as above.
+        unsafe { words.add(2).write_volatile(0) };
+        assert_eq!(s.sem.post().unwrap_err().syscall(), NOT_A_SEM);
+        // SAFETY: as above.
+        unsafe { words.add(2).write_volatile(PSHARED_PRIVATE) };
+        s.sem.post().unwrap();
     }
 
     #[test]
