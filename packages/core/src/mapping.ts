@@ -228,12 +228,7 @@ export class Mapping implements Disposable {
    */
   protect(protection: Protection, options?: PageRangeOptions): void {
     this.#live();
-    this.#buffer = native.mappingProtect(
-      this.#handle,
-      this.#buffer,
-      protection,
-      validateOptions(options),
-    );
+    this.#buffer = native.mappingProtect(this.#handle, protection, validateOptions(options));
   }
 
   /**
@@ -260,7 +255,7 @@ export class Mapping implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    native.mappingClose(this.#handle, this.#buffer);
+    native.mappingClose(this.#handle);
     const onClose = this.#onClose;
     this.#onClose = undefined;
     onClose?.();

@@ -102,3 +102,40 @@ pub(crate) fn unwrap<'a, T: Tagged>(value: Value) -> Option<&'a T> {
         Some(&*data.cast::<T>())
     }
 }
+
+/// A weak reference to a JS value: it does not keep the value alive and
+/// reads as `None` once V8 has collected it. Use and delete it only on the
+/// JS thread of the env that made it.
+pub struct WeakRef {
+    env: sys::napi_env,
+    raw: sys::napi_ref,
+}
+
+// SAFETY: a WeakRef is only dereferenced or deleted on its env's JS thread
+// (the owners keep it behind a Mutex in state that background threads may
+// also hold, but never touch it there).
+unsafe impl Send for WeakRef {}
+
+impl Env {
+    pub fn weak_ref(self, value: Value) -> JsResult<WeakRef> {
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: env and value are live; a refcount of 0 makes it weak.
+        check(self.0, unsafe { sys::napi_create_reference(self.0, value.raw, 0, &mut raw) })?;
+        Ok(WeakRef { env: self.0, raw })
+    }
+}
+
+impl WeakRef {
+    /// The value, if V8 has not collected it.
+    pub fn get(&self) -> Option<Value> {
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: the reference is live (not deleted) and we are on its thread.
+        let status = unsafe { sys::napi_get_reference_value(self.env, self.raw, &mut raw) };
+        (status == sys::napi_ok && !raw.is_null()).then_some(Value { env: self.env, raw })
+    }
+
+    pub fn delete(self) {
+        // SAFETY: deleted once (self is consumed), on its env's thread.
+        unsafe { sys::napi_delete_reference(self.env, self.raw) };
+    }
+}
