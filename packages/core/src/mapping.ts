@@ -228,7 +228,12 @@ export class Mapping implements Disposable {
    */
   protect(protection: Protection, options?: PageRangeOptions): void {
     this.#live();
-    this.#buffer = native.mappingProtect(this.#handle, protection, validateOptions(options));
+    this.#buffer = native.mappingProtect(
+      this.#handle,
+      this.#buffer,
+      protection,
+      validateOptions(options),
+    );
   }
 
   /**
@@ -255,7 +260,7 @@ export class Mapping implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    native.mappingClose(this.#handle);
+    native.mappingClose(this.#handle, this.#buffer);
     const onClose = this.#onClose;
     this.#onClose = undefined;
     onClose?.();

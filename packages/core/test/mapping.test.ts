@@ -95,26 +95,13 @@ describe('Mapping', () => {
     expect(() => native.mappingRead({} as never)).toThrow(
       expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }),
     );
-    expect(() => native.mappingClose(undefined as never)).toThrow(
-      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
-    );
-  });
-
-  it('native close and protect find the buffer to detach themselves', () => {
-    // Even a caller of the internal binding cannot leave a live view over
-    // unmapped or protected memory: native code tracks the buffer it made.
     const m = mapAnonymous(pageSize());
-    const view = m.uint8Array();
-    expect(native.mappingProtect(mappingHandle(m), 'read', {})).toBeUndefined();
-    expect(view.length).toBe(0);
-    const fresh = native.mappingProtect(mappingHandle(m), 'read-write', {});
-    expect(fresh?.byteLength).toBe(pageSize());
-    const again = new Uint8Array(fresh!);
-    again[0] = 7;
-    expect(native.mappingProtect(mappingHandle(m), 'read-write', {})).toBe(fresh);
-    expect(native.mappingClose(mappingHandle(m))).toBe(true);
-    expect(again.length).toBe(0);
-    expect(native.mappingClose(mappingHandle(m))).toBe(false);
+    const other = mapAnonymous(pageSize());
+    expect(() => native.mappingClose(mappingHandle(m), other.buffer)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+    m.close();
+    other.close();
   });
 
   it('read() checks its range', () => {

@@ -8,7 +8,7 @@
 //! - Background work (msync) holds its own reference to the memory; closing
 //!   during it defers the munmap until that work is done.
 
-use crate::napi::{spawn_on_pool, sys, Arg, CallInfo, Env, Error, Exports, JsResult, Subject, Tagged, Value, WeakRef};
+use crate::napi::{spawn_on_pool, sys, Arg, CallInfo, Env, Error, Exports, JsResult, Subject, Tagged, Value};
 use crate::os::{
     self,
     mman::{self as mm, MapOptions, MmapRaw, PageProtections, Protection},
@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 /// The shared state behind one Mapping.
 pub struct Region {
     memory: Mutex<Option<Arc<MmapRaw>>>,
+    address: usize,
     len: usize,
     /// What `protect` has made of each page. JS holds a buffer only while
     /// every page is read+write; `read` copies only from readable pages.
@@ -28,9 +29,6 @@ pub struct Region {
     /// semaphore wait on its own thread). `protect` may not revoke access
     /// while any is pending: that code would fault.
     pins: AtomicUsize,
-    /// The ArrayBuffer handed out last, so `close` and `protect` detach the
-    /// right one themselves instead of trusting what JS passes in.
-    buffer: Mutex<Option<WeakRef>>,
 }
 
 /// Keeps `protect` from revoking access to a region while native code uses it.
@@ -43,23 +41,6 @@ impl Drop for RegionPin {
 }
 
 impl Region {
-    /// The current ArrayBuffer, if one was handed out and is still alive.
-    fn live_buffer(&self) -> Option<Value> {
-        self.buffer.lock().unwrap_or_else(|p| p.into_inner()).as_ref().and_then(WeakRef::get)
-    }
-
-    /// Detaches the current ArrayBuffer (its views read as length 0) and
-    /// forgets it.
-    fn detach_buffer(&self) -> JsResult<()> {
-        let taken = self.buffer.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(weak) = taken {
-            let detached = weak.get().map(|buffer| buffer.detach_arraybuffer()).transpose();
-            weak.delete();
-            detached?;
-        }
-        Ok(())
-    }
-
     /// Marks the memory as in use by native code until the pin drops.
     pub fn pin(self: &Arc<Self>) -> RegionPin {
         self.pins.fetch_add(1, Ordering::AcqRel);
@@ -73,6 +54,10 @@ impl Region {
 
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    pub fn address(&self) -> usize {
+        self.address
     }
 
     /// ERR_SHMKIT_PROTECTED unless every page under `offset..offset+len` is
@@ -151,7 +136,7 @@ pub fn expose(env: Env, memory: MmapRaw, init: MappingInit) -> JsResult<Value> {
     let initial = if init.buffer { Protection::READ_WRITE } else { Protection::READ };
     let protection = Mutex::new(PageProtections::new(len, initial));
     let region =
-        Arc::new(Region { memory: Mutex::new(Some(Arc::new(memory))), len, protection, pins: AtomicUsize::new(0), buffer: Mutex::new(None) });
+        Arc::new(Region { memory: Mutex::new(Some(Arc::new(memory))), address, len, protection, pins: AtomicUsize::new(0) });
     env.adjust_external_memory(len as i64);
 
     // An array, not an object: four element stores cost far less than four
@@ -173,29 +158,16 @@ pub fn expose(env: Env, memory: MmapRaw, init: MappingInit) -> JsResult<Value> {
 fn new_buffer(env: Env, region: &Arc<Region>, data: *mut u8) -> JsResult<Value> {
     let held = Arc::clone(region);
     // SAFETY: the memory stays mapped while `region` holds it; `close` and
-    // `protect` detach this buffer (found through `region.buffer`) before
-    // releasing the memory or revoking access to any page, and otherwise the
-    // release happens only after V8 collected the buffer (this closure runs).
-    let buffer = unsafe {
+    // `protect` detach this buffer before releasing the memory or revoking
+    // access to any page, and otherwise the release happens only after V8
+    // collected the buffer (this closure runs).
+    unsafe {
         env.external_arraybuffer(data, region.len, move |env| {
-            {
-                let mut slot = held.buffer.lock().unwrap_or_else(|p| p.into_inner());
-                if slot.as_ref().is_some_and(|weak| weak.get().is_none()) {
-                    if let Some(dead) = slot.take() {
-                        dead.delete();
-                    }
-                }
-            }
             if Arc::strong_count(&held) == 1 {
                 held.release(env);
             }
-        })?
-    };
-    let weak = env.weak_ref(buffer)?;
-    if let Some(old) = region.buffer.lock().unwrap_or_else(|p| p.into_inner()).replace(weak) {
-        old.delete();
+        })
     }
-    Ok(buffer)
 }
 
 /// The handle finalizer: the last JS reference to the region is gone when the
@@ -215,10 +187,19 @@ fn region(call: &CallInfo) -> JsResult<&Region> {
     Ok(&call.handle::<RegionHandle>(0, "handle")?.0)
 }
 
-/// mappingClose(handle): detach the buffer, then release. Idempotent.
+/// mappingClose(handle, buffer?): detach, then release. Idempotent.
 fn close(env: Env, call: &CallInfo) -> JsResult<Value> {
     let region = region(call)?;
-    region.detach_buffer()?;
+    if let Some(buffer) = call.arg(1, "buffer")?.optional()? {
+        let (data, len) = buffer.value.arraybuffer_info().map_err(|_| buffer.type_error("an instance of ArrayBuffer"))?;
+        let ours = data as usize == region.address() && len == region.len();
+        if !ours && len != 0 {
+            return Err(Error::invalid_arg_value("buffer", "is not this mapping's buffer", "another ArrayBuffer"));
+        }
+        if ours {
+            buffer.value.detach_arraybuffer()?;
+        }
+    }
     env.boolean(region.release(env))
 }
 
@@ -307,7 +288,7 @@ fn page_range(call: &CallInfo, region: &Region, index: usize) -> JsResult<(usize
     Ok((offset, length))
 }
 
-/// mappingProtect(handle, protection, { offset, length }) -> buffer | undefined
+/// mappingProtect(handle, buffer, protection, { offset, length }) -> buffer | undefined
 ///
 /// mprotect, keeping principle 1: as soon as any page is not read+write the
 /// current buffer is detached (its views read as length 0), and when every
@@ -317,7 +298,8 @@ fn protect(env: Env, call: &CallInfo) -> JsResult<Value> {
     let handle = call.handle::<RegionHandle>(0, "handle")?;
     let region = &handle.0;
     let memory = region.memory()?;
-    let name = call.arg(1, "protection")?.string()?;
+    let buffer = call.arg(1, "buffer")?.optional()?;
+    let name = call.arg(2, "protection")?.string()?;
     let protection = match name.as_str() {
         "none" => Protection::NONE,
         "read" => Protection::READ,
@@ -330,13 +312,24 @@ fn protect(env: Env, call: &CallInfo) -> JsResult<Value> {
             ))
         }
     };
-    let (offset, length) = page_range(call, region, 2)?;
+    let (offset, length) = page_range(call, region, 3)?;
     if protection != Protection::READ_WRITE && length > 0 && region.pins.load(Ordering::Acquire) > 0 {
         return Err(Error::plain(
             "ERR_SHMKIT_BUSY",
             "native code is using this mapping's memory (a pending semaphore wait, or a PthreadMutex this thread holds); revoking access now would crash the process",
         ));
     }
+    let live_buffer = match &buffer {
+        Some(arg) => {
+            let (data, len) = arg.value.arraybuffer_info().map_err(|_| arg.type_error("an instance of ArrayBuffer"))?;
+            let ours = data as usize == region.address() && len == region.len();
+            if !ours && len != 0 {
+                return Err(Error::invalid_arg_value("buffer", "is not this mapping's buffer", "another ArrayBuffer"));
+            }
+            ours.then_some(arg.value)
+        }
+        None => None,
+    };
     if length > 0 {
         memory.protect(offset, length, protection).map_err(|e| Error::sys(e, address_subject(&memory)))?;
     }
@@ -346,13 +339,14 @@ fn protect(env: Env, call: &CallInfo) -> JsResult<Value> {
         pages.set(offset / page, os::page_ceil(length) / page, protection);
         pages.all_read_write()
     };
-    match (all_read_write, region.live_buffer()) {
+    match (all_read_write, live_buffer) {
         (true, Some(live)) => Ok(live),
         (true, None) => new_buffer(env, region, memory.as_ptr()),
-        (false, _) => {
-            region.detach_buffer()?;
+        (false, Some(live)) => {
+            live.detach_arraybuffer()?;
             env.undefined()
         }
+        (false, None) => env.undefined(),
     }
 }
 

@@ -15,7 +15,7 @@ mod task;
 
 pub use args::{Arg, ArgKind, CallInfo, TypedArrayKind, TypedArrayView};
 pub use error::{Error, JsResult, Subject, SystemError};
-pub use external::{Tagged, WeakRef};
+pub use external::Tagged;
 pub use task::{spawn_on_pool, spawn_on_thread};
 
 use std::ffi::{c_char, c_void, CString};

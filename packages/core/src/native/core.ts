@@ -50,19 +50,19 @@ export interface CoreNative {
     length: number,
     options?: NativeMapFdOptions,
   ): NativeMapping;
-  /** Detaches the mapping's buffer, then unmaps. False if already closed. */
-  mappingClose(handle: MappingHandle): boolean;
+  /** Detaches `buffer` (if given), then unmaps. False if already closed. */
+  mappingClose(handle: MappingHandle, buffer: ArrayBuffer | undefined): boolean;
   mappingRead(handle: MappingHandle, offset?: number | bigint, length?: number | bigint): Buffer;
   mappingSync(handle: MappingHandle, options?: NativeSyncOptions): undefined;
   mappingSyncAsync(handle: MappingHandle, options?: NativeSyncOptions): Promise<void>;
   /**
-   * mprotect over a page-aligned range. Detaches the mapping's buffer when
-   * some page is no longer read+write; returns the buffer JS may hold
-   * afterwards (the same one, a fresh one once everything is read+write
-   * again, or undefined).
+   * mprotect over a page-aligned range. Detaches `buffer` when some page is
+   * no longer read+write; returns the buffer JS may hold afterwards (the same
+   * one, a fresh one once everything is read+write again, or undefined).
    */
   mappingProtect(
     handle: MappingHandle,
+    buffer: ArrayBuffer | undefined,
     protection: string,
     options?: NativeRangeOptions,
   ): ArrayBuffer | undefined;

@@ -139,7 +139,7 @@ export const mappingCases: BenchCase[] = [
         batch: (n) => {
           for (let i = 0; i < n; i++) {
             const m = native.mapFd(fd, 0, 4096, { shared: true });
-            native.mappingClose(m[0]);
+            native.mappingClose(m[0], m[1]);
           }
         },
         dispose: () => closeSync(fd),
