@@ -1,4 +1,14 @@
-import { readFileSync } from 'node:fs';
+import {
+  closeSync,
+  ftruncateSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Mapping, mapAnonymous, pageSize } from '../src/index';
 import { adoptMapping, mappingHandle, native } from '../src/internal';
@@ -104,6 +114,25 @@ describe('Mapping', () => {
     other.close();
   });
 
+  it('the native layer will not unmap or protect under a live buffer it is not given', () => {
+    // Even a caller of the internal binding cannot keep a live view over
+    // unmapped or protected memory: the buffer must come along to be detached.
+    const m = mapAnonymous(pageSize());
+    const handle = mappingHandle(m);
+    const view = m.uint8Array();
+    for (const call of [
+      () => native.mappingClose(handle, undefined),
+      () => native.mappingProtect(handle, undefined, 'none', {}),
+    ]) {
+      expect(call).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    }
+    view[0] = 5;
+    expect(m.read(0, 1)[0]).toBe(5);
+    m.close();
+    expect(view.length).toBe(0);
+    expect(native.mappingClose(handle, undefined)).toBe(false);
+  });
+
   it('read() checks its range', () => {
     using m = mapAnonymous(pageSize());
     expect(m.read(pageSize()).length).toBe(0);
@@ -133,14 +162,18 @@ describe('Mapping', () => {
   });
 
   it('a read-only mapping hands out copies, never a buffer', () => {
-    const init = native.mapAnonymous(pageSize(), false);
-    const m = adoptMapping([init[0], undefined, init[2], init[3]], {
-      kind: 'anonymous',
-      readOnly: true,
-    });
+    const dir = mkdtempSync(join(tmpdir(), 'shmkit-core-ro-'));
+    const fd = openSync(join(dir, 'f'), 'w+');
+    writeSync(fd, Buffer.from('read-only'));
+    ftruncateSync(fd, pageSize());
+    const init = native.mapFd(fd, 0, pageSize(), { readOnly: true });
+    closeSync(fd);
+    rmSync(dir, { recursive: true });
+    expect(init[1]).toBeUndefined();
+    const m = adoptMapping(init, { kind: 'file', readOnly: true });
     expect(m.readOnly).toBe(true);
     expect(() => m.buffer).toThrow(expect.objectContaining({ code: 'ERR_SHMKIT_READ_ONLY' }));
-    expect(m.read(0, 4)).toEqual(Buffer.alloc(4));
+    expect(m.read(0, 9).toString()).toBe('read-only');
     let closed = 0;
     const n = adoptMapping(native.mapAnonymous(pageSize(), true), {
       kind: 'anonymous',
@@ -161,7 +194,17 @@ describe('Mapping', () => {
   it('unmaps a mapping that is never closed once it is collected', async () => {
     const r = await runNode(
       `import { mapAnonymous } from '@shmkit/core';
-       import { readFileSync } from 'node:fs';
+       import {
+  closeSync,
+  ftruncateSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
        const mapped = (a) => readFileSync('/proc/self/maps', 'utf8').split('\\n').filter(Boolean)
          .some((l) => { const [lo, hi] = l.split(' ')[0].split('-').map((h) => BigInt('0x' + h)); return a >= lo && a < hi; });
        let m = mapAnonymous(1 << 20);

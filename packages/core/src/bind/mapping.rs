@@ -14,7 +14,7 @@ use crate::os::{
     mman::{self as mm, MapOptions, MmapRaw, PageProtections, Protection},
 };
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The shared state behind one Mapping.
@@ -29,7 +29,15 @@ pub struct Region {
     /// semaphore wait on its own thread). `protect` may not revoke access
     /// while any is pending: that code would fault.
     pins: AtomicUsize,
+    /// Which ArrayBuffer over the memory JS may still hold undetached (a
+    /// number from NEXT_BUFFER, 0 for none). `close` and `protect` refuse to
+    /// unmap or revoke access unless they are handed that buffer to detach,
+    /// so not even a caller of the internal binding can keep a live view
+    /// over unmapped or protected memory.
+    live_buffer: AtomicU64,
 }
+
+static NEXT_BUFFER: AtomicU64 = AtomicU64::new(1);
 
 /// Keeps `protect` from revoking access to a region while native code uses it.
 pub struct RegionPin(Arc<Region>);
@@ -136,7 +144,7 @@ pub fn expose(env: Env, memory: MmapRaw, init: MappingInit) -> JsResult<Value> {
     let initial = if init.buffer { Protection::READ_WRITE } else { Protection::READ };
     let protection = Mutex::new(PageProtections::new(len, initial));
     let region =
-        Arc::new(Region { memory: Mutex::new(Some(Arc::new(memory))), address, len, protection, pins: AtomicUsize::new(0) });
+        Arc::new(Region { memory: Mutex::new(Some(Arc::new(memory))), address, len, protection, pins: AtomicUsize::new(0), live_buffer: AtomicU64::new(0) });
     env.adjust_external_memory(len as i64);
 
     // An array, not an object: four element stores cost far less than four
@@ -157,17 +165,54 @@ pub fn expose(env: Env, memory: MmapRaw, init: MappingInit) -> JsResult<Value> {
 /// handle are gone (or by `close`).
 fn new_buffer(env: Env, region: &Arc<Region>, data: *mut u8) -> JsResult<Value> {
     let held = Arc::clone(region);
+    let id = NEXT_BUFFER.fetch_add(1, Ordering::Relaxed);
     // SAFETY: the memory stays mapped while `region` holds it; `close` and
     // `protect` detach this buffer before releasing the memory or revoking
-    // access to any page, and otherwise the release happens only after V8
-    // collected the buffer (this closure runs).
-    unsafe {
+    // access to any page (they refuse to go on without it while
+    // `live_buffer` names it), and otherwise the release happens only after
+    // V8 collected the buffer (this closure runs).
+    let buffer = unsafe {
         env.external_arraybuffer(data, region.len, move |env| {
+            // Collected: no view can reach the memory through it any more.
+            let _ = held.live_buffer.compare_exchange(id, 0, Ordering::AcqRel, Ordering::Acquire);
             if Arc::strong_count(&held) == 1 {
                 held.release(env);
             }
-        })
+        })?
+    };
+    region.live_buffer.store(id, Ordering::Release);
+    Ok(buffer)
+}
+
+/// The mapping's live buffer from argument `arg`: it must be passed (so it
+/// can be detached) whenever JS may still hold it undetached.
+fn buffer_arg(region: &Region, arg: Arg) -> JsResult<Option<Value>> {
+    let ours = match arg.optional()? {
+        Some(buffer) => {
+            let (data, len) = buffer.value.arraybuffer_info().map_err(|_| buffer.type_error("an instance of ArrayBuffer"))?;
+            let ours = data as usize == region.address() && len == region.len();
+            if !ours && len != 0 {
+                return Err(Error::invalid_arg_value("buffer", "is not this mapping's buffer", "another ArrayBuffer"));
+            }
+            ours.then_some(buffer.value)
+        }
+        None => None,
+    };
+    if ours.is_none() && region.live_buffer.load(Ordering::Acquire) != 0 {
+        return Err(Error::invalid_arg_value(
+            "buffer",
+            "must be this mapping's live ArrayBuffer, so it can be detached first",
+            "a detached or missing buffer",
+        ));
     }
+    Ok(ours)
+}
+
+/// Detaches the mapping's live buffer; views over it read as length 0.
+fn detach(region: &Region, buffer: Value) -> JsResult<()> {
+    buffer.detach_arraybuffer()?;
+    region.live_buffer.store(0, Ordering::Release);
+    Ok(())
 }
 
 /// The handle finalizer: the last JS reference to the region is gone when the
@@ -190,15 +235,11 @@ fn region(call: &CallInfo) -> JsResult<&Region> {
 /// mappingClose(handle, buffer?): detach, then release. Idempotent.
 fn close(env: Env, call: &CallInfo) -> JsResult<Value> {
     let region = region(call)?;
-    if let Some(buffer) = call.arg(1, "buffer")?.optional()? {
-        let (data, len) = buffer.value.arraybuffer_info().map_err(|_| buffer.type_error("an instance of ArrayBuffer"))?;
-        let ours = data as usize == region.address() && len == region.len();
-        if !ours && len != 0 {
-            return Err(Error::invalid_arg_value("buffer", "is not this mapping's buffer", "another ArrayBuffer"));
-        }
-        if ours {
-            buffer.value.detach_arraybuffer()?;
-        }
+    if region.memory.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
+        return env.boolean(false);
+    }
+    if let Some(buffer) = buffer_arg(region, call.arg(1, "buffer")?)? {
+        detach(region, buffer)?;
     }
     env.boolean(region.release(env))
 }
@@ -298,7 +339,7 @@ fn protect(env: Env, call: &CallInfo) -> JsResult<Value> {
     let handle = call.handle::<RegionHandle>(0, "handle")?;
     let region = &handle.0;
     let memory = region.memory()?;
-    let buffer = call.arg(1, "buffer")?.optional()?;
+    let buffer = call.arg(1, "buffer")?;
     let name = call.arg(2, "protection")?.string()?;
     let protection = match name.as_str() {
         "none" => Protection::NONE,
@@ -319,17 +360,7 @@ fn protect(env: Env, call: &CallInfo) -> JsResult<Value> {
             "native code is using this mapping's memory (a pending semaphore wait, or a PthreadMutex this thread holds); revoking access now would crash the process",
         ));
     }
-    let live_buffer = match &buffer {
-        Some(arg) => {
-            let (data, len) = arg.value.arraybuffer_info().map_err(|_| arg.type_error("an instance of ArrayBuffer"))?;
-            let ours = data as usize == region.address() && len == region.len();
-            if !ours && len != 0 {
-                return Err(Error::invalid_arg_value("buffer", "is not this mapping's buffer", "another ArrayBuffer"));
-            }
-            ours.then_some(arg.value)
-        }
-        None => None,
-    };
+    let live_buffer = buffer_arg(region, buffer)?;
     if length > 0 {
         memory.protect(offset, length, protection).map_err(|e| Error::sys(e, address_subject(&memory)))?;
     }
@@ -343,7 +374,7 @@ fn protect(env: Env, call: &CallInfo) -> JsResult<Value> {
         (true, Some(live)) => Ok(live),
         (true, None) => new_buffer(env, region, memory.as_ptr()),
         (false, Some(live)) => {
-            live.detach_arraybuffer()?;
+            detach(region, live)?;
             env.undefined()
         }
         (false, None) => env.undefined(),
