@@ -1,6 +1,10 @@
 // Call overhead: the floor of a native call (shmkit's addon against a C
 // addon compiled here), and the Atomics fast path a mutex builds on. All are
 // micro cases: the runner interleaves their batches.
+//
+// Each case spells out its own timing loop on purpose: one shared loop
+// helper would give V8 a single call site that sees every callee, turn it
+// polymorphic, and charge the difference to whichever case runs later.
 import { createRequire } from 'node:module';
 import { mapAnonymous } from '@shmkit/core';
 import { native } from '@shmkit/core/internal';
