@@ -6,7 +6,7 @@ import {
   validateInteger,
   validateOptions,
 } from '@shmkit/core/internal';
-import { parseWait, tryThenWait } from './sem-wait';
+import { parseWaitOptions, remaining, tryThenWait, type AsyncWaitOptions } from './wait';
 
 /** SEM_UNDO as the kernel spells it. */
 const SEM_UNDO = 0x1000;
@@ -69,6 +69,8 @@ export interface SysvSemaphoreOpOptions {
 export interface SysvSemaphoreOpAsyncOptions extends SysvSemaphoreOpOptions {
   /** Aborting it rejects the pending operation with an `AbortError`. */
   signal?: AbortSignal;
+  /** `false`: the pending operation does not keep the process alive. Default `true`. */
+  ref?: AsyncWaitOptions['ref'];
 }
 
 /** Options of the single-semaphore shortcuts (post, wait, tryWait...). */
@@ -229,8 +231,8 @@ export class SysvSemaphoreSet {
    * @throws RangeError ERR_OUT_OF_RANGE for an index outside the set or an op outside -32768..32767.
    */
   op(ops: readonly SemaphoreOp[], options?: SysvSemaphoreOpOptions): boolean {
-    const { timeout } = parseWait(options, false);
-    return native.sysvSemOp(this.#id, this.#encode(ops), timeout);
+    const { deadline } = parseWaitOptions(options, false, false);
+    return native.sysvSemOp(this.#id, this.#encode(ops), remaining(deadline));
   }
 
   /** Applies `ops` if they can all go through right now; false instead of waiting. */
@@ -249,19 +251,19 @@ export class SysvSemaphoreSet {
    */
   opAsync(ops: readonly SemaphoreOp[], options?: SysvSemaphoreOpAsyncOptions): Promise<boolean> {
     let encoded: Int32Array;
-    let parsed: ReturnType<typeof parseWait>;
+    let wait: ReturnType<typeof parseWaitOptions>;
     try {
-      parsed = parseWait(options, false);
+      wait = parseWaitOptions(options, true, false);
       encoded = this.#encode(ops);
     } catch (error) {
       return Promise.reject(error);
     }
     const id = this.#id;
-    const { timeout } = parsed;
     return tryThenWait(
-      parsed,
-      () => native.sysvSemOp(id, encoded, 0),
-      (token) => native.sysvSemOpAsync(id, encoded, timeout, token),
+      wait,
+      () => (native.sysvSemOp(id, encoded, 0) ? true : undefined),
+      false,
+      (timeout, group, flags) => native.sysvSemOpAsync(id, encoded, timeout, group, flags),
     );
   }
 

@@ -94,15 +94,13 @@ pub struct Wait {
     pub watch: Option<i32>,
     /// The abort group (one per AbortSignal), 0 for none.
     pub group: u32,
-    /// The Mapping the wait's memory belongs to, 0 for none.
-    pub region: u64,
     /// Whether the wait keeps the event loop alive.
     pub referenced: bool,
 }
 
 impl Wait {
     pub fn new(op: Op) -> Wait {
-        Wait { op, deadline: None, watch: None, group: 0, region: 0, referenced: true }
+        Wait { op, deadline: None, watch: None, group: 0, referenced: true }
     }
 }
 
@@ -125,7 +123,6 @@ struct Entry<T> {
     deadline: Option<Deadline>,
     watch: Option<i32>,
     group: u32,
-    region: u64,
     referenced: bool,
     /// For semaphores: counted among the sem_t's waiters.
     registered: bool,
@@ -202,7 +199,6 @@ pub struct Engine<T> {
     next_id: u64,
     timers: BinaryHeap<Reverse<(Deadline, u64)>>,
     groups: HashMap<u32, HashSet<u64>>,
-    regions: HashMap<u64, HashSet<u64>>,
     referenced: usize,
     settled: Vec<(T, Outcome)>,
     scratch: Vec<Completion>,
@@ -231,7 +227,6 @@ impl<T> Engine<T> {
             next_id: 1,
             timers: BinaryHeap::new(),
             groups: HashMap::new(),
-            regions: HashMap::new(),
             referenced: 0,
             settled: Vec::new(),
             scratch: Vec::new(),
@@ -292,8 +287,8 @@ impl<T> Engine<T> {
     pub fn submit(&mut self, wait: Wait, token: T) -> Result<(), (T, Error)> {
         let id = self.next_id;
         self.next_id += 1;
-        let Wait { op, deadline, watch, group, region, referenced } = wait;
-        let mut entry = Entry { token, op, deadline, watch, group, region, referenced, registered: false, handle: Handle::None };
+        let Wait { op, deadline, watch, group, referenced } = wait;
+        let mut entry = Entry { token, op, deadline, watch, group, referenced, registered: false, handle: Handle::None };
         if let Op::Sem { sem, .. } = &entry.op {
             if sem.try_take() {
                 self.settled.push((entry.token, Outcome::Acquired));
@@ -322,9 +317,6 @@ impl<T> Engine<T> {
                 }
                 if group != 0 {
                     self.groups.entry(group).or_default().insert(id);
-                }
-                if region != 0 {
-                    self.regions.entry(region).or_default().insert(id);
                 }
                 if referenced {
                     self.referenced += 1;
@@ -470,14 +462,6 @@ impl<T> Engine<T> {
                 }
             }
         }
-        if entry.region != 0 {
-            if let Some(set) = self.regions.get_mut(&entry.region) {
-                set.remove(&id);
-                if set.is_empty() {
-                    self.regions.remove(&entry.region);
-                }
-            }
-        }
         if entry.referenced {
             self.referenced -= 1;
         }
@@ -531,10 +515,16 @@ impl<T> Engine<T> {
         }
     }
 
-    /// Ends every wait on the memory of region `region` (closed, or made
-    /// inaccessible) with `outcome`.
-    pub fn cancel_region(&mut self, region: u64, outcome: Outcome) {
-        for id in self.regions.remove(&region).unwrap_or_default() {
+    /// Ends every wait whose word lies in `start..end` (a Mapping being
+    /// closed) with `outcome`. Rare, so a scan.
+    pub fn cancel_range(&mut self, start: usize, end: usize, outcome: Outcome) {
+        let ids: Vec<u64> = self
+            .entries
+            .iter()
+            .filter(|(_, entry)| entry.futex_addr().is_some_and(|addr| (start..end).contains(&addr)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
             self.cancel(id, outcome.clone());
         }
     }
@@ -602,7 +592,6 @@ impl<T> Engine<T> {
         self.ghosts.clear();
         self.timers.clear();
         self.groups.clear();
-        self.regions.clear();
         self.referenced = 0;
         tokens.extend(self.settled.drain(..).map(|(token, _)| token));
         tokens

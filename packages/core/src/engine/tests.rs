@@ -184,10 +184,9 @@ fn a_dead_owner_and_a_closed_region_end_waits() {
         let mut watched = futex(&word, 0);
         watched.watch = Some(0x3fff_fff0);
         e.submit(watched, 1).unwrap();
-        let mut on_region = futex(&word, 0);
-        on_region.region = 42;
-        e.submit(on_region, 2).unwrap();
-        e.cancel_region(42, Outcome::Closed);
+        let other = AtomicU32::new(0);
+        e.submit(futex(&other, 0), 2).unwrap();
+        e.cancel_range(addr(&other), addr(&other) + 4, Outcome::Closed);
         assert_eq!(e.take_settled(), vec![(2, Outcome::Closed)]);
         assert_eq!(settle(&mut e, 1), vec![(1, Outcome::OwnerDead)], "{kind:?}");
     }

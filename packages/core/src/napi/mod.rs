@@ -9,14 +9,21 @@
 pub mod sys;
 
 mod args;
+mod cleanup;
 mod error;
 mod external;
+mod reference;
+mod scope;
 mod task;
+mod uv;
 
-pub use args::{Arg, ArgKind, CallInfo, TypedArrayKind, TypedArrayView};
+pub use args::{format_number, Arg, ArgKind, CallInfo, TypedArrayKind, TypedArrayView};
+pub use cleanup::AsyncCleanup;
 pub use error::{Error, JsResult, Subject, SystemError};
 pub use external::Tagged;
+pub use scope::{AsyncContext, Deferred};
 pub use task::{spawn_on_pool, spawn_on_thread};
+pub use uv::{AsyncSender, UvHandle};
 
 use std::ffi::{c_char, c_void, CString};
 use std::ptr;
