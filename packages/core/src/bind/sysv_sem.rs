@@ -2,7 +2,8 @@
 //! Async operations are cancelled through [`super::wait_token`].
 
 use super::wait_token::{deadline_arg, wait_state};
-use crate::napi::{spawn_on_thread, CallInfo, Env, Error, Exports, JsResult, Subject, Value};
+use super::error::{ShmkitError, Subject};
+use crate::napi::{spawn_on_thread, CallInfo, Env, Error, Exports, JsResult, Value};
 use crate::os::sem::{Outcome, WAIT_SLICE};
 use crate::os::sysv_sem as sysv;
 
