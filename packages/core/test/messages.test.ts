@@ -118,6 +118,21 @@ describe('"Received ..." of argument errors', () => {
     expect(error.code).toBe('ERR_INVALID_ARG_TYPE');
   });
 
+  it('a getter that calls back into native code while being described is harmless', () => {
+    let nested: unknown;
+    const reentrant = {
+      get constructor() {
+        // Describing this value runs this getter from inside a failing native call.
+        nested = caught(() => native.mmapMapFile(Symbol('inner') as never, 0, undefined, {}));
+        return { name: 'Reentrant' };
+      },
+    };
+    const error = caught(() => native.mmapMapFile(reentrant as never, 0, undefined, {}));
+    expect(error).toBeInstanceOf(TypeError);
+    expect(received(error)).toBe('an instance of Reentrant');
+    expect(received(nested as Error)).toBe('type symbol (Symbol(inner))');
+  });
+
   it('ERR_OUT_OF_RANGE shows large integers and bigints as Node does', () => {
     // Buffer.alloc refuses sizes past its maximum with Node's ERR_OUT_OF_RANGE.
     const node = caught(() => Buffer.alloc(2 ** 53 - 1));
