@@ -95,7 +95,8 @@ pub struct Arg {
 /// the one implementation JS errors use too. Without a hook only the type
 /// is named.
 pub fn describe(value: Value) -> String {
-    if let Some(text) = super::hooks::describe_with_hook(value) {
+    let described = super::hooks::describe_with_hook(value);
+    if let Some(text) = described.filter(|t| t.value_type().ok() == Some(ValueType::String)).and_then(|t| value_string(t).ok()) {
         return text;
     }
     match value.value_type() {

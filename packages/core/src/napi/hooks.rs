@@ -54,12 +54,9 @@ fn call_hook(env: Env, pick: fn(&ErrorHooks) -> &RefCell<Option<Reference>>, arg
     }
 }
 
-/// The describe hook's text for `value`, if a hook is set and answers with
-/// a string.
-pub(crate) fn describe_with_hook(value: Value) -> Option<String> {
-    let env = value.env();
-    let text = call_hook(env, |h| &h.describe, value)?;
-    super::args::value_string(text).ok()
+/// What the describe hook answers for `value`, if a hook is set.
+pub(crate) fn describe_with_hook(value: Value) -> Option<Value> {
+    call_hook(value.env(), |h| &h.describe, value)
 }
 
 /// Hands a freshly built error to the finish hook, if one is set.
