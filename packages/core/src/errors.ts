@@ -45,7 +45,10 @@ export function isSystemError(error: unknown): error is SystemError {
 }
 
 /** Builds an error without capturing a stack: pointAtCaller captures the one it keeps. */
-export function make<E extends Error>(Ctor: new (message: string) => E, message: string): E {
+export function errorWithoutStack<E extends Error>(
+  Ctor: new (message: string) => E,
+  message: string,
+): E {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
@@ -72,13 +75,13 @@ export function invalidArgType(
   value: unknown,
 ): CodedError<TypeError> {
   const message = `The "${name}" ${kind(name)} must be ${expected}. Received ${describeReceived(value)}`;
-  return coded(make(TypeError, message), 'ERR_INVALID_ARG_TYPE');
+  return coded(errorWithoutStack(TypeError, message), 'ERR_INVALID_ARG_TYPE');
 }
 
 /** RangeError ERR_OUT_OF_RANGE. */
 export function outOfRange(name: string, range: string, value: unknown): CodedError<RangeError> {
   const message = `The value of "${name}" is out of range. It must be ${range}. Received ${describeOutOfRange(value)}`;
-  return coded(make(RangeError, message), 'ERR_OUT_OF_RANGE');
+  return coded(errorWithoutStack(RangeError, message), 'ERR_OUT_OF_RANGE');
 }
 
 /** TypeError (or RangeError) ERR_INVALID_ARG_VALUE. */
@@ -90,7 +93,7 @@ export function invalidArgValue(
 ): CodedError<TypeError | RangeError> {
   const message = `The ${kind(name)} '${name}' ${reason}. Received ${describeInvalid(value)}`;
   return coded(
-    make(as === 'RangeError' ? RangeError : TypeError, message),
+    errorWithoutStack(as === 'RangeError' ? RangeError : TypeError, message),
     'ERR_INVALID_ARG_VALUE',
   );
 }
@@ -102,7 +105,7 @@ export function closedError(what: string): CodedError {
 
 /** A plain Error with one of shmkit's codes. */
 export function codedError(code: ShmkitErrorCode, message: string): CodedError {
-  return coded(make(Error, message), code);
+  return coded(errorWithoutStack(Error, message), code);
 }
 
 /** AbortError, as Node's own APIs reject with when a signal fires. */

@@ -2,7 +2,7 @@
 // themselves (a mutex unlocked by a thread that does not hold it, a FIFO
 // wait that timed out). They read exactly like the native ones: the errno
 // and its description come from the same place (bind/error.rs).
-import { make, type SystemError } from './errors';
+import { errorWithoutStack, type SystemError } from './errors';
 import { native } from './loader';
 import { pointAtCaller } from './stack';
 
@@ -34,7 +34,7 @@ export function systemError(
   for (const quoted of [path, ipcName]) if (quoted !== undefined) message += ` '${quoted}'`;
   if (detail) message += ` ${detail}`;
   if (note) message += ` (${note})`;
-  const error = make(Error, message) as SystemError;
+  const error = errorWithoutStack(Error, message) as SystemError;
   error.errno = -errno;
   error.code = code;
   error.syscall = syscall;

@@ -37,7 +37,7 @@ pub enum Subject {
 impl Subject {
     /// The words after the syscall in the message, and the property that
     /// names the subject on the error object.
-    fn describe(&self) -> (String, Option<(&'static str, Property)>) {
+    fn words(&self) -> (String, Option<(&'static str, Property)>) {
         match self {
             Subject::Key(key) => (format!("key 0x{key:08x}"), Some(("key", Property::Number(f64::from(*key))))),
             Subject::Id(id) => (format!("id {id}"), Some(("id", Property::Number(f64::from(*id))))),
@@ -91,7 +91,7 @@ impl From<SyscallError> for Error {
         let (code, text) = name_and_text(os);
         let mut error = napi::SystemError::new(os.errno(), code, &text, os.syscall());
         if let Some(subject) = &failure.subject {
-            let (words, property) = subject.describe();
+            let (words, property) = subject.words();
             error = error.about(&words);
             if let Some((name, value)) = property {
                 error = error.property(name, value);

@@ -8,15 +8,15 @@
 //! the kernel's lock, and the registry forgets the entry as soon as it
 //! notices.
 
-use crate::bind::RegionHandle;
+use super::RegionHandle;
 use super::error::{ShmkitError, Subject, SyscallError};
+use crate::model::lock_registry::{self, LockRegistry};
 use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
 use crate::os::{
     self,
     mlock::{self as oslock, LockAll},
     mman::MmapRaw,
 };
-use crate::model::lock_registry::{self, LockRegistry};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// What keeps the locked memory mapped.

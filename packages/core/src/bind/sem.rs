@@ -2,9 +2,9 @@
 //! semaphores (`sem_open`). Async waits are cancelled through
 //! [`super::wait_token`].
 
+use super::error::{Code, ShmkitError, Subject};
 use super::wait_token::{deadline_arg, wait_state};
 use super::{Region, RegionHandle, RegionPin};
-use super::error::{Code, ShmkitError, Subject};
 use crate::napi::{spawn_on_thread, CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
 use crate::os::mman::MmapRaw;
 use crate::os::sem::{self as os_sem, Create, NamedSem, Outcome, RawSem, WAIT_SLICE};

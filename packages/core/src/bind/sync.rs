@@ -6,12 +6,12 @@
 //! to the kernel, which rejects unmapped memory with EFAULT, so no value JS
 //! passes can make these calls touch invalid memory.
 
-use crate::bind::{RegionHandle, RegionPin};
 use super::error::{Code, ShmkitError};
+use super::{RegionHandle, RegionPin};
 use crate::napi::{spawn_on_thread, CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
 use crate::os::futex::{self, Cancel, Deadline};
-use crate::os::pthread_mutex as pthread;
 use crate::os::mman::MmapRaw;
+use crate::os::pthread_mutex as pthread;
 use std::cell::RefCell;
 use std::sync::Arc;
 

@@ -2,8 +2,8 @@
 //! shmctl commands. Segments are plain ids (numbers), as in C, so a segment
 //! made by another process or by `ipcmk` is used the same way as our own.
 
-use super::{expose, MappingInit};
 use super::error::{ShmkitError, Subject, SyscallError};
+use super::{expose, MappingInit};
 use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Value};
 use crate::os::{self, sysv};
 use std::ffi::CString;

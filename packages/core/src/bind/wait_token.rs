@@ -9,8 +9,8 @@
 
 use crate::napi::{Arg, CallInfo, CleanupHook, Env, Error, Exports, JsResult, Tagged, Value};
 use crate::os::sem::{Deadline, Outcome};
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 const PENDING: u8 = 0;
