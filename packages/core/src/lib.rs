@@ -11,6 +11,8 @@
 pub mod engine;
 pub mod os;
 
+mod model;
+
 #[cfg(not(test))]
 pub mod napi;
 
@@ -18,4 +20,4 @@ pub mod napi;
 mod bind;
 
 #[cfg(not(test))]
-napi_module!(bind::register);
+napi_module!(bind::register, internal_code = bind::INTERNAL_ERROR_CODE);

@@ -267,19 +267,32 @@ export class SysvSemaphoreSet {
     );
   }
 
-  #unit(index: number, sign: 1 | -1, options: SysvSemaphoreUnitOptions | undefined): SemaphoreOp {
+  /**
+   * The one operation of the single-semaphore shortcuts, and the wait
+   * options that came with it: every option is read once, here.
+   */
+  #unit(
+    index: number,
+    sign: 1 | -1,
+    options: (SysvSemaphoreUnitOptions & SysvSemaphoreOpAsyncOptions) | undefined,
+  ): [SemaphoreOp, SysvSemaphoreOpAsyncOptions] {
     const o = validateOptions(options);
-    const count = o.count === undefined ? 1 : validateInteger(o.count, 'options.count', 1, 32767);
-    return {
+    const { count, undo, timeout, signal, ref } = o;
+    const op = {
       index: this.#index(index),
-      op: sign * count,
-      undo: optionalBoolean(o.undo, 'options.undo', false),
+      op: sign * (count === undefined ? 1 : validateInteger(count, 'options.count', 1, 32767)),
+      undo: optionalBoolean(undo, 'options.undo', false),
     };
+    const wait: SysvSemaphoreOpAsyncOptions = {};
+    if (timeout !== undefined) wait.timeout = timeout;
+    if (signal !== undefined) wait.signal = signal;
+    if (ref !== undefined) wait.ref = ref;
+    return [op, wait];
   }
 
   /** Adds `count` (default 1) to semaphore `index`. */
   post(index = 0, options?: SysvSemaphoreUnitOptions): void {
-    this.op([this.#unit(index, 1, options)]);
+    this.op([this.#unit(index, 1, options)[0]]);
   }
 
   /**
@@ -287,13 +300,13 @@ export class SysvSemaphoreSet {
    * @returns false if `timeout` ms passed first.
    */
   wait(index = 0, options?: SysvSemaphoreUnitOptions & SysvSemaphoreOpOptions): boolean {
-    const timeout = validateOptions(options).timeout;
-    return this.op([this.#unit(index, -1, options)], { timeout });
+    const [op, { timeout }] = this.#unit(index, -1, options);
+    return this.op([op], timeout === undefined ? undefined : { timeout });
   }
 
   /** Takes `count` (default 1) from semaphore `index` if it can right now. */
   tryWait(index = 0, options?: SysvSemaphoreUnitOptions): boolean {
-    return this.tryOp([this.#unit(index, -1, options)]);
+    return this.tryOp([this.#unit(index, -1, options)[0]]);
   }
 
   /** {@link SysvSemaphoreSet.wait} as a Promise; see {@link SysvSemaphoreSet.opAsync}. */
@@ -302,13 +315,13 @@ export class SysvSemaphoreSet {
     options?: SysvSemaphoreUnitOptions & SysvSemaphoreOpAsyncOptions,
   ): Promise<boolean> {
     let op: SemaphoreOp;
+    let wait: SysvSemaphoreOpAsyncOptions;
     try {
-      op = this.#unit(index, -1, options);
+      [op, wait] = this.#unit(index, -1, options);
     } catch (error) {
       return Promise.reject(error);
     }
-    const o = validateOptions(options);
-    return this.opAsync([op], { timeout: o.timeout, signal: o.signal });
+    return this.opAsync([op], wait);
   }
 
   /** Blocks until semaphore `index` is 0 (an op of 0). False on timeout. */

@@ -2,10 +2,11 @@
 //! semaphores (`sem_open`). Waits, sync and async, go through the wait
 //! engine, which speaks glibc's protocol on the semaphore's words itself.
 
+use super::error::{Code, ShmkitError, Subject};
 use super::wait::{self, Resolve};
 use super::{Region, RegionHandle, RegionPin};
 use crate::engine::{blocking, Op, Outcome};
-use crate::napi::{sys, CallInfo, Env, Error, Exports, JsResult, Subject, Tagged, Value};
+use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
 use crate::os::mman::MmapRaw;
 use crate::os::sem::{self as os_sem, Create, NamedSem, RawSem};
 use crate::os::sysv_sem;
@@ -27,7 +28,6 @@ pub struct SemHandle {
 
 impl Tagged for SemHandle {
     const NAME: &'static str = "Semaphore";
-    const TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x27c4_f9a0_5b13_e8d6, upper: 0x61fa_0c3e_94d7_2b85 };
 }
 
 /// A live reference to the semaphore that keeps its memory mapped.
@@ -97,8 +97,7 @@ fn sem_error(error: crate::os::Error, subject: Subject) -> Error {
         Subject::Detail(detail) => detail,
         _ => "these bytes".to_string(),
     };
-    Error::plain(
-        "ERR_SHMKIT_NOT_INITIALIZED",
+    Error::coded(Code::NotInitialized,
         format!("{place} is not a process-shared sem_t (its 'private' word is not what sem_init(pshared = 1) writes): initialise it with Semaphore.init or sem_init(sem, 1, value)"),
     )
 }

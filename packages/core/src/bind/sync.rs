@@ -7,13 +7,14 @@
 //! to the kernel, which rejects unmapped memory with EFAULT, so no value JS
 //! passes can make these calls touch invalid memory.
 
-use crate::bind::{RegionHandle, RegionPin};
+use super::error::{Code, ShmkitError};
+use super::{RegionHandle, RegionPin};
 use crate::engine::blocking;
 use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Value};
 use crate::os::deadline::Deadline;
 use crate::os::futex;
-use crate::os::pthread_mutex as pthread;
 use crate::os::mman::MmapRaw;
+use crate::os::pthread_mutex as pthread;
 use std::cell::RefCell;
 use std::sync::Arc;
 
@@ -83,8 +84,7 @@ fn pthread_error(error: crate::os::Error) -> Error {
     if error.syscall() != pthread::NOT_A_MUTEX {
         return error.into();
     }
-    Error::plain(
-        "ERR_SHMKIT_NOT_INITIALIZED",
+    Error::coded(Code::NotInitialized,
         "no robust process-shared pthread mutex there (its kind word is not robust + process-shared, or has the priority-inheritance/protect bits glibc would abort on): initialise it with PthreadMutex.init or with pthread_mutexattr_setrobust and PTHREAD_PROCESS_SHARED",
     )
 }

@@ -3,10 +3,11 @@
 //! on the wait engine's pool in short steps, and sync ones in a worker
 //! sleep in slices too (to notice a terminate).
 
+use super::error::{ShmkitError, Subject};
 use super::wait::{self, Resolve};
 use crate::engine::blocking::INTERRUPT_SLICE_MS;
 use crate::engine::{Job, Op, Outcome, Step};
-use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Subject, Value};
+use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Value};
 use crate::os::deadline::Deadline;
 use crate::os::sysv_sem as sysv;
 

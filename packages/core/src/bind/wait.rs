@@ -15,11 +15,12 @@
 //! Promises are settled inside a callback scope, so their reactions run as
 //! soon as the loop callback ends.
 
+use super::error::{ShmkitError, Subject};
 use super::Region;
 use crate::engine::blocking;
 use crate::engine::queue::{CompletionQueue, Notify};
 use crate::engine::{pool, waitv, BackendKind, Engine, Op, Outcome, Wait};
-use crate::napi::{sys, AsyncContext, AsyncSender, CallInfo, Deferred, Env, Error, Exports, JsResult, Subject, UvHandle, Value};
+use crate::napi::{AsyncCleanupHook, AsyncContext, AsyncSender, CallInfo, Deferred, Env, Error, Exports, JsResult, Reference, TeardownDone, UvHandle, Value};
 use crate::os::deadline::Deadline;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -67,8 +68,10 @@ struct Loop {
     next_group: u32,
     /// For sync waits in a worker: a JS function whose call fails once the
     /// worker is being terminated.
-    probe: Option<sys::napi_ref>,
+    probe: Option<Rc<Reference>>,
     worker: bool,
+    /// Keeps the teardown hook registered while the env lives.
+    _teardown: AsyncCleanupHook,
 }
 
 thread_local! {
@@ -110,7 +113,7 @@ impl Loop {
         let timer = UvHandle::timer(env, on_timer)?;
         timer.set_ref(false);
         let context = Rc::new(AsyncContext::new(env, "shmkit.wait")?);
-        env.on_teardown_async(teardown)?;
+        let teardown = env.on_teardown_async(teardown)?;
         Ok(Box::new(Loop {
             env,
             engine,
@@ -123,6 +126,7 @@ impl Loop {
             next_group: 1,
             probe: None,
             worker: !env.is_main_thread()?,
+            _teardown: teardown,
         }))
     }
 
@@ -208,17 +212,12 @@ fn on_timer() {
 
 /// The env is going away: stop every wait, drop its promise unsettled (no
 /// JS is left to see it) and close the handles; Node waits for the close.
-fn teardown(done: crate::napi::AsyncCleanup) {
-    let Some(mut lp) = LOOP.with(|cell| cell.borrow_mut().take()) else {
-        done.finish();
-        return;
-    };
+fn teardown(done: TeardownDone) {
+    let Some(mut lp) = LOOP.with(|cell| cell.borrow_mut().take()) else { return };
     for token in lp.engine.teardown() {
         token.deferred.abandon();
     }
-    if let Some(probe) = lp.probe.take() {
-        lp.env.delete_reference(probe);
-    }
+    lp.probe = None;
     let Loop { env, ring, wake, timer, context, .. } = *lp;
     if let Ok(context) = Rc::try_unwrap(context) {
         context.destroy(env);
@@ -234,7 +233,7 @@ fn teardown(done: crate::napi::AsyncCleanup) {
 
 thread_local! {
     static PENDING_CLOSES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-    static CLEANUP: RefCell<Option<crate::napi::AsyncCleanup>> = const { RefCell::new(None) };
+    static CLEANUP: RefCell<Option<TeardownDone>> = const { RefCell::new(None) };
 }
 
 fn handle_closed() {
@@ -244,13 +243,13 @@ fn handle_closed() {
         left
     });
     if left == 0 {
-        if let Some(done) = CLEANUP.with(|cleanup| cleanup.borrow_mut().take()) {
-            done.finish();
-        }
+        // Dropping it lets Node finish the env's teardown.
+        drop(CLEANUP.with(|cleanup| cleanup.borrow_mut().take()));
     }
 }
 
 fn abort_error(env: Env, reason: Option<Value>) -> JsResult<Value> {
+    // Node's own AbortError shape (code ABORT_ERR, name AbortError, cause).
     let error = Error::plain("ABORT_ERR", "The operation was aborted").to_js(env)?;
     error.set("name", env.string("AbortError")?)?;
     if let Some(reason) = reason {
@@ -353,7 +352,7 @@ pub fn region_closed(env: Env, region: &Region) {
 /// terminated (Node gives no other signal to a thread blocked in native
 /// code). On the main thread there is nothing to check.
 pub fn with_interrupt<R>(env: Env, f: impl FnOnce(Option<&dyn Fn() -> bool>) -> R) -> JsResult<R> {
-    let probe = LOOP.with(|cell| -> JsResult<Option<sys::napi_ref>> {
+    let probe = LOOP.with(|cell| -> JsResult<Option<Rc<Reference>>> {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
             *slot = Some(Loop::new(env)?);
@@ -363,15 +362,15 @@ pub fn with_interrupt<R>(env: Env, f: impl FnOnce(Option<&dyn Fn() -> bool>) -> 
             return Ok(None);
         }
         if lp.probe.is_none() {
-            lp.probe = Some(env.reference(env.run_script("(function shmkitProbe() {})")?)?);
+            lp.probe = Some(Rc::new(Reference::new(env.run_script("(function shmkitProbe() {})")?)?));
         }
-        Ok(lp.probe)
+        Ok(lp.probe.clone())
     })?;
     Ok(match probe {
         None => f(None),
         Some(probe) => {
             // A termination request makes every entry into JS fail at once.
-            let interrupted = || env.reference_value(probe).and_then(|f| f.call(&[])).is_err();
+            let interrupted = || probe.value(env).and_then(|f| f.call(&[])).is_err();
             f(Some(&interrupted))
         }
     })
