@@ -76,7 +76,10 @@ function syncOptions(timeoutOrOptions: number | FutexWaitOptions | undefined): P
   if (timeoutOrOptions === undefined) return NO_WAIT_OPTIONS;
   if (typeof timeoutOrOptions === 'number') {
     const timeout = validateTimeout(timeoutOrOptions);
-    return { ...NO_WAIT_OPTIONS, deadline: timeout === Infinity ? Infinity : performance.now() + timeout };
+    return {
+      ...NO_WAIT_OPTIONS,
+      deadline: timeout === Infinity ? Infinity : performance.now() + timeout,
+    };
   }
   return parseWaitOptions(timeoutOrOptions, false);
 }
@@ -133,7 +136,8 @@ export async function futexWaitAsync(
   const wait = parseWaitOptions(asOptions(timeoutOrOptions), true);
   if (wait.signal?.aborted) throw abortError(wait.signal);
   if (Atomics.load(array, index) !== value) return 'not-equal';
-  if (wait.spin > 0 && spinUntil(() => Atomics.load(array, index) !== value, wait.spin)) return 'ok';
+  if (wait.spin > 0 && spinUntil(() => Atomics.load(array, index) !== value, wait.spin))
+    return 'ok';
   const outcome = await parkAsync(wordAddress(array, index), value, wait);
   return outcome === NOT_EQUAL ? 'not-equal' : outcome === TIMED_OUT ? 'timed-out' : 'ok';
 }

@@ -101,7 +101,12 @@ describe('the wait engine', () => {
 
   for (const backend of ['io_uring', 'futex_waitv']) {
     it(`leaves no native threads behind when 15 workers end with async waits pending (${backend})`, async () => {
-      const counts = await inChild<{ before: number; during: number; after: number; pending: number }>(
+      const counts = await inChild<{
+        before: number;
+        during: number;
+        after: number;
+        pending: number;
+      }>(
         `
         const workerCode = \`
           const { workerData, parentPort } = require('node:worker_threads');
@@ -146,7 +151,13 @@ describe('the wait engine', () => {
 
   for (const backend of ['io_uring', 'futex_waitv']) {
     it(`settles 10,000 pending async waits exactly once on one set() (${backend})`, async () => {
-      const summary = await inChild<{ resolved: number; extra: number; threads: number; waitvThreads: number; pending: number }>(
+      const summary = await inChild<{
+        resolved: number;
+        extra: number;
+        threads: number;
+        waitvThreads: number;
+        pending: number;
+      }>(
         `
         const m = mapAnonymous(4096);
         const event = SharedEvent.init(m, 0);
@@ -229,18 +240,48 @@ describe('the wait engine', () => {
       cleanup();
       out(results);`);
     for (const t of ['0', '0', '0.4', '1.5']) {
-      for (const name of ['futex', 'futexAsync']) expect(results[`${name}@${t}`]).toEqual(['timed-out', true]);
-      for (const name of ['event', 'eventAsync', 'semaphore', 'semaphoreAsync', 'named', 'namedAsync', 'sysv', 'sysvAsync'])
+      for (const name of ['futex', 'futexAsync'])
+        expect(results[`${name}@${t}`]).toEqual(['timed-out', true]);
+      for (const name of [
+        'event',
+        'eventAsync',
+        'semaphore',
+        'semaphoreAsync',
+        'named',
+        'namedAsync',
+        'sysv',
+        'sysvAsync',
+      ])
         expect(results[`${name}@${t}`], `${name}@${t}`).toEqual(['false', true]);
       for (const name of ['mutexAsync', 'pthreadAsync'])
         expect(results[`${name}@${t}`], `${name}@${t}`).toEqual(['ETIMEDOUT', true]);
     }
     for (const t of [2 ** 31, 2 ** 53, 1e22, 1e33, Infinity]) {
-      for (const name of ['futexAsync', 'eventAsync', 'semaphoreAsync', 'namedAsync', 'sysvAsync', 'mutexAsync'])
+      for (const name of [
+        'futexAsync',
+        'eventAsync',
+        'semaphoreAsync',
+        'namedAsync',
+        'sysvAsync',
+        'mutexAsync',
+      ])
         expect(results[`${name}@${t}`], `${name}@${t}`).toEqual(['pending', 'AbortError']);
     }
     for (const t of ['-1', 'NaN']) {
-      for (const name of ['futex', 'futexAsync', 'event', 'eventAsync', 'semaphore', 'semaphoreAsync', 'named', 'namedAsync', 'sysv', 'sysvAsync', 'mutexAsync', 'pthreadAsync'])
+      for (const name of [
+        'futex',
+        'futexAsync',
+        'event',
+        'eventAsync',
+        'semaphore',
+        'semaphoreAsync',
+        'named',
+        'namedAsync',
+        'sysv',
+        'sysvAsync',
+        'mutexAsync',
+        'pthreadAsync',
+      ])
         expect(results[`${name}@${t}`], `${name}@${t}`).toBe('ERR_OUT_OF_RANGE');
     }
   });
