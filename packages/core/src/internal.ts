@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export { native } from './loader';
+export { abortGroup } from './abort-group';
 export { adoptMapping, mappingHandle } from './mapping';
 export type { MappingInit } from './mapping';
 export * from './errors';

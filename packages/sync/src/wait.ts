@@ -6,6 +6,7 @@
 import { Mapping } from '@shmkit/core';
 import {
   abortError,
+  abortGroup,
   closedError,
   codedError,
   invalidArgType,
@@ -240,26 +241,6 @@ export const NO_WAIT_OPTIONS: ParsedWait = Object.freeze({
 /** Milliseconds left until `deadline` (Infinity for none, 0 once passed). */
 export function remaining(deadline: number): number {
   return deadline === Infinity ? Infinity : Math.max(0, deadline - performance.now());
-}
-
-/**
- * One abort group per AbortSignal, so one 'abort' listener serves every
- * wait that shares the signal (hundreds of waits on one signal would
- * otherwise trip Node's MaxListenersExceededWarning). The engine rejects
- * the group's pending waits itself, with an AbortError caused by the
- * signal's reason.
- */
-const groups = new WeakMap<AbortSignal, number>();
-
-export function abortGroup(signal: AbortSignal): number {
-  let group = groups.get(signal);
-  if (group === undefined) {
-    const id = native.waitGroup();
-    group = id;
-    groups.set(signal, id);
-    signal.addEventListener('abort', () => native.waitAbort(id, signal.reason), { once: true });
-  }
-  return group;
 }
 
 /** The group and flags arguments of a native async wait. */

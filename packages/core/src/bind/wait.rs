@@ -19,7 +19,7 @@ use super::error::{ShmkitError, Subject};
 use super::Region;
 use crate::engine::blocking;
 use crate::engine::queue::{CompletionQueue, Notify};
-use crate::engine::{pool, waitv, BackendKind, Engine, Op, Outcome, Wait};
+use crate::engine::{pool, waitv, BackendKind, Engine, Op, Outcome, Payload, Wait};
 use crate::napi::{AsyncCleanupHook, AsyncContext, AsyncSender, CallInfo, Deferred, Env, Error, Exports, JsResult, Reference, TeardownDone, UvHandle, Value};
 use crate::os::deadline::Deadline;
 use std::cell::RefCell;
@@ -35,6 +35,9 @@ pub enum Resolve {
     Taken,
     /// The number a job or an fd wait finished with; -1 on timeout.
     Number,
+    /// A job's [`Payload`], made a JS value by the binding that started it;
+    /// `undefined` on timeout.
+    Custom(fn(Env, &Payload) -> JsResult<Value>),
 }
 
 pub struct Token {
@@ -275,6 +278,8 @@ fn settle(env: Env, token: Token, outcome: Outcome, abort_reason: Option<Value>)
         (Resolve::Taken, Outcome::TimedOut) => Ok(env.boolean(false)),
         (Resolve::Number, Outcome::Done(n)) => Ok(env.number(n as f64)),
         (Resolve::Number, Outcome::TimedOut) => Ok(env.int32(-1)),
+        (Resolve::Custom(make), Outcome::Value(payload)) => Ok(make(env, &payload)),
+        (Resolve::Custom(_), Outcome::TimedOut) => Ok(env.undefined()),
         (_, other) => Err(Error::internal(format!("unexpected wait outcome {other:?}")).to_js(env)),
     };
     match value {
@@ -343,6 +348,17 @@ pub fn region_closed(env: Env, region: &Region) {
         let (start, len) = (region.address(), region.len());
         let _ = with_engine(env, None, |engine| {
             engine.cancel_range(start, start + len, Outcome::Closed);
+            Ok(())
+        });
+    }
+}
+
+/// A descriptor is being closed: waits for its readiness reject with
+/// ERR_SHMKIT_CLOSED now (a poll of a closed descriptor never completes).
+pub fn fd_closed(env: Env, fd: std::os::fd::RawFd) {
+    if LOOP.with(|cell| cell.borrow().is_some()) {
+        let _ = with_engine(env, None, |engine| {
+            engine.cancel_fd(fd, Outcome::Closed);
             Ok(())
         });
     }

@@ -75,9 +75,40 @@ pub enum Outcome {
     Acquired,
     /// A job (or an fd wait) finished with this value (fd: the revents).
     Done(i64),
+    /// A job finished with something richer than a number (a message).
+    Value(Payload),
     /// A system call failed.
     Failed(Error),
 }
+
+/// What a pool job hands back when a number is not enough; the binding that
+/// started the job knows its type and downcasts it.
+#[derive(Clone)]
+pub struct Payload(pub Arc<dyn Any + Send + Sync>);
+
+impl Payload {
+    pub fn new<T: Any + Send + Sync>(value: T) -> Payload {
+        Payload(Arc::new(value))
+    }
+
+    pub fn get<T: Any>(&self) -> Option<&T> {
+        self.0.downcast_ref::<T>()
+    }
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Payload(..)")
+    }
+}
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Payload) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Payload {}
 
 /// A raw completion from a backend, before the engine interprets it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -506,6 +537,15 @@ impl<T> Engine<T> {
         }
         self.finish(id, outcome);
         true
+    }
+
+    /// Ends every wait for the readiness of `fd` (its owner is closing it)
+    /// with `outcome`: a poll of a closed descriptor would never complete.
+    pub fn cancel_fd(&mut self, fd: RawFd, outcome: Outcome) {
+        let ids: Vec<u64> = self.entries.iter().filter(|(_, e)| matches!(e.op, Op::Fd { fd: f, .. } if f == fd)).map(|(id, _)| *id).collect();
+        for id in ids {
+            self.cancel(id, outcome.clone());
+        }
     }
 
     /// Aborts every wait of group `group` (an AbortSignal fired).
