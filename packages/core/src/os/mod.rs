@@ -5,10 +5,13 @@
 //! turn it into a Node-style system error without guessing.
 
 mod errno_names;
+pub mod eventfd;
 pub mod fifo;
 pub mod futex;
 pub mod mlock;
 pub mod mman;
+pub mod mqueue;
+pub mod msg;
 pub mod posix_shm;
 pub mod sem;
 pub mod sysv;
