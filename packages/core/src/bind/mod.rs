@@ -6,7 +6,10 @@ mod fifo;
 mod mapping;
 mod mlock;
 mod mmap;
+mod mqueue;
+mod msg;
 mod posix_shm;
+mod queue_wait;
 mod sem;
 mod sync;
 mod sysv;
@@ -27,5 +30,8 @@ pub fn register(exports: &Exports) -> JsResult<()> {
     sync::register(exports)?;
     sem::register(exports)?;
     fifo::register(exports)?;
+    mqueue::register(exports)?;
+    msg::register(exports)?;
+    queue_wait::register(exports)?;
     Ok(())
 }

@@ -4,6 +4,8 @@ import type { CoreNative } from './core';
 import type { FifoNative } from './fifo';
 import type { MlockNative } from './mlock';
 import type { MmapNative } from './mmap';
+import type { MqNative } from './mqueue';
+import type { MsgNative } from './msg';
 import type { PosixShmNative } from './posix-shm';
 import type { SemNative } from './sem';
 import type { SyncNative } from './sync';
@@ -13,6 +15,8 @@ export type * from './core';
 export type * from './fifo';
 export type * from './mlock';
 export type * from './mmap';
+export type * from './mqueue';
+export type * from './msg';
 export type * from './posix-shm';
 export type * from './sem';
 export type * from './sync';
@@ -27,4 +31,6 @@ export interface NativeBinding
     MlockNative,
     SyncNative,
     SemNative,
-    FifoNative {}
+    FifoNative,
+    MqNative,
+    MsgNative {}

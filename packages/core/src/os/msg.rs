@@ -50,81 +50,72 @@ pub fn get(key: u32, options: GetOptions) -> Result<i32> {
     cvt(unsafe { libc::msgget(key as libc::key_t, flags) }, "msgget")
 }
 
-/// A `struct msgbuf` (mtype then the text), 8-byte aligned, reused between
-/// calls so the hot path does not allocate.
+/// A `struct msgbuf` (the mtype, then the text), reused between calls so
+/// the hot path does not allocate. The kernel needs no alignment for it.
 #[derive(Debug, Default)]
 pub struct MsgBuf {
-    words: Vec<u64>,
+    bytes: Vec<u8>,
 }
 
 impl MsgBuf {
     pub fn new() -> Self {
-        MsgBuf { words: Vec::new() }
+        MsgBuf { bytes: Vec::new() }
     }
 
-    /// Makes room for a text of `len` bytes. ENOMEM (never an abort) when
-    /// the memory cannot be had.
+    /// Empties the buffer and makes room for a text of `len` bytes, without
+    /// touching that memory: a large buffer costs address space only, until
+    /// a message fills it. ENOMEM (never an abort) when it cannot be had.
     pub fn reserve(&mut self, len: usize) -> Result<()> {
-        let words = len.checked_add(TYPE_SIZE + 7).ok_or(Error::new(libc::ENOMEM, "msgrcv"))? / 8;
-        if self.words.len() < words {
-            self.words.clear();
-            self.words.try_reserve_exact(words).map_err(|_| Error::new(libc::ENOMEM, "msgrcv"))?;
-            self.words.resize(words, 0);
+        let total = len.checked_add(TYPE_SIZE).ok_or(Error::new(libc::ENOMEM, "msgrcv"))?;
+        self.bytes.clear();
+        if self.bytes.capacity() < total {
+            self.bytes = Vec::new();
+            self.bytes.try_reserve_exact(total).map_err(|_| Error::new(libc::ENOMEM, "msgrcv"))?;
         }
         Ok(())
     }
 
-    /// Room for the text, in bytes.
+    /// Room for a text, in bytes.
     pub fn capacity(&self) -> usize {
-        (self.words.len() * 8).saturating_sub(TYPE_SIZE)
+        self.bytes.capacity().saturating_sub(TYPE_SIZE)
     }
 
-    /// Fills the buffer with one message.
+    /// Lets go of the memory if it holds more than `bytes` of room.
+    pub fn shrink(&mut self, bytes: usize) {
+        if self.bytes.capacity() > bytes {
+            self.bytes = Vec::new();
+        }
+    }
+
+    /// Makes the buffer hold one message.
     pub fn fill(&mut self, mtype: i64, text: &[u8]) -> Result<()> {
         self.reserve(text.len())?;
-        let bytes = self.as_bytes_mut();
-        bytes[..TYPE_SIZE].copy_from_slice(&(mtype as libc::c_long).to_ne_bytes());
-        bytes[TYPE_SIZE..TYPE_SIZE + text.len()].copy_from_slice(text);
+        self.bytes.extend_from_slice(&(mtype as libc::c_long).to_ne_bytes());
+        self.bytes.extend_from_slice(text);
         Ok(())
     }
 
+    /// The type of the message the buffer holds.
     pub fn mtype(&self) -> i64 {
         let mut raw = [0u8; TYPE_SIZE];
-        raw.copy_from_slice(&self.as_bytes()[..TYPE_SIZE]);
+        raw.copy_from_slice(&self.bytes[..TYPE_SIZE]);
         libc::c_long::from_ne_bytes(raw) as i64
     }
 
-    /// The first `len` bytes of the text.
-    pub fn text(&self, len: usize) -> &[u8] {
-        &self.as_bytes()[TYPE_SIZE..TYPE_SIZE + len]
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        // SAFETY: u64s are plain bytes; the slice covers exactly the vector.
-        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.words.len() * 8) }
-    }
-
-    fn as_bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as above, uniquely borrowed.
-        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast::<u8>(), self.words.len() * 8) }
-    }
-
-    fn as_mut_ptr(&mut self) -> *mut libc::c_void {
-        self.words.as_mut_ptr().cast()
-    }
-
-    fn as_ptr(&self) -> *const libc::c_void {
-        self.words.as_ptr().cast()
+    /// The text of the message the buffer holds.
+    pub fn text(&self) -> &[u8] {
+        &self.bytes[TYPE_SIZE..]
     }
 }
 
-/// msgsnd of the message in `buf` (see [`MsgBuf::fill`]), `len` text
-/// bytes. With `nowait`, false instead of waiting for room.
-pub fn send(id: i32, buf: &MsgBuf, len: usize, nowait: bool) -> Result<bool> {
-    debug_assert!(len <= buf.capacity());
+/// msgsnd of the message in `buf` (see [`MsgBuf::fill`]). With `nowait`,
+/// false instead of waiting for room.
+pub fn send(id: i32, buf: &MsgBuf, nowait: bool) -> Result<bool> {
     let flags = if nowait { IPC_NOWAIT } else { 0 };
-    // SAFETY: buf holds an mtype and at least `len` text bytes.
-    match cvt_retry(|| unsafe { libc::msgsnd(id, buf.as_ptr(), len, flags) }, "msgsnd") {
+    let len = buf.text().len();
+    let ptr = buf.bytes.as_ptr().cast::<libc::c_void>();
+    // SAFETY: ptr points to an mtype followed by `len` text bytes.
+    match cvt_retry(|| unsafe { libc::msgsnd(id, ptr, len, flags) }, "msgsnd") {
         Ok(_) => Ok(true),
         Err(e) if nowait && e.errno() == libc::EAGAIN => Ok(false),
         Err(e) => Err(e),
@@ -149,18 +140,22 @@ impl Selector {
     }
 }
 
-/// msgrcv into `buf` (whose capacity is the largest text accepted): the
-/// message's text length (its type is `buf.mtype()`). With `nowait`, None
-/// instead of waiting for a message.
-pub fn receive(id: i32, buf: &mut MsgBuf, selector: Selector, nowait: bool) -> Result<Option<usize>> {
+/// msgrcv of a message of at most `max_len` text bytes (at most
+/// `buf.capacity()`) into `buf`: its text length (`buf.mtype()` and
+/// `buf.text()` read it). With `nowait`, None instead of waiting.
+pub fn receive(id: i32, buf: &mut MsgBuf, max_len: usize, selector: Selector, nowait: bool) -> Result<Option<usize>> {
+    assert!(max_len <= buf.capacity(), "MsgBuf::reserve first");
     let flags = selector.flags() | if nowait { IPC_NOWAIT } else { 0 };
-    let capacity = buf.capacity();
-    let ptr = buf.as_mut_ptr();
+    buf.bytes.clear();
+    let ptr = buf.bytes.as_mut_ptr().cast::<libc::c_void>();
     loop {
-        // SAFETY: ptr points to TYPE_SIZE + capacity writable bytes.
-        let n = unsafe { libc::msgrcv(id, ptr, capacity, selector.msgtyp as libc::c_long, flags) };
+        // SAFETY: ptr points to TYPE_SIZE + max_len bytes of capacity.
+        let n = unsafe { libc::msgrcv(id, ptr, max_len, selector.msgtyp as libc::c_long, flags) };
         if n >= 0 {
-            return Ok(Some(n as usize));
+            let n = n as usize;
+            // SAFETY: the kernel wrote the mtype and n <= max_len text bytes.
+            unsafe { buf.bytes.set_len(TYPE_SIZE + n) };
+            return Ok(Some(n));
         }
         let e = Error::last("msgrcv");
         match e.errno() {
@@ -221,14 +216,16 @@ pub enum Polled<T> {
 /// Repeats `attempt` (an IPC_NOWAIT call: Some when it went through) until
 /// it goes through, `deadline` passes, or `pause(d)` (which sleeps up to `d`)
 /// returns false. A queue that disappears between tries (EINVAL after a try
-/// found it) is reported as EIDRM, as a blocked call would see it.
+/// found it, or from the start when the caller says it `existed`) is
+/// reported as EIDRM, as a blocked call would see it.
 pub fn retry<T>(
     deadline: Option<Deadline>,
+    existed: bool,
     mut attempt: impl FnMut() -> Result<Option<T>>,
     mut pause: impl FnMut(Duration) -> bool,
 ) -> Result<Polled<T>> {
     let mut backoff = Backoff::new();
-    let mut found = false;
+    let mut found = existed;
     loop {
         match attempt() {
             Ok(Some(done)) => return Ok(Polled::Done(done)),
@@ -410,14 +407,15 @@ mod tests {
     fn put(id: i32, mtype: i64, text: &[u8]) -> bool {
         let mut buf = MsgBuf::new();
         buf.fill(mtype, text).unwrap();
-        send(id, &buf, text.len(), true).unwrap()
+        send(id, &buf, true).unwrap()
     }
 
     fn take(id: i32, msgtyp: i64, except: bool) -> Option<(i64, Vec<u8>)> {
         let mut buf = MsgBuf::new();
         buf.reserve(64).unwrap();
-        let n = receive(id, &mut buf, Selector { msgtyp, except, truncate: false }, true).unwrap()?;
-        Some((buf.mtype(), buf.text(n).to_vec()))
+        let n = receive(id, &mut buf, 64, Selector { msgtyp, except, truncate: false }, true).unwrap()?;
+        assert_eq!(n, buf.text().len());
+        Some((buf.mtype(), buf.text().to_vec()))
     }
 
     fn test_key(n: u32) -> u32 {
@@ -468,12 +466,12 @@ mod tests {
         let strict = Selector { msgtyp: 0, except: false, truncate: false };
         let mut tiny = MsgBuf::new();
         tiny.reserve(8).unwrap();
-        assert_eq!(tiny.capacity(), 8);
-        assert_eq!(receive(q.0, &mut tiny, strict, true).unwrap_err().code(), "E2BIG");
+        assert!(tiny.capacity() >= 8);
+        assert_eq!(receive(q.0, &mut tiny, 8, strict, true).unwrap_err().code(), "E2BIG");
         assert_eq!(stat(q.0).unwrap().messages, 1, "E2BIG takes nothing");
-        let n = receive(q.0, &mut tiny, Selector { truncate: true, ..strict }, true).unwrap();
+        let n = receive(q.0, &mut tiny, 8, Selector { truncate: true, ..strict }, true).unwrap();
         assert_eq!(n, Some(8));
-        assert_eq!(tiny.text(8), b"01234567");
+        assert_eq!((tiny.mtype(), tiny.text()), (7, &b"01234567"[..]));
         assert_eq!(stat(q.0).unwrap().messages, 0, "a truncated message is gone");
     }
 
@@ -482,13 +480,13 @@ mod tests {
         let q = Queue::new();
         let mut buf = MsgBuf::new();
         buf.fill(0, b"x").unwrap();
-        let err = send(q.0, &buf, 1, true).unwrap_err();
+        let err = send(q.0, &buf, true).unwrap_err();
         assert_eq!((err.code(), err.syscall()), ("EINVAL", "msgsnd"), "type 0 is refused");
         let msgmax = limits().unwrap().msgmax as usize;
         let mut big = MsgBuf::new();
         big.fill(1, &vec![0; msgmax + 1]).unwrap();
-        assert_eq!(send(q.0, &big, msgmax + 1, true).unwrap_err().code(), "EINVAL");
-        assert!(matches!(send(i32::MAX, &buf, 1, true).unwrap_err().code(), "EINVAL" | "EIDRM"));
+        assert_eq!(send(q.0, &big, true).unwrap_err().code(), "EINVAL");
+        assert!(matches!(send(i32::MAX, &buf, true).unwrap_err().code(), "EINVAL" | "EIDRM"));
     }
 
     #[test]
@@ -502,7 +500,7 @@ mod tests {
         let mut buf = MsgBuf::new();
         buf.fill(1, &[2; 10]).unwrap();
         let started = Instant::now();
-        let polled = retry(deadline, || send(q.0, &buf, 10, true).map(|sent| sent.then_some(())), sleep).unwrap();
+        let polled = retry(deadline, false, || send(q.0, &buf, true).map(|sent| sent.then_some(())), sleep).unwrap();
         assert_eq!(polled, Polled::TimedOut);
         assert!(started.elapsed() >= Duration::from_millis(25));
         assert!(take(q.0, 0, false).is_some());
@@ -516,7 +514,7 @@ mod tests {
         buf.reserve(8).unwrap();
         let any = Selector { msgtyp: 0, except: false, truncate: false };
         let mut pauses = 0;
-        let polled = retry(None, || receive(q.0, &mut buf, any, true), |_| {
+        let polled = retry(None, false, || receive(q.0, &mut buf, 8, any, true), |_| {
             pauses += 1;
             pauses < 3
         });
@@ -527,12 +525,15 @@ mod tests {
             std::thread::sleep(Duration::from_millis(30));
             remove(id).unwrap();
         });
-        let err = retry(Some(Deadline::after(Duration::from_secs(30))), || receive(id, &mut buf, any, true), sleep).unwrap_err();
+        let deadline = Some(Deadline::after(Duration::from_secs(30)));
+        let err = retry(deadline, false, || receive(id, &mut buf, 8, any, true), sleep).unwrap_err();
         assert_eq!((err.code(), err.syscall()), ("EIDRM", "msgrcv"));
         remover.join().unwrap();
-        // A queue that never existed stays EINVAL.
-        let err = retry(None, || receive(id, &mut buf, any, true), sleep).unwrap_err();
+        // A queue not known to have existed stays EINVAL; one that did is EIDRM.
+        let err = retry(None, false, || receive(id, &mut buf, 8, any, true), sleep).unwrap_err();
         assert_eq!(err.code(), "EINVAL");
+        let err = retry(None, true, || receive(id, &mut buf, 8, any, true), sleep).unwrap_err();
+        assert_eq!(err.code(), "EIDRM");
     }
 
     #[test]
@@ -545,7 +546,7 @@ mod tests {
         });
         let mut buf = MsgBuf::new();
         buf.reserve(8).unwrap();
-        let err = receive(id, &mut buf, Selector { msgtyp: 0, except: false, truncate: false }, false).unwrap_err();
+        let err = receive(id, &mut buf, 8, Selector { msgtyp: 0, except: false, truncate: false }, false).unwrap_err();
         assert_eq!(err.code(), "EIDRM");
         remover.join().unwrap();
     }
