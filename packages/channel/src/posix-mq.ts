@@ -206,18 +206,17 @@ export class PosixMessageQueue implements Disposable {
    */
   static create(name: string, options?: PosixMessageQueueCreateOptions): PosixMessageQueue {
     validateString(name, 'name');
-    const o = optionsOf(options);
+    // Each option is read once, here, even through a getter.
+    const { maxMessages: max, messageSize: size, mode: m, exclusive: x, access: a } = optionsOf(options);
     const maxMessages =
-      o.maxMessages === undefined
-        ? undefined
-        : validateInteger(o.maxMessages, 'options.maxMessages', 1, 65536);
+      max === undefined ? undefined : validateInteger(max, 'options.maxMessages', 1, 65536);
     const messageSize =
-      o.messageSize === undefined
+      size === undefined
         ? undefined
-        : validateInteger(o.messageSize, 'options.messageSize', 1, 16 * 1024 * 1024);
-    const mode = o.mode === undefined ? 0o600 : validateInteger(o.mode, 'options.mode', 0, 0o777);
-    const exclusive = optionalBoolean(o.exclusive, 'options.exclusive', false);
-    const access = validateAccess(o.access, 'options.access');
+        : validateInteger(size, 'options.messageSize', 1, 16 * 1024 * 1024);
+    const mode = m === undefined ? 0o600 : validateInteger(m, 'options.mode', 0, 0o777);
+    const exclusive = optionalBoolean(x, 'options.exclusive', false);
+    const access = validateAccess(a, 'options.access');
     const flags = ACCESS_CODE[access] | CREATE | (exclusive ? EXCLUSIVE : 0);
     const opened = native.mqOpen(name, flags, mode, maxMessages, messageSize);
     return new PosixMessageQueue(name, access, opened);

@@ -7,6 +7,7 @@ import {
   validateInteger,
 } from '@shmkit/core/internal';
 import type { NativeMsgMessage } from '@shmkit/core/internal';
+import { isSystemError } from '@shmkit/core';
 import { validateKey } from '@shmkit/sysv-shm';
 import { messageBytes } from './bytes';
 import type { MessageData } from './bytes';
@@ -170,15 +171,14 @@ interface Selection {
   maxSize: number | undefined;
 }
 
+/** Reads each selection option once. */
 function parseSelect(o: Partial<SysvSelectOptions>): Selection {
-  const type = o.type === undefined ? 0 : validateType(o.type, 'options.type', -1);
-  const except = optionalBoolean(o.except, 'options.except', false);
-  const truncate = optionalBoolean(o.truncate, 'options.truncate', false);
-  const bigint = optionalBoolean(o.bigint, 'options.bigint', false);
-  const maxSize =
-    o.maxSize === undefined
-      ? undefined
-      : validateInteger(o.maxSize, 'options.maxSize', 0, 2 ** 31 - 1);
+  const { type: t, except: x, truncate: tr, bigint: b, maxSize: size } = o;
+  const type = t === undefined ? 0 : validateType(t, 'options.type', -1);
+  const except = optionalBoolean(x, 'options.except', false);
+  const truncate = optionalBoolean(tr, 'options.truncate', false);
+  const bigint = optionalBoolean(b, 'options.bigint', false);
+  const maxSize = size === undefined ? undefined : validateInteger(size, 'options.maxSize', 0, 2 ** 31 - 1);
   if (except && !(type > 0))
     throw invalidArgValue('options.except', 'needs a positive options.type', except);
   return {
@@ -188,8 +188,8 @@ function parseSelect(o: Partial<SysvSelectOptions>): Selection {
   };
 }
 
-function sendType(o: Partial<SysvTrySendOptions>): number | bigint {
-  return o.type === undefined ? 1 : validateType(o.type, 'options.type', 1);
+function sendType(type: unknown): number | bigint {
+  return type === undefined ? 1 : validateType(type, 'options.type', 1);
 }
 
 type AnyMessage = SysvMessage<number | bigint>;
@@ -234,11 +234,11 @@ export class SysvMessageQueue {
   static readonly IPC_PRIVATE = 0;
 
   readonly #id: number;
-  readonly #key: number;
+  #key: number | undefined;
 
-  private constructor(id: number) {
+  private constructor(id: number, key: number | undefined) {
     this.#id = id;
-    this.#key = native.msgStat(id).key;
+    this.#key = key;
   }
 
   /**
@@ -247,11 +247,11 @@ export class SysvMessageQueue {
    *   and its mode denies `mode`), ENOSPC (kernel.msgmni reached).
    */
   static create(options?: SysvMessageQueueCreateOptions): SysvMessageQueue {
-    const o = optionsOf(options);
-    const key = o.key === undefined ? 0 : validateKey(o.key, 'options.key');
-    const mode = o.mode === undefined ? 0o600 : validateInteger(o.mode, 'options.mode', 0, 0o777);
-    const exclusive = optionalBoolean(o.exclusive, 'options.exclusive', false);
-    return new SysvMessageQueue(native.msgGet(key, true, exclusive, mode, 2));
+    const { key: k, mode: m, exclusive: x } = optionsOf(options);
+    const key = k === undefined ? 0 : validateKey(k, 'options.key');
+    const mode = m === undefined ? 0o600 : validateInteger(m, 'options.mode', 0, 0o777);
+    const exclusive = optionalBoolean(x, 'options.exclusive', false);
+    return new SysvMessageQueue(native.msgGet(key, true, exclusive, mode, 2), key);
   }
 
   /**
@@ -265,15 +265,22 @@ export class SysvMessageQueue {
     const key = validateKey(rawKey, 'options.key');
     if (key === 0) throw invalidArgValue('options.key', 'must not be IPC_PRIVATE (0)', key);
     const access = validateAccess(rawAccess, 'options.access');
-    return new SysvMessageQueue(native.msgGet(key, false, false, 0, ACCESS_CODE[access]));
+    return new SysvMessageQueue(native.msgGet(key, false, false, 0, ACCESS_CODE[access]), key);
   }
 
   /**
    * Uses the queue with identifier `id` (from `ipcs -q`, or another process).
-   * @throws SystemError EINVAL (no such queue), EACCES (its mode denies reading it).
+   * @throws SystemError EINVAL (no such queue).
    */
   static fromId(id: number): SysvMessageQueue {
-    return new SysvMessageQueue(validateInteger(id, 'id', 0, 2 ** 31 - 1));
+    validateInteger(id, 'id', 0, 2 ** 31 - 1);
+    try {
+      return new SysvMessageQueue(id, native.msgStat(id).key);
+    } catch (error) {
+      // A queue we may write but not read exists all the same.
+      if (isSystemError(error) && error.code === 'EACCES') return new SysvMessageQueue(id, undefined);
+      throw error;
+    }
   }
 
   /** The system's limits (kernel.msgmax, msgmnb, msgmni). */
@@ -286,8 +293,12 @@ export class SysvMessageQueue {
     return this.#id;
   }
 
-  /** The key it was created with (0 for IPC_PRIVATE). */
+  /**
+   * The key it was created with (0 for IPC_PRIVATE).
+   * @throws SystemError EACCES for a queue from `fromId` that we may not read.
+   */
   get key(): number {
+    this.#key ??= native.msgStat(this.#id).key;
     return this.#key;
   }
 
@@ -302,7 +313,7 @@ export class SysvMessageQueue {
   send(data: MessageData, options?: SysvSendOptions): void {
     const bytes = messageBytes(data);
     const o = optionsOf(options);
-    const type = sendType(o);
+    const type = sendType(o.type);
     const { timeout } = parseWait({ timeout: o.timeout });
     if (!native.msgSend(this.#id, type, bytes, timeout)) throw this.#timedOut('msgsnd', timeout);
   }
@@ -310,7 +321,7 @@ export class SysvMessageQueue {
   /** Sends `data` if there is room right now; false if the queue is full. */
   trySend(data: MessageData, options?: SysvTrySendOptions): boolean {
     const bytes = messageBytes(data);
-    return native.msgSend(this.#id, sendType(optionsOf(options)), bytes, 0);
+    return native.msgSend(this.#id, sendType(optionsOf(options).type), bytes, 0);
   }
 
   /**
@@ -324,7 +335,7 @@ export class SysvMessageQueue {
     try {
       bytes = messageBytes(data);
       const o = optionsOf(options);
-      type = sendType(o);
+      type = sendType(o.type);
       parsed = parseWait({ timeout: o.timeout, signal: o.signal });
       if (parsed.signal?.aborted) throw abortError(parsed.signal);
       if (native.msgSend(this.#id, type, bytes, 0)) return Promise.resolve();
@@ -417,14 +428,11 @@ export class SysvMessageQueue {
    *   kernel.msgmnb without CAP_SYS_RESOURCE).
    */
   set(options: SysvMessageQueueSetOptions): void {
-    const o = optionsOf(options);
-    const uid = o.uid === undefined ? undefined : validateInteger(o.uid, 'options.uid', 0, 2 ** 32 - 1);
-    const gid = o.gid === undefined ? undefined : validateInteger(o.gid, 'options.gid', 0, 2 ** 32 - 1);
-    const mode = o.mode === undefined ? undefined : validateInteger(o.mode, 'options.mode', 0, 0o777);
-    const maxBytes =
-      o.maxBytes === undefined
-        ? undefined
-        : validateInteger(o.maxBytes, 'options.maxBytes', 0, 2 ** 32 - 1);
+    const { uid: u, gid: g, mode: m, maxBytes: b } = optionsOf(options);
+    const uid = u === undefined ? undefined : validateInteger(u, 'options.uid', 0, 2 ** 32 - 1);
+    const gid = g === undefined ? undefined : validateInteger(g, 'options.gid', 0, 2 ** 32 - 1);
+    const mode = m === undefined ? undefined : validateInteger(m, 'options.mode', 0, 0o777);
+    const maxBytes = b === undefined ? undefined : validateInteger(b, 'options.maxBytes', 0, 2 ** 32 - 1);
     native.msgSet(this.#id, uid, gid, mode, maxBytes);
   }
 

@@ -1,6 +1,6 @@
 // Every queue a test makes is tracked here and removed after the test,
 // whether it passed or not.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { uniqueName } from '@shmkit/testing';
 import { afterEach } from 'vitest';
@@ -88,4 +88,35 @@ export function threadCount(): number {
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+const SYSCALLS: Record<string, Record<string, number>> = {
+  x64: { msgrcv: 70, msgsnd: 69, nanosleep: 35, clock_nanosleep: 230, ppoll: 271 },
+  arm64: { msgrcv: 188, msgsnd: 189, nanosleep: 101, clock_nanosleep: 115, ppoll: 73 },
+};
+
+/**
+ * True when the main thread of `pid` is asleep in one of `calls` right now
+ * (/proc/<pid>/syscall): how a test knows a child has really started to wait.
+ */
+export function blockedIn(pid: number, calls: string[]): boolean {
+  const numbers = SYSCALLS[process.arch];
+  if (numbers === undefined) throw new Error(`no syscall numbers for ${process.arch}`);
+  let line: string;
+  try {
+    line = readFileSync(`/proc/${pid}/syscall`, 'utf8');
+  } catch {
+    return false;
+  }
+  const current = Number(line.split(' ')[0]);
+  return calls.some((call) => numbers[call] === current);
+}
+
+/** Polls `condition` every 5 ms until it holds; throws after `timeout` ms. */
+export async function until(condition: () => boolean, timeout = 20_000): Promise<void> {
+  const end = Date.now() + timeout;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(5);
+  }
 }

@@ -339,10 +339,17 @@ pub struct SetOptions {
     pub max_bytes: Option<u64>,
 }
 
-/// msgctl(IPC_SET). The kernel takes all four fields at once, so the ones
-/// not given are read first with IPC_STAT.
+/// msgctl(IPC_SET). The kernel takes all four fields at once, so unless all
+/// are given the others are read first with IPC_STAT (which needs read
+/// permission).
 pub fn set(id: i32, options: SetOptions) -> Result<()> {
-    let mut ds = stat_raw(id)?;
+    let complete = options.uid.is_some() && options.gid.is_some() && options.mode.is_some() && options.max_bytes.is_some();
+    let mut ds = if complete {
+        // SAFETY: an all-zero msqid_ds is a valid value (plain integers).
+        unsafe { std::mem::zeroed() }
+    } else {
+        stat_raw(id)?
+    };
     if let Some(uid) = options.uid {
         ds.msg_perm.uid = uid;
     }
