@@ -207,7 +207,13 @@ export class PosixMessageQueue implements Disposable {
   static create(name: string, options?: PosixMessageQueueCreateOptions): PosixMessageQueue {
     validateString(name, 'name');
     // Each option is read once, here, even through a getter.
-    const { maxMessages: max, messageSize: size, mode: m, exclusive: x, access: a } = optionsOf(options);
+    const {
+      maxMessages: max,
+      messageSize: size,
+      mode: m,
+      exclusive: x,
+      access: a,
+    } = optionsOf(options);
     const maxMessages =
       max === undefined ? undefined : validateInteger(max, 'options.maxMessages', 1, 65536);
     const messageSize =

@@ -178,7 +178,8 @@ function parseSelect(o: Partial<SysvSelectOptions>): Selection {
   const except = optionalBoolean(x, 'options.except', false);
   const truncate = optionalBoolean(tr, 'options.truncate', false);
   const bigint = optionalBoolean(b, 'options.bigint', false);
-  const maxSize = size === undefined ? undefined : validateInteger(size, 'options.maxSize', 0, 2 ** 31 - 1);
+  const maxSize =
+    size === undefined ? undefined : validateInteger(size, 'options.maxSize', 0, 2 ** 31 - 1);
   if (except && !(type > 0))
     throw invalidArgValue('options.except', 'needs a positive options.type', except);
   return {
@@ -278,7 +279,8 @@ export class SysvMessageQueue {
       return new SysvMessageQueue(id, native.msgStat(id).key);
     } catch (error) {
       // A queue we may write but not read exists all the same.
-      if (isSystemError(error) && error.code === 'EACCES') return new SysvMessageQueue(id, undefined);
+      if (isSystemError(error) && error.code === 'EACCES')
+        return new SysvMessageQueue(id, undefined);
       throw error;
     }
   }
@@ -432,7 +434,8 @@ export class SysvMessageQueue {
     const uid = u === undefined ? undefined : validateInteger(u, 'options.uid', 0, 2 ** 32 - 1);
     const gid = g === undefined ? undefined : validateInteger(g, 'options.gid', 0, 2 ** 32 - 1);
     const mode = m === undefined ? undefined : validateInteger(m, 'options.mode', 0, 0o777);
-    const maxBytes = b === undefined ? undefined : validateInteger(b, 'options.maxBytes', 0, 2 ** 32 - 1);
+    const maxBytes =
+      b === undefined ? undefined : validateInteger(b, 'options.maxBytes', 0, 2 ** 32 - 1);
     native.msgSet(this.#id, uid, gid, mode, maxBytes);
   }
 

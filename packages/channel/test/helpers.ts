@@ -1,5 +1,6 @@
 // Every queue a test makes is tracked here and removed after the test,
 // whether it passed or not.
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { uniqueName } from '@shmkit/testing';
@@ -68,7 +69,9 @@ export function thrown(fn: () => unknown): Error & Record<string, unknown> {
 }
 
 /** The error `promise` rejects with; fails the test if it resolves. */
-export async function rejected(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
+export async function rejected(
+  promise: Promise<unknown>,
+): Promise<Error & Record<string, unknown>> {
   try {
     await promise;
   } catch (error) {
@@ -91,8 +94,24 @@ export function sleep(ms: number): Promise<void> {
 }
 
 const SYSCALLS: Record<string, Record<string, number>> = {
-  x64: { msgrcv: 70, msgsnd: 69, nanosleep: 35, clock_nanosleep: 230, ppoll: 271 },
-  arm64: { msgrcv: 188, msgsnd: 189, nanosleep: 101, clock_nanosleep: 115, ppoll: 73 },
+  x64: {
+    msgrcv: 70,
+    msgsnd: 69,
+    mq_timedsend: 242,
+    mq_timedreceive: 243,
+    nanosleep: 35,
+    clock_nanosleep: 230,
+    ppoll: 271,
+  },
+  arm64: {
+    msgrcv: 188,
+    msgsnd: 189,
+    mq_timedsend: 182,
+    mq_timedreceive: 183,
+    nanosleep: 101,
+    clock_nanosleep: 115,
+    ppoll: 73,
+  },
 };
 
 /**
@@ -119,4 +138,18 @@ export async function until(condition: () => boolean, timeout = 20_000): Promise
     if (Date.now() > end) throw new Error('condition not met in time');
     await sleep(5);
   }
+}
+
+/** Collects a spawned child's output until it exits. */
+export function collect(
+  child: ChildProcess,
+): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ stdout, stderr, code }));
+  });
 }

@@ -65,7 +65,10 @@ describe('create, open, unlink', () => {
       priorityMax: 32767,
     });
     using plain = PosixMessageQueue.create(mqName());
-    expect([plain.maxMessages, plain.messageSize]).toEqual([limits.msgDefault, limits.msgsizeDefault]);
+    expect([plain.maxMessages, plain.messageSize]).toEqual([
+      limits.msgDefault,
+      limits.msgsizeDefault,
+    ]);
     using half = PosixMessageQueue.create(mqName(), { messageSize: 16 });
     expect([half.maxMessages, half.messageSize]).toEqual([limits.msgDefault, 16]);
   });
@@ -77,7 +80,10 @@ describe('create, open, unlink', () => {
       const q = PosixMessageQueue.create(${JSON.stringify(name)}, { mode: 0o666 });
       console.log(process.umask().toString(8), q.stat().mode.toString(8));
     `;
-    const r = await runNode(code, { cwd: pkgDir, wrapper: ['sh', '-c', 'umask 077; exec "$0" "$@"'] });
+    const r = await runNode(code, {
+      cwd: pkgDir,
+      wrapper: ['sh', '-c', 'umask 077; exec "$0" "$@"'],
+    });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('77 666\n');
   });
@@ -115,9 +121,14 @@ describe('create, open, unlink', () => {
       [{ access: 'rw' }, 'ERR_INVALID_ARG_VALUE'],
     ];
     for (const [options, code] of cases) {
-      expect(thrown(() => PosixMessageQueue.create(name, options)).code, JSON.stringify(options)).toBe(code);
+      expect(
+        thrown(() => PosixMessageQueue.create(name, options)).code,
+        JSON.stringify(options),
+      ).toBe(code);
     }
-    expect(thrown(() => PosixMessageQueue.create(name, 7 as unknown as object)).code).toBe('ERR_INVALID_ARG_TYPE');
+    expect(thrown(() => PosixMessageQueue.create(name, 7 as unknown as object)).code).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
     expect(thrown(() => PosixMessageQueue.open(name)).code).toBe('ENOENT');
   });
 });
@@ -206,7 +217,12 @@ describe('sending and receiving', () => {
     const started = Date.now();
     const e = thrown(() => q.receive({ timeout: 30 }));
     expect(Date.now() - started).toBeGreaterThanOrEqual(25);
-    expect(e).toMatchObject({ code: 'ETIMEDOUT', errno: -110, syscall: 'mq_timedreceive', ipcName: q.name });
+    expect(e).toMatchObject({
+      code: 'ETIMEDOUT',
+      errno: -110,
+      syscall: 'mq_timedreceive',
+      ipcName: q.name,
+    });
     expect(e.message).toBe(
       `mq_timedreceive ETIMEDOUT: connection timed out, name '${q.name}' (no message came within 30 ms)`,
     );
@@ -235,7 +251,10 @@ describe('sending and receiving', () => {
     const e = thrown(() => reader.send('x'));
     expect(e).toMatchObject({ code: 'EBADF', syscall: 'mq_send', ipcName: q.name });
     expect(e.message).toContain("opened with access 'read'");
-    expect(thrown(() => writer.tryReceive())).toMatchObject({ code: 'EBADF', syscall: 'mq_receive' });
+    expect(thrown(() => writer.tryReceive())).toMatchObject({
+      code: 'EBADF',
+      syscall: 'mq_receive',
+    });
     writer.send('w');
     expect(text(reader.receive())).toBe('w');
   });
@@ -271,7 +290,12 @@ describe('sending and receiving', () => {
     q.close();
     q.close();
     expect(q.closed).toBe(true);
-    for (const call of [() => q.send('x'), () => q.tryReceive(), () => q.attributes(), () => q.stat()]) {
+    for (const call of [
+      () => q.send('x'),
+      () => q.tryReceive(),
+      () => q.attributes(),
+      () => q.stat(),
+    ]) {
       expect(thrown(call).code).toBe('ERR_SHMKIT_CLOSED');
     }
     using again = PosixMessageQueue.open(q.name);
@@ -375,8 +399,10 @@ describe('async forms', () => {
         controller.abort();
         q.send(String(i));
       } else {
-        setImmediate(() => controller.abort());
+        // The readiness wait wakes on its own thread while the abort timer
+        // runs: either may come first.
         setImmediate(() => q.send(String(i)));
+        setTimeout(() => controller.abort(), i % 2);
       }
       try {
         const m = await pending;
@@ -480,7 +506,10 @@ describe('permissions and limits as an unprivileged user', () => {
       try { PosixMessageQueue.create(${JSON.stringify(name)}, { maxMessages: 10, messageSize: 8192 }); }
       catch (e) { console.log(e.code, e.hint.includes('RLIMIT_MSGQUEUE')); }
     `;
-    const r = await runNode(code, { cwd: pkgDir, wrapper: ['prlimit', '--msgqueue=1024:1024', '--', ...asNobody] });
+    const r = await runNode(code, {
+      cwd: pkgDir,
+      wrapper: ['prlimit', '--msgqueue=1024:1024', '--', ...asNobody],
+    });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('EMFILE true\n');
   });

@@ -1,21 +1,21 @@
 import { readFileSync } from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
 import { runNode, spawnNode, uniqueKey } from '@shmkit/testing';
 import { describe, expect, it } from 'vitest';
 import { SysvMessageQueue } from '../src/index';
 import type { SysvMessage } from '../src/index';
-import { asNobody, blockedIn, pkgDir, rejected, sleep, thrown, track, until } from './helpers';
+import {
+  asNobody,
+  blockedIn,
+  collect,
+  pkgDir,
+  rejected,
+  sleep,
+  thrown,
+  track,
+  until,
+} from './helpers';
 
 const text = (m: SysvMessage<number | bigint> | undefined) => m?.data.toString();
-
-/** Collects a spawned child's output until it exits. */
-function run(child: ChildProcess): Promise<{ stdout: string; stderr: string; code: number | null }> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ stdout, stderr, code })));
-}
 
 function make(options: { key?: number; mode?: number } = {}): SysvMessageQueue {
   return track(SysvMessageQueue.create(options));
@@ -67,7 +67,11 @@ describe('create, open, stat, remove', () => {
     q.remove();
     expect(thrown(() => SysvMessageQueue.open({ key }))).toMatchObject({ code: 'ENOENT', key });
     expect(thrown(() => SysvMessageQueue.fromId(q.id))).toMatchObject({ code: 'EINVAL', id: q.id });
-    expect(thrown(() => q.send('x'))).toMatchObject({ code: 'EINVAL', syscall: 'msgsnd', id: q.id });
+    expect(thrown(() => q.send('x'))).toMatchObject({
+      code: 'EINVAL',
+      syscall: 'msgsnd',
+      id: q.id,
+    });
   });
 
   it('rejects bad keys, ids and options before any call', () => {
@@ -77,10 +81,19 @@ describe('create, open, stat, remove', () => {
       [() => SysvMessageQueue.create({ key: 1.5 }), 'ERR_OUT_OF_RANGE'],
       [() => SysvMessageQueue.create({ key: '1' as unknown as number }), 'ERR_INVALID_ARG_TYPE'],
       [() => SysvMessageQueue.create({ mode: 0o1000 }), 'ERR_OUT_OF_RANGE'],
-      [() => SysvMessageQueue.create({ exclusive: 'yes' as unknown as boolean }), 'ERR_INVALID_ARG_TYPE'],
+      [
+        () => SysvMessageQueue.create({ exclusive: 'yes' as unknown as boolean }),
+        'ERR_INVALID_ARG_TYPE',
+      ],
       [() => SysvMessageQueue.open({ key: 0 }), 'ERR_INVALID_ARG_VALUE'],
-      [() => SysvMessageQueue.open(undefined as unknown as { key: number }), 'ERR_INVALID_ARG_TYPE'],
-      [() => SysvMessageQueue.open({ key: 5, access: 'toString' as 'read' }), 'ERR_INVALID_ARG_VALUE'],
+      [
+        () => SysvMessageQueue.open(undefined as unknown as { key: number }),
+        'ERR_INVALID_ARG_TYPE',
+      ],
+      [
+        () => SysvMessageQueue.open({ key: 5, access: 'toString' as 'read' }),
+        'ERR_INVALID_ARG_VALUE',
+      ],
       [() => SysvMessageQueue.fromId(-1), 'ERR_OUT_OF_RANGE'],
       [() => SysvMessageQueue.fromId(NaN), 'ERR_OUT_OF_RANGE'],
     ];
@@ -110,7 +123,13 @@ describe('create, open, stat, remove', () => {
 describe('message types', () => {
   it('0 takes the first, a positive type exactly that one, a negative the lowest up to it', () => {
     const q = make();
-    for (const [type, body] of [[3, 'c1'], [1, 'a1'], [2, 'b1'], [1, 'a2'], [3, 'c2']] as const) {
+    for (const [type, body] of [
+      [3, 'c1'],
+      [1, 'a1'],
+      [2, 'b1'],
+      [1, 'a2'],
+      [3, 'c2'],
+    ] as const) {
       q.send(body, { type });
     }
     expect([q.receive({ type: 2 })].map((m) => [m.type, text(m)])).toEqual([[2, 'b1']]);
@@ -140,10 +159,14 @@ describe('message types', () => {
     for (const type of [0n, 2n ** 63n]) {
       expect(thrown(() => q.send('x', { type })).code).toBe('ERR_INVALID_ARG_VALUE');
     }
-    expect(thrown(() => q.send('x', { type: '1' as unknown as number })).code).toBe('ERR_INVALID_ARG_TYPE');
+    expect(thrown(() => q.send('x', { type: '1' as unknown as number })).code).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
     expect(thrown(() => q.tryReceive({ type: -(2 ** 53) })).code).toBe('ERR_OUT_OF_RANGE');
     expect(thrown(() => q.tryReceive({ except: true })).code).toBe('ERR_INVALID_ARG_VALUE');
-    expect(thrown(() => q.tryReceive({ type: -2, except: true })).code).toBe('ERR_INVALID_ARG_VALUE');
+    expect(thrown(() => q.tryReceive({ type: -2, except: true })).code).toBe(
+      'ERR_INVALID_ARG_VALUE',
+    );
     expect(q.stat().messages).toBe(0);
   });
 });
@@ -156,7 +179,10 @@ describe('sizes', () => {
     expect(e).toMatchObject({ code: 'E2BIG', syscall: 'msgrcv', id: q.id });
     expect(e.message).toContain('truncate: true');
     expect(q.stat().messages).toBe(1);
-    expect(q.receive({ maxSize: 4, truncate: true })).toEqual({ type: 4, data: Buffer.from('0123') });
+    expect(q.receive({ maxSize: 4, truncate: true })).toEqual({
+      type: 4,
+      data: Buffer.from('0123'),
+    });
     expect(q.stat().messages).toBe(0);
     q.send(Buffer.alloc(0));
     expect(q.receive({ maxSize: 0 }).data.length).toBe(0);
@@ -204,10 +230,13 @@ describe('waits', () => {
     const e = thrown(() => q.send('9', { timeout: 30 }));
     expect(Date.now() - started).toBeGreaterThanOrEqual(25);
     expect(e).toMatchObject({ code: 'ETIMEDOUT', errno: -110, syscall: 'msgsnd', id: q.id });
-    expect(e.message).toBe(`msgsnd ETIMEDOUT: connection timed out, id ${q.id} (no room came within 30 ms)`);
+    expect(e.message).toBe(
+      `msgsnd ETIMEDOUT: connection timed out, id ${q.id} (no room came within 30 ms)`,
+    );
     expect(thrown(() => q.receive({ type: 7, timeout: 0 })).code).toBe('ETIMEDOUT');
     expect(text(q.receive({ timeout: 1e33 }))).toBe('12345678');
-    for (const timeout of [NaN, -1]) expect(thrown(() => q.receive({ timeout })).code).toBe('ERR_OUT_OF_RANGE');
+    for (const timeout of [NaN, -1])
+      expect(thrown(() => q.receive({ timeout })).code).toBe('ERR_OUT_OF_RANGE');
   });
 
   it('a blocked send waits for room (backpressure) and goes as soon as there is some', async () => {
@@ -293,7 +322,11 @@ describe('waits', () => {
     const q = make();
     q.set({ maxBytes: 1 });
     q.send('x');
-    const pending = [q.receiveAsync({ type: 5 }), q.sendAsync('y'), q.receiveAsync({ timeout: 60_000, type: 5 })];
+    const pending = [
+      q.receiveAsync({ type: 5 }),
+      q.sendAsync('y'),
+      q.receiveAsync({ timeout: 60_000, type: 5 }),
+    ];
     const outcomes = pending.map((p) => rejected(p));
     const child = `
       import { SysvMessageQueue } from '@shmkit/channel';
@@ -303,7 +336,7 @@ describe('waits', () => {
     const timedChild = child.replace('{ type: 5 }', '{ type: 5, timeout: 60000 }');
     const blocking = spawnNode(child, { cwd: pkgDir });
     const polling = spawnNode(timedChild, { cwd: pkgDir });
-    const outputs = [blocking, polling].map((c) => run(c));
+    const outputs = [blocking, polling].map((c) => collect(c));
     // Remove the queue only once both really wait: one asleep in msgrcv,
     // the other between tries.
     await until(() => blockedIn(blocking.pid!, ['msgrcv']));
