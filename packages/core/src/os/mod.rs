@@ -13,8 +13,10 @@ pub mod mman;
 pub mod mqueue;
 pub mod msg;
 pub mod posix_shm;
+pub mod pthread_mutex;
 pub mod sem;
 pub mod sysv;
+pub mod sysv_sem;
 
 use std::fmt;
 
