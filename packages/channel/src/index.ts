@@ -33,7 +33,7 @@ export type {
 } from './sysv-msg';
 export type { QueueAccess } from './access';
 export type { MessageData } from './bytes';
-export type { QueueWaitAsyncOptions, QueueWaitOptions } from './queue-wait';
+export type { QueueWaitAsyncOptions, QueueWaitOptions } from './wait-options';
 export { ftok } from '@shmkit/sysv-shm';
 export { isSystemError } from '@shmkit/core';
 export type { SystemError } from '@shmkit/core';

@@ -14,7 +14,8 @@ import { messageBytes, ownedCopy } from './bytes';
 import type { MessageData } from './bytes';
 import { timedOut } from './queue-errors';
 import { now, optionsOf, parseWait, posixWaitReady } from './queue-wait';
-import type { ParsedWait, QueueWaitAsyncOptions, QueueWaitOptions } from './queue-wait';
+import type { ParsedWait } from './queue-wait';
+import type { QueueWaitAsyncOptions, QueueWaitOptions } from './wait-options';
 
 /** Options of {@link PosixMessageQueue.create}. */
 export interface PosixMessageQueueCreateOptions {

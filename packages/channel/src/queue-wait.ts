@@ -9,22 +9,7 @@ import {
   validateTimeout,
 } from '@shmkit/core/internal';
 import type { MqHandle, QueueWaitToken } from '@shmkit/core/internal';
-
-/** Options of a blocking queue call. */
-export interface QueueWaitOptions {
-  /**
-   * Give up after this many milliseconds with an `ETIMEDOUT` error. Default:
-   * wait forever. `0` tries once. Fractions are fine; very large values
-   * (up to Infinity) mean forever.
-   */
-  timeout?: number;
-}
-
-/** Options of a Promise-returning queue call. */
-export interface QueueWaitAsyncOptions extends QueueWaitOptions {
-  /** Aborting it rejects the pending call with an `AbortError`. */
-  signal?: AbortSignal;
-}
+import type { QueueWaitAsyncOptions } from './wait-options';
 
 /** Validated wait options: `timeout` in ms (Infinity: none). */
 export interface ParsedWait {

@@ -15,7 +15,8 @@ import { ACCESS_CODE, validateAccess } from './access';
 import type { QueueAccess } from './access';
 import { timedOut } from './queue-errors';
 import { optionsOf, parseWait, sysvWait } from './queue-wait';
-import type { ParsedWait, QueueWaitAsyncOptions, QueueWaitOptions } from './queue-wait';
+import type { ParsedWait } from './queue-wait';
+import type { QueueWaitAsyncOptions, QueueWaitOptions } from './wait-options';
 
 /** Options of {@link SysvMessageQueue.create}. */
 export interface SysvMessageQueueCreateOptions {
