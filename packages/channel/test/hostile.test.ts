@@ -98,6 +98,28 @@ describe('garbage at the native boundary', () => {
     ]);
   });
 
+  it('one cancel token given to several waits cancels them all, without aborting the process', async () => {
+    const name = mqName();
+    const out = await child(`
+      import { native } from '@shmkit/core/internal';
+      const q = native.mqOpen(${JSON.stringify(name)}, 2 | 4 | 8, 0o600, 2, 8).handle;
+      const id = native.msgGet(0, true, true, 0o600, 2);
+      const token = native.queueWaitToken();
+      const waits = [
+        native.mqWaitReady(q, false, 60000, token),
+        native.mqWaitReady(q, false, 60000, token),
+        native.msgReceiveAsync(id, 0, 0, undefined, 60000, token),
+        native.msgReceiveAsync(id, 0, 0, undefined, 60000, token),
+      ];
+      setTimeout(() => native.queueWaitCancel(token), 20);
+      const results = await Promise.all(waits);
+      native.msgRemove(id);
+      native.mqUnlink(${JSON.stringify(name)});
+      console.log(JSON.stringify(results));
+    `);
+    expect(out).toEqual([false, false, null, null]);
+  });
+
   it('getters that throw or tear the queue down mid-call leave coded errors, not crashes', async () => {
     const name = mqName();
     const out = await child(`

@@ -78,9 +78,9 @@ fn wait_cancel(env: Env, call: &CallInfo) -> JsResult<Value> {
 }
 
 unsafe extern "C" fn cancel_on_teardown(arg: *mut std::ffi::c_void) {
-    // SAFETY: `arg` is the Arc leaked by Teardown::register; the hook runs at
-    // most once and only while registered, so this is the one reclaim.
-    let cancel = unsafe { Arc::from_raw(arg.cast_const().cast::<Cancel>()) };
+    // SAFETY: `arg` is the Box leaked by Teardown::register; the hook runs
+    // at most once and only while registered, so this is the one reclaim.
+    let cancel = unsafe { Box::from_raw(arg.cast::<Arc<Cancel>>()) };
     cancel.torn_down.store(true, Ordering::Release);
     cancel.flag.set();
 }
@@ -93,12 +93,15 @@ struct Teardown {
 
 impl Teardown {
     fn register(env: Env, cancel: &Arc<Cancel>) -> JsResult<Self> {
-        let arg = Arc::into_raw(Arc::clone(cancel)).cast_mut().cast::<std::ffi::c_void>();
+        // A box of its own for every wait: Node aborts the process when the
+        // same hook and argument are added twice, and one token may be
+        // given to several waits.
+        let arg = Box::into_raw(Box::new(Arc::clone(cancel))).cast::<std::ffi::c_void>();
         // SAFETY: env is live; `arg` stays valid until the hook or remove().
         let status = unsafe { sys::napi_add_env_cleanup_hook(env.raw(), Some(cancel_on_teardown), arg) };
         if status != sys::napi_ok {
-            // SAFETY: not registered, so the leaked Arc is still ours.
-            drop(unsafe { Arc::from_raw(arg.cast_const().cast::<Cancel>()) });
+            // SAFETY: not registered, so the box is still ours.
+            drop(unsafe { Box::from_raw(arg.cast::<Arc<Cancel>>()) });
             return Err(Error::internal("napi_add_env_cleanup_hook failed"));
         }
         Ok(Teardown { env: env.raw(), arg })
@@ -109,8 +112,8 @@ impl Teardown {
         // SAFETY: the same env, hook and arg as registered; the env is live
         // because this runs inside one of its callbacks.
         unsafe { sys::napi_remove_env_cleanup_hook(self.env, Some(cancel_on_teardown), self.arg) };
-        // SAFETY: the hook can no longer run, so the Arc is ours again.
-        drop(unsafe { Arc::from_raw(self.arg.cast_const().cast::<Cancel>()) });
+        // SAFETY: the hook can no longer run, so the box is ours again.
+        drop(unsafe { Box::from_raw(self.arg.cast::<Arc<Cancel>>()) });
     }
 }
 
