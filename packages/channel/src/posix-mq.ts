@@ -265,7 +265,9 @@ export class PosixMessageQueue implements Disposable {
 
   /**
    * The descriptor (an ordinary, close-on-exec file descriptor on Linux),
-   * for C addons and `poll`. Valid until `close()`.
+   * for C addons and `poll`. Valid until `close()`; never close it
+   * yourself, or its number may be reused for another file under this
+   * queue's calls.
    */
   get fd(): number {
     return this.#fd;

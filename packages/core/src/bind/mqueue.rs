@@ -5,7 +5,7 @@
 //! once no pending async wait uses it any more, so a wait never polls a
 //! number that has been reused for another file.
 
-use super::queue_wait::{self, deadline_arg, Ready, ReadyTarget};
+use super::queue_wait::{self, deadline_arg, Readiness, ReadyTarget};
 use crate::napi::{sys, CallInfo, Env, Error, Exports, JsResult, Subject, SystemError, Tagged, Value};
 use crate::os::eventfd::EventFd;
 use crate::os::mqueue::{self, Access, Capacity, Interest, MessageQueue, OpenOptions};
@@ -291,9 +291,9 @@ fn wait_ready(env: Env, call: &CallInfo) -> JsResult<Value> {
     let deadline = deadline_arg(call, 2)?;
     let cancel = queue_wait::pending(env, call, 3)?;
     queue_wait::mq_ready(env, live, interest, deadline, cancel, |env, ready| match ready {
-        Ready::Ready => env.boolean(true),
-        Ready::TimedOut | Ready::Cancelled => env.boolean(false),
-        Ready::Closed => Err(Error::closed("PosixMessageQueue")),
+        Readiness::Ready => env.boolean(true),
+        Readiness::TimedOut | Readiness::Cancelled => env.boolean(false),
+        Readiness::Closed => Err(Error::closed("PosixMessageQueue")),
     })
 }
 

@@ -119,7 +119,7 @@ fn type_arg(arg: Arg, min: i64) -> JsResult<i64> {
     Ok(value)
 }
 
-fn bytes_arg<'a>(call: &'a CallInfo, index: usize) -> JsResult<&'a [u8]> {
+fn bytes_arg(call: &CallInfo, index: usize) -> JsResult<&[u8]> {
     let view = call.arg(index, "data")?.bytes()?;
     if view.byte_length == 0 {
         return Ok(&[]);

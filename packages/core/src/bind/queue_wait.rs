@@ -143,7 +143,7 @@ pub(super) trait ReadyTarget: Send + Sync + 'static {
 }
 
 /// How a POSIX readiness wait ended.
-pub(super) enum Ready {
+pub(super) enum Readiness {
     Ready,
     TimedOut,
     Cancelled,
@@ -159,7 +159,7 @@ pub(super) fn mq_ready<Q: ReadyTarget>(
     interest: Interest,
     deadline: Option<Deadline>,
     Pending { cancel, teardown }: Pending,
-    settle: impl FnOnce(Env, Ready) -> JsResult<Value> + 'static,
+    settle: impl FnOnce(Env, Readiness) -> JsResult<Value> + 'static,
 ) -> JsResult<Value> {
     spawn_on_thread(
         env,
@@ -168,13 +168,13 @@ pub(super) fn mq_ready<Q: ReadyTarget>(
         move || {
             let stop = [cancel.fd(), target.closed_fd()];
             Ok(target.queue().wait_ready(interest, deadline, &stop).map_err(Error::from).map(|wake| match wake {
-                Wake::Ready => Ready::Ready,
-                Wake::TimedOut => Ready::TimedOut,
-                Wake::Stopped(0) => Ready::Cancelled,
-                Wake::Stopped(_) => Ready::Closed,
+                Wake::Ready => Readiness::Ready,
+                Wake::TimedOut => Readiness::TimedOut,
+                Wake::Stopped(0) => Readiness::Cancelled,
+                Wake::Stopped(_) => Readiness::Closed,
             }))
         },
-        move |env, ready: JsResult<Ready>| {
+        move |env, ready: JsResult<Readiness>| {
             teardown.remove();
             settle(env, ready?)
         },

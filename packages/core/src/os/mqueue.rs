@@ -265,7 +265,7 @@ impl MessageQueue {
                 Some(i) if i < stop.len() => return Ok(Wake::Stopped(i)),
                 Some(_) => return Ok(Wake::Ready),
                 // A timeout, or a signal: go on until the deadline.
-                None if deadline.map_or(false, |d| d.passed()) => return Ok(Wake::TimedOut),
+                None if deadline.is_some_and(|d| d.passed()) => return Ok(Wake::TimedOut),
                 None => continue,
             }
         }

@@ -96,10 +96,12 @@ impl MsgBuf {
     }
 
     /// The type of the message the buffer holds.
+    // A C long is an i64 on the 64-bit targets and an i32 elsewhere.
+    #[allow(clippy::useless_conversion)]
     pub fn mtype(&self) -> i64 {
         let mut raw = [0u8; TYPE_SIZE];
         raw.copy_from_slice(&self.bytes[..TYPE_SIZE]);
-        libc::c_long::from_ne_bytes(raw) as i64
+        libc::c_long::from_ne_bytes(raw).into()
     }
 
     /// The text of the message the buffer holds.
