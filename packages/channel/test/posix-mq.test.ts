@@ -421,7 +421,8 @@ describe('async forms', () => {
     // Both outcomes happen, so both paths were tried.
     expect(delivered).toBeGreaterThan(0);
     expect(left).toBeGreaterThan(0);
-  });
+    // A generous bound for a loaded machine: each try starts a wait.
+  }, 120_000);
 
   it('close() settles pending async calls with ERR_SHMKIT_CLOSED', async () => {
     const q = make({ maxMessages: 1 });

@@ -316,7 +316,8 @@ describe('waits', () => {
     }
     expect(delivered + left).toBe(1000);
     expect(left).toBeGreaterThan(0);
-  });
+    // A generous bound for a loaded machine: each try starts a wait.
+  }, 120_000);
 
   it('removal under pending waits settles them with EIDRM, here and in other processes', async () => {
     const q = make();
