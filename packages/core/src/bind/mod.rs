@@ -9,7 +9,10 @@ mod fifo;
 mod mapping;
 mod mlock;
 mod mmap;
+mod mqueue;
+mod msg;
 mod posix_shm;
+mod queue_wait;
 mod sem;
 mod sync;
 mod sysv;
@@ -38,5 +41,8 @@ pub fn register(exports: &Exports) -> JsResult<()> {
     sem::register(exports)?;
     sysv_sem::register(exports)?;
     fifo::register(exports)?;
+    mqueue::register(exports)?;
+    msg::register(exports)?;
+    queue_wait::register(exports)?;
     Ok(())
 }

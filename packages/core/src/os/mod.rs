@@ -6,11 +6,14 @@
 
 pub mod deadline;
 mod errno_names;
+pub mod eventfd;
 pub mod fifo;
 pub mod futex;
 pub mod io_uring;
 pub mod mlock;
 pub mod mman;
+pub mod mqueue;
+pub mod msg;
 pub mod posix_shm;
 pub mod pthread_mutex;
 pub mod sem;

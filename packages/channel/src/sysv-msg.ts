@@ -1,0 +1,454 @@
+import {
+  abortError,
+  invalidArgType,
+  invalidArgValue,
+  native,
+  optionalBoolean,
+  validateInteger,
+} from '@shmkit/core/internal';
+import type { NativeMsgMessage } from '@shmkit/core/internal';
+import { isSystemError } from '@shmkit/core';
+import { validateKey } from '@shmkit/sysv-shm';
+import { messageBytes } from './bytes';
+import type { MessageData } from './bytes';
+import { ACCESS_CODE, validateAccess } from './access';
+import type { QueueAccess } from './access';
+import { timedOut } from './queue-errors';
+import { optionsOf, parseWait, sysvWait } from './queue-wait';
+import type { ParsedWait } from './queue-wait';
+import type { QueueWaitAsyncOptions, QueueWaitOptions } from './wait-options';
+
+/** Options of {@link SysvMessageQueue.create}. */
+export interface SysvMessageQueueCreateOptions {
+  /**
+   * The key: 0 to 2^32-1, e.g. from `ftok()` of `@shmkit/sysv-shm`. Default
+   * {@link SysvMessageQueue.IPC_PRIVATE}: always a new queue, which others
+   * reach through its {@link SysvMessageQueue.id}.
+   */
+  key?: number;
+  /**
+   * Permission bits of a new queue (0..0o777). Default 0o600. For a queue
+   * that exists already they are the access asked of it.
+   */
+  mode?: number;
+  /** Fail with EEXIST if the key has a queue (IPC_EXCL). Default false: open it. */
+  exclusive?: boolean;
+}
+
+/** Options of {@link SysvMessageQueue.open}. */
+export interface SysvMessageQueueOpenOptions {
+  /** The key of an existing queue: 1 to 2^32-1. */
+  key: number;
+  /**
+   * What the queue's mode must grant, checked now (EACCES) rather than at
+   * the first send or receive. Default 'readwrite'.
+   */
+  access?: QueueAccess;
+}
+
+/** A message as {@link SysvMessageQueue.receive} returns it. */
+export interface SysvMessage<Type extends number | bigint = number> {
+  /** Its type (the C `mtype`): a bigint when received with `bigint: true`. */
+  type: Type;
+  /** The message's bytes (a copy: yours to keep). */
+  data: Buffer;
+}
+
+/** Options of {@link SysvMessageQueue.trySend}. */
+export interface SysvTrySendOptions {
+  /**
+   * The message type (the C `mtype`), at least 1: a number up to 2^53 - 1
+   * or a bigint up to 2^63 - 1. Default 1.
+   */
+  type?: number | bigint;
+}
+
+/** Options of {@link SysvMessageQueue.send}. */
+export interface SysvSendOptions extends SysvTrySendOptions, QueueWaitOptions {}
+
+/** Options of {@link SysvMessageQueue.sendAsync}. */
+export interface SysvSendAsyncOptions extends SysvTrySendOptions, QueueWaitAsyncOptions {}
+
+/** Which message {@link SysvMessageQueue.tryReceive} takes, and how. */
+export interface SysvSelectOptions {
+  /**
+   * 0 (the default): the first message of any type. Positive: the first of
+   * exactly this type (with `except`: of any other type). Negative: the
+   * first of the lowest type up to its absolute value, so `-3` takes types
+   * 1, 2, 3 in that order of preference.
+   */
+  type?: number | bigint;
+  /** MSG_EXCEPT: with a positive `type`, the first message of any other type. */
+  except?: boolean;
+  /**
+   * MSG_NOERROR: a message longer than `maxSize` is cut to `maxSize` bytes
+   * (the rest is lost) instead of failing with E2BIG and staying queued.
+   */
+  truncate?: boolean;
+  /** The longest message accepted, in bytes. Default: kernel.msgmax. */
+  maxSize?: number;
+  /** Return `type` as a bigint, exact beyond 2^53 - 1 (as `fs.stat`'s `bigint`). */
+  bigint?: boolean;
+}
+
+/** Options of {@link SysvMessageQueue.receive}. */
+export interface SysvReceiveOptions extends SysvSelectOptions, QueueWaitOptions {}
+
+/** Options of {@link SysvMessageQueue.receiveAsync}. */
+export interface SysvReceiveAsyncOptions extends SysvSelectOptions, QueueWaitAsyncOptions {}
+
+/** What {@link SysvMessageQueue.stat} reports (IPC_STAT). Times are null when it never happened. */
+export interface SysvMessageQueueStat {
+  id: number;
+  /** The key (0 for IPC_PRIVATE). */
+  key: number;
+  /** Permission bits. */
+  mode: number;
+  /** Owner. */
+  uid: number;
+  gid: number;
+  /** Creator. */
+  cuid: number;
+  cgid: number;
+  /** Messages in the queue (msg_qnum). */
+  messages: number;
+  /** Bytes of text in the queue (msg_cbytes; `ipcs -q` "used-bytes"). */
+  bytes: number;
+  /** The most bytes (and messages) the queue holds (msg_qbytes). */
+  maxBytes: number;
+  /** The last process to send, and to receive (0: none yet). */
+  lspid: number;
+  lrpid: number;
+  /** Last send, last receive, last change (creation, IPC_SET). */
+  stime: Date | null;
+  rtime: Date | null;
+  ctime: Date | null;
+}
+
+/** Options of {@link SysvMessageQueue.set} (IPC_SET); what is left out stays. */
+export interface SysvMessageQueueSetOptions {
+  uid?: number;
+  gid?: number;
+  /** Permission bits, 0..0o777. */
+  mode?: number;
+  /** msg_qbytes. Above kernel.msgmnb needs CAP_SYS_RESOURCE. */
+  maxBytes?: number;
+}
+
+/** The system's limits on System V queues (msgctl IPC_INFO). */
+export interface SysvMessageQueueLimits {
+  /** The longest message (kernel.msgmax). */
+  msgmax: number;
+  /** The default maxBytes of a new queue (kernel.msgmnb). */
+  msgmnb: number;
+  /** The most queues (kernel.msgmni). */
+  msgmni: number;
+}
+
+const EXCEPT = 1;
+const TRUNCATE = 2;
+const BIGINT = 4;
+
+function validateType(value: unknown, name: string, min: 1 | -1): number | bigint {
+  const range = min > 0 ? '>= 1' : 'an integer';
+  if (typeof value === 'bigint') {
+    const limit = 2n ** 63n - 1n;
+    if (value > limit || value < (min > 0 ? 1n : -limit))
+      throw invalidArgValue(name, `must be ${range} and fit a C long`, value, 'RangeError');
+    return value;
+  }
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number or bigint', value);
+  return validateInteger(
+    value,
+    name,
+    min > 0 ? 1 : -Number.MAX_SAFE_INTEGER,
+    Number.MAX_SAFE_INTEGER,
+  );
+}
+
+interface Selection {
+  type: number | bigint;
+  flags: number;
+  maxSize: number | undefined;
+}
+
+/** Reads each selection option once. */
+function parseSelect(o: Partial<SysvSelectOptions>): Selection {
+  const { type: t, except: x, truncate: tr, bigint: b, maxSize: size } = o;
+  const type = t === undefined ? 0 : validateType(t, 'options.type', -1);
+  const except = optionalBoolean(x, 'options.except', false);
+  const truncate = optionalBoolean(tr, 'options.truncate', false);
+  const bigint = optionalBoolean(b, 'options.bigint', false);
+  const maxSize =
+    size === undefined ? undefined : validateInteger(size, 'options.maxSize', 0, 2 ** 31 - 1);
+  if (except && !(type > 0))
+    throw invalidArgValue('options.except', 'needs a positive options.type', except);
+  return {
+    type,
+    flags: (except ? EXCEPT : 0) | (truncate ? TRUNCATE : 0) | (bigint ? BIGINT : 0),
+    maxSize,
+  };
+}
+
+function sendType(type: unknown): number | bigint {
+  return type === undefined ? 1 : validateType(type, 'options.type', 1);
+}
+
+type AnyMessage = SysvMessage<number | bigint>;
+
+/**
+ * A System V message queue (`msgget`/`msgsnd`/`msgrcv`/`msgctl`): messages
+ * with a type, shared with any process that knows the key or id, C programs,
+ * Python's `sysv_ipc.MessageQueue` and `ipcs -q`/`ipcrm` included.
+ *
+ * Receivers pick messages by type: the first of any type, the first of one
+ * type (or of any other), or the lowest type up to a bound. Every transfer
+ * comes in three forms, as on {@link PosixMessageQueue}: blocking
+ * `send`/`receive` (ETIMEDOUT after `timeout`), `trySend`/`tryReceive` that
+ * never wait, and `sendAsync`/`receiveAsync` with `{ timeout, signal }`. A
+ * queue that holds `maxBytes` makes senders wait.
+ *
+ * The kernel has no timed, cancellable or pollable form of these calls. A
+ * blocking call without a timeout sleeps in the kernel; with a timeout, and
+ * in the async forms, shmkit retries non-blocking calls at growing intervals
+ * (20 µs doubling up to 2 ms), so such a wait notices a message up to 2 ms
+ * late. The async forms run on their own thread and take the message there;
+ * an abort that comes after a message was taken is too late, and the Promise
+ * resolves with it rather than lose it.
+ *
+ * A queue lives until {@link SysvMessageQueue.remove} (or `ipcrm -q`);
+ * there is nothing to close. Afterwards calls fail with EINVAL, and pending
+ * waits with EIDRM.
+ *
+ * @example
+ * ```ts
+ * import { SysvMessageQueue } from '@shmkit/channel';
+ *
+ * const queue = SysvMessageQueue.create(); // IPC_PRIVATE, mode 0o600
+ * queue.send('for type 2', { type: 2 });
+ * queue.send('for type 1', { type: 1 });
+ * console.log(queue.receive({ type: 1 }).data.toString()); // 'for type 1'
+ * queue.remove();
+ * ```
+ */
+export class SysvMessageQueue {
+  /** IPC_PRIVATE (0): the key that always makes a new queue. */
+  static readonly IPC_PRIVATE = 0;
+
+  readonly #id: number;
+  #key: number | undefined;
+
+  private constructor(id: number, key: number | undefined) {
+    this.#id = id;
+    this.#key = key;
+  }
+
+  /**
+   * Creates a queue (or opens the one under `key`, unless `exclusive`).
+   * @throws SystemError EEXIST (`exclusive`, key taken), EACCES (it exists
+   *   and its mode denies `mode`), ENOSPC (kernel.msgmni reached).
+   */
+  static create(options?: SysvMessageQueueCreateOptions): SysvMessageQueue {
+    const { key: k, mode: m, exclusive: x } = optionsOf(options);
+    const key = k === undefined ? 0 : validateKey(k, 'options.key');
+    const mode = m === undefined ? 0o600 : validateInteger(m, 'options.mode', 0, 0o777);
+    const exclusive = optionalBoolean(x, 'options.exclusive', false);
+    return new SysvMessageQueue(native.msgGet(key, true, exclusive, mode, 2), key);
+  }
+
+  /**
+   * Opens the existing queue under `key`.
+   * @throws SystemError ENOENT (no such queue), EACCES (its mode denies `access`).
+   */
+  static open(options: SysvMessageQueueOpenOptions): SysvMessageQueue {
+    if (typeof options !== 'object' || options === null)
+      throw invalidArgType('options', 'of type object', options);
+    const { key: rawKey, access: rawAccess } = options;
+    const key = validateKey(rawKey, 'options.key');
+    if (key === 0) throw invalidArgValue('options.key', 'must not be IPC_PRIVATE (0)', key);
+    const access = validateAccess(rawAccess, 'options.access');
+    return new SysvMessageQueue(native.msgGet(key, false, false, 0, ACCESS_CODE[access]), key);
+  }
+
+  /**
+   * Uses the queue with identifier `id` (from `ipcs -q`, or another process).
+   * @throws SystemError EINVAL (no such queue).
+   */
+  static fromId(id: number): SysvMessageQueue {
+    validateInteger(id, 'id', 0, 2 ** 31 - 1);
+    try {
+      return new SysvMessageQueue(id, native.msgStat(id).key);
+    } catch (error) {
+      // A queue we may write but not read exists all the same.
+      if (isSystemError(error) && error.code === 'EACCES')
+        return new SysvMessageQueue(id, undefined);
+      throw error;
+    }
+  }
+
+  /** The system's limits (kernel.msgmax, msgmnb, msgmni). */
+  static limits(): SysvMessageQueueLimits {
+    return native.msgLimits();
+  }
+
+  /** The kernel's identifier of the queue (what `ipcs -q` shows as msqid). */
+  get id(): number {
+    return this.#id;
+  }
+
+  /**
+   * The key it was created with (0 for IPC_PRIVATE).
+   * @throws SystemError EACCES for a queue from `fromId` that we may not read.
+   */
+  get key(): number {
+    this.#key ??= native.msgStat(this.#id).key;
+    return this.#key;
+  }
+
+  /**
+   * Sends `data` (bytes, or a string as UTF-8) with `type` (default 1),
+   * blocking the calling thread while the queue is full.
+   * @throws SystemError EMSGSIZE (longer than kernel.msgmax, or than the
+   *   queue's maxBytes, so it could never fit; checked before the call),
+   *   ETIMEDOUT (still full after `timeout` ms), EIDRM (removed meanwhile),
+   *   EACCES, EINVAL (no such queue).
+   */
+  send(data: MessageData, options?: SysvSendOptions): void {
+    const bytes = messageBytes(data);
+    const o = optionsOf(options);
+    const type = sendType(o.type);
+    const { timeout } = parseWait({ timeout: o.timeout });
+    if (!native.msgSend(this.#id, type, bytes, timeout)) throw this.#timedOut('msgsnd', timeout);
+  }
+
+  /** Sends `data` if there is room right now; false if the queue is full. */
+  trySend(data: MessageData, options?: SysvTrySendOptions): boolean {
+    const bytes = messageBytes(data);
+    return native.msgSend(this.#id, sendType(optionsOf(options).type), bytes, 0);
+  }
+
+  /**
+   * Sends `data` without blocking the event loop (copied when it has to
+   * wait). Rejects with ETIMEDOUT, an `AbortError` (nothing sent), EIDRM.
+   */
+  sendAsync(data: MessageData, options?: SysvSendAsyncOptions): Promise<void> {
+    let bytes: ArrayBufferView | ArrayBuffer;
+    let type: number | bigint;
+    let parsed: ParsedWait;
+    try {
+      bytes = messageBytes(data);
+      const o = optionsOf(options);
+      type = sendType(o.type);
+      parsed = parseWait({ timeout: o.timeout, signal: o.signal });
+      if (parsed.signal?.aborted) throw abortError(parsed.signal);
+      if (native.msgSend(this.#id, type, bytes, 0)) return Promise.resolve();
+      if (parsed.timeout === 0) throw this.#timedOut('msgsnd', 0);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { timeout, signal } = parsed;
+    return sysvWait(signal, (token) =>
+      native.msgSendAsync(this.#id, type, bytes, timeout, token),
+    ).then((sent) => {
+      if (!sent) throw this.#timedOut('msgsnd', timeout);
+    });
+  }
+
+  /**
+   * Receives the first message `type` selects, blocking the calling thread
+   * until there is one.
+   * @throws SystemError ETIMEDOUT (none after `timeout` ms), E2BIG (longer
+   *   than `maxSize`, without `truncate`: it stays queued), EIDRM (removed
+   *   meanwhile), EACCES, EINVAL (no such queue).
+   */
+  receive(options: SysvReceiveOptions & { bigint: true }): SysvMessage<bigint>;
+  receive(options?: SysvReceiveOptions & { bigint?: false }): SysvMessage;
+  receive(options?: SysvReceiveOptions): AnyMessage;
+  receive(options?: SysvReceiveOptions): AnyMessage {
+    const o = optionsOf(options);
+    const { type, flags, maxSize } = parseSelect(o);
+    const { timeout } = parseWait({ timeout: o.timeout });
+    const message = native.msgReceive(this.#id, type, flags, maxSize, timeout);
+    if (message === undefined) throw this.#timedOut('msgrcv', timeout);
+    return message;
+  }
+
+  /** The first message `type` selects if there is one right now, else undefined. */
+  tryReceive(options: SysvSelectOptions & { bigint: true }): SysvMessage<bigint> | undefined;
+  tryReceive(options?: SysvSelectOptions & { bigint?: false }): SysvMessage | undefined;
+  tryReceive(options?: SysvSelectOptions): AnyMessage | undefined;
+  tryReceive(options?: SysvSelectOptions): AnyMessage | undefined {
+    const { type, flags, maxSize } = parseSelect(optionsOf(options));
+    return native.msgReceive(this.#id, type, flags, maxSize, 0);
+  }
+
+  /**
+   * Receives the first message `type` selects without blocking the event
+   * loop. Rejects with ETIMEDOUT, an `AbortError` (no message taken), E2BIG,
+   * EIDRM (the queue was removed meanwhile).
+   */
+  receiveAsync(options: SysvReceiveAsyncOptions & { bigint: true }): Promise<SysvMessage<bigint>>;
+  receiveAsync(options?: SysvReceiveAsyncOptions & { bigint?: false }): Promise<SysvMessage>;
+  receiveAsync(options?: SysvReceiveAsyncOptions): Promise<AnyMessage>;
+  receiveAsync(options?: SysvReceiveAsyncOptions): Promise<AnyMessage> {
+    let selection: Selection;
+    let parsed: ParsedWait;
+    try {
+      const o = optionsOf(options);
+      selection = parseSelect(o);
+      parsed = parseWait({ timeout: o.timeout, signal: o.signal });
+      if (parsed.signal?.aborted) throw abortError(parsed.signal);
+      const { type, flags, maxSize } = selection;
+      const message = native.msgReceive(this.#id, type, flags, maxSize, 0);
+      if (message !== undefined) return Promise.resolve(message);
+      if (parsed.timeout === 0) throw this.#timedOut('msgrcv', 0);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { type, flags, maxSize } = selection;
+    const { timeout, signal } = parsed;
+    return sysvWait(signal, (token) =>
+      native.msgReceiveAsync(this.#id, type, flags, maxSize, timeout, token),
+    ).then((message: NativeMsgMessage | undefined) => {
+      if (message === undefined) throw this.#timedOut('msgrcv', timeout);
+      return message;
+    });
+  }
+
+  #timedOut(syscall: string, timeout: number): Error {
+    const what = syscall === 'msgsnd' ? 'no room came' : 'no message came';
+    return timedOut(syscall, { id: this.#id }, `${what} within ${timeout} ms`);
+  }
+
+  /** IPC_STAT: counts, limits, owners, last pids and times. */
+  stat(): SysvMessageQueueStat {
+    return native.msgStat(this.#id);
+  }
+
+  /**
+   * IPC_SET: owner, mode and maxBytes. Blocked senders re-check at once.
+   * @throws SystemError EPERM (not the owner or creator; or maxBytes above
+   *   kernel.msgmnb without CAP_SYS_RESOURCE).
+   */
+  set(options: SysvMessageQueueSetOptions): void {
+    const { uid: u, gid: g, mode: m, maxBytes: b } = optionsOf(options);
+    const uid = u === undefined ? undefined : validateInteger(u, 'options.uid', 0, 2 ** 32 - 1);
+    const gid = g === undefined ? undefined : validateInteger(g, 'options.gid', 0, 2 ** 32 - 1);
+    const mode = m === undefined ? undefined : validateInteger(m, 'options.mode', 0, 0o777);
+    const maxBytes =
+      b === undefined ? undefined : validateInteger(b, 'options.maxBytes', 0, 2 ** 32 - 1);
+    native.msgSet(this.#id, uid, gid, mode, maxBytes);
+  }
+
+  /**
+   * IPC_RMID: removes the queue and every message in it at once; blocked
+   * senders and receivers (here and in other processes) fail with EIDRM.
+   */
+  remove(): void {
+    native.msgRemove(this.#id);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'SysvMessageQueue';
+  }
+}
