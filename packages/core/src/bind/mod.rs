@@ -12,7 +12,6 @@ mod mmap;
 mod mqueue;
 mod msg;
 mod posix_shm;
-mod queue_wait;
 mod sem;
 mod sync;
 mod sysv;
@@ -43,6 +42,5 @@ pub fn register(exports: &Exports) -> JsResult<()> {
     fifo::register(exports)?;
     mqueue::register(exports)?;
     msg::register(exports)?;
-    queue_wait::register(exports)?;
     Ok(())
 }

@@ -1,17 +1,21 @@
 //! Bindings for POSIX message queues (`mq*`).
 //!
-//! An open queue is a native handle owning its descriptor. `mqClose` (or V8
-//! collecting the handle) lets go of it; the descriptor itself is closed
-//! once no pending async wait uses it any more, so a wait never polls a
-//! number that has been reused for another file.
+//! An open queue is a native handle owning its descriptor: `mqClose` (or V8
+//! collecting the handle) closes it. Async waits are readiness waits on the
+//! descriptor in the wait engine (`mqWaitAsync`); JS then sends or receives
+//! itself, so a wait that is aborted has taken nothing. `mqClose` ends the
+//! waits still pending on the descriptor before closing it.
 
-use super::queue_wait::{self, deadline_arg, Readiness, ReadyTarget};
-use crate::napi::{sys, CallInfo, Env, Error, Exports, JsResult, Subject, SystemError, Tagged, Value};
-use crate::os::eventfd::EventFd;
+use super::error::{ShmkitError, Subject, SyscallError};
+use super::wait::{self, Resolve};
+use crate::engine::blocking::INTERRUPT_SLICE_MS;
+use crate::engine::Op;
+use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
+use crate::os::deadline::Deadline;
 use crate::os::mqueue::{self, Access, Capacity, Interest, MessageQueue, OpenOptions};
 use crate::os::{self, posix_shm};
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
 
 /// An open descriptor and what every call needs to know about it.
@@ -19,23 +23,13 @@ struct Live {
     queue: MessageQueue,
     /// mq_msgsize: fixed for the queue's life, so read once.
     message_size: usize,
-    /// Set by close(): wakes the async waits still polling the descriptor.
-    closed: EventFd,
     /// Receive buffer of `message_size` bytes, made on first use.
     scratch: Mutex<Vec<u8>>,
 }
 
-impl ReadyTarget for Live {
-    fn queue(&self) -> &MessageQueue {
-        &self.queue
-    }
-
-    fn closed_fd(&self) -> RawFd {
-        self.closed.as_raw_fd()
-    }
-}
-
 struct MqHandle {
+    /// A call in progress holds its own reference, so a close() meanwhile
+    /// (from a getter, say) cannot close the descriptor under it.
     live: Mutex<Option<Arc<Live>>>,
     name: String,
     access: Access,
@@ -43,7 +37,6 @@ struct MqHandle {
 
 impl Tagged for MqHandle {
     const NAME: &'static str = "PosixMessageQueue";
-    const TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x1f7a_c3d9_0b64_e825, upper: 0x58e2_9b0d_c417_a6f3 };
 }
 
 impl MqHandle {
@@ -51,10 +44,14 @@ impl MqHandle {
         self.live.lock().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(|| Error::closed("PosixMessageQueue"))
     }
 
+    fn subject(&self) -> Subject {
+        Subject::Name(self.name.clone())
+    }
+
     /// A failed call on this queue, with a hint for a descriptor opened
     /// without the access the call needs.
     fn fail(&self, error: os::Error) -> Error {
-        let mut err = SystemError::from(error).with(Subject::Name(self.name.clone()));
+        let mut err = SyscallError::from(error).with(self.subject());
         if error.errno() == libc::EBADF {
             let access = match self.access {
                 Access::Read => Some("'read'"),
@@ -65,16 +62,7 @@ impl MqHandle {
                 err = err.hint(format!("the queue was opened with access {access}"));
             }
         }
-        Error::System(err)
-    }
-}
-
-impl Drop for MqHandle {
-    fn drop(&mut self) {
-        // Collected without close(): wake any wait still polling.
-        if let Some(live) = self.live.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
-            live.closed.set();
-        }
+        err.into()
     }
 }
 
@@ -116,11 +104,11 @@ fn open_error(error: os::Error, name: &str, create: bool) -> Error {
         libc::ENOSYS => Some("this kernel was built without POSIX message queues (CONFIG_POSIX_MQUEUE)".into()),
         _ => None,
     };
-    let mut err = SystemError::from(error).with(Subject::Name(name.to_string()));
+    let mut err = SyscallError::from(error).with(Subject::Name(name.to_string()));
     if let Some(hint) = hint {
         err = err.hint(hint);
     }
-    Error::System(err)
+    err.into()
 }
 
 /// How mqOpen's `flags` say what to open: the access in the low two bits.
@@ -163,12 +151,7 @@ fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
     let options = OpenOptions { create, exclusive, access, mode, capacity };
     let opened = mqueue::open(&c_name, options).map_err(|e| open_error(e, &name, create))?;
     let attributes = opened.queue.attributes().map_err(|e| Error::sys(e, Subject::Name(name.clone())))?;
-    let live = Live {
-        message_size: attributes.message_size as usize,
-        closed: EventFd::new()?,
-        scratch: Mutex::new(Vec::new()),
-        queue: opened.queue,
-    };
+    let live = Live { message_size: attributes.message_size as usize, scratch: Mutex::new(Vec::new()), queue: opened.queue };
     let result = env.object()?;
     result.set("fd", env.int32(live.queue.as_raw_fd())?)?;
     result.set("created", env.boolean(opened.created)?)?;
@@ -178,12 +161,13 @@ fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
     Ok(result)
 }
 
-/// mqClose(handle) -> true if it was open. Pending async waits end at once
-/// (ERR_SHMKIT_CLOSED); the descriptor closes when the last one has.
+/// mqClose(handle) -> true if it was open. Async waits pending on the
+/// descriptor reject with ERR_SHMKIT_CLOSED first: a poll of a closed (or
+/// reused) descriptor number would never be about this queue again.
 fn close(env: Env, call: &CallInfo) -> JsResult<Value> {
     let taken = handle(call)?.live.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(live) = &taken {
-        live.closed.set();
+        wait::fd_closed(env, live.queue.as_raw_fd());
     }
     env.boolean(taken.is_some())
 }
@@ -235,10 +219,8 @@ fn stat(env: Env, call: &CallInfo) -> JsResult<Value> {
 fn message_arg<'a>(call: &'a CallInfo, index: usize, h: &MqHandle, live: &Live) -> JsResult<&'a [u8]> {
     let view = call.arg(index, "data")?.bytes()?;
     if view.byte_length > live.message_size {
-        let err = SystemError::from(os::Error::new(libc::EMSGSIZE, "mq_send"))
-            .with(Subject::Name(h.name.clone()))
-            .hint(format!("the message is {} bytes; this queue's messageSize is {}", view.byte_length, live.message_size));
-        return Err(Error::System(err));
+        let hint = format!("the message is {} bytes; this queue's messageSize is {}", view.byte_length, live.message_size);
+        return Err(SyscallError::from(os::Error::new(libc::EMSGSIZE, "mq_send")).with(h.subject()).hint(hint).into());
     }
     if view.byte_length == 0 {
         return Ok(&[]);
@@ -248,6 +230,26 @@ fn message_arg<'a>(call: &'a CallInfo, index: usize, h: &MqHandle, live: &Live) 
     Ok(unsafe { std::slice::from_raw_parts(view.data, view.byte_length) })
 }
 
+/// Runs `transfer` (a send or receive that waits until the deadline it is
+/// given) until `deadline`. In a worker the wait is cut into slices, and
+/// between them the worker asks whether it is being terminated (then the
+/// call ends as a timeout nobody will see): nothing else can wake a thread
+/// asleep in ppoll when Node terminates a worker.
+fn waiting<T>(env: Env, deadline: Option<Deadline>, mut transfer: impl FnMut(Option<Deadline>) -> os::Result<Option<T>>) -> JsResult<os::Result<Option<T>>> {
+    wait::with_interrupt(env, |interrupted| {
+        let Some(interrupted) = interrupted else { return transfer(deadline) };
+        loop {
+            let slice = Deadline::min(deadline, Deadline::after_ms(INTERRUPT_SLICE_MS));
+            if let Some(done) = transfer(slice)? {
+                return Ok(Some(done));
+            }
+            if deadline.is_some_and(Deadline::passed) || interrupted() {
+                return Ok(None);
+            }
+        }
+    })
+}
+
 /// mqSend(handle, data, priority, timeout) -> true when sent, false when
 /// the queue stayed full until the timeout (0: never waits).
 fn send(env: Env, call: &CallInfo) -> JsResult<Value> {
@@ -255,9 +257,9 @@ fn send(env: Env, call: &CallInfo) -> JsResult<Value> {
     let live = h.live()?;
     let message = message_arg(call, 1, h, &live)?;
     let priority = call.arg(2, "priority")?.integer(0, mqueue::MQ_PRIO_MAX as i64 - 1)? as u32;
-    let deadline = deadline_arg(call, 3)?;
-    let sent = live.queue.send(message, priority, deadline).map_err(|e| h.fail(e))?;
-    env.boolean(sent)
+    let deadline = wait::timeout(call, 3)?;
+    let sent = waiting(env, deadline, |until| live.queue.send(message, priority, until).map(|sent| sent.then_some(())))?;
+    env.boolean(sent.map_err(|e| h.fail(e))?.is_some())
 }
 
 /// mqReceive(handle, timeout) -> { data, priority }, or undefined when no
@@ -265,14 +267,15 @@ fn send(env: Env, call: &CallInfo) -> JsResult<Value> {
 fn receive(env: Env, call: &CallInfo) -> JsResult<Value> {
     let h = handle(call)?;
     let live = h.live()?;
-    let deadline = deadline_arg(call, 1)?;
+    let deadline = wait::timeout(call, 1)?;
     let mut scratch = live.scratch.lock().unwrap_or_else(|p| p.into_inner());
     if scratch.len() < live.message_size {
         scratch.clear();
         scratch.try_reserve_exact(live.message_size).map_err(|_| h.fail(os::Error::new(libc::ENOMEM, "mq_receive")))?;
         scratch.resize(live.message_size, 0);
     }
-    let got = live.queue.receive(&mut scratch[..live.message_size], deadline).map_err(|e| h.fail(e))?;
+    let buffer = &mut scratch[..live.message_size];
+    let got = waiting(env, deadline, |until| live.queue.receive(buffer, until))?.map_err(|e| h.fail(e))?;
     let Some((len, priority)) = got else { return env.undefined() };
     let o = env.object()?;
     o.set("data", env.buffer_copy(&scratch[..len])?)?;
@@ -280,21 +283,18 @@ fn receive(env: Env, call: &CallInfo) -> JsResult<Value> {
     Ok(o)
 }
 
-/// mqWaitReady(handle, writable, timeout, token?) -> Promise<boolean>: true
-/// once the queue has a message (or room, with `writable`), false on
-/// timeout or cancel. Rejects with ERR_SHMKIT_CLOSED when the handle is
-/// closed first. Takes nothing from the queue.
-fn wait_ready(env: Env, call: &CallInfo) -> JsResult<Value> {
+/// mqWaitAsync(handle, writable, timeoutMs, group, flags) -> Promise of the
+/// poll events that fired once the queue has a message (or room, with
+/// `writable`), -1 on timeout. Takes nothing from the queue. Rejects with
+/// an AbortError when the group is aborted and with ERR_SHMKIT_CLOSED when
+/// the handle is closed first.
+fn wait_async(env: Env, call: &CallInfo) -> JsResult<Value> {
     let h = handle(call)?;
     let live = h.live()?;
     let interest = if call.arg(1, "writable")?.boolean()? { Interest::Writable } else { Interest::Readable };
-    let deadline = deadline_arg(call, 2)?;
-    let cancel = queue_wait::pending(env, call, 3)?;
-    queue_wait::mq_ready(env, live, interest, deadline, cancel, |env, ready| match ready {
-        Readiness::Ready => env.boolean(true),
-        Readiness::TimedOut | Readiness::Cancelled => env.boolean(false),
-        Readiness::Closed => Err(Error::closed("PosixMessageQueue")),
-    })
+    let common = wait::common(call, 2)?;
+    let op = Op::Fd { fd: live.queue.as_raw_fd(), events: interest.events() as u32 };
+    wait::submit(env, op, common, None, Resolve::Number, Some(h.subject()))
 }
 
 /// mqLimits() -> { queuesMax, msgMax, msgsizeMax, msgDefault, msgsizeDefault }
@@ -320,7 +320,7 @@ pub fn register(exports: &Exports) -> JsResult<()> {
         .function("mqStat", stat)?
         .function("mqSend", send)?
         .function("mqReceive", receive)?
-        .function("mqWaitReady", wait_ready)?
+        .function("mqWaitAsync", wait_async)?
         .function("mqLimits", limits)?;
     Ok(())
 }

@@ -1,11 +1,8 @@
-// Native functions of the POSIX message queue area (bind/mqueue.rs) and the
-// cancel tokens of the kernel queues' async waits (bind/queue_wait.rs).
+// Native functions of the POSIX message queue area (bind/mqueue.rs).
 import type { NativeHandle } from './core';
 
 /** An open POSIX message queue descriptor. */
 export type MqHandle = NativeHandle<'PosixMessageQueue'>;
-/** Cancels one async wait of a kernel message queue (queueWaitCancel). */
-export type QueueWaitToken = NativeHandle<'QueueWaitToken'>;
 
 /** What mqOpen returns. */
 export interface NativeMqOpened {
@@ -82,18 +79,18 @@ export interface MqNative {
   /** `timeout` as for mqSend; undefined when it ran out. */
   mqReceive(handle: MqHandle, timeout: number): NativeMqMessage | undefined;
   /**
-   * Resolves true once the queue is readable (or writable), false on timeout
-   * or cancel; rejects ERR_SHMKIT_CLOSED after mqClose. Takes nothing.
+   * Waits on the wait engine until the queue has a message (or room, with
+   * `writable`): resolves with the poll events that fired, or -1 once
+   * `timeout` ms passed. Takes nothing from the queue. `group` (0 for none)
+   * comes from waitGroup; `flags` bit 0 (1) makes the wait not keep the
+   * event loop alive. Rejects with ERR_SHMKIT_CLOSED after mqClose.
    */
-  mqWaitReady(
+  mqWaitAsync(
     handle: MqHandle,
     writable: boolean,
     timeout: number,
-    token: QueueWaitToken | undefined,
-  ): Promise<boolean>;
+    group: number,
+    flags: number,
+  ): Promise<number>;
   mqLimits(): NativeMqLimits;
-  /** A cancel token for one async queue wait. */
-  queueWaitToken(): QueueWaitToken;
-  /** Ends the wait the token was given to, at once. */
-  queueWaitCancel(token: QueueWaitToken): undefined;
 }

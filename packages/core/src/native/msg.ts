@@ -1,5 +1,4 @@
 // Native functions of the System V message queue area (bind/msg.rs).
-import type { QueueWaitToken } from './mqueue';
 
 /** A received message; `type` is a bigint when flags had 4. */
 export interface NativeMsgMessage {
@@ -57,23 +56,35 @@ export interface MsgNative {
     maxSize: number | undefined,
     timeout: number,
   ): NativeMsgMessage | undefined;
-  /** true sent, false timed out, null cancelled. */
+  /**
+   * Waits on the wait engine's pool for room for `data`: resolves 1 once it
+   * would fit (nothing was sent: send it now), 2 when the wait sent it itself
+   * (a queue this process may write but not read), undefined once `timeout`
+   * ms passed. `group` and `flags` as for the other async waits (waitGroup;
+   * bit 0: do not keep the event loop alive).
+   */
   msgSendAsync(
     id: number,
     type: number | bigint,
     data: ArrayBufferView | ArrayBuffer,
     timeout: number,
-    token: QueueWaitToken | undefined,
-  ): Promise<boolean | null>;
-  /** A message, undefined (timed out) or null (cancelled). */
+    group: number,
+    flags: number,
+  ): Promise<1 | 2 | undefined>;
+  /**
+   * Waits on the wait engine's pool for a message `type` and `flags` (as
+   * for msgReceive) select: resolves true once one is queued (nothing was
+   * taken: receive it now), with the message itself when it has no text
+   * (the look took it), undefined once `timeout` ms passed.
+   */
   msgReceiveAsync(
     id: number,
     type: number | bigint,
     flags: number,
-    maxSize: number | undefined,
     timeout: number,
-    token: QueueWaitToken | undefined,
-  ): Promise<NativeMsgMessage | undefined | null>;
+    group: number,
+    waitFlags: number,
+  ): Promise<true | NativeMsgMessage | undefined>;
   msgStat(id: number): NativeMsgStat;
   /** IPC_SET of the fields given. */
   msgSet(

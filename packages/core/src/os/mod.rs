@@ -6,7 +6,6 @@
 
 pub mod deadline;
 mod errno_names;
-pub mod eventfd;
 pub mod fifo;
 pub mod futex;
 pub mod io_uring;

@@ -5,11 +5,11 @@
 //! readable while a message is queued and writable while there is room. Every
 //! wait here is "poll for readiness, then try": a try is a timed call with a
 //! deadline already in the past, so it never sleeps whatever the descriptor's
-//! O_NONBLOCK flag says, and a wait that is given up has taken nothing.
+//! O_NONBLOCK flag says, and a wait that is given up has taken nothing. The
+//! same readiness is what the wait engine polls for async waits.
 
-use super::eventfd;
+use super::deadline::Deadline;
 use super::posix_shm::{self, NameError};
-use super::sem::Deadline;
 use super::{cvt, cvt_retry, Error, Result};
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, RawFd};
@@ -169,15 +169,14 @@ pub enum Interest {
     Writable,
 }
 
-/// How [`MessageQueue::wait_ready`] ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wake {
-    /// The queue is ready (it may be taken by someone else before we try).
-    Ready,
-    /// The deadline passed.
-    TimedOut,
-    /// One of the `stop` descriptors is readable (its index).
-    Stopped(usize),
+impl Interest {
+    /// The poll(2) events that announce it.
+    pub fn events(self) -> libc::c_short {
+        match self {
+            Interest::Readable => libc::POLLIN,
+            Interest::Writable => libc::POLLOUT,
+        }
+    }
 }
 
 impl MessageQueue {
@@ -250,23 +249,29 @@ impl MessageQueue {
         }
     }
 
-    /// Sleeps until the queue is ready for `interest`, the `deadline` passes
-    /// or one of `stop` becomes readable. Takes nothing from the queue.
-    pub fn wait_ready(&self, interest: Interest, deadline: Option<Deadline>, stop: &[RawFd]) -> Result<Wake> {
+    /// Sleeps until the queue is ready for `interest` (true) or `deadline`
+    /// passes (false). Takes nothing from the queue; someone else may take
+    /// what readiness announced before we try.
+    pub fn wait_ready(&self, interest: Interest, deadline: Option<Deadline>) -> Result<bool> {
         loop {
-            let timeout = deadline.map(|d| d.remaining());
-            let mut readable: Vec<RawFd> = stop.to_vec();
-            let mut writable = Vec::new();
-            match interest {
-                Interest::Readable => readable.push(self.0),
-                Interest::Writable => writable.push(self.0),
+            let mut pollfd = libc::pollfd { fd: self.0, events: interest.events(), revents: 0 };
+            let timeout = deadline.map(Deadline::relative_timespec);
+            let timeout_ptr = timeout.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+            // SAFETY: one initialised pollfd; timeout_ptr is null or points to
+            // a timespec that outlives the call; a null sigmask keeps the
+            // thread's mask.
+            let ret = unsafe { libc::ppoll(&mut pollfd, 1, timeout_ptr, std::ptr::null()) };
+            match cvt(ret, "ppoll") {
+                Ok(0) => {}
+                // POLLERR or POLLHUP never happen on a queue; whatever
+                // fired, the try that follows tells.
+                Ok(_) if pollfd.revents & libc::POLLNVAL == 0 => return Ok(true),
+                Ok(_) => return Err(Error::new(libc::EBADF, "ppoll")),
+                Err(e) if e.errno() == libc::EINTR => {}
+                Err(e) => return Err(e),
             }
-            match eventfd::poll(&readable, &writable, timeout)? {
-                Some(i) if i < stop.len() => return Ok(Wake::Stopped(i)),
-                Some(_) => return Ok(Wake::Ready),
-                // A timeout, or a signal: go on until the deadline.
-                None if deadline.is_some_and(|d| d.passed()) => return Ok(Wake::TimedOut),
-                None => continue,
+            if deadline.is_some_and(Deadline::passed) {
+                return Ok(false);
             }
         }
     }
@@ -278,7 +283,7 @@ impl MessageQueue {
             if self.try_send(message, priority)? {
                 return Ok(true);
             }
-            if self.wait_ready(Interest::Writable, deadline, &[])? == Wake::TimedOut {
+            if !self.wait_ready(Interest::Writable, deadline)? {
                 return Ok(false);
             }
         }
@@ -291,7 +296,7 @@ impl MessageQueue {
             if let Some(got) = self.try_receive(buffer)? {
                 return Ok(Some(got));
             }
-            if self.wait_ready(Interest::Readable, deadline, &[])? == Wake::TimedOut {
+            if !self.wait_ready(Interest::Readable, deadline)? {
                 return Ok(None);
             }
         }
@@ -483,17 +488,16 @@ mod tests {
         let (_name, q) = create("w", 1, 8);
         let mut buf = [0u8; 8];
         let started = Instant::now();
-        assert_eq!(q.receive(&mut buf, Some(Deadline::after(Duration::from_millis(30)))).unwrap(), None);
+        assert_eq!(q.receive(&mut buf, Deadline::after(Duration::from_millis(30))).unwrap(), None);
         assert!(started.elapsed() >= Duration::from_millis(25));
-        assert_eq!(q.wait_ready(Interest::Writable, Some(Deadline::after(Duration::ZERO)), &[]).unwrap(), Wake::Ready);
+        assert!(q.wait_ready(Interest::Writable, Deadline::after(Duration::ZERO)).unwrap());
         assert!(q.send(b"a", 0, None).unwrap());
-        assert!(!q.send(b"b", 0, Some(Deadline::after(Duration::from_millis(20)))).unwrap());
-        assert_eq!(q.wait_ready(Interest::Readable, None, &[]).unwrap(), Wake::Ready);
-        assert_eq!(q.wait_ready(Interest::Readable, None, &[]).unwrap(), Wake::Ready, "readiness takes nothing");
+        assert!(!q.send(b"b", 0, Deadline::after(Duration::from_millis(20))).unwrap());
+        assert!(!q.wait_ready(Interest::Writable, Deadline::after(Duration::from_millis(5))).unwrap());
+        assert!(q.wait_ready(Interest::Readable, None).unwrap());
+        assert!(q.wait_ready(Interest::Readable, None).unwrap(), "readiness takes nothing");
         assert_eq!(q.attributes().unwrap().current_messages, 1);
-        let stop = eventfd::EventFd::new().unwrap();
-        stop.set();
-        assert_eq!(q.wait_ready(Interest::Writable, None, &[stop.as_raw_fd()]).unwrap(), Wake::Stopped(0));
+        assert_eq!((Interest::Readable.events(), Interest::Writable.events()), (libc::POLLIN, libc::POLLOUT));
     }
 
     #[test]
@@ -512,7 +516,7 @@ mod tests {
             })
         };
         let mut buf = [0u8; 32];
-        assert_eq!(q.receive(&mut buf, Some(Deadline::after(Duration::from_secs(30)))).unwrap(), Some((4, 3)));
+        assert_eq!(q.receive(&mut buf, Deadline::after(Duration::from_secs(30))).unwrap(), Some((4, 3)));
         assert_eq!(&buf[..4], b"wake");
         sender.join().unwrap();
     }

@@ -8,8 +8,17 @@
 //! pausing between tries for a time that doubles from [`Backoff::FIRST`] to
 //! [`Backoff::MAX`]. A try either takes a message whole or takes nothing,
 //! so a wait that is given up between tries has taken nothing.
+//!
+//! A waiter that must not take anything until it is sure someone will
+//! receive it (an async wait, which an abort may end at any moment) looks
+//! without taking: [`probe`] is a msgrcv into a 0-byte buffer without
+//! MSG_NOERROR, which fails with E2BIG, leaving the message queued, as soon
+//! as one matches; [`fits`] reads IPC_STAT to learn whether a send would
+//! go through. The blocking form of the probe (no IPC_NOWAIT) would sleep
+//! in the kernel until a message comes, but nothing could wake it for an
+//! abort short of a signal, so it is not used.
 
-use super::sem::Deadline;
+use super::deadline::Deadline;
 use super::{cvt, cvt_retry, Error, Result};
 use std::mem::MaybeUninit;
 use std::time::Duration;
@@ -166,6 +175,49 @@ pub fn receive(id: i32, buf: &mut MsgBuf, max_len: usize, selector: Selector, no
             _ => return Err(e),
         }
     }
+}
+
+/// What [`probe`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// No message matches.
+    Empty,
+    /// A message matches; it is still queued.
+    Ready,
+    /// The first match had no text, so the probe received it whole: its type.
+    Took(i64),
+}
+
+/// Looks for a message `selector` would receive, without taking it (but see
+/// [`Probe::Took`]). Never waits. `selector.truncate` is ignored: with
+/// MSG_NOERROR the 0-byte receive would take any message.
+pub fn probe(id: i32, selector: Selector) -> Result<Probe> {
+    let flags = IPC_NOWAIT | if selector.except { MSG_EXCEPT } else { 0 };
+    let mut raw = [0u8; TYPE_SIZE];
+    loop {
+        // SAFETY: raw holds an mtype and the text is 0 bytes long.
+        let n = unsafe { libc::msgrcv(id, raw.as_mut_ptr().cast(), 0, selector.msgtyp as libc::c_long, flags) };
+        if n >= 0 {
+            // A C long is an i64 on the 64-bit targets and an i32 elsewhere.
+            #[allow(clippy::useless_conversion)]
+            return Ok(Probe::Took(libc::c_long::from_ne_bytes(raw).into()));
+        }
+        let e = Error::last("msgrcv");
+        match e.errno() {
+            libc::EINTR => continue,
+            libc::E2BIG => return Ok(Probe::Ready),
+            libc::ENOMSG => return Ok(Probe::Empty),
+            _ => return Err(e),
+        }
+    }
+}
+
+/// Whether a message of `len` bytes would be taken by a msgsnd now: the
+/// kernel's own test (msg_fits_inqueue), on IPC_STAT's counts, which needs
+/// read permission. Another sender may fill the room before we send.
+pub fn fits(stat: &QueueStat, len: usize) -> bool {
+    // The kernel: msgsz + q_cbytes <= q_qbytes && 1 + q_qnum <= q_qbytes.
+    len as u64 + stat.bytes <= stat.max_bytes && stat.messages < stat.max_bytes
 }
 
 /// The pauses between the tries of a timed or cancellable wait.
@@ -505,7 +557,7 @@ mod tests {
         assert_eq!(stat(q.0).unwrap().max_bytes, 16);
         assert!(put(q.0, 1, &[1; 10]));
         assert!(!put(q.0, 1, &[2; 10]), "10 + 10 > 16");
-        let deadline = Some(Deadline::after(Duration::from_millis(30)));
+        let deadline = Deadline::after(Duration::from_millis(30));
         let mut buf = MsgBuf::new();
         buf.fill(1, &[2; 10]).unwrap();
         let started = Instant::now();
@@ -534,7 +586,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(30));
             remove(id).unwrap();
         });
-        let deadline = Some(Deadline::after(Duration::from_secs(30)));
+        let deadline = Deadline::after(Duration::from_secs(30));
         let err = retry(deadline, false, || receive(id, &mut buf, 8, any, true), sleep).unwrap_err();
         assert_eq!((err.code(), err.syscall()), ("EIDRM", "msgrcv"));
         remover.join().unwrap();
@@ -561,6 +613,30 @@ mod tests {
     }
 
     #[test]
+    fn probes_look_without_taking() {
+        let q = Queue::new();
+        let any = Selector { msgtyp: 0, except: false, truncate: false };
+        assert_eq!(probe(q.0, any).unwrap(), Probe::Empty);
+        assert!(put(q.0, 4, b"text"));
+        assert_eq!(probe(q.0, any).unwrap(), Probe::Ready);
+        assert_eq!(probe(q.0, Selector { truncate: true, ..any }).unwrap(), Probe::Ready, "MSG_NOERROR is left out");
+        assert_eq!(probe(q.0, Selector { msgtyp: 3, ..any }).unwrap(), Probe::Empty);
+        assert_eq!(probe(q.0, Selector { msgtyp: 4, except: true, truncate: false }).unwrap(), Probe::Empty);
+        assert_eq!(stat(q.0).unwrap().messages, 1, "nothing was taken");
+        // An empty message is received whole by the 0-byte buffer.
+        assert!(put(q.0, 9, b""));
+        assert_eq!(probe(q.0, Selector { msgtyp: 9, ..any }).unwrap(), Probe::Took(9));
+        assert_eq!(stat(q.0).unwrap().messages, 1);
+        let st = stat(q.0).unwrap();
+        assert!(fits(&st, 100));
+        set(q.0, SetOptions { max_bytes: Some(6), ..SetOptions::default() }).unwrap();
+        let st = stat(q.0).unwrap();
+        assert!(fits(&st, 2) && !fits(&st, 3), "4 + 2 <= 6 < 4 + 3");
+        remove(q.0).unwrap();
+        assert_eq!(probe(q.0, any).unwrap_err().code(), "EINVAL");
+    }
+
+    #[test]
     fn backoff_doubles_to_its_cap_and_respects_the_deadline() {
         let mut b = Backoff::new();
         let steps: Vec<Duration> = (0..12).map(|_| b.pause(None).unwrap()).collect();
@@ -568,8 +644,8 @@ mod tests {
         assert_eq!(steps[1], Backoff::FIRST * 2);
         assert_eq!(*steps.last().unwrap(), Backoff::MAX);
         assert!(steps.windows(2).all(|w| w[0] <= w[1]));
-        assert_eq!(Backoff::new().pause(Some(Deadline::after(Duration::ZERO))), None);
-        let cut = Backoff { next: Duration::from_secs(10) }.pause(Some(Deadline::after(Duration::from_millis(5)))).unwrap();
+        assert_eq!(Backoff::new().pause(Deadline::after(Duration::ZERO)), None);
+        let cut = Backoff { next: Duration::from_secs(10) }.pause(Deadline::after(Duration::from_millis(5))).unwrap();
         assert!(cut <= Duration::from_millis(5));
     }
 
