@@ -3,7 +3,13 @@
  *
  * @packageDocumentation
  */
-export { PosixMessageQueue } from './posix-mq';
+import { hideFramesIn } from '@shmkit/core/internal';
+
+// shmkit's errors point at the caller's code, not at this package's files.
+hideFramesIn(__dirname);
+
+// Kernel message queues (POSIX mq_* and System V msg*): queues/.
+export { PosixMessageQueue } from './queues/posix-mq';
 export type {
   PosixMessage,
   PosixMessageQueueAttributes,
@@ -15,8 +21,8 @@ export type {
   PosixSendAsyncOptions,
   PosixSendOptions,
   PosixTrySendOptions,
-} from './posix-mq';
-export { SysvMessageQueue } from './sysv-msg';
+} from './queues/posix-mq';
+export { SysvMessageQueue } from './queues/sysv-msg';
 export type {
   SysvMessage,
   SysvMessageQueueCreateOptions,
@@ -30,10 +36,10 @@ export type {
   SysvSendAsyncOptions,
   SysvSendOptions,
   SysvTrySendOptions,
-} from './sysv-msg';
-export type { QueueAccess } from './access';
-export type { MessageData } from './bytes';
-export type { QueueWaitAsyncOptions, QueueWaitOptions } from './wait-options';
+} from './queues/sysv-msg';
+export type { QueueAccess } from './queues/access';
+export type { MessageData } from './queues/bytes';
+export type { QueueWaitAsyncOptions, QueueWaitOptions } from './queues/options';
 export { ftok } from '@shmkit/sysv-shm';
 export { isSystemError } from '@shmkit/core';
 export type { SystemError } from '@shmkit/core';

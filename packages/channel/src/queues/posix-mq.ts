@@ -12,10 +12,10 @@ import { ACCESS_CODE, validateAccess } from './access';
 import type { QueueAccess } from './access';
 import { messageBytes, ownedCopy } from './bytes';
 import type { MessageData } from './bytes';
-import { timedOut } from './queue-errors';
-import { now, optionsOf, parseWait, posixWaitReady } from './queue-wait';
-import type { ParsedWait } from './queue-wait';
-import type { QueueWaitAsyncOptions, QueueWaitOptions } from './wait-options';
+import { timedOut } from './errors';
+import type { QueueWaitAsyncOptions, QueueWaitOptions } from './options';
+import { asyncArgs, optionsOf, parseWait, remaining } from './wait';
+import type { ParsedWait } from './wait';
 
 /** Options of {@link PosixMessageQueue.create}. */
 export interface PosixMessageQueueCreateOptions {
@@ -136,13 +136,13 @@ function validatePriority(value: unknown): number {
  * thread (scripts, workers) and throw `ETIMEDOUT` when `timeout` runs out;
  * `trySend`/`tryReceive` never wait (`false`/`undefined` when the queue is
  * full/empty); `sendAsync`/`receiveAsync` wait without blocking the event
- * loop and take `{ timeout, signal }`. A full queue makes senders wait:
- * that is the backpressure.
+ * loop and take `{ timeout, signal, ref }`. A full queue makes senders
+ * wait: that is the backpressure.
  *
- * The async forms wait for the descriptor to become ready (it is pollable
- * on Linux) and then send or receive on the JS thread, so an aborted
- * `receiveAsync` has taken nothing: the message stays for the next
- * receiver.
+ * The async forms wait in shmkit's wait engine for the descriptor to become
+ * ready (it is pollable on Linux; no thread is spent on the wait) and then
+ * send or receive on the JS thread, so an aborted `receiveAsync` has taken
+ * nothing: the message stays for the next receiver.
  *
  * The queue lives until {@link PosixMessageQueue.unlink} and the last
  * close, like a file. `close()` releases this process's descriptor and
@@ -331,11 +331,11 @@ export class PosixMessageQueue implements Disposable {
    */
   send(data: MessageData, options?: PosixSendOptions): void {
     const bytes = messageBytes(data);
-    const o = optionsOf(options);
-    const priority = validatePriority(o.priority);
-    const { timeout } = parseWait({ timeout: o.timeout });
-    if (!native.mqSend(this.#live(), bytes, priority, timeout))
-      throw this.#timedOut('mq_timedsend', timeout);
+    const { priority: p, timeout, signal, ref } = optionsOf<PosixSendAsyncOptions>(options);
+    const priority = validatePriority(p);
+    const wait = parseWait({ timeout, signal, ref }, false);
+    if (!native.mqSend(this.#live(), bytes, priority, wait.timeout))
+      throw this.#timedOut('mq_timedsend', wait.timeout);
   }
 
   /** Sends `data` if there is room right now; false if the queue is full. */
@@ -357,21 +357,21 @@ export class PosixMessageQueue implements Disposable {
   sendAsync(data: MessageData, options?: PosixSendAsyncOptions): Promise<void> {
     let bytes: ArrayBufferView | ArrayBuffer;
     let priority: number;
-    let parsed: ParsedWait;
+    let wait: ParsedWait;
     let handle: MqHandle;
     try {
       bytes = messageBytes(data);
-      const o = optionsOf(options);
-      priority = validatePriority(o.priority);
-      parsed = parseWait({ timeout: o.timeout, signal: o.signal });
+      const { priority: p, timeout, signal, ref } = optionsOf(options);
+      priority = validatePriority(p);
+      wait = parseWait({ timeout, signal, ref }, true);
       handle = this.#live();
-      if (parsed.signal?.aborted) throw abortError(parsed.signal);
+      if (wait.signal?.aborted) throw abortError(wait.signal);
       if (native.mqSend(handle, bytes, priority, 0)) return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
     }
     const copy = ownedCopy(bytes);
-    return this.#whenReady(handle, true, parsed, 'mq_timedsend', () =>
+    return this.#whenReady(handle, true, wait, 'mq_timedsend', () =>
       native.mqSend(handle, copy, priority, 0) ? true : undefined,
     ).then(() => undefined);
   }
@@ -383,9 +383,10 @@ export class PosixMessageQueue implements Disposable {
    *   (opened with access 'write').
    */
   receive(options?: QueueWaitOptions): PosixMessage {
-    const { timeout } = parseWait({ timeout: optionsOf(options).timeout });
-    const message = native.mqReceive(this.#live(), timeout);
-    if (message === undefined) throw this.#timedOut('mq_timedreceive', timeout);
+    const { timeout, signal, ref } = optionsOf<QueueWaitAsyncOptions>(options);
+    const wait = parseWait({ timeout, signal, ref }, false);
+    const message = native.mqReceive(this.#live(), wait.timeout);
+    if (message === undefined) throw this.#timedOut('mq_timedreceive', wait.timeout);
     return message;
   }
 
@@ -403,41 +404,52 @@ export class PosixMessageQueue implements Disposable {
    * when the queue is closed meanwhile.
    */
   receiveAsync(options?: QueueWaitAsyncOptions): Promise<PosixMessage> {
-    let parsed: ParsedWait;
+    let wait: ParsedWait;
     let handle: MqHandle;
     try {
-      const o = optionsOf(options);
-      parsed = parseWait({ timeout: o.timeout, signal: o.signal });
+      const { timeout, signal, ref } = optionsOf(options);
+      wait = parseWait({ timeout, signal, ref }, true);
       handle = this.#live();
-      if (parsed.signal?.aborted) throw abortError(parsed.signal);
+      if (wait.signal?.aborted) throw abortError(wait.signal);
       const message = native.mqReceive(handle, 0);
       if (message !== undefined) return Promise.resolve(message);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#whenReady(handle, false, parsed, 'mq_timedreceive', () =>
+    return this.#whenReady(handle, false, wait, 'mq_timedreceive', () =>
       native.mqReceive(handle, 0),
     );
   }
 
   /**
-   * Waits for readiness and tries again on the JS thread until `attempt`
-   * goes through. Another process may take what readiness announced, so
-   * a wake-up can be followed by another wait.
+   * Waits in the engine for readiness, then tries again on the JS thread
+   * until `attempt` goes through. Another process may take what readiness
+   * announced, so a wake-up can be followed by another wait.
    */
   async #whenReady<T>(
     handle: MqHandle,
     writable: boolean,
-    { timeout, signal }: ParsedWait,
+    wait: ParsedWait,
     syscall: string,
     attempt: () => T | undefined,
   ): Promise<T> {
-    const deadline = now() + timeout;
+    const [group, flags] = asyncArgs(wait);
     for (;;) {
-      const left = deadline - now();
-      if (left <= 0) throw this.#timedOut(syscall, timeout);
-      await posixWaitReady(handle, writable, left, signal);
-      if (signal?.aborted) throw abortError(signal);
+      const left = remaining(wait);
+      if (left === 0) throw this.#timedOut(syscall, wait.timeout);
+      let events: number;
+      try {
+        events = await native.mqWaitAsync(handle, writable, left, group, flags);
+      } catch (error) {
+        // close() ended the wait: say what was closed.
+        if (this.#handle !== handle) throw closedError('PosixMessageQueue');
+        throw error;
+      }
+      if (events < 0) throw this.#timedOut(syscall, wait.timeout);
+      // Readiness and an abort can come in the same turn of the loop: the
+      // abort wins, and nothing is taken.
+      if (wait.signal?.aborted) throw abortError(wait.signal);
+      if (this.#handle !== handle) throw closedError('PosixMessageQueue');
       const done = attempt();
       if (done !== undefined) return done;
     }

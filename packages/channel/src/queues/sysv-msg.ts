@@ -6,17 +6,17 @@ import {
   optionalBoolean,
   validateInteger,
 } from '@shmkit/core/internal';
-import type { NativeMsgMessage } from '@shmkit/core/internal';
 import { isSystemError } from '@shmkit/core';
 import { validateKey } from '@shmkit/sysv-shm';
 import { messageBytes } from './bytes';
 import type { MessageData } from './bytes';
 import { ACCESS_CODE, validateAccess } from './access';
 import type { QueueAccess } from './access';
-import { timedOut } from './queue-errors';
-import { optionsOf, parseWait, sysvWait } from './queue-wait';
-import type { ParsedWait } from './queue-wait';
-import type { QueueWaitAsyncOptions, QueueWaitOptions } from './wait-options';
+import { ownedCopy } from './bytes';
+import { timedOut } from './errors';
+import type { QueueWaitAsyncOptions, QueueWaitOptions } from './options';
+import { asyncArgs, optionsOf, parseWait, remaining } from './wait';
+import type { ParsedWait } from './wait';
 
 /** Options of {@link SysvMessageQueue.create}. */
 export interface SysvMessageQueueCreateOptions {
@@ -205,16 +205,17 @@ type AnyMessage = SysvMessage<number | bigint>;
  * type (or of any other), or the lowest type up to a bound. Every transfer
  * comes in three forms, as on {@link PosixMessageQueue}: blocking
  * `send`/`receive` (ETIMEDOUT after `timeout`), `trySend`/`tryReceive` that
- * never wait, and `sendAsync`/`receiveAsync` with `{ timeout, signal }`. A
- * queue that holds `maxBytes` makes senders wait.
+ * never wait, and `sendAsync`/`receiveAsync` with `{ timeout, signal, ref }`.
+ * A queue that holds `maxBytes` makes senders wait.
  *
  * The kernel has no timed, cancellable or pollable form of these calls. A
- * blocking call without a timeout sleeps in the kernel; with a timeout, and
- * in the async forms, shmkit retries non-blocking calls at growing intervals
- * (20 µs doubling up to 2 ms), so such a wait notices a message up to 2 ms
- * late. The async forms run on their own thread and take the message there;
- * an abort that comes after a message was taken is too late, and the Promise
- * resolves with it rather than lose it.
+ * blocking call without a timeout sleeps in the kernel (on the main thread;
+ * in a worker it polls, so the worker can be terminated); with a timeout,
+ * and in the async forms, shmkit retries non-blocking calls at growing
+ * intervals (20 µs doubling up to 2 ms), so such a wait notices a message up
+ * to 2 ms late. The async forms wait on the wait engine's bounded thread
+ * pool by looking without taking, then receive or send on the JS thread:
+ * an aborted or timed-out async call has taken and sent nothing.
  *
  * A queue lives until {@link SysvMessageQueue.remove} (or `ipcrm -q`);
  * there is nothing to close. Afterwards calls fail with EINVAL, and pending
@@ -315,10 +316,11 @@ export class SysvMessageQueue {
    */
   send(data: MessageData, options?: SysvSendOptions): void {
     const bytes = messageBytes(data);
-    const o = optionsOf(options);
-    const type = sendType(o.type);
-    const { timeout } = parseWait({ timeout: o.timeout });
-    if (!native.msgSend(this.#id, type, bytes, timeout)) throw this.#timedOut('msgsnd', timeout);
+    const { type: t, timeout, signal, ref } = optionsOf<SysvSendAsyncOptions>(options);
+    const type = sendType(t);
+    const wait = parseWait({ timeout, signal, ref }, false);
+    if (!native.msgSend(this.#id, type, bytes, wait.timeout))
+      throw this.#timedOut('msgsnd', wait.timeout);
   }
 
   /** Sends `data` if there is room right now; false if the queue is full. */
@@ -329,29 +331,40 @@ export class SysvMessageQueue {
 
   /**
    * Sends `data` without blocking the event loop (copied when it has to
-   * wait). Rejects with ETIMEDOUT, an `AbortError` (nothing sent), EIDRM.
+   * wait). Rejects with ETIMEDOUT, an `AbortError` (nothing sent), EMSGSIZE,
+   * EIDRM (the queue was removed meanwhile).
    */
   sendAsync(data: MessageData, options?: SysvSendAsyncOptions): Promise<void> {
     let bytes: ArrayBufferView | ArrayBuffer;
     let type: number | bigint;
-    let parsed: ParsedWait;
+    let wait: ParsedWait;
     try {
       bytes = messageBytes(data);
-      const o = optionsOf(options);
-      type = sendType(o.type);
-      parsed = parseWait({ timeout: o.timeout, signal: o.signal });
-      if (parsed.signal?.aborted) throw abortError(parsed.signal);
+      const { type: t, timeout, signal, ref } = optionsOf(options);
+      type = sendType(t);
+      wait = parseWait({ timeout, signal, ref }, true);
+      if (wait.signal?.aborted) throw abortError(wait.signal);
       if (native.msgSend(this.#id, type, bytes, 0)) return Promise.resolve();
-      if (parsed.timeout === 0) throw this.#timedOut('msgsnd', 0);
+      if (wait.timeout === 0) throw this.#timedOut('msgsnd', 0);
     } catch (error) {
       return Promise.reject(error);
     }
-    const { timeout, signal } = parsed;
-    return sysvWait(signal, (token) =>
-      native.msgSendAsync(this.#id, type, bytes, timeout, token),
-    ).then((sent) => {
-      if (!sent) throw this.#timedOut('msgsnd', timeout);
-    });
+    return this.#sendLater(type, ownedCopy(bytes), wait);
+  }
+
+  async #sendLater(type: number | bigint, bytes: Buffer, wait: ParsedWait): Promise<void> {
+    const [group, flags] = asyncArgs(wait);
+    for (;;) {
+      const left = remaining(wait);
+      if (left === 0) throw this.#timedOut('msgsnd', wait.timeout);
+      const room = await native.msgSendAsync(this.#id, type, bytes, left, group, flags);
+      if (room === undefined) throw this.#timedOut('msgsnd', wait.timeout);
+      // 2: the wait sent it itself (a queue we may not read): done, abort or not.
+      if (room === 2) return;
+      if (wait.signal?.aborted) throw abortError(wait.signal);
+      // Another sender may have taken the room meanwhile: then wait again.
+      if (native.msgSend(this.#id, type, bytes, 0)) return;
+    }
   }
 
   /**
@@ -365,11 +378,12 @@ export class SysvMessageQueue {
   receive(options?: SysvReceiveOptions & { bigint?: false }): SysvMessage;
   receive(options?: SysvReceiveOptions): AnyMessage;
   receive(options?: SysvReceiveOptions): AnyMessage {
-    const o = optionsOf(options);
+    const o = optionsOf<SysvReceiveAsyncOptions>(options);
     const { type, flags, maxSize } = parseSelect(o);
-    const { timeout } = parseWait({ timeout: o.timeout });
-    const message = native.msgReceive(this.#id, type, flags, maxSize, timeout);
-    if (message === undefined) throw this.#timedOut('msgrcv', timeout);
+    const { timeout, signal, ref } = o;
+    const wait = parseWait({ timeout, signal, ref }, false);
+    const message = native.msgReceive(this.#id, type, flags, maxSize, wait.timeout);
+    if (message === undefined) throw this.#timedOut('msgrcv', wait.timeout);
     return message;
   }
 
@@ -392,27 +406,37 @@ export class SysvMessageQueue {
   receiveAsync(options?: SysvReceiveAsyncOptions): Promise<AnyMessage>;
   receiveAsync(options?: SysvReceiveAsyncOptions): Promise<AnyMessage> {
     let selection: Selection;
-    let parsed: ParsedWait;
+    let wait: ParsedWait;
     try {
       const o = optionsOf(options);
       selection = parseSelect(o);
-      parsed = parseWait({ timeout: o.timeout, signal: o.signal });
-      if (parsed.signal?.aborted) throw abortError(parsed.signal);
+      const { timeout, signal, ref } = o;
+      wait = parseWait({ timeout, signal, ref }, true);
+      if (wait.signal?.aborted) throw abortError(wait.signal);
       const { type, flags, maxSize } = selection;
       const message = native.msgReceive(this.#id, type, flags, maxSize, 0);
       if (message !== undefined) return Promise.resolve(message);
-      if (parsed.timeout === 0) throw this.#timedOut('msgrcv', 0);
+      if (wait.timeout === 0) throw this.#timedOut('msgrcv', 0);
     } catch (error) {
       return Promise.reject(error);
     }
-    const { type, flags, maxSize } = selection;
-    const { timeout, signal } = parsed;
-    return sysvWait(signal, (token) =>
-      native.msgReceiveAsync(this.#id, type, flags, maxSize, timeout, token),
-    ).then((message: NativeMsgMessage | undefined) => {
-      if (message === undefined) throw this.#timedOut('msgrcv', timeout);
-      return message;
-    });
+    return this.#receiveLater(selection, wait);
+  }
+
+  async #receiveLater({ type, flags, maxSize }: Selection, wait: ParsedWait): Promise<AnyMessage> {
+    const [group, waitFlags] = asyncArgs(wait);
+    for (;;) {
+      const left = remaining(wait);
+      if (left === 0) throw this.#timedOut('msgrcv', wait.timeout);
+      const found = await native.msgReceiveAsync(this.#id, type, flags, left, group, waitFlags);
+      if (found === undefined) throw this.#timedOut('msgrcv', wait.timeout);
+      // A message with no text, taken by the wait itself: ours, abort or not.
+      if (found !== true) return found;
+      if (wait.signal?.aborted) throw abortError(wait.signal);
+      // Another receiver may have taken it meanwhile: then wait again.
+      const message = native.msgReceive(this.#id, type, flags, maxSize, 0);
+      if (message !== undefined) return message;
+    }
   }
 
   #timedOut(syscall: string, timeout: number): Error {

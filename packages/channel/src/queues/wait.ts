@@ -1,27 +1,35 @@
-// Option parsing and the async waits of the kernel message queues. The two
-// functions that start a native wait, posixWaitReady and sysvWait, are the
-// only places to rewire when the wait engine replaces the native side.
+// The options every wait of a kernel queue takes, read once, and what the
+// async forms hand the native wait engine: a deadline, the abort group of
+// the signal (one 'abort' listener per signal, however many waits and
+// packages share it: @shmkit/core's abortGroup) and whether the wait keeps
+// the event loop alive.
 import {
-  abortError,
-  native,
+  abortGroup,
+  invalidArgType,
+  invalidArgValue,
   validateAbortSignal,
   validateOptions,
   validateTimeout,
 } from '@shmkit/core/internal';
-import type { MqHandle, QueueWaitToken } from '@shmkit/core/internal';
-import type { QueueWaitAsyncOptions } from './wait-options';
 
-/** Validated wait options: `timeout` in ms (Infinity: none). */
+/** The native flag of an async wait that must not keep the event loop alive. */
+const UNREF = 1;
+
+/** A wait's options, validated. */
 export interface ParsedWait {
+  /** The timeout as given, in ms (Infinity: none), for error messages. */
   timeout: number;
+  /** performance.now() time at which to give up; Infinity for never. */
+  deadline: number;
   signal: AbortSignal | undefined;
+  ref: boolean;
 }
 
-/** Reads `timeout` and `signal` once each. */
-export function parseWait(options: QueueWaitAsyncOptions): ParsedWait {
-  const timeout = validateTimeout(options.timeout, 'options.timeout');
-  const signal = validateAbortSignal(options.signal, 'options.signal');
-  return { timeout, signal };
+/** The wait options of a call, as read from its options object. */
+export interface RawWait {
+  timeout?: unknown;
+  signal?: unknown;
+  ref?: unknown;
 }
 
 /** An options bag, or `{}`; anything else throws ERR_INVALID_ARG_TYPE. */
@@ -30,100 +38,35 @@ export function optionsOf<T extends object>(options: T | undefined, name = 'opti
 }
 
 /**
- * One 'abort' listener per signal, however many waits share it: a signal
- * given to hundreds of waits would otherwise trip Node's
- * MaxListenersExceededWarning.
+ * Validates a wait's options, already read once by the caller: `timeout`
+ * for every form, `signal` and `ref` only for async ones (a sync call given
+ * them throws ERR_INVALID_ARG_VALUE rather than ignore them).
  */
-const aborters = new WeakMap<AbortSignal, Set<() => void>>();
-
-function onAbort(signal: AbortSignal, callback: () => void): () => void {
-  let callbacks = aborters.get(signal);
-  if (callbacks === undefined) {
-    const set = new Set<() => void>();
-    callbacks = set;
-    aborters.set(signal, set);
-    signal.addEventListener(
-      'abort',
-      () => {
-        aborters.delete(signal);
-        for (const cb of set) cb();
-      },
-      { once: true },
-    );
+export function parseWait(raw: RawWait, async: boolean): ParsedWait {
+  const timeout = validateTimeout(raw.timeout, 'options.timeout');
+  if (!async) {
+    if (raw.signal !== undefined)
+      throw invalidArgValue('options.signal', 'is only accepted by async calls', raw.signal);
+    if (raw.ref !== undefined)
+      throw invalidArgValue('options.ref', 'is only accepted by async calls', raw.ref);
   }
-  const set = callbacks;
-  set.add(callback);
-  return () => set.delete(callback);
+  const signal = async ? validateAbortSignal(raw.signal) : undefined;
+  if (raw.ref !== undefined && typeof raw.ref !== 'boolean')
+    throw invalidArgType('options.ref', 'of type boolean', raw.ref);
+  return {
+    timeout,
+    deadline: timeout === Infinity ? Infinity : performance.now() + timeout,
+    signal,
+    ref: raw.ref ?? true,
+  };
 }
 
-/**
- * THE async wait of a POSIX queue: resolves true once `handle` is readable
- * (or writable), false when `timeout` ms pass. Takes nothing from the queue,
- * so an abort rejects at once and loses nothing. Rejects ERR_SHMKIT_CLOSED
- * when the queue is closed meanwhile.
- */
-export function posixWaitReady(
-  handle: MqHandle,
-  writable: boolean,
-  timeout: number,
-  signal: AbortSignal | undefined,
-): Promise<boolean> {
-  if (signal === undefined) return native.mqWaitReady(handle, writable, timeout, undefined);
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  const token = native.queueWaitToken();
-  const pending = native.mqWaitReady(handle, writable, timeout, token);
-  return new Promise<boolean>((resolve, reject) => {
-    const forget = onAbort(signal, () => {
-      native.queueWaitCancel(token);
-      reject(abortError(signal));
-    });
-    pending.then(
-      (ready) => {
-        forget();
-        resolve(ready);
-      },
-      (error: unknown) => {
-        forget();
-        reject(error);
-      },
-    );
-  });
+/** Milliseconds left until the wait's deadline (Infinity for none, 0 once passed). */
+export function remaining(wait: ParsedWait): number {
+  return wait.deadline === Infinity ? Infinity : Math.max(0, wait.deadline - performance.now());
 }
 
-/**
- * THE async call of a System V queue: `start` begins the native call with a
- * cancel token (when there is a signal); it resolves with its result, or
- * with null once cancelled. An abort that comes after the native side took
- * a message is too late: the promise resolves with that message, so none
- * is ever lost.
- */
-export function sysvWait<T>(
-  signal: AbortSignal | undefined,
-  start: (token: QueueWaitToken | undefined) => Promise<T | null>,
-): Promise<T> {
-  if (signal?.aborted) return Promise.reject(abortError(signal));
-  const token = signal === undefined ? undefined : native.queueWaitToken();
-  const pending = start(token);
-  return new Promise<T>((resolve, reject) => {
-    const forget =
-      signal === undefined || token === undefined
-        ? () => false
-        : onAbort(signal, () => native.queueWaitCancel(token));
-    pending.then(
-      (result) => {
-        forget();
-        if (result === null) reject(abortError(signal));
-        else resolve(result);
-      },
-      (error: unknown) => {
-        forget();
-        reject(error);
-      },
-    );
-  });
-}
-
-/** Milliseconds on a clock that never jumps. */
-export function now(): number {
-  return performance.now();
+/** The group and flags arguments of a native async wait. */
+export function asyncArgs(wait: ParsedWait): [group: number, flags: number] {
+  return [wait.signal === undefined ? 0 : abortGroup(wait.signal), wait.ref ? 0 : UNREF];
 }

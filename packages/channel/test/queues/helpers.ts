@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { uniqueName } from '@shmkit/testing';
 import { afterEach } from 'vitest';
-import { isSystemError, PosixMessageQueue, SysvMessageQueue } from '../src/index';
+import { isSystemError, PosixMessageQueue, SysvMessageQueue } from '../../src/index';
 
 const names = new Set<string>();
 const ids = new Set<number>();
@@ -56,7 +56,7 @@ afterEach(removeTracked);
 
 // vitest provides __dirname for test files (import.meta would not typecheck
 // under this package's CommonJS settings).
-export const pkgDir = join(__dirname, '..');
+export const pkgDir = join(__dirname, '../..');
 
 /** The error `fn` throws; fails the test if it returns. */
 export function thrown(fn: () => unknown): Error & Record<string, unknown> {

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { run, uniqueKey } from '@shmkit/testing';
 import { describe, expect, it } from 'vitest';
-import { PosixMessageQueue, SysvMessageQueue } from '../src/index';
+import { PosixMessageQueue, SysvMessageQueue } from '../../src/index';
 import { cPeer } from './c-peer';
 import { blockedIn, collect, mqName, track, until } from './helpers';
 

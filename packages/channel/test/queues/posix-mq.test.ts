@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { runNode } from '@shmkit/testing';
 import { describe, expect, it } from 'vitest';
-import { PosixMessageQueue } from '../src/index';
-import type { PosixMessage } from '../src/index';
+import { PosixMessageQueue } from '../../src/index';
+import type { PosixMessage } from '../../src/index';
 import { asNobody, mqName, pkgDir, rejected, sleep, thrown, trackName } from './helpers';
 
 function make(options: { maxMessages?: number; messageSize?: number; mode?: number } = {}) {
@@ -40,7 +40,7 @@ describe('create, open, unlink', () => {
     using _q = PosixMessageQueue.create(name);
     const exists = thrown(() => PosixMessageQueue.create(name, { exclusive: true }));
     expect(exists).toMatchObject({ code: 'EEXIST', errno: -17, syscall: 'mq_open', ipcName: name });
-    expect(exists.message).toBe(`mq_open EEXIST: file exists, name '${name}'`);
+    expect(exists.message).toBe(`EEXIST: file already exists, mq_open '${name}'`);
     PosixMessageQueue.unlink(name);
     expect(thrown(() => PosixMessageQueue.open(name))).toMatchObject({
       code: 'ENOENT',
@@ -224,7 +224,7 @@ describe('sending and receiving', () => {
       ipcName: q.name,
     });
     expect(e.message).toBe(
-      `mq_timedreceive ETIMEDOUT: connection timed out, name '${q.name}' (no message came within 30 ms)`,
+      `ETIMEDOUT: connection timed out, mq_timedreceive '${q.name}' (no message came within 30 ms)`,
     );
     expect(thrown(() => q.receive({ timeout: 0 })).code).toBe('ETIMEDOUT');
     q.send('x', { timeout: 0 });
