@@ -191,7 +191,7 @@ fn wait_after_try<S, T>(
         }
         let mut next_check = Deadline::after_ms(INTERRUPT_SLICE_MS);
         let pause = |step: Duration| {
-            std::thread::sleep(step);
+            msg::sleep(step);
             match interrupted {
                 Some(interrupted) if next_check.is_some_and(Deadline::passed) => {
                     next_check = Deadline::after_ms(INTERRUPT_SLICE_MS);
@@ -338,10 +338,10 @@ fn found_value(env: Env, payload: &Payload) -> JsResult<Value> {
     }
 }
 
-/// Sleeps one pause of `backoff`, never past `until`, and asks for another step.
+/// Takes one pause of `backoff`, never past `until`, and asks for another step.
 fn pause(backoff: &mut Backoff, until: Deadline) -> Step {
     if let Some(step) = backoff.pause(Some(until)) {
-        std::thread::sleep(step);
+        msg::sleep(step);
     }
     Step::Again
 }

@@ -283,7 +283,8 @@ impl MessageQueue {
             if self.try_send(message, priority)? {
                 return Ok(true);
             }
-            if !self.wait_ready(Interest::Writable, deadline)? {
+            // A try (a deadline already passed) needs no poll to say no.
+            if deadline.is_some_and(Deadline::passed) || !self.wait_ready(Interest::Writable, deadline)? {
                 return Ok(false);
             }
         }
@@ -296,7 +297,7 @@ impl MessageQueue {
             if let Some(got) = self.try_receive(buffer)? {
                 return Ok(Some(got));
             }
-            if !self.wait_ready(Interest::Readable, deadline)? {
+            if deadline.is_some_and(Deadline::passed) || !self.wait_ready(Interest::Readable, deadline)? {
                 return Ok(None);
             }
         }

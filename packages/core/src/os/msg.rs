@@ -5,8 +5,8 @@
 //! through, when the queue is removed (EIDRM) or on a signal, and shmkit
 //! installs no signal handlers. So only a wait with neither deadline nor
 //! cancel blocks in the kernel; every other one retries IPC_NOWAIT calls,
-//! pausing between tries for a time that doubles from [`Backoff::FIRST`] to
-//! [`Backoff::MAX`]. A try either takes a message whole or takes nothing,
+//! at once for the first [`Backoff::SPIN`], then pausing between tries for
+//! a time that doubles from [`Backoff::FIRST`] to [`Backoff::MAX`]. A try either takes a message whole or takes nothing,
 //! so a wait that is given up between tries has taken nothing.
 //!
 //! A waiter that must not take anything until it is sure someone will
@@ -224,24 +224,37 @@ pub fn fits(stat: &QueueStat, len: usize) -> bool {
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {
     next: Duration,
+    /// Until then, pauses are zero: yield the CPU and look again.
+    spin_until: Option<Deadline>,
 }
 
 impl Backoff {
-    /// The first pause: short, so a reply that comes at once is seen at once.
+    /// How long a wait looks again at once (yielding the CPU in between)
+    /// before it starts to sleep: a reply that comes within microseconds is
+    /// seen without a sleep's latency (tens of microseconds at least, with
+    /// the kernel's default timer slack).
+    pub const SPIN: Duration = Duration::from_micros(50);
+    /// The first sleep: short, so a reply that comes soon is seen soon.
     pub const FIRST: Duration = Duration::from_micros(20);
     /// The longest pause: the most a message waits for an idle waiter to
     /// notice it, and 500 tries a second per waiter at most.
     pub const MAX: Duration = Duration::from_millis(2);
 
     pub fn new() -> Self {
-        Backoff { next: Self::FIRST }
+        Backoff { next: Self::FIRST, spin_until: Deadline::after(Self::SPIN) }
     }
 
-    /// The next pause, cut to what is left before `deadline`; None once it
-    /// has passed.
+    /// The next pause (zero while spinning), cut to what is left before
+    /// `deadline`; None once it has passed.
     pub fn pause(&mut self, deadline: Option<Deadline>) -> Option<Duration> {
-        let step = self.next;
-        self.next = (self.next * 2).min(Self::MAX);
+        let step = if self.spin_until.is_some_and(|until| !until.passed()) {
+            Duration::ZERO
+        } else {
+            self.spin_until = None;
+            let step = self.next;
+            self.next = (self.next * 2).min(Self::MAX);
+            step
+        };
         match deadline {
             None => Some(step),
             Some(d) => {
@@ -268,8 +281,8 @@ pub enum Polled<T> {
 }
 
 /// Repeats `attempt` (an IPC_NOWAIT call: Some when it went through) until
-/// it goes through, `deadline` passes, or `pause(d)` (which sleeps up to `d`)
-/// returns false. A queue that disappears between tries (EINVAL after a try
+/// it goes through, `deadline` passes, or `pause(d)` (which sleeps up to `d`:
+/// see [`sleep`]) returns false. A queue that disappears between tries (EINVAL after a try
 /// found it, or from the start when the caller says it `existed`) is
 /// reported as EIDRM, as a blocked call would see it.
 pub fn retry<T>(
@@ -294,9 +307,14 @@ pub fn retry<T>(
     }
 }
 
-/// Time spent asleep by [`retry`] in a blocking (non-cancellable) wait.
+/// One pause of a [`Backoff`]: a sleep, or for a zero pause a yield of
+/// the CPU. True (a `pause` for [`retry`] that never stops it).
 pub fn sleep(step: Duration) -> bool {
-    std::thread::sleep(step);
+    if step.is_zero() {
+        std::thread::yield_now();
+    } else {
+        std::thread::sleep(step);
+    }
     true
 }
 
@@ -637,15 +655,19 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_to_its_cap_and_respects_the_deadline() {
-        let mut b = Backoff::new();
+    fn backoff_spins_then_doubles_to_its_cap_and_respects_the_deadline() {
+        let mut spinning = Backoff::new();
+        assert_eq!(spinning.pause(None), Some(Duration::ZERO), "looks again at once at first");
+        std::thread::sleep(Backoff::SPIN);
+        assert_eq!(spinning.pause(None), Some(Backoff::FIRST), "then sleeps");
+        let mut b = Backoff { next: Backoff::FIRST, spin_until: None };
         let steps: Vec<Duration> = (0..12).map(|_| b.pause(None).unwrap()).collect();
         assert_eq!(steps[0], Backoff::FIRST);
         assert_eq!(steps[1], Backoff::FIRST * 2);
         assert_eq!(*steps.last().unwrap(), Backoff::MAX);
         assert!(steps.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(Backoff::new().pause(Deadline::after(Duration::ZERO)), None);
-        let cut = Backoff { next: Duration::from_secs(10) }.pause(Deadline::after(Duration::from_millis(5))).unwrap();
+        let cut = Backoff { next: Duration::from_secs(10), spin_until: None }.pause(Deadline::after(Duration::from_millis(5))).unwrap();
         assert!(cut <= Duration::from_millis(5));
     }
 
