@@ -1,9 +1,9 @@
 // Misuse from JS and from other processes, each in a child process so that a
 // crash fails the test instead of the runner.
-import { runNode } from '@shmkit/testing';
+import { runNode, spawnNode } from '@shmkit/testing';
 import { describe, expect, it } from 'vitest';
 import { PosixMessageQueue, SysvMessageQueue } from '../../src/index';
-import { mqName, pkgDir, track } from './helpers';
+import { collect, mqName, pkgDir, sleep, track } from './helpers';
 
 async function child(code: string): Promise<unknown> {
   const r = await runNode(code, { cwd: pkgDir, timeout: 60_000 });
@@ -230,6 +230,61 @@ describe('ends of life', () => {
     expect(full.tryReceive()).toBeUndefined();
     q.close();
     full.close();
+  });
+
+  it('waits with ref: false let a process end by itself; default ones keep it alive', async () => {
+    const name = mqName();
+    const fullName = mqName();
+    const s = track(SysvMessageQueue.create());
+    const sFull = track(SysvMessageQueue.create());
+    sFull.set({ maxBytes: 1 });
+    sFull.send('x');
+    const setup = `
+      import { native } from '@shmkit/core/internal';
+      import { PosixMessageQueue, SysvMessageQueue } from '@shmkit/channel';
+      const q = PosixMessageQueue.create(${JSON.stringify(name)}, { maxMessages: 1, messageSize: 8 });
+      const full = PosixMessageQueue.create(${JSON.stringify(fullName)}, { maxMessages: 1, messageSize: 8 });
+      if (full.attributes().currentMessages === 0) full.send('x');
+      const s = SysvMessageQueue.fromId(${s.id});
+      const sFull = SysvMessageQueue.fromId(${sFull.id});
+      process.on('exit', () => console.log('exit', native.waitInfo().pending, native.waitInfo().referenced));
+    `;
+    // Unreferenced waits of every kind, one with a timeout far away: the
+    // event loop has nothing else to do, so the process ends at once.
+    const unref = await runNode(
+      `${setup}
+      const none = () => {};
+      q.receiveAsync({ ref: false }).catch(none);
+      full.sendAsync('y', { ref: false, timeout: 3_600_000 }).catch(none);
+      s.receiveAsync({ ref: false }).catch(none);
+      sFull.sendAsync('y', { ref: false }).catch(none);
+      `,
+      { cwd: pkgDir, timeout: 60_000 },
+    );
+    expect(unref.stderr).toBe('');
+    expect([unref.code, unref.stdout]).toEqual([0, 'exit 4 0\n']);
+    // One referenced wait among them keeps it alive until its message comes.
+    const child = spawnNode(
+      `${setup}
+      q.receiveAsync({ ref: false });
+      s.receiveAsync({ ref: false, type: 9 });
+      const m = await s.receiveAsync({ type: 8 });
+      console.log('got', m.data.toString());
+      `,
+      { cwd: pkgDir },
+    );
+    const output = collect(child);
+    await sleep(500);
+    expect(child.exitCode).toBeNull();
+    s.send('late', { type: 8 });
+    const done = await output;
+    expect(done.stderr).toBe('');
+    expect([done.code, done.stdout]).toEqual([0, 'got late\nexit 2 0\n']);
+    // Nothing the exited processes had pending took or sent anything.
+    expect(s.tryReceive()).toBeUndefined();
+    expect(sFull.receive().data.toString()).toBe('x');
+    expect(sFull.tryReceive()).toBeUndefined();
+    PosixMessageQueue.unlink(fullName);
   });
 
   it('a process with async waits pending exits when it calls process.exit', async () => {

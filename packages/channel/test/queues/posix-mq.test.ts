@@ -359,6 +359,38 @@ describe('async forms', () => {
     expect(text(await later)).toBe('x');
   });
 
+  it('takes timeouts of any size in every form; refuses bad ones and misplaced options by code', async () => {
+    using q = make({ maxMessages: 1 });
+    for (const timeout of [NaN, -1, -Infinity]) {
+      expect(thrown(() => q.send('x', { timeout })).code).toBe('ERR_OUT_OF_RANGE');
+      expect(thrown(() => q.receive({ timeout })).code).toBe('ERR_OUT_OF_RANGE');
+      expect((await rejected(q.sendAsync('x', { timeout }))).code).toBe('ERR_OUT_OF_RANGE');
+      expect((await rejected(q.receiveAsync({ timeout }))).code).toBe('ERR_OUT_OF_RANGE');
+    }
+    expect(q.attributes().currentMessages).toBe(0);
+    // Huge timeouts mean forever (not "at once", not an overflow): a message
+    // or room that comes later ends the wait.
+    for (const timeout of [1e33, Number.MAX_VALUE, Infinity, 2 ** 53, 2 ** 31 + 1]) {
+      const got = q.receiveAsync({ timeout });
+      setTimeout(() => q.send(String(timeout)), 20);
+      expect(text(await got)).toBe(String(timeout));
+      q.send('full');
+      const sent = q.sendAsync('more', { timeout });
+      setTimeout(() => q.receive(), 20);
+      await sent;
+      expect(text(q.receive())).toBe('more');
+    }
+    // A fraction of a millisecond is a real, short timeout.
+    expect((await rejected(q.receiveAsync({ timeout: 0.5 }))).code).toBe('ETIMEDOUT');
+    expect((await rejected(q.receiveAsync({ ref: 'no' as unknown as boolean }))).code).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
+    const signal = new AbortController().signal;
+    const sync = q.receive as (options: object) => unknown;
+    expect(thrown(() => sync.call(q, { signal })).code).toBe('ERR_INVALID_ARG_VALUE');
+    expect(thrown(() => sync.call(q, { ref: false })).code).toBe('ERR_INVALID_ARG_VALUE');
+  });
+
   it('an aborted receive takes nothing: the message stays for the next receiver', async () => {
     using q = make();
     const before = new AbortController();

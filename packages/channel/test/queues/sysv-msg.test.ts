@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { native } from '@shmkit/core/internal';
 import { runNode, spawnNode, uniqueKey } from '@shmkit/testing';
 import { describe, expect, it } from 'vitest';
 import { SysvMessageQueue } from '../../src/index';
@@ -289,6 +291,85 @@ describe('waits', () => {
     await sleep(20);
     expect(text(q.tryReceive())).toBe('kept');
   });
+
+  it('takes timeouts of any size in every form; refuses bad ones and misplaced options by code', async () => {
+    const q = make();
+    q.set({ maxBytes: 4 });
+    for (const timeout of [NaN, -1, -Infinity]) {
+      expect(thrown(() => q.send('x', { timeout })).code).toBe('ERR_OUT_OF_RANGE');
+      expect(thrown(() => q.receive({ timeout })).code).toBe('ERR_OUT_OF_RANGE');
+      expect((await rejected(q.sendAsync('x', { timeout }))).code).toBe('ERR_OUT_OF_RANGE');
+      expect((await rejected(q.receiveAsync({ timeout }))).code).toBe('ERR_OUT_OF_RANGE');
+    }
+    expect(q.stat().messages).toBe(0);
+    for (const timeout of [1e33, Number.MAX_VALUE, Infinity, 2 ** 53, 2 ** 31 + 1]) {
+      const got = q.receiveAsync({ timeout, type: 2 });
+      setTimeout(() => q.send('yes', { type: 2 }), 20);
+      expect(await got).toEqual({ type: 2, data: Buffer.from('yes') });
+      q.send('full');
+      const sent = q.sendAsync('more', { timeout });
+      setTimeout(() => q.receive(), 20);
+      await sent;
+      expect(text(q.receive())).toBe('more');
+      q.send('now', { timeout });
+      expect(text(q.receive({ timeout }))).toBe('now');
+    }
+    expect((await rejected(q.receiveAsync({ timeout: 0.5 }))).code).toBe('ETIMEDOUT');
+    expect((await rejected(q.sendAsync('x', { ref: 1 as unknown as boolean }))).code).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
+    const sync = q.receive as (options: object) => unknown;
+    const signal = new AbortController().signal;
+    expect(thrown(() => sync.call(q, { signal })).code).toBe('ERR_INVALID_ARG_VALUE');
+    expect(thrown(() => sync.call(q, { ref: true })).code).toBe('ERR_INVALID_ARG_VALUE');
+  });
+
+  it('300 pending receives wait on a bounded pool and each gets one message', async () => {
+    const q = make();
+    const pending = Array.from({ length: 300 }, () => q.receiveAsync({ timeout: 60_000 }));
+    // fs work still runs while they wait: they are not on libuv's pool.
+    const file = await readFile('/proc/self/status', 'utf8');
+    expect(file).toContain('Threads:');
+    expect(native.waitInfo().poolThreads).toBeLessThanOrEqual(64);
+    for (let i = 0; i < 300; i++) q.send(String(i));
+    const got = new Set((await Promise.all(pending)).map((m) => text(m)));
+    expect(got.size).toBe(300);
+    expect(q.tryReceive()).toBeUndefined();
+  }, 60_000);
+
+  it('a message with no text is delivered whole, and put back when its wait is aborted', async () => {
+    const q = make();
+    const got = q.receiveAsync({ type: 4 });
+    setTimeout(() => q.send(Buffer.alloc(0), { type: 4 }), 20);
+    expect(await got).toEqual({ type: 4, data: Buffer.alloc(0) });
+    // Abort as the probe takes it: whichever wins, it ends up received once
+    // or back in the queue, never lost.
+    let received = 0;
+    let back = 0;
+    for (let i = 0; i < 300; i++) {
+      const controller = new AbortController();
+      const pending = q.receiveAsync({ type: 5, signal: controller.signal });
+      q.send(Buffer.alloc(0), { type: 5 });
+      if (i % 2 === 0) {
+        await new Promise((r) => setTimeout(r, i % 3));
+      } else {
+        // Spin while a pool thread may be taking it, then abort.
+        const abortAt = performance.now() + Math.random() * 0.3;
+        while (performance.now() < abortAt);
+      }
+      controller.abort();
+      try {
+        expect((await pending).type).toBe(5);
+        received += 1;
+      } catch (error) {
+        expect((error as Error).name).toBe('AbortError');
+        expect(q.receive({ type: 5, timeout: 10_000 }).data.length).toBe(0);
+        back += 1;
+      }
+      expect(q.tryReceive()).toBeUndefined();
+    }
+    expect(received + back).toBe(300);
+  }, 60_000);
 
   it('abort racing a message: every message is delivered exactly once (1000 tries)', async () => {
     const q = make();
