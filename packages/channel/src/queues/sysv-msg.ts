@@ -211,9 +211,9 @@ type AnyMessage = SysvMessage<number | bigint>;
  * The kernel has no timed, cancellable or pollable form of these calls. A
  * blocking call without a timeout sleeps in the kernel (on the main thread;
  * in a worker it polls, so the worker can be terminated); with a timeout,
- * and in the async forms, shmkit retries non-blocking calls at growing
- * intervals (20 µs doubling up to 2 ms), so such a wait notices a message up
- * to 2 ms late. The async forms wait on the wait engine's bounded thread
+ * and in the async forms, shmkit retries non-blocking calls, at once for
+ * the first 50 µs and then at growing intervals (20 µs doubling up to 2 ms),
+ * so such a wait notices a message up to 2 ms late. The async forms wait on the wait engine's bounded thread
  * pool by looking without taking, then receive or send on the JS thread:
  * an aborted or timed-out async call has taken and sent nothing.
  *
