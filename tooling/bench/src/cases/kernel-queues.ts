@@ -1,8 +1,9 @@
 // The kernel message queues of @shmkit/channel between two node processes,
 // 64-byte messages: POSIX (mq_send/mq_receive) and System V (msgsnd/msgrcv).
-// Round trips sit with the other transports of the latency group; the
-// one-way message rate is the reference the shared-memory channel rows
-// compare to.
+// Round trips sit with the other transports of the latency group, each
+// async one (receiveAsync on both sides, through the wait engine) against
+// its sync twin; the one-way message rate is the reference the
+// shared-memory channel rows compare to.
 import { PosixMessageQueue, SysvMessageQueue } from '@shmkit/channel';
 import { nowNs, timeEach } from '../harness.js';
 import { reap, spawnPeer, waitForLine } from '../proc.js';
@@ -91,6 +92,31 @@ async function posixRoundTrip(ctx: Context, async: boolean): Promise<Outcome> {
   }
 }
 
+async function sysvRoundTrip(ctx: Context, async: boolean): Promise<Outcome> {
+  const up = SysvMessageQueue.create();
+  const down = SysvMessageQueue.create();
+  const child = spawnPeer('sysv-msg-echo', { up: up.id, down: down.id, async } satisfies EchoArgs);
+  try {
+    await waitForLine(child, /^ready$/);
+    const ping = Buffer.alloc(SIZE, 7);
+    const trip = async
+      ? async () => {
+          up.send(ping);
+          await down.receiveAsync();
+        }
+      : () => {
+          up.send(ping);
+          down.receive();
+        };
+    const { count, warmup } = trips(ctx);
+    return outcome(await timeEach(trip, count, warmup));
+  } finally {
+    await reap([child]);
+    up.remove();
+    down.remove();
+  }
+}
+
 export const kernelQueueCases: BenchCase[] = [
   {
     id: 'rtt.mq-64',
@@ -106,7 +132,7 @@ export const kernelQueueCases: BenchCase[] = [
     id: 'rtt.mq-64-async',
     group: 'latency',
     interleave: true,
-    title: 'POSIX message queue, 64 B, receiveAsync on both sides',
+    title: 'POSIX message queue, 64 B, receiveAsync on both sides (wait engine: io_uring poll)',
     unit: 'ns',
     p99: true,
     baseline: 'rtt.mq-64',
@@ -120,29 +146,17 @@ export const kernelQueueCases: BenchCase[] = [
     unit: 'ns',
     p99: true,
     baseline: 'rtt.uds',
-    run: async (ctx) => {
-      const up = SysvMessageQueue.create();
-      const down = SysvMessageQueue.create();
-      const child = spawnPeer('sysv-msg-echo', {
-        up: up.id,
-        down: down.id,
-        async: false,
-      } satisfies EchoArgs);
-      try {
-        await waitForLine(child, /^ready$/);
-        const ping = Buffer.alloc(SIZE, 7);
-        const trip = () => {
-          up.send(ping);
-          down.receive();
-        };
-        const { count, warmup } = trips(ctx);
-        return outcome(await timeEach(trip, count, warmup));
-      } finally {
-        await reap([child]);
-        up.remove();
-        down.remove();
-      }
-    },
+    run: (ctx) => sysvRoundTrip(ctx, false),
+  },
+  {
+    id: 'rtt.sysv-msg-64-async',
+    group: 'latency',
+    interleave: true,
+    title: 'System V message queue, 64 B, receiveAsync on both sides (wait engine: pool)',
+    unit: 'ns',
+    p99: true,
+    baseline: 'rtt.sysv-msg-64',
+    run: (ctx) => sysvRoundTrip(ctx, true),
   },
   {
     id: 'msg.mq-64',
@@ -211,11 +225,14 @@ export const kernelQueuePeers: Record<string, (args: unknown) => Promise<void>> 
     }
   },
   'sysv-msg-echo': async (args) => {
-    const { up, down } = args as EchoArgs;
+    const { up, down, async } = args as EchoArgs;
     const input = SysvMessageQueue.fromId(Number(up));
     const output = SysvMessageQueue.fromId(Number(down));
     process.stdout.write('ready\n');
-    for (;;) output.send(input.receive().data);
+    for (;;) {
+      const m = async ? await input.receiveAsync() : input.receive();
+      output.send(m.data);
+    }
   },
   'mq-sender': async (args) => {
     const { queue, total } = args as SenderArgs;
