@@ -67,6 +67,8 @@ export interface MappingInit {
 
 const HANDLE = Symbol.for('shmkit.mapping.handle');
 
+let create: (init: NativeMapping, options: MappingInit) => Mapping;
+
 /**
  * One mapped region of memory: anonymous, a file, a POSIX shared memory
  * object or a System V segment.
@@ -98,8 +100,13 @@ export class Mapping implements Disposable {
   #onClose: (() => void) | undefined;
   #closed = false;
 
-  /** @internal Packages create Mappings through `adoptMapping`. */
-  constructor(init: NativeMapping, options: MappingInit) {
+  static {
+    // The one way in for `adoptMapping`: the constructor stays private, so
+    // the published type offers no `new Mapping()`.
+    create = (init, options) => new Mapping(init, options);
+  }
+
+  private constructor(init: NativeMapping, options: MappingInit) {
     const [handle, buffer, address, byteLength] = init;
     this.#handle = handle;
     this.#buffer = buffer;
@@ -275,12 +282,15 @@ export class Mapping implements Disposable {
   }
 }
 
-/** @internal Wraps a native mapping result in a Mapping. */
+/**
+ * Wraps a native mapping result in a Mapping. For @shmkit packages, through
+ * `@shmkit/core/internal`.
+ */
 export function adoptMapping(init: NativeMapping, options: MappingInit): Mapping {
-  return new Mapping(init, options);
+  return create(init, options);
 }
 
-/** @internal The native handle of a Mapping, for other packages' bindings. */
+/** The native handle of a Mapping, for other packages' bindings (`@shmkit/core/internal`). */
 export function mappingHandle(mapping: Mapping): MappingHandle {
   const handle = (mapping as unknown as Record<symbol, MappingHandle | undefined>)[HANDLE];
   if (handle === undefined) {

@@ -1,0 +1,122 @@
+// One README's examples, prepared and run: JS and TS in a project outside
+// the repository that installs exactly what the README's install lines
+// list (from the release tarballs, with pnpm, which refuses imports of
+// packages the project does not list); shell commands in the README's own
+// folder of the checkout (the apps and tooling exist only there).
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { readReadme } from './blocks.mjs';
+import { consumerProject } from './consumer.mjs';
+import { compileTypeScript, runExample } from './run.mjs';
+
+const EXTENSION = { js: 'mjs', cjs: 'cjs', ts: 'mts' };
+
+/** A block's file name in the example project: README line, so errors point home. */
+function fileName(block) {
+  return `readme-line-${block.line}.${EXTENSION[block.kind]}`;
+}
+
+export class ReadmeExamples {
+  /** @param root the repository; @param path the README, relative to it. */
+  constructor(root, path) {
+    this.root = root;
+    this.info = readReadme(root, path);
+    this.path = path;
+    this.project = undefined;
+    this.diagnostics = {};
+  }
+
+  get blocks() {
+    return this.info.blocks;
+  }
+
+  /** Problems found without running anything (install lines, flags). */
+  get problems() {
+    return this.info.problems;
+  }
+
+  /** Installs the project and compiles the TypeScript examples, once. */
+  prepare(tarballs) {
+    if (this.project !== undefined) return;
+    const code = this.blocks.filter((b) => b.kind !== 'sh');
+    if (code.length === 0) {
+      this.project = null;
+      return;
+    }
+    this.project = consumerProject(this.info.installs, tarballs, 'pnpm');
+    for (const block of code) writeFileSync(join(this.project, fileName(block)), block.code);
+    const ts = code.filter((b) => b.kind === 'ts').map(fileName);
+    if (ts.length > 0) this.diagnostics = compileTypeScript(this.project, ts);
+  }
+
+  /** Removes the example project. */
+  dispose() {
+    if (this.project) rmSync(this.project, { recursive: true, force: true });
+    this.project = undefined;
+  }
+
+  /** Runs one block; `{ ok, problems, output }`. */
+  run(block) {
+    const where = `${this.path}:${block.line}`;
+    if (block.kind === 'sh') return this.#shell(block, where);
+    const file = fileName(block);
+    if (block.kind === 'ts') {
+      // tsc says `readme-line-40.mts(3,7): error ...`; the reader wants README.md:43:7.
+      const errors = [
+        ...(this.diagnostics[file] ?? []),
+        ...(this.diagnostics['(tsconfig)'] ?? []),
+      ].map((d) =>
+        d.replace(
+          /^readme-line-\d+\.mts\((\d+),(\d+)\)/,
+          (_, row, col) => `${this.path}:${block.line + Number(row)}:${col}`,
+        ),
+      );
+      if (errors.length > 0)
+        return failed(`${where}: does not compile under the strict settings`, errors);
+      if (!block.run) return { ok: true, problems: [], output: '' };
+      return this.#node(join('out', file.replace(/\.mts$/, '.mjs')), block, where);
+    }
+    if (!block.run) {
+      const check = spawnSync(process.execPath, ['--check', file], {
+        cwd: this.project,
+        encoding: 'utf8',
+      });
+      return check.status === 0
+        ? { ok: true, problems: [], output: '' }
+        : failed(`${where}: syntax error`, [check.stderr]);
+    }
+    return this.#node(file, block, where);
+  }
+
+  #node(file, block, where) {
+    const result = runExample(process.execPath, [file], { cwd: this.project, code: block.code });
+    return result.ok ? result : failed(`${where}: ${result.problems.join('; ')}`, [result.output]);
+  }
+
+  #shell(block, where) {
+    if (block.install) return { ok: true, problems: [], output: '' };
+    const cwd = join(this.root, dirname(this.path));
+    if (!block.run) {
+      const check = spawnSync('bash', ['-n', '-c', block.code], { encoding: 'utf8' });
+      return check.status === 0
+        ? { ok: true, problems: [], output: '' }
+        : failed(`${where}: syntax error`, [check.stderr]);
+    }
+    const result = runExample('bash', ['-euo', 'pipefail', '-c', block.code], {
+      cwd,
+      code: block.code,
+    });
+    return result.ok ? result : failed(`${where}: ${result.problems.join('; ')}`, [result.output]);
+  }
+}
+
+function failed(summary, details) {
+  const output = details.join('\n').trim();
+  return {
+    ok: false,
+    problems: [summary],
+    output,
+    message: output ? `${summary}\n${output}` : summary,
+  };
+}
