@@ -60,14 +60,14 @@ for (const path of readmes) {
     failed += 1;
   }
   try {
-    readme.prepare(tarballs);
+    await readme.prepare(tarballs);
   } catch (error) {
     console.log(`FAIL ${path}: ${error.message}`);
     failed += readme.blocks.length || 1;
     continue;
   }
   for (const block of readme.blocks) {
-    const result = readme.run(block);
+    const result = await readme.run(block);
     const label = `${path}:${block.line} ${block.lang}${block.run ? '' : ' norun'}`;
     if (result.ok) {
       passed += 1;

@@ -2,7 +2,7 @@
 // their install lines promise. The convention is documented in
 // tooling/scripts/README.md; this file is its one implementation.
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fromMarkdown } from 'mdast-util-from-markdown';
 
 /** Info-string languages that are examples, and how each one runs. */
@@ -178,9 +178,4 @@ export function readReadme(root, path) {
     }
   }
   return { path, blocks, installs: [...installs].sort(), problems };
-}
-
-/** `path` relative to `root`, for messages. */
-export function shown(root, path) {
-  return relative(root, path) || '.';
 }

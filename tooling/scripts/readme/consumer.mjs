@@ -4,8 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { check } from './process.mjs';
 
-/** Runs a command; throws with its output when it fails. Returns stdout. */
+/** Runs a command synchronously; throws with its output when it fails. Returns stdout. */
 export function sh(cmd, args, cwd, env = {}) {
   const result = spawnSync(cmd, args, {
     cwd,
@@ -41,7 +42,7 @@ export function tarballsIn(dir) {
  * (other CPUs and libcs) are dropped. pnpm is strict: an import of a
  * package the project does not list fails, as it would for a user.
  */
-export function consumerProject(packages, tarballs, manager, { type = 'module' } = {}) {
+export async function consumerProject(packages, tarballs, manager, { type = 'module' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), `shmkit-consumer-${manager}-`));
   const file = (name) => {
     const path = tarballs[name];
@@ -68,11 +69,17 @@ export function consumerProject(packages, tarballs, manager, { type = 'module' }
     pkg.pnpm = { overrides };
     writeFileSync(join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
     // CI=true makes pnpm insist on a lock file; a fresh project has none.
-    sh('pnpm', ['install', '--no-frozen-lockfile', '--ignore-workspace', '--reporter=silent'], dir);
+    await check(
+      'pnpm',
+      ['install', '--no-frozen-lockfile', '--ignore-workspace', '--reporter=silent'],
+      {
+        cwd: dir,
+      },
+    );
   } else if (manager === 'npm') {
     pkg.overrides = overrides;
     writeFileSync(join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
-    sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], dir);
+    await check('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir });
   } else {
     throw new Error(`unknown package manager ${manager}`);
   }

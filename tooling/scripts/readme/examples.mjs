@@ -3,11 +3,11 @@
 // list (from the release tarballs, with pnpm, which refuses imports of
 // packages the project does not list); shell commands in the README's own
 // folder of the checkout (the apps and tooling exist only there).
-import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readReadme } from './blocks.mjs';
 import { consumerProject } from './consumer.mjs';
+import { exec } from './process.mjs';
 import { compileTypeScript, runExample } from './run.mjs';
 
 const EXTENSION = { js: 'mjs', cjs: 'cjs', ts: 'mts' };
@@ -37,17 +37,17 @@ export class ReadmeExamples {
   }
 
   /** Installs the project and compiles the TypeScript examples, once. */
-  prepare(tarballs) {
+  async prepare(tarballs) {
     if (this.project !== undefined) return;
     const code = this.blocks.filter((b) => b.kind !== 'sh');
     if (code.length === 0) {
       this.project = null;
       return;
     }
-    this.project = consumerProject(this.info.installs, tarballs, 'pnpm');
+    this.project = await consumerProject(this.info.installs, tarballs, 'pnpm');
     for (const block of code) writeFileSync(join(this.project, fileName(block)), block.code);
     const ts = code.filter((b) => b.kind === 'ts').map(fileName);
-    if (ts.length > 0) this.diagnostics = compileTypeScript(this.project, ts);
+    if (ts.length > 0) this.diagnostics = await compileTypeScript(this.project, ts);
   }
 
   /** Removes the example project. */
@@ -57,7 +57,7 @@ export class ReadmeExamples {
   }
 
   /** Runs one block; `{ ok, problems, output }`. */
-  run(block) {
+  async run(block) {
     const where = `${this.path}:${block.line}`;
     if (block.kind === 'sh') return this.#shell(block, where);
     const file = fileName(block);
@@ -78,10 +78,7 @@ export class ReadmeExamples {
       return this.#node(join('out', file.replace(/\.mts$/, '.mjs')), block, where);
     }
     if (!block.run) {
-      const check = spawnSync(process.execPath, ['--check', file], {
-        cwd: this.project,
-        encoding: 'utf8',
-      });
+      const check = await exec(process.execPath, ['--check', file], { cwd: this.project });
       return check.status === 0
         ? { ok: true, problems: [], output: '' }
         : failed(`${where}: syntax error`, [check.stderr]);
@@ -89,21 +86,24 @@ export class ReadmeExamples {
     return this.#node(file, block, where);
   }
 
-  #node(file, block, where) {
-    const result = runExample(process.execPath, [file], { cwd: this.project, code: block.code });
+  async #node(file, block, where) {
+    const result = await runExample(process.execPath, [file], {
+      cwd: this.project,
+      code: block.code,
+    });
     return result.ok ? result : failed(`${where}: ${result.problems.join('; ')}`, [result.output]);
   }
 
-  #shell(block, where) {
+  async #shell(block, where) {
     if (block.install) return { ok: true, problems: [], output: '' };
     const cwd = join(this.root, dirname(this.path));
     if (!block.run) {
-      const check = spawnSync('bash', ['-n', '-c', block.code], { encoding: 'utf8' });
+      const check = await exec('bash', ['-n', '-c', block.code]);
       return check.status === 0
         ? { ok: true, problems: [], output: '' }
         : failed(`${where}: syntax error`, [check.stderr]);
     }
-    const result = runExample('bash', ['-euo', 'pipefail', '-c', block.code], {
+    const result = await runExample('bash', ['-euo', 'pipefail', '-c', block.code], {
       cwd,
       code: block.code,
     });

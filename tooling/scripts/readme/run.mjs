@@ -10,11 +10,12 @@
 // that breaks a second run fails it) and the /dev/shm names it mentions
 // must be gone afterwards.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exec } from './process.mjs';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -83,28 +84,22 @@ function mentionedPaths(code) {
   return [...paths];
 }
 
-function runOnce(command, args, cwd, env, timeout) {
+async function runOnce(command, args, cwd, env, timeout) {
   const prefix = isolationPrefix();
   const leftovers = join(mkdtempSync(join(tmpdir(), 'shmkit-leftovers-')), 'list');
   const scratch = mkdtempSync(join(tmpdir(), 'shmkit-example-tmp-'));
   const full = prefix
     ? [...prefix, 'bash', '-c', ISOLATE, 'isolate', command, ...args]
     : [command, ...args];
-  const result = spawnSync(full[0], full.slice(1), {
+  const result = await exec(full[0], full.slice(1), {
     cwd,
-    encoding: 'utf8',
     timeout,
-    killSignal: 'SIGKILL',
-    maxBuffer: 64 << 20,
-    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env, TMPDIR: scratch, SHMKIT_LEFTOVERS: leftovers },
   });
   const left = [];
   if (prefix) {
     if (existsSync(leftovers)) {
-      left.push(
-        ...spawnSync('cat', [leftovers], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean),
-      );
+      left.push(...readFileSync(leftovers, 'utf8').split('\n').filter(Boolean));
     } else if (result.status !== null) {
       left.push('(the isolation wrapper reported nothing)');
     }
@@ -115,8 +110,8 @@ function runOnce(command, args, cwd, env, timeout) {
   return {
     status: result.status,
     signal: result.signal,
-    stdout: result.stdout ?? '',
-    stderr: result.stderr ?? '',
+    stdout: result.stdout,
+    stderr: result.stderr,
     error: result.error,
     leftovers: left,
   };
@@ -126,17 +121,16 @@ function runOnce(command, args, cwd, env, timeout) {
  * Runs `command args` in `cwd` as an example; returns `{ ok, output, problems }`.
  * `code` is the example's text, used to find the names it should have removed.
  */
-export function runExample(command, args, { cwd, code, env = {}, timeout = 120_000 }) {
+export async function runExample(command, args, { cwd, code, env = {}, timeout = 120_000 }) {
   const problems = [];
   const runs = isolationPrefix() ? 1 : 2;
   let output = '';
   for (let i = 0; i < runs; i++) {
-    const r = runOnce(command, args, cwd, env, timeout);
+    const r = await runOnce(command, args, cwd, env, timeout);
     output = `${r.stdout}${r.stderr}`;
     const which = runs > 1 ? ` (run ${i + 1} of ${runs})` : '';
     if (r.error) problems.push(`could not run${which}: ${r.error.message}`);
-    if (r.signal)
-      problems.push(`killed by ${r.signal}${which}${r.signal === 'SIGKILL' ? ' (timeout?)' : ''}`);
+    if (r.signal) problems.push(`killed by ${r.signal}${which}`);
     else if (r.status !== 0) problems.push(`exited with ${r.status}${which}`);
     if (r.status === 97 && isolationPrefix()) problems.push('could not mount a private /dev/shm');
     if (r.leftovers.length > 0) problems.push(`left behind${which}: ${r.leftovers.join('; ')}`);
@@ -158,7 +152,7 @@ export function runExample(command, args, { cwd, code, env = {}, timeout = 120_0
  * into `dir/out`. Returns the diagnostics per file name: an empty object
  * when everything compiled.
  */
-export function compileTypeScript(dir, files) {
+export async function compileTypeScript(dir, files) {
   const tsc = createRequire(join(repoRoot, 'package.json')).resolve('typescript/bin/tsc');
   writeFileSync(
     join(dir, 'tsconfig.json'),
@@ -168,9 +162,8 @@ export function compileTypeScript(dir, files) {
       2,
     ),
   );
-  const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--pretty', 'false'], {
+  const result = await exec(process.execPath, [tsc, '-p', 'tsconfig.json', '--pretty', 'false'], {
     cwd: dir,
-    encoding: 'utf8',
   });
   const diagnostics = {};
   for (const line of `${result.stdout}${result.stderr}`.split('\n').filter(Boolean)) {
