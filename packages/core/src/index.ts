@@ -15,8 +15,11 @@ export type {
   MappingKind,
   PageRangeOptions,
   Protection,
+  Residency,
   SyncOptions,
 } from './mapping';
+export { Layout, layout } from './layout';
+export type { FieldPlacement, FieldSpec, Placeable, Scalar, ScalarField, ViewOf } from './layout';
 export { isSystemError } from './errors';
 export type { CodedError, SystemError } from './errors';
 export { platformTriple } from './loader';

@@ -4,6 +4,7 @@
 
 mod fifo;
 mod mapping;
+mod mapping_copy;
 mod mlock;
 mod mmap;
 mod posix_shm;
@@ -22,6 +23,7 @@ use crate::napi::{Exports, JsResult};
 
 pub fn register(exports: &Exports) -> JsResult<()> {
     mapping::register(exports)?;
+    mapping_copy::register(exports)?;
     sysv::register(exports)?;
     posix_shm::register(exports)?;
     mmap::register(exports)?;
