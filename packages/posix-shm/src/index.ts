@@ -6,6 +6,7 @@
 export { PosixShm, SHM_DIRECTORY } from './posix-shm';
 export type {
   CreateOptions,
+  WaitForOptions,
   MapOptions,
   OpenOptions,
   PosixShmInfo,
