@@ -19,7 +19,15 @@ export type {
   SyncOptions,
 } from './mapping';
 export { Layout, layout } from './layout';
-export type { FieldPlacement, FieldSpec, Placeable, Scalar, ScalarField, ViewOf } from './layout';
+export type {
+  FieldPlacement,
+  FieldSpec,
+  Placeable,
+  Scalar,
+  ScalarField,
+  ScalarViews,
+  ViewOf,
+} from './layout';
 export { isSystemError } from './errors';
 export type { CodedError, SystemError } from './errors';
 export { platformTriple } from './loader';

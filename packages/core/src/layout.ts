@@ -48,7 +48,8 @@ export interface FieldPlacement {
   readonly scalar: Scalar | undefined;
 }
 
-interface ScalarViews {
+/** The TypedArray of each primitive. */
+export interface ScalarViews {
   int8: Int8Array;
   uint8: Uint8Array;
   int16: Int16Array;

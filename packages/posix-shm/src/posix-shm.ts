@@ -181,18 +181,26 @@ export class PosixShm implements Disposable {
   }
 
   /**
-   * Creates an object of `size` bytes, or opens the existing one unless
-   * `exclusive` is set. The pages are reserved up front unless `reserve`
-   * is false. Without a name (`PosixShm.create({ size })`), it makes a new
-   * object under a generated unique name (`shm.name`), like Python's
-   * `SharedMemory(create=True)`.
+   * Creates a new object of `options.size` bytes under a generated unique
+   * name (`/shmkit-` and 16 hex digits, in {@link PosixShm.name}), like
+   * Python's `SharedMemory(create=True)`. Always exclusive.
+   *
+   * @throws RangeError ERR_OUT_OF_RANGE for a bad size or mode.
+   * @throws TypeError ERR_INVALID_ARG_VALUE for `exclusive: false`.
+   * @throws SystemError EACCES, ENOSPC (no room in /dev/shm).
+   */
+  static create(options: CreateOptions): PosixShm;
+  /**
+   * Creates an object of `options.size` bytes, or opens the existing one
+   * unless `exclusive` is set. The pages are reserved up front unless
+   * `reserve` is false; with `publish: false` the object gets its name only
+   * at {@link PosixShm.publish}.
    *
    * @param name - '/name': one leading '/', no other '/', at most 255 bytes.
    * @throws TypeError ERR_INVALID_ARG_VALUE for a bad name.
    * @throws RangeError ERR_OUT_OF_RANGE for a bad size or mode.
    * @throws SystemError EEXIST (exclusive, exists), EACCES, ENOSPC (no room in /dev/shm).
    */
-  static create(options: CreateOptions): PosixShm;
   static create(name: string, options: CreateOptions): PosixShm;
   static create(nameOrOptions: string | CreateOptions, maybeOptions?: CreateOptions): PosixShm {
     const generated = typeof nameOrOptions === 'object' && nameOrOptions !== null;
