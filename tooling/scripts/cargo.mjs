@@ -107,16 +107,26 @@ export function cargoSourceArgs() {
  */
 function testWithReport(command) {
   // Through a shell so both streams keep their order in one capture.
-  const result = spawnSync('bash', ['-o', 'pipefail', '-c', '"$@" 2>&1 | tee /dev/stderr', 'cargo', ...command], {
-    cwd: coreDir,
-    stdio: ['inherit', 'pipe', 'inherit'],
-    encoding: 'utf8',
-    maxBuffer: 256 << 20,
-  });
+  const result = spawnSync(
+    'bash',
+    ['-o', 'pipefail', '-c', '"$@" 2>&1 | tee /dev/stderr', 'cargo', ...command],
+    {
+      cwd: coreDir,
+      stdio: ['inherit', 'pipe', 'inherit'],
+      encoding: 'utf8',
+      maxBuffer: 256 << 20,
+    },
+  );
   const status = result.status ?? 1;
   const pkg = JSON.parse(readFileSync(join(coreDir, 'package.json'), 'utf8'));
-  const report = join(process.env.SHMKIT_TEST_RESULTS, `cargo-${pkg.name.replace(/\//g, '__')}.json`);
-  writeFileSync(report, JSON.stringify({ status, signal: result.signal, output: result.stdout ?? '' }));
+  const report = join(
+    process.env.SHMKIT_TEST_RESULTS,
+    `cargo-${pkg.name.replace(/\//g, '__')}.json`,
+  );
+  writeFileSync(
+    report,
+    JSON.stringify({ status, signal: result.signal, output: result.stdout ?? '' }),
+  );
   return status;
 }
 
