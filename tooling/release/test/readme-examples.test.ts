@@ -101,7 +101,16 @@ describe('the runner itself (on a README written to fail)', () => {
       'exit 3',
       '```',
       '',
+      '```sh',
+      'test -f node_modules/@shmkit/posix-shm/package.json && test ! -e node_modules/@shmkit/core',
+      '```',
+      '',
     ].join('\n'),
+  );
+  // A published package: its commands run in the outside project.
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: '@shmkit/selftest', version: '1.0.0' }),
   );
   const readme = new ReadmeExamples(dir, 'README.md');
   beforeAll(() => readme.prepare(tarballsIn(releaseTarballs())));
@@ -143,6 +152,12 @@ describe('the runner itself (on a README written to fail)', () => {
     const norun = await readme.run(block(22));
     expect(norun.ok).toBe(false);
     expect(norun.message).toMatch(/README\.md:23:\d+: error TS2322/);
+  });
+
+  it("runs a published package's commands in the outside project, which has only what it installs", async () => {
+    expect(readme.published).toBe(true);
+    const result = await readme.run(block(30));
+    if (!result.ok) expect.fail(result.message);
   });
 
   it('fails a shell block that exits non-zero', async () => {

@@ -11,6 +11,8 @@ export class ReadmeExamples {
   readonly root: string;
   readonly path: string;
   readonly info: ReadmeInfo;
+  /** True when the README belongs to a published package (its commands run in the outside project). */
+  readonly published: boolean;
   readonly blocks: ExampleBlock[];
   readonly problems: string[];
   prepare(tarballs: Record<string, string>): Promise<void>;

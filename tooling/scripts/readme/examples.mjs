@@ -3,7 +3,7 @@
 // list (from the release tarballs, with pnpm, which refuses imports of
 // packages the project does not list); shell commands in the README's own
 // folder of the checkout (the apps and tooling exist only there).
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readReadme } from './blocks.mjs';
 import { consumerProject } from './consumer.mjs';
@@ -25,6 +25,7 @@ export class ReadmeExamples {
     this.path = path;
     this.project = undefined;
     this.diagnostics = {};
+    this.published = isPublished(join(root, dirname(path)));
   }
 
   get blocks() {
@@ -40,7 +41,9 @@ export class ReadmeExamples {
   async prepare(tarballs) {
     if (this.project !== undefined) return;
     const code = this.blocks.filter((b) => b.kind !== 'sh');
-    if (code.length === 0) {
+    // A published package's commands run where its users run them.
+    const commands = this.published && this.blocks.some((b) => b.kind === 'sh' && !b.install);
+    if (code.length === 0 && !commands) {
       this.project = null;
       return;
     }
@@ -96,7 +99,13 @@ export class ReadmeExamples {
 
   async #shell(block, where) {
     if (block.install) return { ok: true, problems: [], output: '' };
-    const cwd = join(this.root, dirname(this.path));
+    // A published package's README speaks to users who installed it: its
+    // commands run in the outside project, with its bins on PATH. The
+    // root, the apps and the tools exist only in the checkout.
+    const cwd = this.published ? this.project : join(this.root, dirname(this.path));
+    const env = this.published
+      ? { PATH: `${join(this.project, 'node_modules/.bin')}:${process.env.PATH}` }
+      : {};
     if (!block.run) {
       const check = await exec('bash', ['-n', '-c', block.code]);
       return check.status === 0
@@ -105,10 +114,19 @@ export class ReadmeExamples {
     }
     const result = await runExample('bash', ['-euo', 'pipefail', '-c', block.code], {
       cwd,
+      env,
       code: block.code,
     });
     return result.ok ? result : failed(`${where}: ${result.problems.join('; ')}`, [result.output]);
   }
+}
+
+/** True for a folder whose package.json is a package that gets published (not private). */
+function isPublished(dir) {
+  const manifest = join(dir, 'package.json');
+  if (!existsSync(manifest)) return false;
+  const pkg = JSON.parse(readFileSync(manifest, 'utf8'));
+  return pkg.private !== true && typeof pkg.name === 'string';
 }
 
 function failed(summary, details) {
