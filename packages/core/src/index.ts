@@ -28,6 +28,8 @@ export type {
   ScalarViews,
   ViewOf,
 } from './layout';
+export { ErrorCodes } from './error-codes';
+export type { ShmkitErrorCode } from './error-codes';
 export { isSystemError } from './errors';
 export type { CodedError, SystemError } from './errors';
 export { platformTriple } from './loader';

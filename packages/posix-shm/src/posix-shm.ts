@@ -11,6 +11,7 @@ import {
   isSystemError,
   native,
   optionalBoolean,
+  systemError,
   validateInteger,
   validateMode,
   validateOptions,
@@ -346,10 +347,10 @@ export class PosixShm implements Disposable {
         const left = deadline - performance.now();
         if (left <= 0) {
           finish(
-            codedError(
-              'ETIMEDOUT',
-              `waiting for POSIX shared memory object '${name}' timed out after ${timeout} ms`,
-            ),
+            systemError('ETIMEDOUT', 'shm_open', {
+              ipcName: name,
+              note: `it did not appear within ${timeout} ms`,
+            }),
           );
           return;
         }
@@ -509,8 +510,8 @@ export class PosixShm implements Disposable {
    * 'posix-shm'. The range must lie inside the object's current size.
    * Closing the object later does not unmap.
    *
-   * @throws RangeError ERR_INVALID_ARG_VALUE (unaligned offset), ERR_OUT_OF_RANGE
-   *   (offset or length past the end).
+   * @throws RangeError ERR_INVALID_ARG_VALUE (unaligned offset),
+   *   ERR_SHMKIT_BEYOND_EOF (offset or length past the object's end).
    * @throws Error ERR_SHMKIT_EMPTY when the object has size 0.
    * @throws SystemError EACCES for a writable mapping of a read-only object.
    */

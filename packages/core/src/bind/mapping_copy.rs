@@ -2,6 +2,7 @@
 //! `readInto` (a copy into the caller's buffer) and `residency` (mincore).
 //! Kept apart from mapping.rs, which owns the Region model.
 
+use super::error::{ShmkitError, Subject};
 use super::mapping::{page_range, RegionHandle};
 use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Value};
 
@@ -51,7 +52,7 @@ fn residency(env: Env, call: &CallInfo) -> JsResult<Value> {
     let region = &call.handle::<RegionHandle>(0, "handle")?.0;
     let memory = region.memory()?;
     let (offset, length) = page_range(call, region, 1)?;
-    let pages = memory.residency(offset, length).map_err(|e| Error::sys(e, crate::napi::Subject::Detail(format!("{length} bytes at offset {offset}"))))?;
+    let pages = memory.residency(offset, length).map_err(|e| Error::sys(e, Subject::Detail(format!("{length} bytes at offset {offset}"))))?;
     let bytes: Vec<u8> = pages.into_iter().map(u8::from).collect();
     env.buffer_copy(&bytes)
 }
