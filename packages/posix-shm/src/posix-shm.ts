@@ -10,7 +10,9 @@ import {
   invalidArgValue,
   isSystemError,
   native,
+  onAbort,
   optionalBoolean,
+  setLongTimeout,
   systemError,
   validateInteger,
   validateMode,
@@ -128,9 +130,6 @@ export interface PosixShmInfo extends PosixShmStat {
 function generatedName(): string {
   return `/shmkit-${randomBytes(8).toString('hex')}`;
 }
-
-/** setTimeout's longest delay; longer timeouts are waited for in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function validateName(name: unknown): string {
   // The native side checks the shape (one leading '/', no other '/', length)
@@ -324,13 +323,11 @@ export class PosixShm implements Disposable {
     if (now !== undefined) return now;
     return new Promise<PosixShm>((resolve, reject) => {
       const entry = name.slice(1);
-      const deadline = performance.now() + timeout;
-      let timer: ReturnType<typeof setTimeout> | undefined;
       const watcher = watch(SHM_DIRECTORY, { persistent: true });
       const finish = (error: unknown, shm?: PosixShm) => {
         watcher.close();
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        timer.clear();
+        unsubscribe();
         if (shm !== undefined) resolve(shm);
         else reject(error);
       };
@@ -342,26 +339,21 @@ export class PosixShm implements Disposable {
           finish(error);
         }
       };
-      const onAbort = () => finish(abortError(signal));
-      const arm = () => {
-        const left = deadline - performance.now();
-        if (left <= 0) {
+      const timer = setLongTimeout(
+        () =>
           finish(
             systemError('ETIMEDOUT', 'shm_open', {
               ipcName: name,
               note: `it did not appear within ${timeout} ms`,
             }),
-          );
-          return;
-        }
-        timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-      };
+          ),
+        timeout,
+      );
+      const unsubscribe = signal ? onAbort(signal, () => finish(abortError(signal))) : () => {};
       watcher.on('change', (_event, file) => {
         if (String(file) === entry) check();
       });
       watcher.on('error', (error) => finish(error));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeout !== Infinity) arm();
       // The watch is in place: an object published from now on is seen.
       // One published between the first attempt and the watch is found here.
       check();
