@@ -194,8 +194,6 @@ function sendType(type: unknown): number | bigint {
   return type === undefined ? 1 : validateType(type, 'options.type', 1);
 }
 
-type AnyMessage = SysvMessage<number | bigint>;
-
 /**
  * A System V message queue (`msgget`/`msgsnd`/`msgrcv`/`msgctl`): messages
  * with a type, shared with any process that knows the key or id, C programs,
@@ -376,8 +374,8 @@ export class SysvMessageQueue {
    */
   receive(options: SysvReceiveOptions & { bigint: true }): SysvMessage<bigint>;
   receive(options?: SysvReceiveOptions & { bigint?: false }): SysvMessage;
-  receive(options?: SysvReceiveOptions): AnyMessage;
-  receive(options?: SysvReceiveOptions): AnyMessage {
+  receive(options?: SysvReceiveOptions): SysvMessage<number | bigint>;
+  receive(options?: SysvReceiveOptions): SysvMessage<number | bigint> {
     const o = optionsOf<SysvReceiveAsyncOptions>(options);
     const { type, flags, maxSize } = parseSelect(o);
     const { timeout, signal, ref } = o;
@@ -390,8 +388,8 @@ export class SysvMessageQueue {
   /** The first message `type` selects if there is one right now, else undefined. */
   tryReceive(options: SysvSelectOptions & { bigint: true }): SysvMessage<bigint> | undefined;
   tryReceive(options?: SysvSelectOptions & { bigint?: false }): SysvMessage | undefined;
-  tryReceive(options?: SysvSelectOptions): AnyMessage | undefined;
-  tryReceive(options?: SysvSelectOptions): AnyMessage | undefined {
+  tryReceive(options?: SysvSelectOptions): SysvMessage<number | bigint> | undefined;
+  tryReceive(options?: SysvSelectOptions): SysvMessage<number | bigint> | undefined {
     const { type, flags, maxSize } = parseSelect(optionsOf(options));
     return native.msgReceive(this.#id, type, flags, maxSize, 0);
   }
@@ -403,8 +401,8 @@ export class SysvMessageQueue {
    */
   receiveAsync(options: SysvReceiveAsyncOptions & { bigint: true }): Promise<SysvMessage<bigint>>;
   receiveAsync(options?: SysvReceiveAsyncOptions & { bigint?: false }): Promise<SysvMessage>;
-  receiveAsync(options?: SysvReceiveAsyncOptions): Promise<AnyMessage>;
-  receiveAsync(options?: SysvReceiveAsyncOptions): Promise<AnyMessage> {
+  receiveAsync(options?: SysvReceiveAsyncOptions): Promise<SysvMessage<number | bigint>>;
+  receiveAsync(options?: SysvReceiveAsyncOptions): Promise<SysvMessage<number | bigint>> {
     let selection: Selection;
     let wait: ParsedWait;
     try {
@@ -423,7 +421,10 @@ export class SysvMessageQueue {
     return this.#receiveLater(selection, wait);
   }
 
-  async #receiveLater({ type, flags, maxSize }: Selection, wait: ParsedWait): Promise<AnyMessage> {
+  async #receiveLater(
+    { type, flags, maxSize }: Selection,
+    wait: ParsedWait,
+  ): Promise<SysvMessage<number | bigint>> {
     const [group, waitFlags] = asyncArgs(wait);
     for (;;) {
       const left = remaining(wait);
