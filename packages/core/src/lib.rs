@@ -1,6 +1,8 @@
 //! shmkit's native core: one Node-API addon for every @shmkit package.
 //!
 //! - [`os`]: safe wrappers over the Linux calls, plain Rust, unit tested.
+//! - [`model`]: the state bindings drive (buffers over a mapping, page
+//!   protections, pins), plain Rust, unit tested.
 //! - `napi`: a small safe layer over Node-API (the glue).
 //! - `bind`: the functions JS calls, each decoding arguments with `napi` and
 //!   doing the work with `os`.
@@ -8,6 +10,7 @@
 //! The glue is left out of `cargo test` builds: its symbols live in the Node
 //! binary, which a test executable does not link against.
 
+pub mod model;
 pub mod os;
 
 #[cfg(not(test))]

@@ -168,5 +168,6 @@ export function mapFile(pathOrFd: string | URL | number, options?: MapFileOption
     mode,
     reserve: opts.reserve,
   });
-  return adoptMapping(init, { kind: 'file', readOnly: init[1] === undefined });
+  // Read-only shared pages are PROT_READ; read-only private ones are copy-on-write.
+  return adoptMapping(init, { kind: 'file', readOnly: readOnly && shared });
 }

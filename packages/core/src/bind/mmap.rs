@@ -1,25 +1,27 @@
 //! Bindings for the mmap area: mapping files by path or descriptor.
 //!
-//! The SIGBUS guard lives here: the file is fstat'ed right before mmap and a
-//! range that reaches past its end is refused, because touching a mapped
-//! page wholly beyond EOF raises SIGBUS, which would kill the process.
+//! The SIGBUS guard is [`MmapRaw::map_file`](crate::os::mman::MmapRaw::map_file):
+//! the file is fstat'ed right before mmap and a range that reaches past its
+//! end is refused, because touching a mapped page wholly beyond EOF raises
+//! SIGBUS, which would kill the process.
 
-use crate::bind::{check_page_offset, expose, FdMapOptions};
+use crate::bind::{check_page_offset, expose, file_map_error, not_regular, FdMapOptions};
 use crate::napi::{ArgKind, CallInfo, Env, Error, Exports, JsResult, Subject, Value, ValueType};
-use crate::os::mman::{self, OpenOptions};
+use crate::os::file::{self, FileType, OpenError, OpenOptions};
+use crate::os::{map_registry, mman};
+use std::ffi::CString;
 use std::os::fd::AsRawFd;
 
-/// Largest byte count a JS number holds exactly (2^53 - 1).
-const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
-
 /// mmapMapFile(pathOrFd, offset, length | undefined,
-///             { shared = true, readOnly = false, populate = false, size, mode = 0o600 })
+///             { shared = true, readOnly = false, populate = false, size, mode = 0o600, reserve })
 ///
 /// - `size` opens with O_CREAT and grows the file to at least `size` bytes
-///   (ftruncate) before mapping; it never shrinks a file.
+///   (ftruncate or fallocate) before mapping; it never shrinks a file.
 /// - read-only + shared: O_RDONLY, PROT_READ, no buffer (JS copies with
 ///   `read`), so no JS write can fault. read-only + private: O_RDONLY,
 ///   copy-on-write, with a buffer whose writes never reach the file.
+/// - a path is opened without blocking and refused unless it is a regular
+///   file (a FIFO would otherwise block the event loop in open).
 fn map_file(env: Env, call: &CallInfo) -> JsResult<Value> {
     let target = call.arg(0, "pathOrFd")?;
     let offset = call.arg(1, "offset")?.offset()?;
@@ -31,6 +33,12 @@ fn map_file(env: Env, call: &CallInfo) -> JsResult<Value> {
     let mode = options.property("mode", "options.mode")?.optional()?.map(|a| a.integer(0, 0o7777)).transpose()?;
     let mode = mode.unwrap_or(0o600) as u32;
     let reserve = options.property("reserve", "options.reserve")?.optional()?.map(|a| a.boolean()).transpose()?;
+    let target = match target.kind()? {
+        ArgKind::Other if target.value.value_type()? == ValueType::String => Target::Path(target.string()?),
+        ArgKind::Number => Target::Fd(target.integer(0, i32::MAX as i64)? as i32),
+        _ => return Err(target.type_error("of type string or number")),
+    };
+    // Every argument is read: no JS runs from here on.
 
     check_page_offset("options.offset", offset)?;
     if size.is_some() && read_only {
@@ -43,78 +51,46 @@ fn map_file(env: Env, call: &CallInfo) -> JsResult<Value> {
     // Keeps the file open until the mapping exists; the mapping then holds
     // its own reference to the file, so ours is closed on return.
     let opened;
-    let (fd, subject) = match target.kind()? {
-        ArgKind::Other if target.value.value_type()? == ValueType::String => {
-            let path = target.string()?;
+    let (fd, subject, shown) = match target {
+        Target::Path(path) => {
+            let c_path = CString::new(path.as_str())
+                .map_err(|_| Error::invalid_arg_value("pathOrFd", "must be a string without null bytes", &format!("'{path}'")))?;
             let write = size.is_some() || (shared && !read_only);
-            let create = size.map(|_| mode);
-            opened = mman::open_file(&path, OpenOptions { write, create }).map_err(|e| Error::sys(e, Subject::Path(path.clone())))?;
-            (opened.as_raw_fd(), Subject::Path(path))
+            let how = OpenOptions { create: size.map(|_| mode), ..OpenOptions::regular(write, true) };
+            let shown = format!("'{path}'");
+            opened = file::open(&c_path, how).map_err(|e| match e {
+                OpenError::Sys(e) => Error::sys(e, Subject::Path(path.clone())),
+                OpenError::WrongType(kind) => not_regular(&shown, kind),
+            })?;
+            (opened.fd.as_raw_fd(), Subject::Path(path), shown)
         }
-        ArgKind::Number => {
-            let fd = target.integer(0, i32::MAX as i64)? as i32;
-            (fd, Subject::Detail(format!("fd {fd}")))
-        }
-        _ => return Err(target.type_error("of type string or number")),
-    };
-    let subject_text = match &subject {
-        Subject::Path(p) => format!("'{p}'"),
-        Subject::Detail(d) => d.clone(),
-        _ => String::new(),
+        Target::Fd(fd) => (fd, Subject::Detail(format!("fd {fd}")), format!("fd {fd}")),
     };
 
-    let stat = match size {
-        Some(size) => {
-            // Reserve by default where running out of space means SIGBUS
-            // for memory-backed files: tmpfs.
-            let reserve = match reserve {
-                Some(reserve) => Ok(reserve),
-                None => mman::on_tmpfs(fd),
-            };
-            reserve.and_then(|reserve| mman::extend_file(fd, size, reserve))
+    // The registry stays locked from the size change to the mmap, so a
+    // concurrent shrink elsewhere in the process cannot slip in between.
+    let mut registry = map_registry::lock();
+    if let Some(size) = size {
+        // Reserve by default where running out of space means SIGBUS for
+        // memory-backed files: tmpfs.
+        let stat = file::fstat(fd).map_err(|e| Error::sys(e, subject.clone()))?;
+        if stat.kind != FileType::Regular {
+            return Err(not_regular(&shown, stat.kind));
         }
-        None => mman::fstat(fd),
+        let reserve = match reserve {
+            Some(reserve) => Ok(reserve),
+            None => mman::on_tmpfs(fd),
+        };
+        reserve.and_then(|reserve| mman::extend_file(fd, size, reserve)).map_err(|e| Error::sys(e, subject.clone()))?;
     }
-    .map_err(|e| Error::sys(e, subject.clone()))?;
-    if !stat.regular {
-        return Err(Error::plain(
-            "ERR_SHMKIT_NOT_REGULAR_FILE",
-            format!("{subject_text} is not a regular file: only regular files have a size that keeps a mapping safe from SIGBUS"),
-        ));
-    }
-    if stat.size == 0 {
-        return Err(Error::plain(
-            "ERR_SHMKIT_EMPTY_FILE",
-            format!("{subject_text} is empty: there is nothing to map. Pass options.size to grow it first"),
-        ));
-    }
-    if offset >= stat.size {
-        return Err(beyond_eof(format!(
-            "options.offset {offset} is at or past the end of {subject_text} ({} bytes)",
-            stat.size
-        )));
-    }
-    let available = stat.size - offset;
-    let length = match length {
-        Some(length) if length as u64 > available => {
-            return Err(beyond_eof(format!(
-                "{length} bytes from offset {offset} reach past the end of {subject_text} ({} bytes): touching them would raise SIGBUS",
-                stat.size
-            )))
-        }
-        Some(length) => length,
-        None if available > MAX_SAFE_INTEGER => {
-            return Err(Error::out_of_range("options.length", &format!("<= {MAX_SAFE_INTEGER}"), &available.to_string()))
-        }
-        None => available as usize,
-    };
-
-    let memory = map_options.map(fd, offset, length).map_err(|e| Error::sys(e, subject.clone()))?;
+    let memory = map_options.map(&mut registry, fd, offset, length).map_err(|e| file_map_error(e, subject, &shown))?;
+    drop(registry);
     expose(env, memory, map_options.init())
 }
 
-fn beyond_eof(message: String) -> Error {
-    Error::Range { code: "ERR_SHMKIT_BEYOND_EOF", message }
+enum Target {
+    Path(String),
+    Fd(i32),
 }
 
 pub fn register(exports: &Exports) -> JsResult<()> {

@@ -4,9 +4,12 @@
 //! `posixShmClose` or, failing that, when V8 collects the handle, so a
 //! forgotten object never leaks its fd.
 
-use crate::bind::{check_page_offset, expose, FdMapOptions};
+use crate::bind::{check_page_offset, expose, not_regular, FdMapOptions};
 use crate::napi::{sys, CallInfo, Env, Error, Exports, JsResult, Subject, SystemError, Tagged, Value};
-use crate::os::{self, posix_shm};
+use crate::os::file::OpenError;
+use crate::os::mman::FileMapError;
+use crate::os::posix_shm::{self, ResizeError};
+use crate::os::map_registry;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
@@ -61,12 +64,15 @@ fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
     let read_only = call.arg(3, "readOnly")?.boolean()?;
     let mode = call.arg(4, "mode")?.integer(0, 0o7777)? as u32;
     let options = posix_shm::OpenOptions { create, exclusive, read_only, mode };
-    let opened = posix_shm::open(&c_name, options).map_err(|e| {
-        let mut err = SystemError::from(e).with(Subject::Name(name.clone()));
-        if e.errno() == libc::EINVAL {
-            err = err.hint("POSIX shared memory needs /dev/shm mounted as tmpfs");
+    let opened = posix_shm::open(&c_name, options).map_err(|e| match e {
+        OpenError::Sys(e) => {
+            let mut err = SystemError::from(e).with(Subject::Name(name.clone()));
+            if e.errno() == libc::EINVAL || e.errno() == libc::ENOENT && create {
+                err = err.hint("POSIX shared memory needs /dev/shm mounted as tmpfs");
+            }
+            Error::System(err)
         }
-        Error::System(err)
+        OpenError::WrongType(kind) => not_regular(&format!("{}{name}", posix_shm::SHM_DIR), kind),
     })?;
     let fd = opened.fd.as_raw_fd();
     let result = env.object()?;
@@ -76,19 +82,35 @@ fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
     Ok(result)
 }
 
-/// posixShmResize(handle, size, unlinkOnFailure)
+/// posixShmResize(handle, size): ftruncate (fallocate when growing),
+/// refused with ERR_SHMKIT_BUSY when it would cut under a live mapping
+/// anywhere in this process.
 fn resize(env: Env, call: &CallInfo) -> JsResult<Value> {
     let object = object(call)?;
     let size = call.arg(1, "size")?.integer(0, (1i64 << 53) - 1)? as u64;
-    object.with_fd(|fd| posix_shm::resize(fd, size).map_err(|e| {
-        let mut err = SystemError::from(e).with(object.subject());
-        if e.errno() == libc::ENOSPC {
-            err = err.hint("/dev/shm is full: free space there or mount it with a larger size=");
-        } else if e.errno() == libc::EBADF || e.errno() == libc::EINVAL && object.read_only {
-            err = err.hint("the object was opened read-only");
-        }
-        Error::System(err)
-    }))?;
+    object.with_fd(|fd| {
+        posix_shm::resize_checked(fd, size).map_err(|e| match e {
+            ResizeError::Busy(usage) => Error::plain(
+                "ERR_SHMKIT_BUSY",
+                format!(
+                    "cannot shrink PosixShm '{}' to {size} bytes: this process still maps it up to byte {} ({} mapping{}, counting closed ones whose memory native code still uses), and touching a page past the new end would raise SIGBUS. Close those mappings first",
+                    object.name,
+                    usage.extent,
+                    usage.mappings,
+                    if usage.mappings == 1 { "" } else { "s" },
+                ),
+            ),
+            ResizeError::Sys(e) => {
+                let mut err = SystemError::from(e).with(object.subject());
+                if e.errno() == libc::ENOSPC {
+                    err = err.hint("/dev/shm is full: free space there or mount it with a larger size=");
+                } else if e.errno() == libc::EBADF || e.errno() == libc::EINVAL && object.read_only {
+                    err = err.hint("the object was opened read-only");
+                }
+                Error::System(err)
+            }
+        })
+    })?;
     env.undefined()
 }
 
@@ -116,32 +138,33 @@ fn map(env: Env, call: &CallInfo) -> JsResult<Value> {
     let options = FdMapOptions::read(&call.arg(3, "options")?)?;
     check_page_offset("options.offset", offset)?;
     let memory = object.with_fd(|fd| {
-        let size = posix_shm::stat(fd).map_err(|e| Error::sys(e, object.subject()))?.size;
-        if size == 0 {
-            return Err(Error::plain(
+        let length = length.map(|l| l as usize);
+        options.map(&mut map_registry::lock(), fd, offset, length).map_err(|e| match e {
+            FileMapError::Empty => Error::plain(
                 "ERR_SHMKIT_EMPTY",
                 format!("The POSIX shared memory object '{}' has size 0: resize() it before mapping", object.name),
-            ));
-        }
-        if offset >= size {
-            return Err(Error::out_of_range("options.offset", &format!("< {size} (the object's size)"), &offset.to_string()));
-        }
-        let available = size - offset;
-        let length = length.map_or(available, |l| l as u64);
-        if length > available {
-            return Err(Error::out_of_range(
-                "options.length",
-                &format!(">= 1 && <= {available} (the object's size after offset)"),
-                &length.to_string(),
-            ));
-        }
-        let length = usize::try_from(length).map_err(|_| Error::sys(os::Error::new(libc::ENOMEM, "mmap"), object.subject()))?;
-        options.map(fd, offset, length).map_err(|e| {
-            let mut err = SystemError::from(e).with(object.subject());
-            if e.errno() == libc::EACCES && object.read_only {
-                err = err.hint("the object was opened read-only: map it with { readOnly: true }");
+            ),
+            FileMapError::OffsetPastEnd { offset, size } => {
+                Error::out_of_range("options.offset", &format!("< {size} (the object's size)"), &offset.to_string())
             }
-            Error::System(err)
+            FileMapError::LengthPastEnd { length, size, offset } => Error::out_of_range(
+                "options.length",
+                &format!(">= 1 && <= {} (the object's size after offset)", size - offset),
+                &length.to_string(),
+            ),
+            FileMapError::TooLong { available } => Error::out_of_range(
+                "options.length",
+                &format!("<= {} (pass a length: the rest of the object is longer)", (1u64 << 53) - 1),
+                &available.to_string(),
+            ),
+            FileMapError::NotRegular(kind) => not_regular(&format!("PosixShm '{}'", object.name), kind),
+            FileMapError::Sys(e) => {
+                let mut err = SystemError::from(e).with(object.subject());
+                if e.errno() == libc::EACCES && object.read_only {
+                    err = err.hint("the object was opened read-only: map it with { readOnly: true }");
+                }
+                Error::System(err)
+            }
         })
     })?;
     expose(env, memory, options.init())

@@ -15,7 +15,7 @@ mod task;
 
 pub use args::{Arg, ArgKind, CallInfo, TypedArrayKind, TypedArrayView};
 pub use error::{Error, JsResult, Subject, SystemError};
-pub use external::Tagged;
+pub use external::{Tagged, WeakRef};
 pub use task::{spawn_on_pool, spawn_on_thread};
 
 use std::ffi::{c_char, c_void, CString};
@@ -162,15 +162,24 @@ impl Env {
     }
 
     /// A Buffer holding a copy of `bytes`.
+    ///
+    /// The copy is allocated here, fallibly, and handed to Node: Node's own
+    /// copying constructor aborts the process when the allocation fails, so a
+    /// large copy under memory pressure would crash instead of throwing.
     pub fn buffer_copy(self, bytes: &[u8]) -> JsResult<Value> {
-        let mut data: *mut c_void = ptr::null_mut();
-        out_value!(self.0, |v| sys::napi_create_buffer_copy(
-            self.0,
-            bytes.len(),
-            bytes.as_ptr().cast(),
-            &mut data,
-            &mut v
-        ))
+        if bytes.is_empty() {
+            let mut data: *mut c_void = ptr::null_mut();
+            return out_value!(self.0, |v| sys::napi_create_buffer_copy(self.0, 0, bytes.as_ptr().cast(), &mut data, &mut v));
+        }
+        let mut copy = Vec::new();
+        copy.try_reserve_exact(bytes.len()).map_err(|_| {
+            Error::Range {
+                code: "ERR_MEMORY_ALLOCATION_FAILED",
+                message: format!("Failed to allocate memory for a copy of {} bytes", bytes.len()),
+            }
+        })?;
+        copy.extend_from_slice(bytes);
+        self.buffer_from_vec(copy)
     }
 
     /// A JS function that calls `callback`.

@@ -1,8 +1,13 @@
 //! Owned memory mappings: `mmap`/`shmat` in, `munmap`/`shmdt` on drop.
 
-use super::{cvt, page_ceil, page_floor, page_size, Error, Result};
+use super::file::{self, FileType};
+use super::map_registry::{self, ObjectId, Registration, Span};
+use super::{cvt, page_floor, page_size, Error, Result};
 use std::os::fd::RawFd;
 use std::ptr::NonNull;
+
+/// The largest byte count a JS number holds exactly: 2^53 - 1.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// How a mapping is released when its owner drops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +74,9 @@ pub struct MmapRaw {
     ptr: NonNull<u8>,
     len: usize,
     release: Release,
+    /// The file-backed mapping's entry in the process-wide registry, removed
+    /// (as a field, after `drop` has unmapped) only once the memory is gone.
+    registration: Option<Registration>,
 }
 
 // SAFETY: MmapRaw only owns the address range; access to the bytes is through
@@ -121,7 +129,51 @@ impl MmapRaw {
             return Err(Error::last("mmap"));
         }
         let ptr = NonNull::new(ptr.cast::<u8>()).ok_or(Error::new(libc::EINVAL, "mmap"))?;
-        Ok(MmapRaw { ptr, len, release: Release::Munmap })
+        Ok(MmapRaw { ptr, len, release: Release::Munmap, registration: None })
+    }
+
+    /// Maps `len` bytes (default: to the end) of the regular file behind
+    /// `fd` from the page-aligned `offset`, after checking with fstat that
+    /// the whole range lies inside the file (a page past its end would
+    /// raise SIGBUS when touched), and records the mapping in the registry.
+    ///
+    /// `registry` must be held from before the caller last changed the
+    /// file's size, so the size checked is the size mapped.
+    pub fn map_file(
+        registry: &mut map_registry::Locked,
+        fd: RawFd,
+        offset: u64,
+        len: Option<usize>,
+        options: MapOptions,
+    ) -> std::result::Result<Self, FileMapError> {
+        let stat = file::fstat(fd)?;
+        if stat.kind != FileType::Regular {
+            return Err(FileMapError::NotRegular(stat.kind));
+        }
+        if stat.size == 0 {
+            return Err(FileMapError::Empty);
+        }
+        if offset >= stat.size {
+            return Err(FileMapError::OffsetPastEnd { offset, size: stat.size });
+        }
+        let available = stat.size - offset;
+        let len = match len {
+            Some(len) if len as u64 > available => {
+                return Err(FileMapError::LengthPastEnd { offset, length: len as u64, size: stat.size })
+            }
+            Some(len) => len,
+            None if available > MAX_SAFE_INTEGER => return Err(FileMapError::TooLong { available }),
+            None => usize::try_from(available).map_err(|_| FileMapError::TooLong { available })?,
+        };
+        let mut memory = Self::map_fd(fd, offset, len, options)?;
+        let object = ObjectId { dev: stat.dev, ino: stat.ino };
+        memory.registration = Some(registry.register(object, Span { offset, len: len as u64 }));
+        Ok(memory)
+    }
+
+    /// The object this mapping maps, when it came from [`MmapRaw::map_file`].
+    pub fn object(&self) -> Option<ObjectId> {
+        self.registration.as_ref().map(Registration::object)
     }
 
     /// Takes ownership of a region some other call mapped.
@@ -131,7 +183,7 @@ impl MmapRaw {
     /// created by the call that `release` undoes (mmap for Munmap, shmat for
     /// Shmdt).
     pub unsafe fn from_raw_parts(ptr: NonNull<u8>, len: usize, release: Release) -> Self {
-        MmapRaw { ptr, len, release }
+        MmapRaw { ptr, len, release, registration: None }
     }
 
     pub fn as_ptr(&self) -> *mut u8 {
@@ -192,6 +244,29 @@ impl MmapRaw {
     }
 }
 
+/// Why [`MmapRaw::map_file`] did not map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileMapError {
+    /// fstat or mmap failed.
+    Sys(Error),
+    /// Not a regular file: only those have a size that keeps a mapping
+    /// safe from SIGBUS.
+    NotRegular(FileType),
+    /// The file has no bytes.
+    Empty,
+    OffsetPastEnd { offset: u64, size: u64 },
+    LengthPastEnd { offset: u64, length: u64, size: u64 },
+    /// No length was given and the rest of the file is more than 2^53 - 1
+    /// bytes.
+    TooLong { available: u64 },
+}
+
+impl From<Error> for FileMapError {
+    fn from(e: Error) -> Self {
+        FileMapError::Sys(e)
+    }
+}
+
 impl Drop for MmapRaw {
     fn drop(&mut self) {
         let ret = match self.release {
@@ -245,115 +320,6 @@ pub fn advice_from_name(name: &str) -> Option<libc::c_int> {
     ADVICE.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
 }
 
-/// The protection of every page of a mapping, kept as runs so that a huge
-/// mapping costs a few entries, not one per page.
-///
-/// Mappings handed to JS use it to know, without asking the kernel, whether
-/// a range can be read (copy out) or whether a writable buffer is safe.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageProtections {
-    pages: usize,
-    /// (first page, protection) sorted by page; each run lasts until the next.
-    runs: Vec<(usize, Protection)>,
-}
-
-impl PageProtections {
-    /// `len` bytes (rounded up to pages) that all have `protection`.
-    pub fn new(len: usize, protection: Protection) -> Self {
-        PageProtections { pages: page_ceil(len) / page_size(), runs: vec![(0, protection)] }
-    }
-
-    /// Sets pages `first..first+count`, merging equal neighbours.
-    pub fn set(&mut self, first: usize, count: usize, protection: Protection) {
-        let end = first.saturating_add(count).min(self.pages);
-        if first >= end {
-            return;
-        }
-        let after = self.at(end);
-        let mut runs: Vec<(usize, Protection)> = self.runs.iter().copied().filter(|&(start, _)| start < first).collect();
-        runs.push((first, protection));
-        if end < self.pages {
-            runs.push((end, after));
-        }
-        runs.extend(self.runs.iter().copied().filter(|&(start, _)| start > end));
-        runs.dedup_by(|next, prev| next.1 == prev.1);
-        self.runs = runs;
-    }
-
-    /// The protection of one page.
-    pub fn at(&self, page: usize) -> Protection {
-        let index = self.runs.partition_point(|&(start, _)| start <= page);
-        self.runs[index.saturating_sub(1)].1
-    }
-
-    /// True when every page of `first..first+count` satisfies `ok`.
-    pub fn all(&self, first: usize, count: usize, ok: impl Fn(Protection) -> bool) -> bool {
-        let end = first.saturating_add(count).min(self.pages);
-        if first >= end {
-            return true;
-        }
-        let start_index = self.runs.partition_point(|&(start, _)| start <= first).saturating_sub(1);
-        self.runs[start_index..].iter().take_while(|&&(start, _)| start < end).all(|&(_, p)| ok(p))
-    }
-
-    /// True when the whole mapping is readable and writable.
-    pub fn all_read_write(&self) -> bool {
-        self.all(0, self.pages, |p| p == Protection::READ_WRITE)
-    }
-
-    /// True when bytes `offset..offset+len` are all on readable pages.
-    pub fn readable(&self, offset: usize, len: usize) -> bool {
-        if len == 0 {
-            return true;
-        }
-        let first = offset / page_size();
-        let last = (offset + len - 1) / page_size();
-        self.all(first, last - first + 1, Protection::readable)
-    }
-}
-
-/// What [`open_file`] should do with the file.
-#[derive(Debug, Clone, Copy)]
-pub struct OpenOptions {
-    pub write: bool,
-    /// O_CREAT with this mode.
-    pub create: Option<u32>,
-}
-
-/// Opens `path` (close-on-exec) for mapping.
-///
-/// O_NONBLOCK keeps the open itself from waiting: opening a FIFO for
-/// reading would otherwise block until a writer appears (the caller refuses
-/// anything but regular files right after, by fstat). Regular files ignore
-/// the flag, and mmap does not depend on it.
-pub fn open_file(path: &str, options: OpenOptions) -> Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut open = std::fs::OpenOptions::new();
-    open.read(true).write(options.write).custom_flags(libc::O_NONBLOCK);
-    if let Some(mode) = options.create {
-        open.create(true).mode(mode);
-    }
-    open.open(path).map_err(|e| Error::new(e.raw_os_error().unwrap_or(libc::EIO), "open"))
-}
-
-/// What fstat says about a file about to be mapped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileStat {
-    pub size: u64,
-    /// A regular file (also tmpfs, shm objects and memfds): the only kind
-    /// whose size tells which offsets are safe to touch.
-    pub regular: bool,
-}
-
-pub fn fstat(fd: RawFd) -> Result<FileStat> {
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: st is a valid out pointer; an invalid fd is reported via errno.
-    cvt(unsafe { libc::fstat(fd, st.as_mut_ptr()) }, "fstat")?;
-    // SAFETY: fstat succeeded, so it filled `st`.
-    let st = unsafe { st.assume_init() };
-    Ok(FileStat { size: st.st_size as u64, regular: st.st_mode & libc::S_IFMT == libc::S_IFREG })
-}
-
 /// True when `fd` lives on tmpfs (/dev/shm, often /tmp): memory-backed, so
 /// running out of space there shows up as SIGBUS on first write.
 pub fn on_tmpfs(fd: RawFd) -> Result<bool> {
@@ -374,25 +340,25 @@ pub fn on_tmpfs(fd: RawFd) -> Result<bool> {
 /// page is first written. Without it the file grows sparse (ftruncate),
 /// which costs nothing until written. File systems that cannot fallocate
 /// (EOPNOTSUPP) grow sparse either way.
-pub fn extend_file(fd: RawFd, size: u64, reserve: bool) -> Result<FileStat> {
-    let stat = fstat(fd)?;
+pub fn extend_file(fd: RawFd, size: u64, reserve: bool) -> Result<file::Stat> {
+    let stat = file::fstat(fd)?;
     if stat.size >= size {
         return Ok(stat);
     }
     let len = libc::off_t::try_from(size).map_err(|_| Error::new(libc::EFBIG, "ftruncate"))?;
-    if reserve && stat.regular {
+    if reserve && stat.kind == FileType::Regular {
         let from = stat.size as libc::off_t;
         // SAFETY: fallocate only touches the file behind fd; mode 0 also
         // extends its size, and fails without changing it on ENOSPC.
         match super::cvt_retry(|| unsafe { libc::fallocate(fd, 0, from, len - from) }, "fallocate") {
-            Ok(_) => return Ok(FileStat { size, ..stat }),
+            Ok(_) => return Ok(file::Stat { size, ..stat }),
             Err(e) if e.errno() == libc::EOPNOTSUPP => {}
             Err(e) => return Err(e),
         }
     }
     // SAFETY: ftruncate only touches the file behind fd.
     super::cvt_retry(|| unsafe { libc::ftruncate(fd, len) }, "ftruncate")?;
-    Ok(FileStat { size, ..stat })
+    Ok(file::Stat { size, ..stat })
 }
 
 #[cfg(test)]
@@ -491,33 +457,6 @@ mod tests {
     }
 
     #[test]
-    fn page_protections_track_runs() {
-        let page = page_size();
-        let mut p = PageProtections::new(page * 10 - 1, Protection::READ_WRITE);
-        assert!(p.all_read_write());
-        p.set(2, 3, Protection::NONE);
-        assert_eq!(p.at(1), Protection::READ_WRITE);
-        assert_eq!(p.at(2), Protection::NONE);
-        assert_eq!(p.at(4), Protection::NONE);
-        assert_eq!(p.at(5), Protection::READ_WRITE);
-        assert!(!p.all_read_write());
-        assert!(p.readable(0, page * 2));
-        assert!(!p.readable(page * 2 - 1, 2));
-        assert!(p.readable(page * 5, page * 5 - 1));
-        p.set(3, 1, Protection::READ);
-        assert!(!p.readable(page * 2, page));
-        assert!(p.readable(page * 3, page));
-        p.set(0, 100, Protection::READ_WRITE);
-        assert!(p.all_read_write());
-        assert_eq!(p.runs.len(), 1);
-        p.set(9, 1, Protection::READ);
-        assert_eq!(p.at(9), Protection::READ);
-        assert_eq!(p.at(8), Protection::READ_WRITE);
-        p.set(9, 1, Protection::READ_WRITE);
-        assert_eq!(p, PageProtections::new(page * 10, Protection::READ_WRITE));
-    }
-
-    #[test]
     fn advice_names_map_to_values_and_exclude_destructive_ones() {
         assert_eq!(advice_from_name("dontneed"), Some(libc::MADV_DONTNEED));
         assert_eq!(advice_from_name("remove"), None);
@@ -536,12 +475,11 @@ mod tests {
     fn extend_file_grows_but_never_shrinks() {
         let file = temp_file(100);
         let fd = file.as_raw_fd();
-        assert_eq!(extend_file(fd, 50, false).unwrap(), FileStat { size: 100, regular: true });
+        let stat = extend_file(fd, 50, false).unwrap();
+        assert_eq!((stat.size, stat.kind), (100, FileType::Regular));
         assert_eq!(extend_file(fd, 5 << 30, false).unwrap().size, 5 << 30);
-        assert_eq!(fstat(fd).unwrap().size, 5 << 30);
-        assert_eq!(fstat(-1).unwrap_err().code(), "EBADF");
-        assert_eq!(open_file("/nonexistent/x", OpenOptions { write: false, create: None }).unwrap_err().code(), "ENOENT");
-        assert!(!fstat(open_file("/dev/null", OpenOptions { write: false, create: None }).unwrap().as_raw_fd()).unwrap().regular);
+        assert_eq!(file::fstat(fd).unwrap().size, 5 << 30);
+        assert_eq!(file::fstat(-1).unwrap_err().code(), "EBADF");
     }
 
     fn allocated_bytes(fd: RawFd) -> u64 {
@@ -557,7 +495,7 @@ mod tests {
         let file = temp_file(0);
         let fd = file.as_raw_fd();
         assert_eq!(extend_file(fd, 1 << 20, true).unwrap().size, 1 << 20);
-        assert_eq!(fstat(fd).unwrap().size, 1 << 20);
+        assert_eq!(file::fstat(fd).unwrap().size, 1 << 20);
         assert!(allocated_bytes(fd) >= 1 << 20, "fallocate reserved the space");
         let sparse = temp_file(0);
         extend_file(sparse.as_raw_fd(), 1 << 20, false).unwrap();
@@ -565,17 +503,70 @@ mod tests {
         assert!(on_tmpfs(std::fs::File::open("/dev/shm").unwrap().as_raw_fd()).unwrap());
     }
 
+    fn rw_shared() -> MapOptions {
+        MapOptions { protection: Protection::READ_WRITE, shared: true, populate: false }
+    }
+
     #[test]
-    fn opening_a_fifo_does_not_wait_for_a_writer() {
-        let dir = std::env::temp_dir().join(format!("shmkit-fifo-{}-{}", std::process::id(), rand_suffix()));
-        std::fs::create_dir(&dir).unwrap();
-        let path = dir.join("f");
-        let cpath = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
-        // SAFETY: cpath is a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o600) }, 0);
-        let file = open_file(path.to_str().unwrap(), OpenOptions { write: false, create: None }).unwrap();
-        assert!(!fstat(file.as_raw_fd()).unwrap().regular);
-        drop(file);
-        std::fs::remove_dir_all(&dir).unwrap();
+    fn map_file_refuses_ranges_past_the_end_and_registers_what_it_maps() {
+        let page = page_size();
+        let file = temp_file(page as u64 * 2 + 10);
+        let fd = file.as_raw_fd();
+        let stat = file::fstat(fd).unwrap();
+        let id = ObjectId { dev: stat.dev, ino: stat.ino };
+        let size = page as u64 * 2 + 10;
+        let mut reg = map_registry::lock();
+        assert_eq!(
+            MmapRaw::map_file(&mut reg, fd, size + 4086, None, rw_shared()).unwrap_err(),
+            FileMapError::OffsetPastEnd { offset: size + 4086, size }
+        );
+        assert_eq!(
+            MmapRaw::map_file(&mut reg, fd, page as u64, Some(page + 11), rw_shared()).unwrap_err(),
+            FileMapError::LengthPastEnd { offset: page as u64, length: page as u64 + 11, size }
+        );
+        let whole = MmapRaw::map_file(&mut reg, fd, 0, None, rw_shared()).unwrap();
+        assert_eq!(whole.len(), page * 2 + 10);
+        let tail = MmapRaw::map_file(&mut reg, fd, page as u64 * 2, Some(10), rw_shared()).unwrap();
+        assert_eq!(whole.object(), Some(id));
+        assert_eq!(reg.usage(id), Some(map_registry::Usage { mappings: 2, extent: size }));
+        drop(reg);
+        let addr = whole.address();
+        drop(whole);
+        assert!(!is_mapped(addr));
+        assert_eq!(map_registry::lock().usage(id).unwrap().mappings, 1);
+        drop(tail);
+        assert_eq!(map_registry::lock().usage(id), None);
+    }
+
+    #[test]
+    fn map_file_refuses_empty_files_and_other_kinds() {
+        let empty = temp_file(0);
+        let mut reg = map_registry::lock();
+        assert_eq!(MmapRaw::map_file(&mut reg, empty.as_raw_fd(), 0, None, rw_shared()).unwrap_err(), FileMapError::Empty);
+        let null = std::fs::File::open("/dev/null").unwrap();
+        assert_eq!(
+            MmapRaw::map_file(&mut reg, null.as_raw_fd(), 0, Some(4096), rw_shared()).unwrap_err(),
+            FileMapError::NotRegular(FileType::CharDevice)
+        );
+        assert_eq!(
+            MmapRaw::map_file(&mut reg, -1, 0, Some(4096), rw_shared()).unwrap_err(),
+            FileMapError::Sys(Error::new(libc::EBADF, "fstat"))
+        );
+    }
+
+    #[test]
+    fn map_file_without_length_refuses_more_than_a_js_number_holds() {
+        // tmpfs takes sparse files up to 2^63 - 1 bytes.
+        let path = format!("/dev/shm/shmkit-mman-huge-{}", std::process::id());
+        let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        file.set_len(1 << 54).unwrap();
+        let mut reg = map_registry::lock();
+        assert_eq!(
+            MmapRaw::map_file(&mut reg, file.as_raw_fd(), 0, None, rw_shared()).unwrap_err(),
+            FileMapError::TooLong { available: 1 << 54 }
+        );
+        let tail = MmapRaw::map_file(&mut reg, file.as_raw_fd(), (1 << 54) - page_size() as u64, None, rw_shared()).unwrap();
+        assert_eq!(tail.len(), page_size());
     }
 }

@@ -6,7 +6,9 @@
 
 mod errno_names;
 pub mod fifo;
+pub mod file;
 pub mod futex;
+pub mod map_registry;
 pub mod mlock;
 pub mod mman;
 pub mod posix_shm;
