@@ -10,6 +10,8 @@ mod posix_shm;
 mod sem;
 mod sync;
 mod sysv;
+mod sysv_sem;
+mod wait_token;
 
 // Used by the area modules that create mappings (sysv, posix_shm, mmap) and
 // those that operate on them (mlock).
@@ -27,7 +29,9 @@ pub fn register(exports: &Exports) -> JsResult<()> {
     mmap::register(exports)?;
     mlock::register(exports)?;
     sync::register(exports)?;
+    wait_token::register(exports)?;
     sem::register(exports)?;
+    sysv_sem::register(exports)?;
     fifo::register(exports)?;
     Ok(())
 }

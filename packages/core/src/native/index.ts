@@ -8,6 +8,8 @@ import type { PosixShmNative } from './posix-shm';
 import type { SemNative } from './sem';
 import type { SyncNative } from './sync';
 import type { SysvNative } from './sysv';
+import type { SysvSemNative } from './sysv-sem';
+import type { WaitTokenNative } from './wait-token';
 
 export type * from './core';
 export type * from './fifo';
@@ -17,6 +19,8 @@ export type * from './posix-shm';
 export type * from './sem';
 export type * from './sync';
 export type * from './sysv';
+export type * from './sysv-sem';
+export type * from './wait-token';
 
 /** Every function the addon exports. */
 export interface NativeBinding
@@ -27,4 +31,6 @@ export interface NativeBinding
     MlockNative,
     SyncNative,
     SemNative,
+    SysvSemNative,
+    WaitTokenNative,
     FifoNative {}

@@ -12,8 +12,10 @@ pub mod map_registry;
 pub mod mlock;
 pub mod mman;
 pub mod posix_shm;
+pub mod pthread_mutex;
 pub mod sem;
 pub mod sysv;
+pub mod sysv_sem;
 
 use std::fmt;
 
