@@ -2,22 +2,31 @@
 //!
 //! Every path shmkit opens (a POSIX shared memory object in /dev/shm, a
 //! named semaphore's `sem.NAME`, a file to map, a FIFO) goes through
-//! [`open`], which never blocks and never hands back the wrong kind of file:
+//! [`open`], which never blocks and never hands back, or even really opens,
+//! the wrong kind of file:
 //!
-//! - `O_NONBLOCK`: a FIFO squatting on the name opens at once instead of
-//!   waiting forever for a writer (the flag is cleared again on regular
-//!   files, where it means nothing, so the descriptor behaves like one from
-//!   `shm_open`);
-//! - `O_NOCTTY`: a terminal never becomes our controlling terminal;
-//! - `O_NOFOLLOW` where the caller asks for it (names in /dev/shm: a
-//!   symlink there is someone else's trick, glibc refuses it too);
-//! - an `fstat` of the descriptor we got, so the type and size checked are
-//!   those of the very file that will be used. There is no window between
-//!   check and use: nothing is opened a second time by path.
+//! 1. The path is opened with `O_PATH` (and `O_NOFOLLOW` where the caller
+//!    asks: names in /dev/shm, where a symlink is someone else's trick and
+//!    glibc refuses it too). An `O_PATH` open has no side effect on any
+//!    kind of file: a FIFO does not wait for a peer, a device is not
+//!    opened, a terminal is not acquired.
+//! 2. `fstat` on that descriptor says what the path is *now*; anything but
+//!    the expected kind is refused.
+//! 3. The very inode checked is reopened for real through
+//!    `/proc/self/fd/N`, so a swap of the path between check and open
+//!    cannot substitute another file. `O_NONBLOCK` and `O_NOCTTY` make even
+//!    that open harmless (the flag is cleared again on regular files, so
+//!    the descriptor behaves like one from `shm_open`).
+//!
+//! Without /proc (rare: a bare chroot) step 3 opens the path again and
+//! checks that device and inode still match step 1. New files are made with
+//! `O_CREAT | O_EXCL`, which never follows a symlink or opens an existing
+//! file.
 
 use super::{cvt, cvt_retry, Error, Result};
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
 
 /// What kind of file a path or descriptor is (`st_mode & S_IFMT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +117,8 @@ pub struct OpenOptions {
     /// With `create`: O_EXCL, fail with EEXIST if the path exists (even as
     /// a dangling symlink).
     pub exclusive: bool,
-    /// Follow a symlink in the last component. False adds O_NOFOLLOW.
+    /// Follow a symlink in the last component. False refuses one
+    /// ([`OpenError::WrongType`] with [`FileType::Symlink`]).
     pub follow: bool,
     /// The only kind of file accepted.
     pub expect: FileType,
@@ -126,7 +136,7 @@ impl OpenOptions {
 pub enum OpenError {
     /// open or fstat failed.
     Sys(Error),
-    /// The path names something else than `expect`: it was not used.
+    /// The path names something else than `expect`: it was not opened.
     WrongType(FileType),
 }
 
@@ -146,47 +156,91 @@ pub struct Opened {
 }
 
 /// Opens `path` without blocking and refuses anything but `options.expect`
-/// (see the module notes). An EINTR is retried.
+/// (see the module notes). A directory where a file was expected is
+/// EISDIR, as node:fs reports it. EINTR is retried.
 pub fn open(path: &CStr, options: OpenOptions) -> std::result::Result<Opened, OpenError> {
     let access = match (options.read, options.write) {
         (true, true) => libc::O_RDWR,
         (false, true) => libc::O_WRONLY,
         _ => libc::O_RDONLY,
     };
-    let mut flags = access | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK;
-    if !options.follow {
-        flags |= libc::O_NOFOLLOW;
-    }
-    let mode = options.create.unwrap_or(0);
-    if options.create.is_some() {
-        flags |= libc::O_CREAT;
-        if options.exclusive {
-            flags |= libc::O_EXCL;
+    let flags = access | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK;
+    // Existing files go through O_PATH; a concurrent create or unlink of
+    // the path can send us round a few times.
+    for _ in 0..8 {
+        if let (Some(mode), true) = (options.create, options.exclusive) {
+            return create_new(path, flags, mode, options.expect);
         }
+        let located = match open_raw(path, libc::O_PATH | libc::O_CLOEXEC | if options.follow { 0 } else { libc::O_NOFOLLOW }, 0) {
+            Ok(fd) => fd,
+            Err(e) if e.errno() == libc::ENOENT && options.create.is_some() => {
+                match create_new(path, flags, options.create.unwrap_or(0), options.expect) {
+                    Err(OpenError::Sys(e)) if e.errno() == libc::EEXIST => continue,
+                    other => return other,
+                }
+            }
+            Err(e) => return Err(OpenError::Sys(e)),
+        };
+        let stat = fstat(located.as_raw_fd())?;
+        check_kind(stat.kind, options.expect)?;
+        let fd = match reopen(&located, flags) {
+            Ok(fd) => fd,
+            Err(e) if e.errno() == libc::ENOENT && !Path::new("/proc/self/fd").exists() => {
+                // No /proc: open the path itself, then make sure it is
+                // still the file we checked.
+                let fd = open_raw(path, flags | if options.follow { 0 } else { libc::O_NOFOLLOW }, 0).map_err(|e| match e.errno() {
+                    libc::ELOOP if !options.follow => OpenError::WrongType(FileType::Symlink),
+                    _ => OpenError::Sys(e),
+                })?;
+                let now = fstat(fd.as_raw_fd())?;
+                if (now.dev, now.ino) != (stat.dev, stat.ino) {
+                    continue;
+                }
+                fd
+            }
+            Err(e) => return Err(OpenError::Sys(e)),
+        };
+        return finish(fd, stat.kind, false);
     }
-    // SAFETY: path is NUL-terminated; open returns a new descriptor or -1.
-    let raw = cvt_retry(|| unsafe { libc::open(path.as_ptr(), flags, mode as libc::c_uint) }, "open").map_err(|e| {
-        match e.errno() {
-            // O_NOFOLLOW on a symlink: the last component is one. (A
-            // writable open of a directory fails with EISDIR before there is
-            // anything to fstat; that stays the kernel's answer, as in node:fs.)
-            libc::ELOOP if !options.follow => OpenError::WrongType(FileType::Symlink),
-            _ => OpenError::Sys(e),
-        }
-    })?;
-    // SAFETY: raw was just returned to us and nothing else owns it.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    let stat = fstat(fd.as_raw_fd())?;
-    if stat.kind != options.expect {
-        return Err(OpenError::WrongType(stat.kind));
+    Err(OpenError::Sys(Error::new(libc::EAGAIN, "open")))
+}
+
+/// O_CREAT | O_EXCL: a new file, so necessarily a regular one.
+fn create_new(path: &CStr, flags: libc::c_int, mode: u32, expect: FileType) -> std::result::Result<Opened, OpenError> {
+    let fd = open_raw(path, flags | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW, mode)?;
+    let kind = fstat(fd.as_raw_fd())?.kind;
+    check_kind(kind, expect)?;
+    finish(fd, kind, true)
+}
+
+fn check_kind(kind: FileType, expect: FileType) -> std::result::Result<(), OpenError> {
+    match kind {
+        k if k == expect => Ok(()),
+        FileType::Directory => Err(OpenError::Sys(Error::new(libc::EISDIR, "open"))),
+        k => Err(OpenError::WrongType(k)),
     }
-    if stat.kind == FileType::Regular {
+}
+
+fn finish(fd: OwnedFd, kind: FileType, created: bool) -> std::result::Result<Opened, OpenError> {
+    if kind == FileType::Regular {
         set_nonblocking(fd.as_raw_fd(), false)?;
     }
-    // O_CREAT|O_EXCL succeeding means we made it; without O_EXCL we cannot
-    // tell, and say false.
-    let created = options.create.is_some() && options.exclusive;
+    let stat = fstat(fd.as_raw_fd())?;
     Ok(Opened { fd, stat, created })
+}
+
+fn open_raw(path: &CStr, flags: libc::c_int, mode: u32) -> Result<OwnedFd> {
+    // SAFETY: path is NUL-terminated; open returns a new descriptor or -1.
+    let raw = cvt_retry(|| unsafe { libc::open(path.as_ptr(), flags, mode as libc::c_uint) }, "open")?;
+    // SAFETY: raw was just returned to us and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// Opens the inode behind an O_PATH descriptor for real, via its magic
+/// link in /proc (which names that inode, not a path that could change).
+fn reopen(located: &OwnedFd, flags: libc::c_int) -> Result<OwnedFd> {
+    let link = CString::new(format!("/proc/self/fd/{}", located.as_raw_fd())).expect("no NUL");
+    open_raw(&link, flags, 0)
 }
 
 /// Sets or clears O_NONBLOCK on `fd`.
@@ -294,10 +348,30 @@ pub(crate) mod tests {
         let sub = dir.c("sub");
         std::fs::create_dir(sub.to_str().unwrap()).unwrap();
         assert_eq!(open(&sub, OpenOptions::regular(true, false)).unwrap_err(), OpenError::Sys(Error::new(libc::EISDIR, "open")));
-        assert_eq!(open(&sub, OpenOptions::regular(false, false)).unwrap_err(), OpenError::WrongType(FileType::Directory));
+        assert_eq!(open(&sub, OpenOptions::regular(false, false)).unwrap_err(), OpenError::Sys(Error::new(libc::EISDIR, "open")));
         assert_eq!(open(c"/dev/null", OpenOptions::regular(false, true)).unwrap_err(), OpenError::WrongType(FileType::CharDevice));
+        // A symlink to a device is refused after O_PATH: the device itself
+        // is never opened.
+        let to_device = dir.c("tty");
+        std::os::unix::fs::symlink("/dev/tty", to_device.to_str().unwrap()).unwrap();
+        assert_eq!(open(&to_device, OpenOptions::regular(true, true)).unwrap_err(), OpenError::WrongType(FileType::CharDevice));
         let missing = dir.c("missing");
         assert_eq!(open(&missing, OpenOptions::regular(false, false)).unwrap_err(), OpenError::Sys(Error::new(libc::ENOENT, "open")));
+    }
+
+    #[test]
+    fn open_or_create_makes_the_file_once_and_opens_it_afterwards() {
+        let dir = TempDir::new("ooc");
+        let path = dir.c("f");
+        let how = OpenOptions { create: Some(0o600), ..OpenOptions::regular(true, true) };
+        let first = open(&path, how).unwrap();
+        assert!(first.created);
+        let second = open(&path, how).unwrap();
+        assert!(!second.created);
+        assert_eq!((first.stat.dev, first.stat.ino), (second.stat.dev, second.stat.ino));
+        let fifo = dir.c("p");
+        mkfifo(&fifo);
+        assert_eq!(open(&fifo, how).unwrap_err(), OpenError::WrongType(FileType::Fifo));
     }
 
     #[test]

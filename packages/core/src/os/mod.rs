@@ -11,6 +11,7 @@ pub mod futex;
 pub mod map_registry;
 pub mod mlock;
 pub mod mman;
+pub mod named_sem;
 pub mod posix_shm;
 pub mod pthread_mutex;
 pub mod sem;
