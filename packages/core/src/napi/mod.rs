@@ -171,6 +171,12 @@ impl Env {
             let mut data: *mut c_void = ptr::null_mut();
             return out_value!(self.0, |v| sys::napi_create_buffer_copy(self.0, 0, bytes.as_ptr().cast(), &mut data, &mut v));
         }
+        if bytes.len() > self.max_arraybuffer_len() {
+            return Err(Error::Range {
+                code: "ERR_BUFFER_TOO_LARGE",
+                message: format!("Cannot create a Buffer larger than {} bytes", self.max_arraybuffer_len()),
+            });
+        }
         let mut copy = Vec::new();
         copy.try_reserve_exact(bytes.len()).map_err(|_| {
             Error::Range {

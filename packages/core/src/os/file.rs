@@ -175,7 +175,16 @@ pub fn open(path: &CStr, options: OpenOptions) -> std::result::Result<Opened, Op
             Ok(fd) => fd,
             Err(e) if e.errno() == libc::ENOENT && options.create.is_some() => {
                 match create_new(path, flags, options.create.unwrap_or(0), options.expect) {
-                    Err(OpenError::Sys(e)) if e.errno() == libc::EEXIST => continue,
+                    // Either someone created it meanwhile (go round), or
+                    // the path is a dangling symlink, through which we never
+                    // create: that is how a planted link makes a process
+                    // write a file of the attacker's choosing.
+                    Err(OpenError::Sys(e)) if e.errno() == libc::EEXIST => {
+                        if dangling_symlink(path) {
+                            return Err(OpenError::WrongType(FileType::Symlink));
+                        }
+                        continue;
+                    }
                     other => return other,
                 }
             }
@@ -203,6 +212,16 @@ pub fn open(path: &CStr, options: OpenOptions) -> std::result::Result<Opened, Op
         return finish(fd, stat.kind, false);
     }
     Err(OpenError::Sys(Error::new(libc::EAGAIN, "open")))
+}
+
+/// True when `path` is a symlink whose target does not exist.
+fn dangling_symlink(path: &CStr) -> bool {
+    let link = match open_raw(path, libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC, 0) {
+        Ok(fd) => fd,
+        Err(_) => return false,
+    };
+    let is_link = fstat(link.as_raw_fd()).is_ok_and(|st| st.kind == FileType::Symlink);
+    is_link && open_raw(path, libc::O_PATH | libc::O_CLOEXEC, 0).is_err_and(|e| e.errno() == libc::ENOENT)
 }
 
 /// O_CREAT | O_EXCL: a new file, so necessarily a regular one.
@@ -372,6 +391,11 @@ pub(crate) mod tests {
         let fifo = dir.c("p");
         mkfifo(&fifo);
         assert_eq!(open(&fifo, how).unwrap_err(), OpenError::WrongType(FileType::Fifo));
+        // Never created through a dangling symlink, even when following.
+        let dangling = dir.c("dangling");
+        std::os::unix::fs::symlink(dir.0.join("target"), dangling.to_str().unwrap()).unwrap();
+        assert_eq!(open(&dangling, how).unwrap_err(), OpenError::WrongType(FileType::Symlink));
+        assert!(!dir.0.join("target").exists());
     }
 
     #[test]
