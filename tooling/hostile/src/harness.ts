@@ -8,9 +8,11 @@
 // progress, the attempt it was running is recorded as the culprit and a
 // fresh child resumes with the next one: one run finds every crasher, not
 // only the first.
-import { readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type RunOptions, spawnNode } from '@shmkit/testing';
+import type { RunOptions } from '@shmkit/testing';
 
 /** What an attempt must do to count as survived. */
 export type Expectation =
@@ -125,7 +127,7 @@ const __settle = async () => {
   for (let i = 0; i < 2; i++) { await new Promise((r) => setImmediate(r)); globalThis.gc(); await new Promise((r) => setTimeout(r, 0)); }
 };
 process.on('unhandledRejection', (e) => { __say({ unhandled: String(e?.stack ?? e) }); });
-for (let i = Number(process.argv[1]); i < __attempts.length; i++) {
+for (let i = Number(process.argv[2]); i < __attempts.length; i++) {
   __say({ start: i });
   let outcome;
   try {
@@ -158,73 +160,94 @@ interface ChildReport {
  * Runs every attempt (in as many children as it takes) and returns one
  * outcome per attempt, in order.
  */
-export async function runAttempts(attempts: readonly Attempt[], options: BatteryOptions = {}): Promise<Outcome[]> {
+export async function runAttempts(
+  attempts: readonly Attempt[],
+  options: BatteryOptions = {},
+): Promise<Outcome[]> {
   const outcomes: (Outcome | undefined)[] = attempts.map(() => undefined);
-  const script = childScript(attempts, options.prelude ?? '');
+  // A file beside the suite (large batteries do not fit in argv), so that
+  // the children resolve @shmkit/* from this package.
+  const dir = mkdtempSync(join(here, '.battery-'));
+  const file = join(dir, 'battery.mjs');
+  writeFileSync(file, childScript(attempts, options.prelude ?? ''));
   const attemptTimeout = options.attemptTimeout ?? 30_000;
   let next = 0;
-  while (next < attempts.length) {
-    const child = spawnNode(script, {
-      cwd: here,
-      args: [String(next)],
-      nodeArgs: ['--expose-gc', ...(options.nodeArgs ?? [])],
-      wrapper: options.wrapper,
-      env: { SHMKIT_HOSTILE_PREFIX: PREFIX, ...options.env },
-    });
-    let running: number | undefined;
-    let buffered = '';
-    let stderr = '';
-    let hung = false;
-    let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        hung = true;
-        child.kill('SIGKILL');
-      }, attemptTimeout);
-    };
-    arm();
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      buffered += d;
-      let at;
-      while ((at = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, at);
-        buffered = buffered.slice(at + 1);
-        const mark = line.indexOf('\u0002');
-        if (mark < 0) continue;
-        const report = JSON.parse(line.slice(mark + 1)) as ChildReport;
-        if (report.start !== undefined) {
-          running = report.start;
-          arm();
-        } else if (report.end !== undefined) {
-          const outcome: Outcome = { name: attempts[report.end]!.name, kind: report.kind! };
-          if (report.code !== undefined) outcome.code = report.code;
-          if (report.error !== undefined) outcome.error = report.error;
-          if (report.value !== undefined) outcome.value = report.value;
-          outcomes[report.end] = outcome;
-          running = undefined;
-          next = report.end + 1;
-        } else if (report.unhandled !== undefined) {
-          stderr += `\nunhandled rejection: ${report.unhandled}`;
-        } else if (report.done) {
-          next = attempts.length;
+  try {
+    while (next < attempts.length) {
+      const argv = [...(options.nodeArgs ?? []), '--expose-gc', file, String(next)];
+      const [command, ...args] = [...(options.wrapper ?? []), process.execPath, ...argv];
+      const child = spawn(command!, args, {
+        cwd: here,
+        env: { ...process.env, SHMKIT_HOSTILE_PREFIX: PREFIX, ...options.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let running: number | undefined;
+      let buffered = '';
+      let stderr = '';
+      let hung = false;
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          hung = true;
+          child.kill('SIGKILL');
+        }, attemptTimeout);
+      };
+      arm();
+      child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+        buffered += d;
+        let at;
+        while ((at = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, at);
+          buffered = buffered.slice(at + 1);
+          const mark = line.indexOf('\u0002');
+          if (mark < 0) continue;
+          const report = JSON.parse(line.slice(mark + 1)) as ChildReport;
+          if (report.start !== undefined) {
+            running = report.start;
+            arm();
+          } else if (report.end !== undefined) {
+            const outcome: Outcome = { name: attempts[report.end]!.name, kind: report.kind! };
+            if (report.code !== undefined) outcome.code = report.code;
+            if (report.error !== undefined) outcome.error = report.error;
+            if (report.value !== undefined) outcome.value = report.value;
+            outcomes[report.end] = outcome;
+            running = undefined;
+            next = report.end + 1;
+          } else if (report.unhandled !== undefined) {
+            stderr += `\nunhandled rejection: ${report.unhandled}`;
+          } else if (report.done) {
+            next = attempts.length;
+          }
         }
-      }
-    });
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-      child.on('close', (c, s) => resolve([c, s])),
-    );
-    clearTimeout(timer);
-    if (next >= attempts.length && running === undefined) break;
-    // The child died or hung inside attempt `culprit` (or before the first).
-    const culprit = running ?? next;
-    const kind: OutcomeKind = hung ? 'hang' : signal !== null ? 'signal' : 'exit';
-    const what = hung ? `no progress for ${attemptTimeout} ms` : signal !== null ? `killed by ${signal}` : `exited with ${code}`;
-    outcomes[culprit] = { name: attempts[culprit]!.name, kind, detail: `${what}\n${stderr.slice(-2000)}` };
-    next = culprit + 1;
+      });
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+        child.on('close', (c, s) => resolve([c, s])),
+      );
+      clearTimeout(timer);
+      if (next >= attempts.length && running === undefined) break;
+      // The child died or hung inside attempt `culprit` (or before the first).
+      const culprit = running ?? next;
+      const kind: OutcomeKind = hung ? 'hang' : signal !== null ? 'signal' : 'exit';
+      const what = hung
+        ? `no progress for ${attemptTimeout} ms`
+        : signal !== null
+          ? `killed by ${signal}`
+          : `exited with ${code}`;
+      outcomes[culprit] = {
+        name: attempts[culprit]!.name,
+        kind,
+        detail: `${what}\n${stderr.slice(-2000)}`,
+      };
+      next = culprit + 1;
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  return outcomes.map((o, i) => o ?? { name: attempts[i]!.name, kind: 'exit', detail: 'never ran' });
+  return outcomes.map(
+    (o, i) => o ?? { name: attempts[i]!.name, kind: 'exit', detail: 'never ran' },
+  );
 }
 
 function allowed(expect: Expectation): readonly string[] | 'coded' | 'ok' {
@@ -240,18 +263,23 @@ export function judge(attempt: Attempt, outcome: Outcome): string | undefined {
   }
   const rule = allowed(attempt.expect ?? 'coded');
   if (outcome.kind === 'ok') {
-    if (rule === 'ok' || rule === 'coded' || (Array.isArray(rule) && rule.includes('ok'))) return undefined;
+    if (rule === 'ok' || rule === 'coded' || (Array.isArray(rule) && rule.includes('ok')))
+      return undefined;
     return `${shown}returned ${JSON.stringify(outcome.value)}, expected to throw ${rule.join(' or ')}`;
   }
   if (outcome.code === undefined) return `${shown}threw an uncoded ${outcome.error}`;
   if (rule === 'coded') return undefined;
   if (rule === 'ok') return `${shown}threw ${outcome.code} (${outcome.error}), expected to return`;
-  if (!rule.includes(outcome.code)) return `${shown}threw ${outcome.code} (${outcome.error}), expected ${rule.join(' or ')}`;
+  if (!rule.includes(outcome.code))
+    return `${shown}threw ${outcome.code} (${outcome.error}), expected ${rule.join(' or ')}`;
   return undefined;
 }
 
 /** Runs the attempts and returns every failure, one line each ([] when all survived as expected). */
-export async function failures(attempts: readonly Attempt[], options?: BatteryOptions): Promise<string[]> {
+export async function failures(
+  attempts: readonly Attempt[],
+  options?: BatteryOptions,
+): Promise<string[]> {
   const names = new Set<string>();
   for (const a of attempts) {
     if (names.has(a.name)) throw new Error(`duplicate attempt name: ${a.name}`);

@@ -29,19 +29,25 @@ function shapes(site: Site, harm: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(site.keys)) {
     out[`getter ${key}`] = `{ get ${JSON.stringify(key)}() { ${harm}; return ${value}; } }`;
-    out[`throwing getter ${key}`] = `{ get ${JSON.stringify(key)}() { ${harm}; throw ${USER_ERROR}; } }`;
+    out[`throwing getter ${key}`] =
+      `{ get ${JSON.stringify(key)}() { ${harm}; throw ${USER_ERROR}; } }`;
   }
   const valid = `{ ${Object.entries(site.keys)
     .map(([k, v]) => `${JSON.stringify(k)}: ${v}`)
     .join(', ')} }`;
-  out['Proxy get trap'] = `(() => { const valid = ${valid}; return new Proxy(valid, { get(t, k, r) { ${harm}; return Reflect.get(t, k, r); } }); })()`;
-  out['Proxy has/ownKeys/descriptor traps'] = `(() => { const valid = ${valid}; return new Proxy(valid, {
+  out['Proxy get trap'] =
+    `(() => { const valid = ${valid}; return new Proxy(valid, { get(t, k, r) { ${harm}; return Reflect.get(t, k, r); } }); })()`;
+  out['Proxy has/ownKeys/descriptor traps'] =
+    `(() => { const valid = ${valid}; return new Proxy(valid, {
     has(t, k) { ${harm}; return Reflect.has(t, k); },
     ownKeys(t) { ${harm}; return Reflect.ownKeys(t); },
     getOwnPropertyDescriptor(t, k) { ${harm}; return Reflect.getOwnPropertyDescriptor(t, k); },
   }); })()`;
   out['valueOf/toString/toPrimitive values'] = `{ ${Object.keys(site.keys)
-    .map((k) => `${JSON.stringify(k)}: { valueOf() { ${harm}; return 0; }, toString() { ${harm}; return '0'; }, [Symbol.toPrimitive]() { ${harm}; return 0; } }`)
+    .map(
+      (k) =>
+        `${JSON.stringify(k)}: { valueOf() { ${harm}; return 0; }, toString() { ${harm}; return '0'; }, [Symbol.toPrimitive]() { ${harm}; return 0; } }`,
+    )
     .join(', ')} }`;
   return out;
 }

@@ -32,9 +32,17 @@ describe('harness', () => {
   it('judges uncoded errors and unexpected codes as failures', async () => {
     const found = await failures([
       { name: 'uncoded', run: "throw new TypeError('plain')" },
-      { name: 'wrong code', run: "throw Object.assign(new Error('x'), { code: 'ERR_A' })", expect: 'ERR_B' },
+      {
+        name: 'wrong code',
+        run: "throw Object.assign(new Error('x'), { code: 'ERR_A' })",
+        expect: 'ERR_B',
+      },
       { name: 'should throw', run: 'return 1', expect: 'ERR_B' },
-      { name: 'fine', run: "throw Object.assign(new Error('x'), { code: 'ERR_A' })", expect: ['ERR_A', 'ok'] },
+      {
+        name: 'fine',
+        run: "throw Object.assign(new Error('x'), { code: 'ERR_A' })",
+        expect: ['ERR_A', 'ok'],
+      },
     ]);
     expect(found).toEqual([
       'uncoded: threw an uncoded TypeError: plain',

@@ -88,7 +88,7 @@ const paths: OpenPath[] = [
     expect: noFollowRegular('ERR_SHMKIT_EMPTY', 'ok', 'ok'),
   },
   {
-    name: "PosixShm.open({ readOnly: true }) + map",
+    name: 'PosixShm.open({ readOnly: true }) + map',
     at: shmPath,
     run: 'const shm = PosixShm.open(name, { readOnly: true }); try { const m = shm.map(); touchMapping(m); m.close(); } finally { shm.close(); }',
     expect: noFollowRegular('ERR_SHMKIT_EMPTY', 'ok', 'ok'),
@@ -110,13 +110,21 @@ const paths: OpenPath[] = [
     name: 'NamedSemaphore.open',
     at: semPath,
     run: 'const s = sync.NamedSemaphore.open(name); s.post(); s.tryWait(); s.close();',
-    expect: noFollowRegular('ERR_SHMKIT_NOT_INITIALIZED', 'ERR_SHMKIT_NOT_INITIALIZED', 'ERR_SHMKIT_NOT_INITIALIZED'),
+    expect: noFollowRegular(
+      'ERR_SHMKIT_NOT_INITIALIZED',
+      'ERR_SHMKIT_NOT_INITIALIZED',
+      'ERR_SHMKIT_NOT_INITIALIZED',
+    ),
   },
   {
     name: 'NamedSemaphore.create (open or create)',
     at: semPath,
     run: 'const s = sync.NamedSemaphore.create(name, { value: 1 }); s.tryWait(); s.close();',
-    expect: noFollowRegular('ERR_SHMKIT_NOT_INITIALIZED', 'ERR_SHMKIT_NOT_INITIALIZED', 'ERR_SHMKIT_NOT_INITIALIZED'),
+    expect: noFollowRegular(
+      'ERR_SHMKIT_NOT_INITIALIZED',
+      'ERR_SHMKIT_NOT_INITIALIZED',
+      'ERR_SHMKIT_NOT_INITIALIZED',
+    ),
   },
   {
     name: 'mapFile',
@@ -248,7 +256,9 @@ const paths: OpenPath[] = [
     run: 'sync.Fifo.unlink(p);',
     expect: {
       FIFO: 'ok',
-      ...Object.fromEntries(KINDS.filter((k) => k !== 'FIFO').map((k) => [k, 'ERR_INVALID_ARG_VALUE'])),
+      ...Object.fromEntries(
+        KINDS.filter((k) => k !== 'FIFO').map((k) => [k, 'ERR_INVALID_ARG_VALUE']),
+      ),
     } as Record<Kind, Expectation>,
   },
   {

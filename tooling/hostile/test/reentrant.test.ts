@@ -10,7 +10,8 @@ import { reentrantAttempts, type Site } from '../src/reentrant';
 
 afterAll(cleanUp);
 
-const mapping = (extra = '') => `const m = mapAnonymous(4 * PAGE); const views = [m.buffer, m.window(PAGE, PAGE)]; ${extra}`;
+const mapping = (extra = '') =>
+  `const m = mapAnonymous(4 * PAGE); const views = [m.buffer, m.window(PAGE, PAGE)]; ${extra}`;
 const touchAll = 'touchMapping(m); views.forEach(touch);';
 const mappingHarms = {
   'closes the mapping': 'm.close()',
@@ -98,7 +99,8 @@ const shm = (extra = '') =>
 const shmHarms = {
   'closes the object': 'shm.close()',
   'closes the mapping': 'm.close()',
-  'unlinks it and squats a FIFO on the name': "PosixShm.unlink(name); cp.execFileSync('mkfifo', ['/dev/shm' + name])",
+  'unlinks it and squats a FIFO on the name':
+    "PosixShm.unlink(name); cp.execFileSync('mkfifo', ['/dev/shm' + name])",
 };
 // Truncating behind shmkit's back (node:fs, another process) while a
 // mapping exists is the one hazard no library can guard (README caveats);
@@ -160,14 +162,26 @@ const posixSites: Site[] = [
 
 const file = (mapped: boolean) =>
   `const dir = tmpDir(); const file = path.join(dir, 'f'); fs.writeFileSync(file, Buffer.alloc(4 * PAGE)); const m = ${mapped ? 'mapFile(file)' : 'mapAnonymous(PAGE)'}; const views = [m.buffer];`;
-const mapFileKeys = { offset: '0', length: 'PAGE', shared: 'true', readOnly: 'false', populate: 'false', size: '2 * PAGE', mode: '0o600', reserve: 'false' };
+const mapFileKeys = {
+  offset: '0',
+  length: 'PAGE',
+  shared: 'true',
+  readOnly: 'false',
+  populate: 'false',
+  size: '2 * PAGE',
+  mode: '0o600',
+  reserve: 'false',
+};
 const mmapSites: Site[] = [
   {
     name: 'mapFile of a file truncated meanwhile',
     setup: file(false),
     call: '(() => { const n = mapFile(file, OPTS); touchMapping(n); n.close(); })()',
     keys: { ...mapFileKeys, size: 'undefined' },
-    harms: { 'truncates the file to 0': 'fs.truncateSync(file, 0)', 'truncates it to 1 byte': 'fs.truncateSync(file, 1)' },
+    harms: {
+      'truncates the file to 0': 'fs.truncateSync(file, 0)',
+      'truncates it to 1 byte': 'fs.truncateSync(file, 1)',
+    },
     after: 'touch(views[0])',
     cleanup: 'm.close(); fs.rmSync(dir, { recursive: true, force: true });',
   },
@@ -178,7 +192,8 @@ const mmapSites: Site[] = [
     keys: mapFileKeys,
     harms: {
       'replaces the file with a FIFO': "fs.rmSync(file); cp.execFileSync('mkfifo', [file])",
-      'replaces the file with a symlink to /dev/zero': "fs.rmSync(file); fs.symlinkSync('/dev/zero', file)",
+      'replaces the file with a symlink to /dev/zero':
+        "fs.rmSync(file); fs.symlinkSync('/dev/zero', file)",
       'closes the other mapping': 'm.close()',
     },
     after: 'touch(views[0])',
@@ -189,7 +204,8 @@ const mmapSites: Site[] = [
 const sysvSites: Site[] = [
   {
     name: 'SysvSegment.attach',
-    setup: 'const seg = SysvSegment.create({ size: 4 * PAGE }); const m = seg.attach(); const views = [m.buffer];',
+    setup:
+      'const seg = SysvSegment.create({ size: 4 * PAGE }); const m = seg.attach(); const views = [m.buffer];',
     call: '(() => { const n = seg.attach(OPTS); touchMapping(n); n.close(); })()',
     keys: { readOnly: 'false' },
     harms: { 'removes the segment': 'seg.remove()', 'detaches the other attachment': 'm.close()' },
@@ -200,7 +216,13 @@ const sysvSites: Site[] = [
     name: 'SysvSegment.create',
     setup: 'const m = mapAnonymous(PAGE); const views = [m.buffer];',
     call: '(() => { const s = SysvSegment.create(OPTS); const a = s.attach(); touchMapping(a); a.close(); s.remove(); })()',
-    keys: { size: 'PAGE', mode: '0o600', exclusive: 'false', hugePages: 'false', noReserve: 'false' },
+    keys: {
+      size: 'PAGE',
+      mode: '0o600',
+      exclusive: 'false',
+      hugePages: 'false',
+      noReserve: 'false',
+    },
     harms: { 'closes an unrelated mapping': 'm.close()' },
     after: 'touch(views[0])',
     cleanup: 'm.close()',
@@ -288,13 +310,15 @@ const syncSites: Site[] = [
     harms: {
       'plants a FIFO at the name': "cp.execFileSync('mkfifo', ['/dev/shm/sem.' + name.slice(1)])",
       'plants an empty file at the name': "fs.writeFileSync('/dev/shm/sem.' + name.slice(1), '')",
-      'plants a symlink at the name': "fs.symlinkSync('/etc/passwd', '/dev/shm/sem.' + name.slice(1))",
+      'plants a symlink at the name':
+        "fs.symlinkSync('/etc/passwd', '/dev/shm/sem.' + name.slice(1))",
     },
     cleanup: "m.close(); fs.rmSync('/dev/shm/sem.' + name.slice(1), { force: true });",
   },
   {
     name: 'SysvSemaphoreSet.op',
-    setup: "const m = mapAnonymous(PAGE); const views = [m.buffer]; const set = sync.SysvSemaphoreSet.create({ count: 2 });",
+    setup:
+      'const m = mapAnonymous(PAGE); const views = [m.buffer]; const set = sync.SysvSemaphoreSet.create({ count: 2 });',
     call: 'set.op([{ index: 0, op: 1 }], OPTS)',
     keys: { timeout: '10', undo: 'false' },
     harms: { 'removes the set': 'set.remove()' },
@@ -302,18 +326,21 @@ const syncSites: Site[] = [
   },
   {
     name: 'Fifo.openReader',
-    setup: "const dir = tmpDir(); const fifo = path.join(dir, 'p'); sync.Fifo.create(fifo); const m = mapAnonymous(PAGE); const views = [m.buffer];",
+    setup:
+      "const dir = tmpDir(); const fifo = path.join(dir, 'p'); sync.Fifo.create(fifo); const m = mapAnonymous(PAGE); const views = [m.buffer];",
     call: '(async () => { const r = await sync.Fifo.openReader(fifo, OPTS); r.close(); })()',
     keys: { recordSize: '4', keepAlive: 'true' },
     harms: {
       'replaces the FIFO with a regular file': "fs.rmSync(fifo); fs.writeFileSync(fifo, 'x')",
-      'replaces the FIFO with a symlink to /dev/zero': "fs.rmSync(fifo); fs.symlinkSync('/dev/zero', fifo)",
+      'replaces the FIFO with a symlink to /dev/zero':
+        "fs.rmSync(fifo); fs.symlinkSync('/dev/zero', fifo)",
     },
     cleanup: 'm.close(); fs.rmSync(dir, { recursive: true, force: true });',
   },
   {
     name: 'Fifo.create',
-    setup: "const dir = tmpDir(); const fifo = path.join(dir, 'p'); const victim = path.join(dir, 'victim'); fs.writeFileSync(victim, 'secret', { mode: 0o600 }); const m = mapAnonymous(PAGE); const views = [m.buffer];",
+    setup:
+      "const dir = tmpDir(); const fifo = path.join(dir, 'p'); const victim = path.join(dir, 'victim'); fs.writeFileSync(victim, 'secret', { mode: 0o600 }); const m = mapAnonymous(PAGE); const views = [m.buffer];",
     call: '(() => { sync.Fifo.create(fifo, OPTS); const mode = fs.statSync(victim).mode & 0o777; if (mode !== 0o600) throw new Error("victim chmod to " + mode.toString(8)); })()',
     keys: { mode: '0o666', reuse: 'true' },
     harms: { 'plants a symlink to a victim file': 'fs.symlinkSync(victim, fifo)' },

@@ -23,7 +23,7 @@ function object(tag) {
 
 const holders: Attempt[] = [
   {
-    name: "a live map() of the object",
+    name: 'a live map() of the object',
     run: `const o = object('map'); try {
   const m = o.shm.map();
   await expectCode('shrink', () => o.shm.resize(PAGE), 'ERR_SHMKIT_BUSY');
@@ -171,7 +171,9 @@ try {
 
 describe('resize under every kind of mapping holder', () => {
   it.each(holders.map((h) => [h.name, h] as const))('%s', async (_name, holder) => {
-    expect(await failures([{ ...holder, expect: holder.expect ?? 'ok' }], { prelude: HELPERS })).toEqual([]);
+    expect(
+      await failures([{ ...holder, expect: holder.expect ?? 'ok' }], { prelude: HELPERS }),
+    ).toEqual([]);
   });
 
   it('a mapping and a shrink racing across threads never meet past the end (4,000 rounds)', async () => {

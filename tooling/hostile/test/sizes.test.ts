@@ -49,7 +49,15 @@ const anonymousSizes: [string, number, string | readonly string[]][] = [
 ];
 /** Sizes relative to the page size, which the child knows. */
 const sizeExpr = (n: number) =>
-  n === -1 ? 'PAGE - 1' : n === -2 ? 'PAGE' : n === -3 ? `${K} + PAGE` : n === -4 ? '-1' : String(n);
+  n === -1
+    ? 'PAGE - 1'
+    : n === -2
+      ? 'PAGE'
+      : n === -3
+        ? `${K} + PAGE`
+        : n === -4
+          ? '-1'
+          : String(n);
 
 describe('mapping size boundaries', () => {
   it('mapAnonymous at every boundary, shared and private', async () => {
@@ -101,11 +109,23 @@ return 'detached';`,
       ["window('0')", "m.window('0')", 'ERR_INVALID_ARG_TYPE'],
       ['window(0, -1)', 'm.window(0, -1)', 'ERR_OUT_OF_RANGE'],
       ['window after close', 'm.close(); m.window()', 'ERR_SHMKIT_CLOSED'],
-      ["window over a page protect('read') made read-only", "m.protect('read', { offset: PAGE, length: PAGE }); m.window(PAGE, 8)", 'ERR_SHMKIT_PROTECTED'],
-      ["window beside it still works", "m.protect('read', { offset: PAGE, length: PAGE }); touch(m.window(2 * PAGE, PAGE))", 'ok'],
-      ["protect detaches the windows over the pages it revokes, and only those", `const over = m.window(PAGE, 16); const beside = m.window(0, PAGE); m.protect('none', { offset: PAGE, length: PAGE });
+      [
+        "window over a page protect('read') made read-only",
+        "m.protect('read', { offset: PAGE, length: PAGE }); m.window(PAGE, 8)",
+        'ERR_SHMKIT_PROTECTED',
+      ],
+      [
+        'window beside it still works',
+        "m.protect('read', { offset: PAGE, length: PAGE }); touch(m.window(2 * PAGE, PAGE))",
+        'ok',
+      ],
+      [
+        'protect detaches the windows over the pages it revokes, and only those',
+        `const over = m.window(PAGE, 16); const beside = m.window(0, PAGE); m.protect('none', { offset: PAGE, length: PAGE });
 if (over.byteLength !== 0) throw new Error('the window over a PROT_NONE page survived');
-if (beside.byteLength !== PAGE) throw new Error('the window beside it was detached'); touch(beside);`, 'ok'],
+if (beside.byteLength !== PAGE) throw new Error('the window beside it was detached'); touch(beside);`,
+        'ok',
+      ],
     ];
     const attempts = cases.map(([label, call, expect]) => ({
       name: label,
@@ -136,8 +156,16 @@ if (beside.byteLength !== PAGE) throw new Error('the window beside it was detach
       `const dir = tmpDir(); const f = path.join(dir, 'f'); fs.closeSync(fs.openSync(f, 'w')); fs.truncateSync(f, ${size});`;
     for (const [label, size] of sizes) {
       attempts.push(
-        { name: `mapFile of a ${label}-byte file`, run: `${file(size)} return probe(mapFile(f));`, expect: 'ok' },
-        { name: `read-only mapFile of a ${label}-byte file`, run: `${file(size)} return probe(mapFile(f, { readOnly: true }));`, expect: 'ok' },
+        {
+          name: `mapFile of a ${label}-byte file`,
+          run: `${file(size)} return probe(mapFile(f));`,
+          expect: 'ok',
+        },
+        {
+          name: `read-only mapFile of a ${label}-byte file`,
+          run: `${file(size)} return probe(mapFile(f, { readOnly: true }));`,
+          expect: 'ok',
+        },
         {
           name: `mapFile of a ${label}-byte file from its last page`,
           run: `${file(size)} const s = ${size}; return probe(mapFile(f, { offset: Math.floor((s - 1) / PAGE) * PAGE }));`,
@@ -157,13 +185,37 @@ if (beside.byteLength !== PAGE) throw new Error('the window beside it was detach
     }
     const small = file('4 * PAGE');
     attempts.push(
-      { name: 'offset 2^53 (bigint) past the end', run: `${small} mapFile(f, { offset: 2n ** 53n });`, expect: 'ERR_SHMKIT_BEYOND_EOF' },
-      { name: 'offset 2^63 - 1 (bigint)', run: `${small} mapFile(f, { offset: 2n ** 63n - 1n });`, expect: 'ERR_INVALID_ARG_VALUE' },
-      { name: 'offset 2^63 (bigint)', run: `${small} mapFile(f, { offset: 2n ** 63n });`, expect: 'ERR_OUT_OF_RANGE' },
-      { name: 'offset -1', run: `${small} mapFile(f, { offset: -1 });`, expect: 'ERR_OUT_OF_RANGE' },
-      { name: 'offset -PAGE (bigint)', run: `${small} mapFile(f, { offset: -BigInt(PAGE) });`, expect: 'ERR_OUT_OF_RANGE' },
+      {
+        name: 'offset 2^53 (bigint) past the end',
+        run: `${small} mapFile(f, { offset: 2n ** 53n });`,
+        expect: 'ERR_SHMKIT_BEYOND_EOF',
+      },
+      {
+        name: 'offset 2^63 - 1 (bigint)',
+        run: `${small} mapFile(f, { offset: 2n ** 63n - 1n });`,
+        expect: 'ERR_INVALID_ARG_VALUE',
+      },
+      {
+        name: 'offset 2^63 (bigint)',
+        run: `${small} mapFile(f, { offset: 2n ** 63n });`,
+        expect: 'ERR_OUT_OF_RANGE',
+      },
+      {
+        name: 'offset -1',
+        run: `${small} mapFile(f, { offset: -1 });`,
+        expect: 'ERR_OUT_OF_RANGE',
+      },
+      {
+        name: 'offset -PAGE (bigint)',
+        run: `${small} mapFile(f, { offset: -BigInt(PAGE) });`,
+        expect: 'ERR_OUT_OF_RANGE',
+      },
       { name: 'length 0', run: `${small} mapFile(f, { length: 0 });`, expect: 'ERR_OUT_OF_RANGE' },
-      { name: 'length 2^53', run: `${small} mapFile(f, { length: 2 ** 53 });`, expect: 'ERR_OUT_OF_RANGE' },
+      {
+        name: 'length 2^53',
+        run: `${small} mapFile(f, { length: 2 ** 53 });`,
+        expect: 'ERR_OUT_OF_RANGE',
+      },
       {
         name: 'size 2^63 - 1 (bigint) on tmpfs, reserved',
         run: "const p = '/dev/shm' + unique('huge'); try { return probe(mapFile(p, { size: 2n ** 63n - 1n, length: PAGE })); } finally { fs.rmSync(p, { force: true }); }",
@@ -187,8 +239,16 @@ if (beside.byteLength !== PAGE) throw new Error('the window beside it was detach
     const sparseShm = (size: string) =>
       `const name = unique('size'); const p = '/dev/shm' + name; fs.closeSync(fs.openSync(p, 'w', 0o600)); fs.truncateSync(p, ${size}); const shm = PosixShm.open(name);`;
     const attempts: Attempt[] = [
-      { name: 'PosixShm.create({ size: 0 })', run: "PosixShm.create(unique('s'), { size: 0 });", expect: 'ERR_OUT_OF_RANGE' },
-      { name: 'PosixShm.create({ size: 2^53 })', run: "PosixShm.create(unique('s'), { size: 2 ** 53 });", expect: 'ERR_OUT_OF_RANGE' },
+      {
+        name: 'PosixShm.create({ size: 0 })',
+        run: "PosixShm.create(unique('s'), { size: 0 });",
+        expect: 'ERR_OUT_OF_RANGE',
+      },
+      {
+        name: 'PosixShm.create({ size: 2^53 })',
+        run: "PosixShm.create(unique('s'), { size: 2 ** 53 });",
+        expect: 'ERR_OUT_OF_RANGE',
+      },
       {
         name: 'PosixShm.create({ size: 2^53 - 1 }) reserves or fails, never maps',
         run: "const name = unique('s'); try { PosixShm.create(name, { size: 2 ** 53 - 1, exclusive: true }).close(); } finally { try { PosixShm.unlink(name); } catch {} }",
@@ -219,7 +279,11 @@ if (beside.byteLength !== PAGE) throw new Error('the window beside it was detach
         run: `${sparseShm('PAGE')} try { return [await codeOf(() => shm.resize(-1)), await codeOf(() => shm.resize(1.5)), await codeOf(() => shm.resize(2 ** 53))]; } finally { shm.close(); fs.rmSync(p); }`,
         expect: 'ok',
       },
-      { name: 'SysvSegment.create({ size: 0 })', run: 'SysvSegment.create({ size: 0 });', expect: 'ERR_OUT_OF_RANGE' },
+      {
+        name: 'SysvSegment.create({ size: 0 })',
+        run: 'SysvSegment.create({ size: 0 });',
+        expect: 'ERR_OUT_OF_RANGE',
+      },
       {
         name: 'SysvSegment.create({ size: 2^53 - 1 })',
         run: 'const s = SysvSegment.create({ size: 2 ** 53 - 1 }); s.remove();',
