@@ -509,6 +509,10 @@ pub struct FdMapOptions {
     pub shared: bool,
     pub read_only: bool,
     pub populate: bool,
+    /// Allocate the holes of a writable shared mapping first (see
+    /// [`MapOptions::reserve`]). None: only on tmpfs, where a write to a
+    /// hole that finds no memory is SIGBUS.
+    pub reserve: Option<bool>,
 }
 
 impl FdMapOptions {
@@ -518,6 +522,7 @@ impl FdMapOptions {
             shared: options.property("shared", "options.shared")?.boolean_or(true)?,
             read_only: options.property("readOnly", "options.readOnly")?.boolean_or(false)?,
             populate: options.property("populate", "options.populate")?.boolean_or(false)?,
+            reserve: None,
         })
     }
 
@@ -539,7 +544,12 @@ impl FdMapOptions {
         length: Option<usize>,
     ) -> Result<MmapRaw, FileMapError> {
         let protection = if self.writable_pages() { Protection::READ_WRITE } else { Protection::READ };
-        MmapRaw::map_file(registry, fd, offset, length, MapOptions { protection, shared: self.shared, populate: self.populate })
+        let reserve = match self.reserve {
+            Some(reserve) => reserve,
+            None => mm::on_tmpfs(fd).unwrap_or(false),
+        };
+        let options = MapOptions { protection, shared: self.shared, populate: self.populate, reserve };
+        MmapRaw::map_file(registry, fd, offset, length, options)
     }
 
     /// How [`expose`] should hand the mapping to JS.

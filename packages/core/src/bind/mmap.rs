@@ -27,12 +27,13 @@ fn map_file(env: Env, call: &CallInfo) -> JsResult<Value> {
     let offset = call.arg(1, "offset")?.offset()?;
     let length = call.arg(2, "length")?.optional()?.map(|a| a.size()).transpose()?;
     let options = call.arg(3, "options")?;
-    let map_options = FdMapOptions::read(&options)?;
+    let mut map_options = FdMapOptions::read(&options)?;
     let FdMapOptions { shared, read_only, .. } = map_options;
     let size = options.property("size", "options.size")?.optional()?.map(|a| a.offset()).transpose()?;
     let mode = options.property("mode", "options.mode")?.optional()?.map(|a| a.integer(0, 0o7777)).transpose()?;
     let mode = mode.unwrap_or(0o600) as u32;
     let reserve = options.property("reserve", "options.reserve")?.optional()?.map(|a| a.boolean()).transpose()?;
+    map_options.reserve = reserve;
     let target = match target.kind()? {
         ArgKind::Other if target.value.value_type()? == ValueType::String => Target::Path(target.string()?),
         ArgKind::Number => Target::Fd(target.integer(0, i32::MAX as i64)? as i32),

@@ -162,6 +162,8 @@ fn map(env: Env, call: &CallInfo) -> JsResult<Value> {
                 let mut err = SystemError::from(e).with(object.subject());
                 if e.errno() == libc::EACCES && object.read_only {
                     err = err.hint("the object was opened read-only: map it with { readOnly: true }");
+                } else if e.errno() == libc::ENOSPC {
+                    err = err.hint("/dev/shm is full: the object has unallocated pages (holes) that a writable mapping must reserve first, or a write to one would raise SIGBUS");
                 }
                 Error::System(err)
             }

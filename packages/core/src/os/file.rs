@@ -75,6 +75,9 @@ impl FileType {
 pub struct Stat {
     pub kind: FileType,
     pub size: u64,
+    /// Bytes the file system has allocated (`st_blocks * 512`): less than
+    /// `size` when the file has holes.
+    pub allocated: u64,
     pub dev: u64,
     pub ino: u64,
     /// Permission bits (`& 0o7777`).
@@ -89,6 +92,7 @@ impl Stat {
             kind: FileType::from_mode(st.st_mode),
             // A negative size is impossible for the kinds we map; read it as 0.
             size: u64::try_from(st.st_size).unwrap_or(0),
+            allocated: u64::try_from(st.st_blocks).unwrap_or(0).saturating_mul(512),
             dev: st.st_dev,
             ino: st.st_ino,
             mode: st.st_mode & 0o7777,

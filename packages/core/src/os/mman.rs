@@ -62,6 +62,12 @@ pub struct MapOptions {
     pub shared: bool,
     /// MAP_POPULATE: fault every page in up front.
     pub populate: bool,
+    /// For a shared writable mapping of a file with holes: allocate them
+    /// first (fallocate, keeping the size), so that a full file system
+    /// fails here with ENOSPC instead of with SIGBUS at the first write to a
+    /// hole. Meant for memory-backed files (tmpfs), where a hole costs
+    /// nothing until written and a write that finds no memory is SIGBUS.
+    pub reserve: bool,
 }
 
 /// One mapped region, released when dropped.
@@ -165,6 +171,9 @@ impl MmapRaw {
             None if available > MAX_SAFE_INTEGER => return Err(FileMapError::TooLong { available }),
             None => usize::try_from(available).map_err(|_| FileMapError::TooLong { available })?,
         };
+        if options.reserve && options.shared && options.protection.writable() && stat.allocated < stat.size {
+            reserve_range(fd, offset, len as u64)?;
+        }
         let mut memory = Self::map_fd(fd, offset, len, options)?;
         let object = ObjectId { dev: stat.dev, ino: stat.ino };
         memory.registration = Some(registry.register(object, Span { offset, len: len as u64 }));
@@ -241,6 +250,20 @@ impl MmapRaw {
         // except MADV_DONTNEED, whose effect (re-reading the backing store or
         // zero pages) is documented.
         cvt(unsafe { libc::madvise(addr, span, advice) }, "madvise").map(drop)
+    }
+}
+
+/// Allocates the holes of `offset..offset+len` without changing the file's
+/// size. File systems that cannot (EOPNOTSUPP) are left as they are.
+fn reserve_range(fd: RawFd, offset: u64, len: u64) -> Result<()> {
+    let (Ok(from), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) else {
+        return Err(Error::new(libc::EFBIG, "fallocate"));
+    };
+    // SAFETY: fallocate only touches the file behind fd.
+    match super::cvt_retry(|| unsafe { libc::fallocate(fd, libc::FALLOC_FL_KEEP_SIZE, from, len) }, "fallocate") {
+        Ok(_) => Ok(()),
+        Err(e) if e.errno() == libc::EOPNOTSUPP => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -418,7 +441,7 @@ mod tests {
     #[test]
     fn shared_file_mapping_writes_through_private_does_not() {
         let mut file = temp_file(page_size() as u64 * 2);
-        let shared = MapOptions { protection: Protection::READ_WRITE, shared: true, populate: false };
+        let shared = MapOptions { protection: Protection::READ_WRITE, shared: true, populate: false, reserve: false };
         let private = MapOptions { shared: false, ..shared };
         let a = MmapRaw::map_fd(file.as_raw_fd(), 0, page_size() * 2, shared).unwrap();
         let b = MmapRaw::map_fd(file.as_raw_fd(), page_size() as u64, page_size(), private).unwrap();
@@ -438,7 +461,7 @@ mod tests {
 
     #[test]
     fn map_fd_rejects_unaligned_offsets_and_bad_fds() {
-        let opts = MapOptions { protection: Protection::READ, shared: true, populate: false };
+        let opts = MapOptions { protection: Protection::READ, shared: true, populate: false, reserve: false };
         assert_eq!(MmapRaw::map_fd(-1, 0, 4096, opts).unwrap_err().code(), "EBADF");
         let file = temp_file(8192);
         assert_eq!(MmapRaw::map_fd(file.as_raw_fd(), 1, 4096, opts).unwrap_err().code(), "EINVAL");
@@ -504,7 +527,21 @@ mod tests {
     }
 
     fn rw_shared() -> MapOptions {
-        MapOptions { protection: Protection::READ_WRITE, shared: true, populate: false }
+        MapOptions { protection: Protection::READ_WRITE, shared: true, populate: false, reserve: false }
+    }
+
+    #[test]
+    fn map_file_reserves_the_holes_of_a_sparse_tmpfs_file() {
+        let path = format!("/dev/shm/shmkit-mman-holes-{}", std::process::id());
+        let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        file.set_len(page_size() as u64 * 8).unwrap();
+        assert_eq!(file::fstat(file.as_raw_fd()).unwrap().allocated, 0);
+        let reserve = MapOptions { reserve: true, ..rw_shared() };
+        let m = MmapRaw::map_file(&mut map_registry::lock(), file.as_raw_fd(), page_size() as u64, Some(page_size() * 2), reserve).unwrap();
+        assert_eq!(file::fstat(file.as_raw_fd()).unwrap().allocated, page_size() as u64 * 2, "only the mapped range");
+        assert_eq!(file::fstat(file.as_raw_fd()).unwrap().size, page_size() as u64 * 8, "size kept");
+        drop(m);
     }
 
     #[test]

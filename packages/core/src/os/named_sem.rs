@@ -137,7 +137,7 @@ impl NamedSem {
 
     /// Checks the opened file and maps its `sem_t`.
     fn map(opened: file::Opened) -> Result<Self, OpenSemError> {
-        let rw = MapOptions { protection: Protection::READ_WRITE, shared: true, populate: false };
+        let rw = MapOptions { protection: Protection::READ_WRITE, shared: true, populate: false, reserve: true };
         let mut registry = map_registry::lock();
         // map_file re-checks the size on this descriptor under the registry lock.
         let memory = MmapRaw::map_file(&mut registry, opened.fd.as_raw_fd(), 0, Some(SEM_T_SIZE), rw).map_err(|e| match e {

@@ -310,7 +310,7 @@ mod tests {
         let fd = made.fd.as_raw_fd();
         let page = super::super::page_size() as u64;
         resize_checked(fd, 4 * page).unwrap();
-        let rw = MapOptions { protection: Protection::READ_WRITE, shared: true, populate: false };
+        let rw = MapOptions { protection: Protection::READ_WRITE, shared: true, populate: false, reserve: true };
         let map = MmapRaw::map_file(&mut map_registry::lock(), fd, page, Some(page as usize), rw).unwrap();
         // The same object opened by path elsewhere counts too.
         let other = std::fs::OpenOptions::new().read(true).write(true).open(object_path(&name).to_str().unwrap()).unwrap();
