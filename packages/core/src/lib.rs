@@ -1,8 +1,8 @@
 //! shmkit's native core: one Node-API addon for every @shmkit package.
 //!
 //! - [`os`]: safe wrappers over the Linux calls, plain Rust, unit tested.
-//! - [`model`]: the state bindings drive (buffers over a mapping, page
-//!   protections, pins), plain Rust, unit tested.
+//! - [`model`]: pure logic and the state bindings drive (buffers over a
+//!   mapping, page protections, pins, lock and range rules), unit tested.
 //! - `napi`: a small safe layer over Node-API (the glue).
 //! - `bind`: the functions JS calls, each decoding arguments with `napi` and
 //!   doing the work with `os`.
@@ -20,4 +20,4 @@ pub mod napi;
 mod bind;
 
 #[cfg(not(test))]
-napi_module!(bind::register);
+napi_module!(bind::register, internal_code = bind::INTERNAL_ERROR_CODE);

@@ -133,7 +133,7 @@ const paths: OpenPath[] = [
     expect: {
       FIFO: NOT_REGULAR,
       directory: 'EISDIR',
-      'empty file': 'ERR_SHMKIT_EMPTY_FILE',
+      'empty file': 'ERR_SHMKIT_EMPTY',
       '7-byte file': 'ok',
       '32 bytes of 0xff': 'ok',
       'symlink to a regular file': 'ok',
@@ -152,7 +152,7 @@ const paths: OpenPath[] = [
     expect: {
       FIFO: NOT_REGULAR,
       directory: 'EISDIR',
-      'empty file': 'ERR_SHMKIT_EMPTY_FILE',
+      'empty file': 'ERR_SHMKIT_EMPTY',
       '7-byte file': 'ok',
       '32 bytes of 0xff': 'ok',
       'symlink to a regular file': 'ok',
@@ -191,7 +191,7 @@ const paths: OpenPath[] = [
     expect: {
       FIFO: NOT_REGULAR,
       directory: NOT_REGULAR,
-      'empty file': 'ERR_SHMKIT_EMPTY_FILE',
+      'empty file': 'ERR_SHMKIT_EMPTY',
       '7-byte file': 'ERR_SHMKIT_BEYOND_EOF',
       '32 bytes of 0xff': 'ERR_SHMKIT_BEYOND_EOF',
       'symlink to a regular file': 'ok',

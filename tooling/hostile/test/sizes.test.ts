@@ -262,12 +262,12 @@ if (beside.byteLength !== PAGE) throw new Error('the window beside it was detach
       {
         name: 'PosixShm.map at the end of the object',
         run: `${sparseShm('4 * PAGE')} try { shm.map({ offset: 4 * PAGE }); } finally { shm.close(); fs.rmSync(p); }`,
-        expect: 'ERR_OUT_OF_RANGE',
+        expect: 'ERR_SHMKIT_BEYOND_EOF',
       },
       {
         name: 'PosixShm.map one byte too long',
         run: `${sparseShm('4 * PAGE')} try { shm.map({ length: 4 * PAGE + 1 }); } finally { shm.close(); fs.rmSync(p); }`,
-        expect: 'ERR_OUT_OF_RANGE',
+        expect: 'ERR_SHMKIT_BEYOND_EOF',
       },
       {
         name: 'PosixShm.map of a 1-byte object',

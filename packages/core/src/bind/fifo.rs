@@ -2,7 +2,8 @@
 //! neither blocks nor follows a planted symlink); Node's own non-blocking
 //! I/O reads and writes them.
 
-use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Subject, Value};
+use super::error::{ShmkitError, Subject};
+use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Value};
 use crate::os::fifo::{self, End};
 use crate::os::file::OpenError;
 use std::os::fd::IntoRawFd;

@@ -16,28 +16,44 @@
 //! - Native work that outlives the call (msync on the pool, a semaphore
 //!   wait) holds the memory itself; a close meanwhile defers the munmap.
 
-use crate::model::region::{self, BufferId, RegionError};
-use crate::napi::{spawn_on_pool, sys, Arg, CallInfo, Env, Error, Exports, JsResult, Subject, Tagged, Value, WeakRef};
+use super::error::{Code, ShmkitError, Subject};
+use super::extent::mappable_length;
+use crate::model::pages::Access;
+use crate::model::region::{self, BufferId, Memory, RegionError};
+use crate::napi::{spawn_on_pool, sys, Arg, CallInfo, Env, Error, Exports, JsResult, Tagged, Value, WeakRef};
 use crate::os::{
     self,
     file::FileType,
     map_registry,
-    mman::{self as mm, FileMapError, MapOptions, MmapRaw, Protection},
+    mman::{self as mm, Advice, FileMapError, MapFlags, MapOptions, MmapRaw, MsFlags, Protection},
 };
 use std::os::fd::RawFd;
 use std::sync::Arc;
 
 /// The region behind a Mapping; windows are remembered by weak reference.
-pub type Region = region::Region<WeakRef>;
+pub type Region = region::Region<MmapRaw, WeakRef>;
 /// Keeps `protect` from revoking access while native code uses the memory.
-pub type RegionPin = region::RegionPin<WeakRef>;
+pub type RegionPin = region::RegionPin<MmapRaw, WeakRef>;
+
+impl Memory for MmapRaw {
+    fn as_ptr(&self) -> *mut u8 {
+        MmapRaw::as_ptr(self)
+    }
+    fn len(&self) -> usize {
+        MmapRaw::len(self)
+    }
+}
+
+/// What a page protection lets JS do, in the region's terms.
+fn access(protection: Protection) -> Access {
+    Access { read: protection.readable(), write: protection.writable() }
+}
 
 /// The JS-held handle to a Region.
 pub struct RegionHandle(pub Arc<Region>);
 
 impl Tagged for RegionHandle {
     const NAME: &'static str = "Mapping";
-    const TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x6f1c_2b7a_90d3_4e55, upper: 0xa3b1_58c6_0e2f_7d19 };
 }
 
 /// Marks the main buffer with id `id`: only that exact ArrayBuffer carries
@@ -57,18 +73,18 @@ impl From<RegionError> for Error {
             }
             RegionError::Protected { start, end, write } => {
                 let needed = if write { "read+write" } else { "readable" };
-                Error::plain("ERR_SHMKIT_PROTECTED", format!("bytes {start}..{end} of this mapping are not {needed}: protect() changed them"))
+                Error::coded(Code::Protected, format!("bytes {start}..{end} of this mapping are not {needed}: protect() changed them"))
             }
-            RegionError::ReadOnly => Error::plain(
-                "ERR_SHMKIT_READ_ONLY",
+            RegionError::ReadOnly => Error::coded(
+                Code::ReadOnly,
                 "this mapping is read-only: a buffer over it would let a write crash the process. Use read() to copy bytes out",
             ),
             RegionError::TooLarge { len, max } => Error::Range {
                 code: "ERR_BUFFER_TOO_LARGE",
                 message: format!("{len} bytes do not fit in one ArrayBuffer (at most {max} in this Node.js): ask for a smaller window"),
             },
-            RegionError::Busy => Error::plain(
-                "ERR_SHMKIT_BUSY",
+            RegionError::Busy => Error::coded(
+                Code::Busy,
                 "native code is using this mapping's memory (a pending semaphore wait, or a PthreadMutex this thread holds); revoking access now would crash the process",
             ),
             RegionError::MustHandOver => Error::invalid_arg_value(
@@ -95,7 +111,7 @@ pub struct MappingInit {
 pub fn expose(env: Env, memory: MmapRaw, init: MappingInit) -> JsResult<Value> {
     let len = memory.len();
     let address = memory.address();
-    let region = Arc::new(Region::new(memory, init.buffer, env.max_arraybuffer_len()));
+    let region = Arc::new(Region::new(memory, init.buffer, env.max_arraybuffer_len(), os::page_size()));
     env.adjust_external_memory(len as i64);
 
     // An array, not an object: four element stores cost far less than four
@@ -299,15 +315,12 @@ fn take_back(region: &Region, buffer: Value, error: Error) -> Error {
 }
 
 /// The msync flags of options at `index`.
-fn sync_flags(call: &CallInfo, index: usize) -> JsResult<libc::c_int> {
+fn sync_flags(call: &CallInfo, index: usize) -> JsResult<MsFlags> {
     let options = call.arg(index, "options")?;
     let asynchronous = options.property("async", "options.async")?.boolean_or(false)?;
     let invalidate = options.property("invalidate", "options.invalidate")?.boolean_or(false)?;
-    let mut flags = if asynchronous { libc::MS_ASYNC } else { libc::MS_SYNC };
-    if invalidate {
-        flags |= libc::MS_INVALIDATE;
-    }
-    Ok(flags)
+    let flags = if asynchronous { MsFlags::ASYNC } else { MsFlags::SYNC };
+    Ok(if invalidate { flags | MsFlags::INVALIDATE } else { flags })
 }
 
 /// The raw (offset, length) of options at `index`; checked later against
@@ -323,7 +336,7 @@ fn options_range(call: &CallInfo, index: usize) -> JsResult<(u64, Option<u64>)> 
 struct SyncArgs {
     offset: usize,
     length: usize,
-    flags: libc::c_int,
+    flags: MsFlags,
     memory: Arc<MmapRaw>,
 }
 
@@ -400,11 +413,11 @@ fn protect(env: Env, call: &CallInfo) -> JsResult<Value> {
     // Every argument is read: from here on no JS runs until we return.
     let (offset, length) = page_range(region, offset, length)?;
     let (handed, buffer) = handed_main(region, buffer)?;
-    let memory = region.begin_protect(length, protection, handed)?;
+    let memory = region.begin_protect(length, access(protection), handed)?;
     if length > 0 {
         memory.protect(offset, length, protection).map_err(|e| Error::sys(e, address_subject(&memory)))?;
     }
-    let revoked = region.commit_protect(offset, length, protection);
+    let revoked = region.commit_protect(offset, length, access(protection));
     let detach_main = revoked.main.and(buffer);
     if !detach_all(env, detach_main, revoked.windows) {
         never_unmap(memory);
@@ -423,8 +436,8 @@ fn protect(env: Env, call: &CallInfo) -> JsResult<Value> {
 fn advise(env: Env, call: &CallInfo) -> JsResult<Value> {
     let region = region(call)?;
     let name = call.arg(1, "advice")?.string()?;
-    let advice = mm::advice_from_name(&name).ok_or_else(|| {
-        let names: Vec<String> = mm::ADVICE.iter().map(|(n, _)| format!("'{n}'")).collect();
+    let advice = Advice::from_name(&name).ok_or_else(|| {
+        let names: Vec<String> = Advice::ALL.iter().map(|(n, _)| format!("'{n}'")).collect();
         Error::invalid_arg_value("advice", &format!("must be one of {}", names.join(", ")), &format!("'{name}'"))
     })?;
     let (offset, length) = options_range(call, 2)?;
@@ -447,56 +460,38 @@ fn map_anonymous(env: Env, call: &CallInfo) -> JsResult<Value> {
 /// mapFd(fd, offset, length, { shared = true, readOnly = false, populate = false }):
 /// maps part of an open file descriptor, refusing what is not a regular
 /// file and ranges past its end (ERR_SHMKIT_NOT_REGULAR_FILE,
-/// ERR_SHMKIT_EMPTY_FILE, ERR_SHMKIT_BEYOND_EOF, as `mmapMapFile`).
+/// ERR_SHMKIT_EMPTY, ERR_SHMKIT_BEYOND_EOF, as `mmapMapFile`).
 fn map_fd(env: Env, call: &CallInfo) -> JsResult<Value> {
     let fd = call.arg(0, "fd")?.integer(0, i32::MAX as i64)? as i32;
     let offset = call.arg(1, "offset")?.offset()?;
     let length = call.arg(2, "length")?.size()?;
     let options = FdMapOptions::read(&call.arg(3, "options")?)?;
     check_page_offset("offset", offset)?;
-    let subject = format!("fd {fd}");
+    let what = format!("fd {fd}");
     let memory = options
-        .map(&mut map_registry::lock(), fd, offset, Some(length))
-        .map_err(|e| file_map_error(e, Subject::Detail(subject.clone()), &subject))?;
+        .map(&mut map_registry::lock(), fd, offset, Some(length), &what, "Grow the file first")
+        .map_err(|e| file_map_error(e, Subject::Detail(what.clone()), &what))?;
     expose(env, memory, options.init())
 }
 
-/// A [`FileMapError`] with the codes the mmap package documents:
-/// ERR_SHMKIT_NOT_REGULAR_FILE, ERR_SHMKIT_EMPTY_FILE, ERR_SHMKIT_BEYOND_EOF.
-/// `shown` names the file in messages ("'path'", "fd 3").
-pub fn file_map_error(error: FileMapError, subject: Subject, shown: &str) -> Error {
+/// A [`FileMapError`] as the JS error: the refusal `FdMapOptions::map`
+/// made, ERR_SHMKIT_NOT_REGULAR_FILE, or the failed system call about
+/// `subject`. `what` names the file in messages ("'path'", "fd 3").
+pub fn file_map_error(error: FileMapError<Error>, subject: Subject, what: &str) -> Error {
     match error {
         FileMapError::Sys(e) => Error::sys(e, subject),
-        FileMapError::NotRegular(kind) => not_regular(shown, kind),
-        FileMapError::Empty => Error::plain(
-            "ERR_SHMKIT_EMPTY_FILE",
-            format!("{shown} is empty: there is nothing to map. Pass options.size to grow it first"),
-        ),
-        FileMapError::OffsetPastEnd { offset, size } => {
-            beyond_eof(format!("options.offset {offset} is at or past the end of {shown} ({size} bytes)"))
-        }
-        FileMapError::LengthPastEnd { offset, length, size } => beyond_eof(format!(
-            "{length} bytes from offset {offset} reach past the end of {shown} ({size} bytes): touching them would raise SIGBUS"
-        )),
-        FileMapError::TooLong { available } => Error::out_of_range(
-            "options.length",
-            &format!("<= {} (pass a length: the rest of the file is longer)", (1u64 << 53) - 1),
-            &available.to_string(),
-        ),
+        FileMapError::NotRegular(kind) => not_regular(what, kind),
+        FileMapError::Refused(refusal) => refusal,
     }
 }
 
-fn beyond_eof(message: String) -> Error {
-    Error::Range { code: "ERR_SHMKIT_BEYOND_EOF", message }
-}
-
-/// ERR_SHMKIT_NOT_REGULAR_FILE: `shown` is a FIFO, a directory... and was
+/// ERR_SHMKIT_NOT_REGULAR_FILE: `what` is a FIFO, a directory... and was
 /// not used.
-pub fn not_regular(shown: &str, kind: FileType) -> Error {
-    Error::plain(
-        "ERR_SHMKIT_NOT_REGULAR_FILE",
+pub fn not_regular(what: &str, kind: FileType) -> Error {
+    Error::coded(
+        Code::NotRegularFile,
         format!(
-            "{shown} is {}, not a regular file: only regular files have a size that keeps a mapping safe from SIGBUS",
+            "{what} is {}, not a regular file: only regular files have a size that keeps a mapping safe from SIGBUS",
             kind.described()
         ),
     )
@@ -534,22 +529,30 @@ impl FdMapOptions {
     }
 
     /// mmap of `length` bytes (default: to the end) of the regular file
-    /// behind `fd` from `offset`, checked against its size and recorded in
-    /// the registry (see [`MmapRaw::map_file`]).
+    /// behind `fd` from `offset`, checked against its size right before the
+    /// mmap (ranges past the end are refused with the codes of
+    /// [`mappable_length`], `what` and `grow` wording the message) and
+    /// recorded in the registry (see [`MmapRaw::map_file`]).
     pub fn map(
         self,
         registry: &mut map_registry::Locked,
         fd: RawFd,
         offset: u64,
         length: Option<usize>,
-    ) -> Result<MmapRaw, FileMapError> {
+        what: &str,
+        grow: &str,
+    ) -> Result<MmapRaw, FileMapError<Error>> {
         let protection = if self.writable_pages() { Protection::READ_WRITE } else { Protection::READ };
+        let mut flags = MapFlags::sharing(self.shared);
+        if self.populate {
+            flags = flags | MapFlags::POPULATE;
+        }
         let reserve = match self.reserve {
             Some(reserve) => reserve,
             None => mm::on_tmpfs(fd).unwrap_or(false),
         };
-        let options = MapOptions { protection, shared: self.shared, populate: self.populate, reserve };
-        MmapRaw::map_file(registry, fd, offset, length, options)
+        let options = MapOptions { protection, flags, reserve };
+        MmapRaw::map_file(registry, fd, offset, options, |st| mappable_length(what, grow, st.size, offset, length))
     }
 
     /// How [`expose`] should hand the mapping to JS.

@@ -5,8 +5,9 @@
 //! end is refused, because touching a mapped page wholly beyond EOF raises
 //! SIGBUS, which would kill the process.
 
-use crate::bind::{check_page_offset, expose, file_map_error, not_regular, FdMapOptions};
-use crate::napi::{ArgKind, CallInfo, Env, Error, Exports, JsResult, Subject, Value, ValueType};
+use super::error::{ShmkitError, Subject};
+use super::{check_page_offset, expose, file_map_error, not_regular, FdMapOptions};
+use crate::napi::{ArgKind, CallInfo, Env, Error, Exports, JsResult, Value, ValueType};
 use crate::os::file::{self, FileType, OpenError, OpenOptions};
 use crate::os::{map_registry, mman};
 use std::ffi::CString;
@@ -84,7 +85,9 @@ fn map_file(env: Env, call: &CallInfo) -> JsResult<Value> {
         };
         reserve.and_then(|reserve| mman::extend_file(fd, size, reserve)).map_err(|e| Error::sys(e, subject.clone()))?;
     }
-    let memory = map_options.map(&mut registry, fd, offset, length).map_err(|e| file_map_error(e, subject, &shown))?;
+    let memory = map_options
+        .map(&mut registry, fd, offset, length, &shown, "Pass options.size to grow it first")
+        .map_err(|e| file_map_error(e, subject, &shown))?;
     drop(registry);
     expose(env, memory, map_options.init())
 }

@@ -1,8 +1,9 @@
 //! Bindings for System V semaphore sets (`semget`, `semop`, `semctl`).
 //! Async operations are cancelled through [`super::wait_token`].
 
+use super::error::{ShmkitError, Subject};
 use super::wait_token::{deadline_arg, wait_state};
-use crate::napi::{spawn_on_thread, CallInfo, Env, Error, Exports, JsResult, Subject, Value};
+use crate::napi::{spawn_on_thread, CallInfo, Env, Error, Exports, JsResult, Value};
 use crate::os::sem::{Outcome, WAIT_SLICE};
 use crate::os::sysv_sem as sysv;
 

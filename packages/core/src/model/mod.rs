@@ -1,7 +1,10 @@
-//! State that the bindings drive but that knows nothing of Node: which
-//! buffers JS holds over a mapping, which pages are protected, which native
-//! work pins the memory. Plain Rust over [`crate::os`], unit tested with
-//! `cargo test`; `bind/` turns its answers into Node-API calls.
+//! Pure logic the bindings rely on: no Node-API, so all of it is unit tested
+//! with `cargo test` (the bindings themselves are not: their symbols live in
+//! the Node binary). The state bindings drive lives here too: which buffers
+//! JS holds over a mapping, which pages are protected, which native work
+//! pins the memory.
 
+pub mod extent;
+pub mod lock_registry;
 pub mod pages;
 pub mod region;

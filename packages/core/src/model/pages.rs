@@ -1,7 +1,25 @@
 //! The protection of each page of a mapping, as `protect()` left it.
 
-use crate::os::mman::Protection;
-use crate::os::{page_ceil, page_size};
+/// What a page lets JS and native code do: read, and write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub read: bool,
+    pub write: bool,
+}
+
+impl Access {
+    pub const NONE: Access = Access { read: false, write: false };
+    pub const READ: Access = Access { read: true, write: false };
+    pub const READ_WRITE: Access = Access { read: true, write: true };
+
+    pub fn readable(self) -> bool {
+        self.read
+    }
+
+    pub fn writable(self) -> bool {
+        self.write
+    }
+}
 
 /// The protection of every page of a mapping, kept as runs so that a huge
 /// mapping costs a few entries, not one per page.
@@ -10,25 +28,31 @@ use crate::os::{page_ceil, page_size};
 /// a range can be read (copy out) or whether a writable buffer is safe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageProtections {
+    page_size: usize,
     pages: usize,
     /// (first page, protection) sorted by page; each run lasts until the next.
-    runs: Vec<(usize, Protection)>,
+    runs: Vec<(usize, Access)>,
 }
 
 impl PageProtections {
-    /// `len` bytes (rounded up to pages) that all have `protection`.
-    pub fn new(len: usize, protection: Protection) -> Self {
-        PageProtections { pages: page_ceil(len) / page_size(), runs: vec![(0, protection)] }
+    /// `len` bytes (rounded up to pages of `page_size` bytes, a power of
+    /// two) that all have `protection`.
+    pub fn new(len: usize, page_size: usize, protection: Access) -> Self {
+        PageProtections { page_size, pages: len.div_ceil(page_size), runs: vec![(0, protection)] }
+    }
+
+    pub fn page_size(&self) -> usize {
+        self.page_size
     }
 
     /// Sets pages `first..first+count`, merging equal neighbours.
-    pub fn set(&mut self, first: usize, count: usize, protection: Protection) {
+    pub fn set(&mut self, first: usize, count: usize, protection: Access) {
         let end = first.saturating_add(count).min(self.pages);
         if first >= end {
             return;
         }
         let after = self.at(end);
-        let mut runs: Vec<(usize, Protection)> = self.runs.iter().copied().filter(|&(start, _)| start < first).collect();
+        let mut runs: Vec<(usize, Access)> = self.runs.iter().copied().filter(|&(start, _)| start < first).collect();
         runs.push((first, protection));
         if end < self.pages {
             runs.push((end, after));
@@ -39,13 +63,13 @@ impl PageProtections {
     }
 
     /// The protection of one page.
-    pub fn at(&self, page: usize) -> Protection {
+    pub fn at(&self, page: usize) -> Access {
         let index = self.runs.partition_point(|&(start, _)| start <= page);
         self.runs[index.saturating_sub(1)].1
     }
 
     /// True when every page of `first..first+count` satisfies `ok`.
-    pub fn all(&self, first: usize, count: usize, ok: impl Fn(Protection) -> bool) -> bool {
+    pub fn all(&self, first: usize, count: usize, ok: impl Fn(Access) -> bool) -> bool {
         let end = first.saturating_add(count).min(self.pages);
         if first >= end {
             return true;
@@ -56,7 +80,7 @@ impl PageProtections {
 
     /// True when the whole mapping is readable and writable.
     pub fn all_read_write(&self) -> bool {
-        self.all(0, self.pages, |p| p == Protection::READ_WRITE)
+        self.all(0, self.pages, |p| p == Access::READ_WRITE)
     }
 
     /// True when bytes `offset..offset+len` are all on readable pages.
@@ -64,9 +88,9 @@ impl PageProtections {
         if len == 0 {
             return true;
         }
-        let first = offset / page_size();
-        let last = (offset + len - 1) / page_size();
-        self.all(first, last - first + 1, Protection::readable)
+        let first = offset / self.page_size;
+        let last = (offset + len - 1) / self.page_size;
+        self.all(first, last - first + 1, Access::readable)
     }
 }
 
@@ -76,29 +100,29 @@ mod tests {
 
     #[test]
     fn page_protections_track_runs() {
-        let page = page_size();
-        let mut p = PageProtections::new(page * 10 - 1, Protection::READ_WRITE);
+        let page = 4096;
+        let mut p = PageProtections::new(page * 10 - 1, page, Access::READ_WRITE);
         assert!(p.all_read_write());
-        p.set(2, 3, Protection::NONE);
-        assert_eq!(p.at(1), Protection::READ_WRITE);
-        assert_eq!(p.at(2), Protection::NONE);
-        assert_eq!(p.at(4), Protection::NONE);
-        assert_eq!(p.at(5), Protection::READ_WRITE);
+        p.set(2, 3, Access::NONE);
+        assert_eq!(p.at(1), Access::READ_WRITE);
+        assert_eq!(p.at(2), Access::NONE);
+        assert_eq!(p.at(4), Access::NONE);
+        assert_eq!(p.at(5), Access::READ_WRITE);
         assert!(!p.all_read_write());
         assert!(p.readable(0, page * 2));
         assert!(!p.readable(page * 2 - 1, 2));
         assert!(p.readable(page * 5, page * 5 - 1));
-        p.set(3, 1, Protection::READ);
+        p.set(3, 1, Access::READ);
         assert!(!p.readable(page * 2, page));
         assert!(p.readable(page * 3, page));
-        p.set(0, 100, Protection::READ_WRITE);
+        p.set(0, 100, Access::READ_WRITE);
         assert!(p.all_read_write());
         assert_eq!(p.runs.len(), 1);
-        p.set(9, 1, Protection::READ);
-        assert_eq!(p.at(9), Protection::READ);
-        assert_eq!(p.at(8), Protection::READ_WRITE);
-        p.set(9, 1, Protection::READ_WRITE);
-        assert_eq!(p, PageProtections::new(page * 10, Protection::READ_WRITE));
+        p.set(9, 1, Access::READ);
+        assert_eq!(p.at(9), Access::READ);
+        assert_eq!(p.at(8), Access::READ_WRITE);
+        p.set(9, 1, Access::READ_WRITE);
+        assert_eq!(p, PageProtections::new(page * 10, page, Access::READ_WRITE));
     }
 
 }

@@ -18,14 +18,20 @@
 //!   them are taken back, and never while native code has the region pinned
 //!   (a pending semaphore wait reading it from another thread).
 //!
-//! `W` is what the bindings keep per window to find it again (a weak
-//! reference); the region only stores it.
+//! `M` is the mapped memory (the bindings' `MmapRaw`, whose drop is the
+//! munmap), `W` what the bindings keep per window to find it again (a weak
+//! reference); the region only holds them.
 
-use super::pages::PageProtections;
-use crate::os::mman::{MmapRaw, Protection};
-use crate::os::page_size;
+use super::pages::{Access, PageProtections};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Mapped memory as the region sees it: where it is and how long.
+pub trait Memory {
+    fn as_ptr(&self) -> *mut u8;
+    fn len(&self) -> usize;
+}
 
 /// Windows start at a multiple of this: the largest TypedArray element, so
 /// every view and every `Atomics` call on a window is as aligned in memory
@@ -80,10 +86,10 @@ pub enum RegionError {
 
 /// What [`Region::close`] leaves the caller to do: detach these buffers,
 /// then drop `memory` (the munmap, unless native work still holds it).
-pub struct Closing<W> {
+pub struct Closing<M, W> {
     pub main: Option<BufferId>,
     pub windows: Vec<W>,
-    pub memory: Arc<MmapRaw>,
+    pub memory: Arc<M>,
 }
 
 /// What [`Region::commit_protect`] leaves the caller to detach.
@@ -93,21 +99,21 @@ pub struct Revoked<W> {
 }
 
 struct Window<W> {
-    id: BufferId,
     offset: usize,
     len: usize,
     token: W,
 }
 
-struct State<W> {
-    memory: Option<Arc<MmapRaw>>,
+struct State<M, W> {
+    memory: Option<Arc<M>>,
     pages: PageProtections,
     main: Option<BufferId>,
-    windows: Vec<Window<W>>,
+    /// By id: a program may make (and V8 collect) a great many windows.
+    windows: HashMap<BufferId, Window<W>>,
 }
 
 /// The shared state behind one Mapping.
-pub struct Region<W> {
+pub struct Region<M, W> {
     address: usize,
     len: usize,
     /// False for memory mapped without PROT_WRITE: JS then only gets copies.
@@ -115,24 +121,26 @@ pub struct Region<W> {
     /// The largest ArrayBuffer the runtime accepts (Node's Buffer kMaxLength).
     max_buffer: usize,
     pins: AtomicUsize,
-    state: Mutex<State<W>>,
+    state: Mutex<State<M, W>>,
 }
 
 /// Keeps `protect` from revoking access while native code uses the memory.
-pub struct RegionPin<W>(Arc<Region<W>>);
+pub struct RegionPin<M, W>(Arc<Region<M, W>>);
 
-impl<W> Drop for RegionPin<W> {
+impl<M, W> Drop for RegionPin<M, W> {
     fn drop(&mut self) {
         self.0.pins.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-impl<W> Region<W> {
-    /// Takes over freshly mapped memory. `writable`: its pages are
-    /// PROT_READ|PROT_WRITE (else PROT_READ and no buffer is ever granted).
-    pub fn new(memory: MmapRaw, writable: bool, max_buffer: usize) -> Self {
-        let initial = if writable { Protection::READ_WRITE } else { Protection::READ };
-        let (address, len) = (memory.address(), memory.len());
+impl<M: Memory, W> Region<M, W> {
+    /// Takes over freshly mapped memory of pages of `page_size` bytes.
+    /// `writable`: its pages are read+write (else read-only, and no buffer
+    /// is ever granted). `max_buffer`: the largest ArrayBuffer the runtime
+    /// can make.
+    pub fn new(memory: M, writable: bool, max_buffer: usize, page_size: usize) -> Self {
+        let initial = if writable { Access::READ_WRITE } else { Access::READ };
+        let (address, len) = (memory.as_ptr() as usize, memory.len());
         Region {
             address,
             len,
@@ -141,14 +149,14 @@ impl<W> Region<W> {
             pins: AtomicUsize::new(0),
             state: Mutex::new(State {
                 memory: Some(Arc::new(memory)),
-                pages: PageProtections::new(len, initial),
+                pages: PageProtections::new(len, page_size, initial),
                 main: None,
-                windows: Vec::new(),
+                windows: HashMap::new(),
             }),
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, State<W>> {
+    fn state(&self) -> MutexGuard<'_, State<M, W>> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -175,12 +183,12 @@ impl<W> Region<W> {
 
     /// The live memory, or [`RegionError::Closed`]. Holding the Arc keeps it
     /// mapped, even across a close.
-    pub fn memory(&self) -> Result<Arc<MmapRaw>, RegionError> {
+    pub fn memory(&self) -> Result<Arc<M>, RegionError> {
         self.state().memory.clone().ok_or(RegionError::Closed)
     }
 
     /// Marks the memory as in use by native code until the pin drops.
-    pub fn pin(self: &Arc<Self>) -> RegionPin<W> {
+    pub fn pin(self: &Arc<Self>) -> RegionPin<M, W> {
         self.pins.fetch_add(1, Ordering::AcqRel);
         RegionPin(Arc::clone(self))
     }
@@ -214,7 +222,7 @@ impl<W> Region<W> {
     fn access(pages: &PageProtections, offset: usize, len: usize, write: bool) -> Result<(), RegionError> {
         let ok = if write {
             len == 0 || {
-                let page = page_size();
+                let page = pages.page_size();
                 let first = offset / page;
                 pages.all(first, (offset + len - 1) / page - first + 1, |p| p.readable() && p.writable())
             }
@@ -281,17 +289,15 @@ impl<W> Region<W> {
     pub fn add_window(&self, grant: Grant, token: W) -> Result<(), W> {
         let mut state = self.state();
         let Some(memory) = state.memory.as_ref() else { return Err(token) };
-        let offset = grant.ptr as usize - memory.address();
-        state.windows.push(Window { id: grant.id, offset, len: grant.len, token });
+        let offset = grant.ptr as usize - memory.as_ptr() as usize;
+        state.windows.insert(grant.id, Window { offset, len: grant.len, token });
         Ok(())
     }
 
     /// Window `id` was collected: forget it, returning its token if the
     /// region still had it.
     pub fn window_gone(&self, id: BufferId) -> Option<W> {
-        let mut state = self.state();
-        let at = state.windows.iter().position(|w| w.id == id)?;
-        Some(state.windows.swap_remove(at).token)
+        self.state().windows.remove(&id).map(|w| w.token)
     }
 
     /// How many windows JS may still hold.
@@ -304,7 +310,7 @@ impl<W> Region<W> {
     /// gave none, or one that is not the live main buffer). Ok(None) when
     /// already closed; [`RegionError::MustHandOver`] (and nothing changes)
     /// when JS may hold the main buffer but did not hand it over.
-    pub fn close(&self, handed: Option<BufferId>) -> Result<Option<Closing<W>>, RegionError> {
+    pub fn close(&self, handed: Option<BufferId>) -> Result<Option<Closing<M, W>>, RegionError> {
         let mut state = self.state();
         if state.memory.is_none() {
             return Ok(None);
@@ -313,20 +319,20 @@ impl<W> Region<W> {
             return Err(RegionError::MustHandOver);
         }
         let main = state.main.take();
-        let windows = state.windows.drain(..).map(|w| w.token).collect();
+        let windows = state.windows.drain().map(|(_, w)| w.token).collect();
         let memory = state.memory.take().expect("checked above");
         Ok(Some(Closing { main, windows, memory }))
     }
 
     /// Checks that `protection` may be applied to `len` bytes and returns
     /// the memory to call mprotect on. `handed` as for [`close`](Self::close).
-    pub fn begin_protect(&self, len: usize, protection: Protection, handed: Option<BufferId>) -> Result<Arc<MmapRaw>, RegionError> {
+    pub fn begin_protect(&self, len: usize, protection: Access, handed: Option<BufferId>) -> Result<Arc<M>, RegionError> {
         let state = self.state();
         let memory = state.memory.clone().ok_or(RegionError::Closed)?;
         if state.main.is_some() && handed != state.main {
             return Err(RegionError::MustHandOver);
         }
-        if protection != Protection::READ_WRITE && len > 0 && self.pins.load(Ordering::Acquire) > 0 {
+        if protection != Access::READ_WRITE && len > 0 && self.pins.load(Ordering::Acquire) > 0 {
             return Err(RegionError::Busy);
         }
         Ok(memory)
@@ -336,26 +342,23 @@ impl<W> Region<W> {
     /// takes back the buffers that may no longer exist: the main buffer
     /// unless every page is read+write, and the windows over any page that
     /// is not. The caller detaches them before any JS runs.
-    pub fn commit_protect(&self, offset: usize, len: usize, protection: Protection) -> Revoked<W> {
-        let page = page_size();
+    pub fn commit_protect(&self, offset: usize, len: usize, protection: Access) -> Revoked<W> {
         let mut state = self.state();
+        let page = state.pages.page_size();
         let first = offset / page;
         let count = len.div_ceil(page);
         state.pages.set(first, count, protection);
         let main = if state.pages.all_read_write() { None } else { state.main.take() };
         let mut windows = Vec::new();
-        if protection != Protection::READ_WRITE && count > 0 {
+        if protection != Access::READ_WRITE && count > 0 {
             let (start, end) = (first * page, (first + count) * page);
-            let mut kept = Vec::with_capacity(state.windows.len());
-            for w in state.windows.drain(..) {
-                let overlaps = w.len > 0 && w.offset < end && w.offset + w.len > start;
-                if overlaps {
-                    windows.push(w.token);
-                } else {
-                    kept.push(w);
-                }
-            }
-            state.windows = kept;
+            let over: Vec<BufferId> = state
+                .windows
+                .iter()
+                .filter(|(_, w)| w.len > 0 && w.offset < end && w.offset + w.len > start)
+                .map(|(&id, _)| id)
+                .collect();
+            windows = over.into_iter().filter_map(|id| state.windows.remove(&id)).map(|w| w.token).collect();
         }
         Revoked { main, windows }
     }
@@ -365,9 +368,27 @@ impl<W> Region<W> {
 mod tests {
     use super::*;
 
-    fn region(pages: usize, writable: bool) -> Arc<Region<u32>> {
-        let memory = MmapRaw::anonymous(pages * page_size(), true).unwrap();
-        Arc::new(Region::new(memory, writable, usize::MAX))
+    const PAGE: usize = 4096;
+
+    /// Memory for the tests: the region never touches the bytes itself.
+    #[derive(Debug)]
+    struct Bytes(Vec<u8>);
+
+    impl Memory for Bytes {
+        fn as_ptr(&self) -> *mut u8 {
+            self.0.as_ptr().cast_mut()
+        }
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+    }
+
+    fn page_size() -> usize {
+        PAGE
+    }
+
+    fn region(pages: usize, writable: bool) -> Arc<Region<Bytes, u32>> {
+        Arc::new(Region::new(Bytes(vec![0; pages * PAGE]), writable, usize::MAX, PAGE))
     }
 
     #[test]
@@ -403,10 +424,9 @@ mod tests {
         let r = region(1, true);
         let held = r.memory().unwrap();
         let closing = r.close(None).unwrap().unwrap();
+        assert_eq!(Arc::strong_count(&held), 2);
         drop(closing);
-        // SAFETY: `held` keeps the mapping alive.
-        unsafe { *held.as_ptr() = 7 };
-        assert_eq!(Arc::strong_count(&held), 1);
+        assert_eq!(Arc::strong_count(&held), 1, "only the native holder keeps it now");
     }
 
     #[test]
@@ -417,8 +437,7 @@ mod tests {
         assert_eq!(ro.check_access(0, 1, true).unwrap_err(), RegionError::Protected { start: 0, end: 1, write: true });
         ro.check_access(0, page_size(), false).unwrap();
 
-        let memory = MmapRaw::anonymous(4 * page_size(), true).unwrap();
-        let big: Region<u32> = Region::new(memory, true, 2 * page_size());
+        let big: Region<Bytes, u32> = Region::new(Bytes(vec![0; 4 * PAGE]), true, 2 * PAGE, PAGE);
         assert!(!big.fits_one_buffer());
         assert!(big.grant_main().is_none());
         assert_eq!(big.grant_window(0, None).unwrap_err(), RegionError::TooLarge { len: 4 * page_size() as u64, max: 2 * page_size() });
@@ -437,7 +456,7 @@ mod tests {
         assert_eq!(w.ptr as usize, r.address() + 8);
         let empty = r.grant_window(4 * page, None).unwrap();
         assert_eq!(empty.len, 0);
-        r.commit_protect(page as usize, page as usize, Protection::NONE);
+        r.commit_protect(page as usize, page as usize, Access::NONE);
         assert!(matches!(r.grant_window(page, Some(1)).unwrap_err(), RegionError::Protected { .. }));
         r.grant_window(2 * page, Some(page)).unwrap();
     }
@@ -468,16 +487,16 @@ mod tests {
             let g = r.grant_window(offset as u64, Some(page as u64)).unwrap();
             r.add_window(g, token).unwrap();
         }
-        assert_eq!(r.begin_protect(page, Protection::READ, None).err(), Some(RegionError::MustHandOver));
-        r.begin_protect(page, Protection::READ, Some(main.id)).unwrap();
-        let revoked = r.commit_protect(page, page, Protection::READ);
+        assert_eq!(r.begin_protect(page, Access::READ, None).err(), Some(RegionError::MustHandOver));
+        r.begin_protect(page, Access::READ, Some(main.id)).unwrap();
+        let revoked = r.commit_protect(page, page, Access::READ);
         assert_eq!(revoked.main, Some(main.id));
         assert_eq!(revoked.windows, vec![11]);
         assert_eq!(r.window_count(), 2);
         assert!(r.grant_main().is_none(), "no main buffer while a page is read-only");
         r.check_access(page, page, false).unwrap();
         assert!(r.check_access(page, 1, true).is_err());
-        let restored = r.commit_protect(page, page, Protection::READ_WRITE);
+        let restored = r.commit_protect(page, page, Access::READ_WRITE);
         assert!(restored.main.is_none() && restored.windows.is_empty());
         assert!(r.grant_main().is_some(), "all read+write again: a fresh main buffer");
     }
@@ -486,11 +505,11 @@ mod tests {
     fn pins_block_revoking_access_but_not_restoring_it() {
         let r = region(1, true);
         let pin = r.pin();
-        assert_eq!(r.begin_protect(page_size(), Protection::NONE, None).err(), Some(RegionError::Busy));
-        r.begin_protect(page_size(), Protection::READ_WRITE, None).unwrap();
-        r.begin_protect(0, Protection::NONE, None).unwrap();
+        assert_eq!(r.begin_protect(page_size(), Access::NONE, None).err(), Some(RegionError::Busy));
+        r.begin_protect(page_size(), Access::READ_WRITE, None).unwrap();
+        r.begin_protect(0, Access::NONE, None).unwrap();
         drop(pin);
-        r.begin_protect(page_size(), Protection::NONE, None).unwrap();
+        r.begin_protect(page_size(), Access::NONE, None).unwrap();
     }
 
     #[test]

@@ -9,10 +9,31 @@ use std::ffi::c_void;
 /// The tag is checked on every use, so a handle of another type (or one
 /// forged by user code) is rejected with a TypeError instead of being cast.
 pub trait Tagged: 'static {
-    /// Shown in "must be a <NAME> handle".
+    /// Shown in "must be a <NAME> handle"; also what the tag is derived
+    /// from, so it must be unique among the addon's handle types.
     const NAME: &'static str;
-    /// Unique per type: pick 128 random bits.
-    const TAG: sys::napi_type_tag;
+    /// Derived from the crate and [`Tagged::NAME`], so no two types of this
+    /// addon share one and nobody hand-picks (or copies) 128 bits.
+    const TAG: sys::napi_type_tag = type_tag(env!("CARGO_PKG_NAME"), Self::NAME);
+}
+
+/// A 128-bit type tag for the handle type `name` of crate `namespace`: the
+/// FNV-1a hash of `namespace`, a NUL, then `name`. Stable across builds,
+/// so handles keep their tag for as long as their name.
+pub const fn type_tag(namespace: &str, name: &str) -> sys::napi_type_tag {
+    const OFFSET_BASIS: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    const fn feed(mut hash: u128, bytes: &[u8]) -> u128 {
+        let mut i = 0;
+        while i < bytes.len() {
+            hash ^= bytes[i] as u128;
+            hash = hash.wrapping_mul(PRIME);
+            i += 1;
+        }
+        hash
+    }
+    let hash = feed(feed(feed(OFFSET_BASIS, namespace.as_bytes()), &[0]), name.as_bytes());
+    sys::napi_type_tag { lower: hash as u64, upper: (hash >> 64) as u64 }
 }
 
 unsafe extern "C" fn drop_box<T>(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
@@ -133,52 +154,6 @@ impl Env {
         };
         CACHED.store(max, Ordering::Relaxed);
         max
-    }
-
-    /// A weak reference to `value`: it does not keep the value alive, and
-    /// reads as None once V8 has collected it.
-    pub fn weak_ref(self, value: Value) -> JsResult<WeakRef> {
-        let mut raw: sys::napi_ref = std::ptr::null_mut();
-        // SAFETY: env and value are live; refcount 0 makes the reference weak.
-        check(self.0, unsafe { sys::napi_create_reference(self.0, value.raw, 0, &mut raw) })?;
-        Ok(WeakRef { env: self.0, raw })
-    }
-}
-
-/// A weak reference made by [`Env::weak_ref`]. It must be released with
-/// [`WeakRef::delete`] on the JS thread of the env that made it; dropping it
-/// without that leaks the reference until the env goes away.
-#[derive(Debug)]
-pub struct WeakRef {
-    env: sys::napi_env,
-    raw: sys::napi_ref,
-}
-
-// SAFETY: a WeakRef is only a token: it is dereferenced and deleted solely
-// through `env` methods, which run on that env's JS thread. Other threads
-// only move it around inside shared state.
-unsafe impl Send for WeakRef {}
-// SAFETY: as above; &WeakRef exposes nothing usable off the JS thread.
-unsafe impl Sync for WeakRef {}
-
-impl WeakRef {
-    /// The value, if V8 has not collected it. None from another env.
-    pub fn value(&self, env: Env) -> JsResult<Option<Value>> {
-        if env.0 != self.env {
-            return Ok(None);
-        }
-        let mut raw: sys::napi_value = std::ptr::null_mut();
-        // SAFETY: the reference belongs to this live env.
-        check(env.0, unsafe { sys::napi_get_reference_value(env.0, self.raw, &mut raw) })?;
-        Ok((!raw.is_null()).then_some(Value { env: env.0, raw }))
-    }
-
-    /// Releases the reference.
-    pub fn delete(self, env: Env) {
-        if env.0 == self.env {
-            // SAFETY: the reference belongs to this live env and is deleted once.
-            unsafe { sys::napi_delete_reference(env.0, self.raw) };
-        }
     }
 }
 

@@ -31,7 +31,7 @@
 
 use super::file::{self, FileType, OpenError, OpenOptions};
 use super::map_registry;
-use super::mman::{FileMapError, MapOptions, MmapRaw, Protection};
+use super::mman::{FileMapError, MapFlags, MapOptions, MmapRaw, Protection};
 use super::sem::{RawSem, SEM_T_SIZE};
 use super::{cvt_retry, Error};
 use std::ffi::{CStr, CString};
@@ -137,15 +137,21 @@ impl NamedSem {
 
     /// Checks the opened file and maps its `sem_t`.
     fn map(opened: file::Opened) -> Result<Self, OpenSemError> {
-        let rw = MapOptions { protection: Protection::READ_WRITE, shared: true, populate: false, reserve: true };
+        let rw = MapOptions { protection: Protection::READ_WRITE, flags: MapFlags::SHARED, reserve: true };
         let mut registry = map_registry::lock();
-        // map_file re-checks the size on this descriptor under the registry lock.
-        let memory = MmapRaw::map_file(&mut registry, opened.fd.as_raw_fd(), 0, Some(SEM_T_SIZE), rw).map_err(|e| match e {
+        // The size is checked on this very descriptor, under the registry
+        // lock, right before the mmap.
+        let memory = MmapRaw::map_file(&mut registry, opened.fd.as_raw_fd(), 0, rw, |st| {
+            if st.size < SEM_T_SIZE as u64 {
+                Err(st.size)
+            } else {
+                Ok(SEM_T_SIZE)
+            }
+        })
+        .map_err(|e| match e {
             FileMapError::Sys(e) => OpenSemError::Sys(e),
             FileMapError::NotRegular(kind) => OpenSemError::WrongType(kind),
-            FileMapError::Empty => OpenSemError::TooShort { size: 0 },
-            FileMapError::LengthPastEnd { size, .. } | FileMapError::OffsetPastEnd { size, .. } => OpenSemError::TooShort { size },
-            FileMapError::TooLong { .. } => OpenSemError::Sys(Error::new(libc::EINVAL, "sem_open")),
+            FileMapError::Refused(size) => OpenSemError::TooShort { size },
         })?;
         drop(registry);
         let ptr = NonNull::new(memory.as_ptr().cast::<libc::sem_t>()).ok_or(Error::new(libc::EINVAL, "mmap"))?;

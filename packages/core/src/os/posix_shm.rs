@@ -304,17 +304,18 @@ mod tests {
 
     #[test]
     fn shrinking_under_a_live_mapping_is_refused() {
-        use super::super::mman::{MapOptions, MmapRaw, Protection};
+        use super::super::mman::{MapFlags, MapOptions, MmapRaw, Protection};
         let name = unique("busy");
         let made = open(&name, opts(true, true)).unwrap();
         let fd = made.fd.as_raw_fd();
         let page = super::super::page_size() as u64;
         resize_checked(fd, 4 * page).unwrap();
-        let rw = MapOptions { protection: Protection::READ_WRITE, shared: true, populate: false, reserve: true };
-        let map = MmapRaw::map_file(&mut map_registry::lock(), fd, page, Some(page as usize), rw).unwrap();
+        let rw = MapOptions { protection: Protection::READ_WRITE, flags: MapFlags::SHARED, reserve: true };
+        let one_page = |_: &file::Stat| Ok::<usize, ()>(page as usize);
+        let map = MmapRaw::map_file(&mut map_registry::lock(), fd, page, rw, one_page).unwrap();
         // The same object opened by path elsewhere counts too.
         let other = std::fs::OpenOptions::new().read(true).write(true).open(object_path(&name).to_str().unwrap()).unwrap();
-        let map2 = MmapRaw::map_file(&mut map_registry::lock(), other.as_raw_fd(), 0, Some(page as usize), rw).unwrap();
+        let map2 = MmapRaw::map_file(&mut map_registry::lock(), other.as_raw_fd(), 0, rw, one_page).unwrap();
         assert_eq!(resize_checked(fd, 2 * page - 1), Err(ResizeError::Busy(Usage { mappings: 2, extent: 2 * page })));
         assert_eq!(stat(fd).unwrap().size, 4 * page, "nothing changed");
         resize_checked(fd, 2 * page).unwrap();
