@@ -97,7 +97,7 @@ const DESTRUCTIVE =
  * mlockall(MCL_CURRENT) in a child that has mapped 4 GiB would lock (so
  * populate) all of it: these two get fixed hostile arguments instead.
  */
-const FIXED = ['mlockLockAll', 'mlockUnlockAll'];
+const FIXED = ['mlockLockAll', 'mlockUnlockAll', 'errorsSetup'];
 const EXPORTS = [
   'pageSize',
   'maxBufferLength',
@@ -180,6 +180,8 @@ const EXPORTS = [
   'fifoCreate',
   'fifoOpen',
   'fifoPipeBuf',
+  'errorsErrno',
+  'errorsSetup',
 ];
 
 describe('every native export fuzzed with hostile arguments', () => {
@@ -217,6 +219,44 @@ codes.push(await codeOf(() => native.mlockUnlockAll(thrower, trap, 1n)));
 return [...new Set(codes)];`,
     expect: 'ok',
   });
+  it('errorsSetup with hostile hooks: errors may turn strange, never the process', async () => {
+    const hooks = [
+      [
+        'describe and finish that throw',
+        '() => { throw Object.assign(new Error("hook"), { code: "USER_THROWN" }); }',
+        '() => { throw Object.assign(new Error("hook"), { code: "USER_THROWN" }); }',
+        '[]',
+      ],
+      ['hooks that return garbage', '() => 42', '() => undefined', '[[NaN, [1, 2]], "x", null]'],
+      [
+        'hooks that re-enter native code',
+        '(v) => { try { victim.close(); native.mapAnonymous(-1); } catch {} return String(v); }',
+        '(e) => { try { native.mappingRead(internal.mappingHandle(victim), -1); } catch {} return e; }',
+        'Array.from(new Map([[2, ["ENOENT", "x"]]]))',
+      ],
+      [
+        'a Proxy for the error table',
+        '(v) => "v"',
+        '(e) => e',
+        'new Proxy([], { get() { throw new Error("trap"); } })',
+      ],
+    ];
+    const found = await failures(
+      hooks.map(([name, describe, finish, table]) => ({
+        name: name!,
+        run: `const victim = mapAnonymous(PAGE);
+const outcomes = [];
+const attempt = (fn) => { try { fn(); outcomes.push('ok'); } catch (e) { outcomes.push(String(e?.code ?? typeof e)); } };
+attempt(() => native.errorsSetup(${describe}, ${finish}, ${table}));
+for (const trigger of [() => native.mapAnonymous('x'), () => native.mapAnonymous(-1), () => mapAnonymous(2 ** 60), () => PosixShm.open('/' + PREFIX + '-missing'), () => victim.read(-1), () => victim.window(4), () => mapFile('/nonexistent/x')]) attempt(trigger);
+try { touchMapping(victim); victim.close(); } catch {}
+return outcomes;`,
+        expect: 'ok',
+      })),
+    );
+    expect(found).toEqual([]);
+  });
+
   it.each([0, 1, 2, 3].map((part) => [part] as const))('part %i of 4', async (part) => {
     const slice = attempts.filter((_, i) => i % 4 === part);
     expect(await failures(slice, { prelude: FUZZ, attemptTimeout: 60_000 })).toEqual([]);

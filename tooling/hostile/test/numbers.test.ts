@@ -7,6 +7,7 @@
 // waits, a worker thread for sync ones), so a timeout of Infinity, 2^53 or
 // 1e33 must end woken, never hang, and a tiny one must end at once.
 import { afterAll, describe, expect, it } from 'vitest';
+import { isRoot } from '@shmkit/testing';
 import { type Attempt, cleanUp, failures } from '../src/harness';
 
 afterAll(cleanUp);
@@ -403,8 +404,34 @@ try { ${body} } finally { try { ${site.cleanup ?? ''} } catch {} }`,
   );
 }
 
+/**
+ * POSIX objects reserve their pages: a 2^32-byte object really takes 4 GiB
+ * of memory. Their battery gets a private 64 MiB tmpfs over /dev/shm (a
+ * mount namespace), where such sizes fail at once with ENOSPC; without the
+ * privilege for that, the sizes that would really allocate are left out.
+ */
+const SMALL_SHM = [
+  'unshare',
+  '-m',
+  '--propagation',
+  'private',
+  '--',
+  'sh',
+  '-c',
+  'mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm && exec "$0" "$@"',
+];
+const ALLOCATING =
+  /^PosixShm\.create\(\{ size \}\) with 2\^3[12]$|^shm\.resize\(size\) with 2\^3[12]$/;
+
 describe('every numeric argument of every call', () => {
-  it.each(Object.entries(sites))('%s', async (_pkg, list) => {
-    expect(await failures(attempts(list), { prelude: WAKER, attemptTimeout: 15_000 })).toEqual([]);
+  it.each(Object.entries(sites))('%s', async (pkg, list) => {
+    const shm = pkg === '@shmkit/posix-shm';
+    const battery = attempts(list).filter((a) => !shm || isRoot || !ALLOCATING.test(a.name));
+    const options = {
+      prelude: WAKER,
+      attemptTimeout: 15_000,
+      ...(shm && isRoot ? { wrapper: SMALL_SHM } : {}),
+    };
+    expect(await failures(battery, options)).toEqual([]);
   });
 });
