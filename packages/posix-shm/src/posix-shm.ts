@@ -143,6 +143,8 @@ export class PosixShm implements Disposable {
    * @param name - '/name': one leading '/', no other '/', at most 255 bytes.
    * @throws TypeError ERR_INVALID_ARG_VALUE for a bad name.
    * @throws RangeError ERR_OUT_OF_RANGE for a bad size or mode.
+   * @throws Error ERR_SHMKIT_NOT_REGULAR_FILE when something else than an
+   *   object sits at the name (a FIFO, a symlink...).
    * @throws SystemError EEXIST (exclusive, exists), EACCES, ENOSPC (no room in /dev/shm).
    */
   static create(name: string, options: CreateOptions): PosixShm {
@@ -169,9 +171,14 @@ export class PosixShm implements Disposable {
   }
 
   /**
-   * Opens an existing object.
+   * Opens an existing object. Whatever a peer planted at the name instead of
+   * an object (a FIFO, symlink, socket or device) is refused without being
+   * opened, so this never blocks.
    * @throws TypeError ERR_INVALID_ARG_VALUE for a bad name.
-   * @throws SystemError ENOENT (no such object), EACCES (permissions).
+   * @throws Error ERR_SHMKIT_NOT_REGULAR_FILE when /dev/shm/NAME is not a
+   *   regular file.
+   * @throws SystemError ENOENT (no such object), EACCES (permissions),
+   *   EISDIR (a directory at the name).
    */
   static open(name: string, options?: OpenOptions): PosixShm {
     validateName(name);
@@ -311,7 +318,10 @@ export class PosixShm implements Disposable {
    * @throws RangeError ERR_INVALID_ARG_VALUE (unaligned offset),
    *   ERR_SHMKIT_BEYOND_EOF (offset or length past the object's end).
    * @throws Error ERR_SHMKIT_EMPTY when the object has size 0.
-   * @throws SystemError EACCES for a writable mapping of a read-only object.
+   * @throws SystemError EACCES for a writable mapping of a read-only object;
+   *   ENOSPC (syscall fallocate) when a writable shared mapping of an object
+   *   with holes (made sparse by another program) finds /dev/shm full: the
+   *   holes are reserved before mapping, or a write to one would be SIGBUS.
    */
   map(options?: MapOptions): Mapping {
     const handle = this.#live();
