@@ -17,6 +17,10 @@ pub enum Code {
     /// An object used after close() (or a view of memory that was unmapped), or a PosixShm whose
     /// descriptor was closed behind its back. Thrown as a Error.
     Closed,
+    /// A word of a primitive in shared memory holds a value no shmkit primitive writes (another
+    /// process overwrote it): the call refuses it instead of misbehaving. Initialise the primitive
+    /// again. Thrown as a Error.
+    Corrupt,
     /// The file or object to map has 0 bytes: there is nothing to map (grow it first: size for
     /// mapFile, resize() for PosixShm). Thrown as a Error.
     Empty,
@@ -55,6 +59,7 @@ impl Code {
             Code::BeyondEof => "ERR_SHMKIT_BEYOND_EOF",
             Code::Busy => "ERR_SHMKIT_BUSY",
             Code::Closed => "ERR_SHMKIT_CLOSED",
+            Code::Corrupt => "ERR_SHMKIT_CORRUPT",
             Code::Empty => "ERR_SHMKIT_EMPTY",
             Code::FifoEnded => "ERR_SHMKIT_FIFO_ENDED",
             Code::Internal => "ERR_SHMKIT_INTERNAL",
@@ -73,6 +78,7 @@ impl Code {
             Code::BeyondEof => "RangeError",
             Code::Busy => "Error",
             Code::Closed => "Error",
+            Code::Corrupt => "Error",
             Code::Empty => "Error",
             Code::FifoEnded => "Error",
             Code::Internal => "Error",

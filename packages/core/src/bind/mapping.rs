@@ -248,6 +248,8 @@ fn close(env: Env, call: &CallInfo) -> JsResult<Value> {
     }
     drop(closing.memory);
     env.adjust_external_memory(-(region.len() as i64));
+    // Waits on this memory end now (ERR_SHMKIT_CLOSED) instead of never.
+    super::wait::region_closed(env, region);
     env.boolean(true)
 }
 

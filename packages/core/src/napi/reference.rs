@@ -37,6 +37,12 @@ impl Drop for Reference {
 }
 
 impl Env {
+    /// Compiles and runs `source` (a constant the addon owns) in this env.
+    pub fn run_script(self, source: &str) -> JsResult<Value> {
+        let script = self.string(source)?;
+        out_value!(self.0, |v| sys::napi_run_script(self.0, script.raw, &mut v))
+    }
+
     /// A weak reference to `value`: it does not keep the value alive, and
     /// reads as None once V8 has collected it.
     pub fn weak_ref(self, value: Value) -> JsResult<WeakRef> {
