@@ -30,7 +30,7 @@ function handles() {
   const sem = native.semInit(internal.mappingHandle(m), 0, 1000);
   const lock = (() => { try { return native.mlockLockMapping(internal.mappingHandle(m), 0, PAGE, true); } catch { return undefined; } })();
   new Int32Array(m.buffer)[64] = 0x7eadbeef;
-  return { list: [internal.mappingHandle(m), closedHandle, shm.handle, closedShm.handle, sem, lock?.handle ?? lock, native.semWaitToken(), native.syncCanceller?.()], mapping: m };
+  return { list: [internal.mappingHandle(m), closedHandle, shm.handle, closedShm.handle, sem, lock?.handle ?? lock, native.waitGroup()], mapping: m };
 }
 const POOL_SAFE = (pathy) => [undefined, null, true, false, -1, -0, 0.5, NaN, Infinity, -Infinity, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 64, -(2 ** 63), 1e300, -1n, 2n ** 64n, 2n ** 63n, -(2n ** 63n),
   // Paths only inside /dev/shm or the attempt's own directory; POSIX names under the prefix.
@@ -144,14 +144,13 @@ const EXPORTS = [
   'syncGettid',
   'syncThreadAlive',
   'syncAddressOf',
-  'syncFutexWait',
   'syncFutexWake',
-  'syncCanceller',
-  'syncCancel',
-  'syncFutexWaitAsync',
-  'syncHasFutexWaitv',
-  'semWaitToken',
-  'semWaitCancel',
+  'waitFutex',
+  'waitFutexAsync',
+  'waitFdAsync',
+  'waitGroup',
+  'waitAbort',
+  'waitInfo',
   'semLayout',
   'semInit',
   'semAttach',
