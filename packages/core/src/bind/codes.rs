@@ -37,6 +37,10 @@ pub enum Code {
     /// process on them), or a named semaphore's file shorter than a sem_t (mapping it would raise
     /// SIGBUS). Thrown as a Error.
     NotInitialized,
+    /// The POSIX shared memory object was created with publish: false and has no name yet: its name
+    /// may belong to another object, so it is not unlinked (closing the object removes it). Thrown
+    /// as a Error.
+    NotPublished,
     /// Something else than a regular file where one was expected (a FIFO, directory, device, socket
     /// or symbolic link planted at the name): it was not used. Only regular files have a size that
     /// keeps a mapping safe from SIGBUS, and opening a FIFO could block forever. Thrown as a Error.
@@ -44,6 +48,9 @@ pub enum Code {
     /// buffer or a view while protect() has made some page less than read+write, or read() of a
     /// range that is not readable. Thrown as a Error.
     Protected,
+    /// The POSIX shared memory object already has its name: publish() runs once, for an object
+    /// created with publish: false. Thrown as a Error.
+    Published,
     /// Write access to something opened or mapped read-only: buffer of a shared read-only mapping
     /// (use read()), resizing a read-only POSIX object, placing a primitive in read-only memory.
     /// Thrown as a Error.
@@ -65,8 +72,10 @@ impl Code {
             Code::Internal => "ERR_SHMKIT_INTERNAL",
             Code::NativeLoad => "ERR_SHMKIT_NATIVE_LOAD",
             Code::NotInitialized => "ERR_SHMKIT_NOT_INITIALIZED",
+            Code::NotPublished => "ERR_SHMKIT_NOT_PUBLISHED",
             Code::NotRegularFile => "ERR_SHMKIT_NOT_REGULAR_FILE",
             Code::Protected => "ERR_SHMKIT_PROTECTED",
+            Code::Published => "ERR_SHMKIT_PUBLISHED",
             Code::ReadOnly => "ERR_SHMKIT_READ_ONLY",
             Code::Unsupported => "ERR_SHMKIT_UNSUPPORTED",
         }
@@ -84,8 +93,10 @@ impl Code {
             Code::Internal => "Error",
             Code::NativeLoad => "Error",
             Code::NotInitialized => "Error",
+            Code::NotPublished => "Error",
             Code::NotRegularFile => "Error",
             Code::Protected => "Error",
+            Code::Published => "Error",
             Code::ReadOnly => "Error",
             Code::Unsupported => "Error",
         }

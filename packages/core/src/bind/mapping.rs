@@ -390,6 +390,14 @@ fn page_range(region: &Region, offset: u64, length: Option<u64>) -> JsResult<(us
     Ok((offset, length))
 }
 
+/// The page-aligned range of the options at `index`, read (getters
+/// included) and then checked against the region: for bindings of other
+/// files that take `{ offset, length }`.
+pub(super) fn options_page_range(call: &CallInfo, region: &Region, index: usize) -> JsResult<(usize, usize)> {
+    let (offset, length) = options_range(call, index)?;
+    page_range(region, offset, length)
+}
+
 fn protection_arg(call: &CallInfo, index: usize) -> JsResult<Protection> {
     let name = call.arg(index, "protection")?.string()?;
     match name.as_str() {

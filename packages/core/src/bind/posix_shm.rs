@@ -118,14 +118,16 @@ fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
     Ok(result)
 }
 
-/// posixShmResize(handle, size): ftruncate (fallocate when growing),
-/// refused with ERR_SHMKIT_BUSY when it would cut under a live mapping
-/// anywhere in this process.
+/// posixShmResize(handle, size, reserve = true): ftruncate, allocating the
+/// pages it adds (fallocate) unless `reserve` is false; refused with
+/// ERR_SHMKIT_BUSY when it would cut under a live mapping anywhere in this
+/// process.
 fn resize(env: Env, call: &CallInfo) -> JsResult<Value> {
     let object = object(call)?;
     let size = call.arg(1, "size")?.integer(0, (1i64 << 53) - 1)? as u64;
+    let reserve = call.arg(2, "reserve")?.boolean_or(true)?;
     object.with_fd(|fd| {
-        posix_shm::resize_checked(fd, size).map_err(|e| match e {
+        posix_shm::resize_checked(fd, size, reserve).map_err(|e| match e {
             ResizeError::Busy(usage) => Error::coded(
                 Code::Busy,
                 format!(
@@ -214,8 +216,43 @@ fn unlink(env: Env, call: &CallInfo) -> JsResult<Value> {
     env.undefined()
 }
 
+/// posixShmCreateUnnamed(name, mode) -> { handle, fd, created: true }
+///
+/// An object with no name yet (O_TMPFILE in /dev/shm), to be initialised
+/// and then given `name` with posixShmPublish. If the process dies first,
+/// nothing is left behind.
+fn create_unnamed(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let (name, _) = name_arg(call, 0)?;
+    let mode = call.arg(1, "mode")?.integer(0, 0o7777)? as u32;
+    let fd = posix_shm::create_unnamed(mode).map_err(|e| {
+        let mut err = SyscallError::from(e).with(Subject::Name(name.clone()));
+        if matches!(e.errno(), libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL) {
+            err = err.hint("publish: false needs /dev/shm on tmpfs and Linux 3.11 or later (O_TMPFILE)");
+        }
+        Error::from(err)
+    })?;
+    let st = file::fstat(fd.as_raw_fd()).map_err(|e| Error::sys(e, Subject::Name(name.clone())))?;
+    let object = ObjectId { dev: st.dev, ino: st.ino };
+    let result = env.object()?;
+    result.set("fd", env.int32(fd.as_raw_fd())?)?;
+    result.set("created", env.boolean(true)?)?;
+    result.set("handle", env.external(ShmObject { fd: Mutex::new(Some(fd)), object, name, read_only: false })?)?;
+    Ok(result)
+}
+
+/// posixShmPublish(handle): gives an object from posixShmCreateUnnamed its
+/// name, atomically; EEXIST if the name is taken.
+fn publish(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let object = object(call)?;
+    let c_name = posix_shm::validate_name(&object.name).map_err(|e| Error::invalid_arg_value("name", e.reason(), &quoted(&object.name)))?;
+    object.with_fd(|fd| posix_shm::publish(fd, &c_name).map_err(|e| Error::sys(e, object.subject())))?;
+    env.undefined()
+}
+
 pub fn register(exports: &Exports) -> JsResult<()> {
     exports
+        .function("posixShmCreateUnnamed", create_unnamed)?
+        .function("posixShmPublish", publish)?
         .function("posixShmOpen", open)?
         .function("posixShmResize", resize)?
         .function("posixShmStat", stat)?

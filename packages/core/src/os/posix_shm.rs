@@ -13,6 +13,9 @@
 use super::file::{self, FileType, OpenError};
 use super::map_registry::{self, ObjectId, Usage};
 use super::{cvt, cvt_retry, Error, Result};
+
+mod publish;
+pub use publish::{create_unnamed, publish};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
@@ -162,14 +165,16 @@ pub fn stat(fd: RawFd) -> Result<Stat> {
     Ok(Stat { size: st.st_size as u64, mode: st.st_mode & 0o7777, uid: st.st_uid, gid: st.st_gid })
 }
 
-/// Sets the size to `size` bytes. Growing reserves the memory (fallocate),
-/// so that a full tmpfs fails here with ENOSPC instead of raising SIGBUS on
-/// the first write to a page that cannot be allocated. Shrinking frees it.
-pub fn resize(fd: RawFd, size: u64) -> Result<()> {
+/// Sets the size to `size` bytes. Growing reserves the memory (fallocate)
+/// when `reserve` is set, so that a full tmpfs fails here with ENOSPC
+/// instead of raising SIGBUS on the first write to a page that cannot be
+/// allocated; without it the object grows sparse (pages are allocated when
+/// first touched). Shrinking frees the memory past the new end.
+pub fn resize(fd: RawFd, size: u64, reserve: bool) -> Result<()> {
     let len = libc::off_t::try_from(size).map_err(|_| Error::new(libc::EFBIG, "ftruncate"))?;
     let current = stat(fd)?.size;
-    if size > current {
-        reserve(fd, len)?;
+    if reserve && size > current {
+        allocate(fd, len)?;
     }
     // fallocate already grew the file; ftruncate also handles shrinking and
     // file systems without fallocate.
@@ -194,11 +199,11 @@ impl From<Error> for ResizeError {
 
 /// [`resize`], refusing to shrink the object below what any live mapping in
 /// this process reaches (see [`map_registry`]).
-pub fn resize_checked(fd: RawFd, size: u64) -> std::result::Result<(), ResizeError> {
+pub fn resize_checked(fd: RawFd, size: u64, reserve: bool) -> std::result::Result<(), ResizeError> {
     if size >= stat(fd)?.size {
         // Growing never endangers a mapping; fallocate may take long, so
         // the registry is not held for it.
-        return Ok(resize(fd, size)?);
+        return Ok(resize(fd, size, reserve)?);
     }
     // Held from the check to the ftruncate: no mapping can appear between.
     let registry = map_registry::lock();
@@ -208,14 +213,14 @@ pub fn resize_checked(fd: RawFd, size: u64) -> std::result::Result<(), ResizeErr
             return Err(ResizeError::Busy(usage));
         }
     }
-    resize(fd, size)?;
+    resize(fd, size, reserve)?;
     drop(registry);
     Ok(())
 }
 
 /// Allocates every page of `0..len`. tmpfs supports this since Linux 3.5;
 /// where a file system does not, the size is set without a reservation.
-fn reserve(fd: RawFd, len: libc::off_t) -> Result<()> {
+fn allocate(fd: RawFd, len: libc::off_t) -> Result<()> {
     if len == 0 {
         return Ok(());
     }
@@ -266,9 +271,9 @@ mod tests {
         assert_eq!(open(&name, opts(true, true)).unwrap_err(), OpenError::Sys(Error::new(libc::EEXIST, "shm_open")));
         let again = open(&name, opts(true, false)).unwrap();
         assert!(!again.created);
-        resize(made.fd.as_raw_fd(), 10_000).unwrap();
+        resize(made.fd.as_raw_fd(), 10_000, true).unwrap();
         assert_eq!(stat(again.fd.as_raw_fd()).unwrap().size, 10_000);
-        resize(made.fd.as_raw_fd(), 100).unwrap();
+        resize(made.fd.as_raw_fd(), 100, true).unwrap();
         assert_eq!(stat(again.fd.as_raw_fd()).unwrap().size, 100);
         unlink(&name).unwrap();
         assert_eq!(unlink(&name).unwrap_err().code(), "ENOENT");
@@ -309,21 +314,41 @@ mod tests {
         let made = open(&name, opts(true, true)).unwrap();
         let fd = made.fd.as_raw_fd();
         let page = super::super::page_size() as u64;
-        resize_checked(fd, 4 * page).unwrap();
+        resize_checked(fd, 4 * page, true).unwrap();
         let rw = MapOptions { protection: Protection::READ_WRITE, flags: MapFlags::SHARED, reserve: true };
         let one_page = |_: &file::Stat| Ok::<usize, ()>(page as usize);
         let map = MmapRaw::map_file(&mut map_registry::lock(), fd, page, rw, one_page).unwrap();
         // The same object opened by path elsewhere counts too.
         let other = std::fs::OpenOptions::new().read(true).write(true).open(object_path(&name).to_str().unwrap()).unwrap();
         let map2 = MmapRaw::map_file(&mut map_registry::lock(), other.as_raw_fd(), 0, rw, one_page).unwrap();
-        assert_eq!(resize_checked(fd, 2 * page - 1), Err(ResizeError::Busy(Usage { mappings: 2, extent: 2 * page })));
+        assert_eq!(resize_checked(fd, 2 * page - 1, true), Err(ResizeError::Busy(Usage { mappings: 2, extent: 2 * page })));
         assert_eq!(stat(fd).unwrap().size, 4 * page, "nothing changed");
-        resize_checked(fd, 2 * page).unwrap();
+        resize_checked(fd, 2 * page, true).unwrap();
         drop(map);
-        assert_eq!(resize_checked(fd, page - 1), Err(ResizeError::Busy(Usage { mappings: 1, extent: page })));
+        assert_eq!(resize_checked(fd, page - 1, true), Err(ResizeError::Busy(Usage { mappings: 1, extent: page })));
         drop(map2);
-        resize_checked(fd, 0).unwrap();
-        resize_checked(fd, page).unwrap();
+        resize_checked(fd, 0, true).unwrap();
+        resize_checked(fd, page, true).unwrap();
+        unlink(&name).unwrap();
+    }
+
+    #[test]
+    fn resize_without_reserve_grows_sparse() {
+        let blocks = |fd: RawFd| {
+            // SAFETY: all-zero is a valid `struct stat`; fd is live.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            // SAFETY: st is a writable stat buffer.
+            assert_eq!(unsafe { libc::fstat(fd, &mut st) }, 0);
+            st.st_blocks as u64 * 512
+        };
+        let name = unique("s");
+        let made = open(&name, opts(true, true)).unwrap();
+        let fd = made.fd.as_raw_fd();
+        resize(fd, 64 << 20, false).unwrap();
+        assert_eq!(stat(fd).unwrap().size, 64 << 20);
+        assert!(blocks(fd) < 1 << 20, "a sparse object holds no pages yet");
+        resize(fd, 128 << 20, true).unwrap();
+        assert!(blocks(fd) >= 128 << 20, "a reserved one holds all of them");
         unlink(&name).unwrap();
     }
 
