@@ -85,6 +85,11 @@ return 'detached';`,
       expect: 'ok',
     });
     attempts.push({
+      name: 'a window larger than one ArrayBuffer can hold is refused',
+      run: `const m = mapAnonymous(${K} + PAGE); try { m.window(0); } finally { m.close(); }`,
+      expect: 'ERR_BUFFER_TOO_LARGE',
+    });
+    attempts.push({
       name: 'reading more than one Buffer can hold is refused, not attempted',
       run: `const m = mapAnonymous(${K} + PAGE); try { m.read(0); } finally { m.close(); }`,
       expect: 'ERR_BUFFER_TOO_LARGE',
