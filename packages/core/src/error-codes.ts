@@ -18,15 +18,16 @@ export const ErrorCodes = {
   BEYOND_EOF: 'ERR_SHMKIT_BEYOND_EOF',
   /**
    * The call would pull memory out from under someone still using it: shrinking a POSIX object
-   * below a live mapping of this process, or revoking access to memory native code is using (a
-   * pending semaphore wait, a held PthreadMutex). Thrown as a Error by `PosixShm.resize`
+   * below what any live mapping of it in this process reaches (however it was mapped, in any
+   * thread, for as long as its memory stays mapped), or revoking access to memory native code is
+   * using (a pending semaphore wait, a held PthreadMutex). Thrown as a Error by `PosixShm.resize`
    * (@shmkit/posix-shm), `Mapping.protect` (@shmkit/core).
    */
   BUSY: 'ERR_SHMKIT_BUSY',
   /**
-   * An object used after `close()` (or a view of memory that was unmapped). Thrown as a Error by
-   * every package: any method of a closed `Mapping`, attachment, object, primitive or FIFO end but
-   * `close()`.
+   * An object used after `close()` (or a view of memory that was unmapped), or a `PosixShm` whose
+   * descriptor was closed behind its back. Thrown as a Error by every package: any method of a
+   * closed `Mapping`, attachment, object, primitive or FIFO end but `close()`.
    */
   CLOSED: 'ERR_SHMKIT_CLOSED',
   /**
@@ -58,9 +59,11 @@ export const ErrorCodes = {
   NATIVE_LOAD: 'ERR_SHMKIT_NATIVE_LOAD',
   /**
    * The memory does not hold the primitive asked for: no event was initialised there, no robust
-   * process-shared pthread mutex, or bytes that are no process-shared `sem_t` (glibc would abort
-   * the process on them). Thrown as a Error by `SharedEvent.attach`, `PthreadMutex.attach` and
-   * every `PthreadMutex` call, `Semaphore.attach` and every `Semaphore` call (@shmkit/sync).
+   * process-shared pthread mutex, bytes that are no process-shared `sem_t` (glibc would abort the
+   * process on them), or a named semaphore's file shorter than a `sem_t` (mapping it would raise
+   * SIGBUS). Thrown as a Error by `SharedEvent.attach`, `PthreadMutex.attach` and every
+   * `PthreadMutex` call, `Semaphore.attach` and every `Semaphore` call,
+   * `NamedSemaphore.open`/`create` (@shmkit/sync).
    */
   NOT_INITIALIZED: 'ERR_SHMKIT_NOT_INITIALIZED',
   /**
@@ -70,8 +73,11 @@ export const ErrorCodes = {
    */
   NOT_PUBLISHED: 'ERR_SHMKIT_NOT_PUBLISHED',
   /**
-   * A device, FIFO or directory given to map: only regular files have a size that keeps a mapping
-   * safe from SIGBUS. Thrown as a Error by `mapFile` (@shmkit/mmap).
+   * Something else than a regular file where one was expected (a FIFO, directory, device, socket or
+   * symbolic link planted at the name): it was not used. Only regular files have a size that keeps
+   * a mapping safe from SIGBUS, and opening a FIFO could block forever. Thrown as a Error by
+   * `mapFile` (@shmkit/mmap), `PosixShm.open`/`create` (@shmkit/posix-shm),
+   * `NamedSemaphore.open`/`create` (@shmkit/sync), the internal `mapFd`.
    */
   NOT_REGULAR_FILE: 'ERR_SHMKIT_NOT_REGULAR_FILE',
   /**

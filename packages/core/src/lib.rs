@@ -1,6 +1,8 @@
 //! shmkit's native core: one Node-API addon for every @shmkit package.
 //!
 //! - [`os`]: safe wrappers over the Linux calls, plain Rust, unit tested.
+//! - [`model`]: pure logic and the state bindings drive (buffers over a
+//!   mapping, page protections, pins, lock and range rules), unit tested.
 //! - `napi`: a small safe layer over Node-API (the glue).
 //! - `bind`: the functions JS calls, each decoding arguments with `napi` and
 //!   doing the work with `os`.
@@ -9,9 +11,8 @@
 //! binary, which a test executable does not link against.
 
 pub mod engine;
+pub mod model;
 pub mod os;
-
-mod model;
 
 #[cfg(not(test))]
 pub mod napi;

@@ -94,12 +94,16 @@ let create: (init: NativeMapping, options: MappingInit) => Mapping;
  *
  * Its memory is exposed as ONE ArrayBuffer ({@link Mapping.buffer}) that
  * reads and writes the mapped pages in place: no copies. Views made over it
- * see what other processes write.
+ * see what other processes write. A mapping larger than one ArrayBuffer can
+ * be (`buffer.constants.MAX_LENGTH`: 4 GiB on Node 20 and 21) has no such
+ * buffer; {@link Mapping.window} gives ArrayBuffers over parts of it, and
+ * works on any mapping.
  *
- * `close()` detaches that ArrayBuffer before unmapping, so every view made
- * from it reads as length 0 afterwards instead of touching freed memory. A
- * Mapping that is never closed is unmapped once it and all views over its
- * buffer are garbage collected. Works with `using`.
+ * `close()` detaches every ArrayBuffer it handed out (the buffer and every
+ * window) before unmapping, so every view made from them reads as length 0
+ * afterwards instead of touching freed memory. A Mapping that is never
+ * closed is unmapped once it and all views over its buffers are garbage
+ * collected. Works with `using`.
  *
  * @example
  * ```ts
@@ -144,23 +148,33 @@ export class Mapping implements Disposable {
    *   would fault, so only {@link Mapping.read} copies are offered.
    * @throws ERR_SHMKIT_PROTECTED while {@link Mapping.protect} has made some
    *   page less than read+write; a fresh buffer appears once it is restored.
+   * @throws RangeError ERR_BUFFER_TOO_LARGE when the mapping is larger than
+   *   one ArrayBuffer can be (`buffer.constants.MAX_LENGTH`); use
+   *   {@link Mapping.window}.
    */
   get buffer(): ArrayBuffer {
-    // Closed while protected: there is no buffer left to show as detached.
-    if (this.#buffer === undefined && !this.#readOnly && this.#closed) return new ArrayBuffer(0);
-    if (this.#buffer === undefined && !this.#readOnly) {
-      throw codedError(
-        'ERR_SHMKIT_PROTECTED',
-        `some pages of this ${this.#kind} mapping are not read+write (protect()), so it has no ArrayBuffer. Use read() for readable ranges, or protect('read-write') to get a buffer again`,
-      );
-    }
-    if (this.#buffer === undefined) {
+    if (this.#buffer !== undefined) return this.#buffer;
+    if (this.#readOnly) {
       throw codedError(
         'ERR_SHMKIT_READ_ONLY',
         `this ${this.#kind} mapping is read-only and has no ArrayBuffer: writing through one would crash the process. Use read() to copy bytes out`,
       );
     }
-    return this.#buffer;
+    // Closed while protected: there is no buffer left to show as detached.
+    if (this.#closed) return new ArrayBuffer(0);
+    const max = native.maxBufferLength();
+    if (this.#length > max) {
+      throw Object.assign(
+        new RangeError(
+          `this ${this.#kind} mapping is ${this.#length} bytes, more than one ArrayBuffer can hold in this Node.js (${max}): use window(offset, length) for ArrayBuffers over parts of it`,
+        ),
+        { code: 'ERR_BUFFER_TOO_LARGE' },
+      );
+    }
+    throw codedError(
+      'ERR_SHMKIT_PROTECTED',
+      `some pages of this ${this.#kind} mapping are not read+write (protect()), so it has no ArrayBuffer. Use read() for readable ranges, window() for read+write ones, or protect('read-write') to get a buffer again`,
+    );
   }
 
   /** Mapped length in bytes; 0 once closed. */
@@ -293,6 +307,30 @@ export class Mapping implements Disposable {
    */
   dataView(byteOffset?: number, byteLength?: number): DataView {
     return this.#view(DataView, byteOffset, byteLength);
+  }
+
+  /**
+   * An ArrayBuffer over `length` bytes of the mapping from `offset`, zero
+   * copy, like {@link Mapping.buffer} but over a part: the way to reach a
+   * mapping larger than one ArrayBuffer can be. `close()` detaches every
+   * window, and {@link Mapping.protect} detaches the windows over pages it
+   * makes less than read+write. Each call makes a new ArrayBuffer.
+   *
+   * @param offset - Bytes from the start, a multiple of 8 (so every
+   *   TypedArray and `Atomics` call on the window is aligned). Default 0.
+   * @param length - Bytes, up to `buffer.constants.MAX_LENGTH`. Default: to
+   *   the end of the mapping.
+   * @throws TypeError ERR_INVALID_ARG_TYPE unless numbers or bigints.
+   * @throws RangeError ERR_OUT_OF_RANGE for a range outside the mapping,
+   *   ERR_INVALID_ARG_VALUE for an offset that is not a multiple of 8,
+   *   ERR_BUFFER_TOO_LARGE for more than one ArrayBuffer can hold.
+   * @throws Error ERR_SHMKIT_READ_ONLY for read-only memory,
+   *   ERR_SHMKIT_PROTECTED when a page in the range is not read+write,
+   *   ERR_SHMKIT_CLOSED after close().
+   */
+  window(offset: number | bigint = 0, length?: number | bigint): ArrayBuffer {
+    this.#live();
+    return native.mappingWindow(this.#handle, offset, length);
   }
 
   /** Copies `length` bytes from `offset` (default: everything) into a new Buffer. */

@@ -53,11 +53,12 @@ export interface MapFileOptions {
   /** Permission bits for a file that `size` creates. Default 0o600. */
   mode?: number;
   /**
-   * Allocate the bytes `size` adds (fallocate), so a full file system fails
-   * right here with ENOSPC instead of with SIGBUS when a page is first
-   * written. Default: true on tmpfs (/dev/shm, often /tmp), whose pages are
-   * memory; false elsewhere, where the file grows sparse and costs no disk
-   * space until written.
+   * Allocate (fallocate) the bytes `size` adds, and the holes in the range a
+   * writable shared mapping covers, so a full file system fails right here
+   * with ENOSPC instead of with SIGBUS when such a page is first written.
+   * Default: true on tmpfs (/dev/shm, often /tmp), whose pages are memory;
+   * false elsewhere, where files stay sparse and cost no disk space until
+   * written.
    */
   reserve?: boolean;
 }
@@ -125,7 +126,11 @@ function validateTarget(pathOrFd: unknown): string | number {
  * @throws Error ERR_SHMKIT_EMPTY when the file has no bytes.
  * @throws RangeError ERR_SHMKIT_BEYOND_EOF when `offset` is at or past the
  *   end of the file, or `offset + length` is past it.
- * @throws Error ERR_SHMKIT_NOT_REGULAR_FILE for devices, FIFOs and the like.
+ * @throws Error ERR_SHMKIT_NOT_REGULAR_FILE for devices, FIFOs and the like
+ *   (never opened for real: the path is checked through an O_PATH descriptor
+ *   first), and for a dangling symlink that `size` would create through.
+ * @throws RangeError ERR_BUFFER_TOO_LARGE from `mapping.buffer` when the
+ *   mapping is larger than one ArrayBuffer can be; use `mapping.window()`.
  * @throws SystemError from open, fstat, ftruncate or mmap (ENOENT, EACCES,
  *   EISDIR, EBADF...), with `path` set when a path was given.
  */
@@ -168,5 +173,6 @@ export function mapFile(pathOrFd: string | URL | number, options?: MapFileOption
     mode,
     reserve: opts.reserve,
   });
-  return adoptMapping(init, { kind: 'file', readOnly: init[1] === undefined });
+  // Read-only shared pages are PROT_READ; read-only private ones are copy-on-write.
+  return adoptMapping(init, { kind: 'file', readOnly: readOnly && shared });
 }

@@ -199,6 +199,8 @@ export class PosixShm implements Disposable {
    * @param name - '/name': one leading '/', no other '/', at most 255 bytes.
    * @throws TypeError ERR_INVALID_ARG_VALUE for a bad name.
    * @throws RangeError ERR_OUT_OF_RANGE for a bad size or mode.
+   * @throws Error ERR_SHMKIT_NOT_REGULAR_FILE when something else than an
+   *   object sits at the name (a FIFO, a symlink...).
    * @throws SystemError EEXIST (exclusive, exists), EACCES, ENOSPC (no room in /dev/shm).
    */
   static create(name: string, options: CreateOptions): PosixShm;
@@ -361,9 +363,14 @@ export class PosixShm implements Disposable {
   }
 
   /**
-   * Opens an existing object.
+   * Opens an existing object. Whatever a peer planted at the name instead of
+   * an object (a FIFO, symlink, socket or device) is refused without being
+   * opened, so this never blocks.
    * @throws TypeError ERR_INVALID_ARG_VALUE for a bad name.
-   * @throws SystemError ENOENT (no such object), EACCES (permissions).
+   * @throws Error ERR_SHMKIT_NOT_REGULAR_FILE when /dev/shm/NAME is not a
+   *   regular file.
+   * @throws SystemError ENOENT (no such object), EACCES (permissions),
+   *   EISDIR (a directory at the name).
    */
   static open(name: string, options?: OpenOptions): PosixShm {
     validateName(name);
@@ -465,10 +472,16 @@ export class PosixShm implements Disposable {
 
   /**
    * Sets the size (ftruncate). Growing reserves the new pages, so a full
-   * /dev/shm fails here with ENOSPC. Shrinking below what this process has
-   * mapped is refused (ERR_SHMKIT_BUSY). Shrinking an object that another
-   * process has mapped makes its accesses past the new end raise SIGBUS in
-   * that process: only shrink what you alone map.
+   * /dev/shm fails here with ENOSPC.
+   *
+   * Shrinking below what this process maps is refused (ERR_SHMKIT_BUSY):
+   * the native core counts every live mapping of the object in the process,
+   * however it was made (`map()`, `mapFile()` of its /dev/shm path, a
+   * worker thread's), and for as long as its memory stays mapped (a view
+   * that outlives its Mapping, a closed Mapping whose memory a pending wait
+   * or a held lock still uses). Shrinking an object that ANOTHER process
+   * maps makes its accesses past the new end raise SIGBUS in that process;
+   * no library can see into other processes: only shrink what you alone map.
    *
    * @param size - Bytes, 0 to 2^53 - 1.
    * @throws RangeError ERR_OUT_OF_RANGE for a bad size.
@@ -486,14 +499,6 @@ export class PosixShm implements Disposable {
         `PosixShm '${this.#name}' was opened read-only and cannot be resized`,
       );
     }
-    const mappedTo = mappedExtent(this.#name);
-    if (size < mappedTo) {
-      throw codedError(
-        'ERR_SHMKIT_BUSY',
-        `cannot shrink PosixShm '${this.#name}' to ${size} bytes: this process maps it up to byte ${mappedTo}, ` +
-          'and touching a page past the new end would raise SIGBUS. Close those mappings first',
-      );
-    }
     native.posixShmResize(handle, size);
   }
 
@@ -505,7 +510,10 @@ export class PosixShm implements Disposable {
    * @throws RangeError ERR_INVALID_ARG_VALUE (unaligned offset),
    *   ERR_SHMKIT_BEYOND_EOF (offset or length past the object's end).
    * @throws Error ERR_SHMKIT_EMPTY when the object has size 0.
-   * @throws SystemError EACCES for a writable mapping of a read-only object.
+   * @throws SystemError EACCES for a writable mapping of a read-only object;
+   *   ENOSPC (syscall fallocate) when a writable shared mapping of an object
+   *   with holes (made sparse by another program) finds /dev/shm full: the
+   *   holes are reserved before mapping, or a write to one would be SIGBUS.
    */
   map(options?: MapOptions): Mapping {
     const handle = this.#live();
@@ -521,9 +529,11 @@ export class PosixShm implements Disposable {
     const length =
       opts.length === undefined ? undefined : validateSize(opts.length, 'options.length');
     const mapped = native.posixShmMap(handle, offset, length, { shared, readOnly, populate });
-    const mapping = adoptMapping(mapped, { kind: 'posix-shm', readOnly: mapped[1] === undefined });
-    trackMapping(this.#name, mapping, Number(offset) + mapped[3]);
-    return mapping;
+    return adoptMapping(mapped, {
+      kind: 'posix-shm',
+      // Read-only shared pages are PROT_READ; read-only private ones are copy-on-write.
+      readOnly: readOnly && shared,
+    });
   }
 
   /** Closes the file descriptor. Mappings stay valid. Calling it again does nothing. */
@@ -571,32 +581,4 @@ function userNames(): Map<number, string> {
     // No passwd file (minimal containers): owners stay numeric.
   }
   return names;
-}
-
-/**
- * This process's mappings of each object (by name) and where they end, so
- * `resize()` never cuts the object under a live mapping: the next touch past
- * the new end would be SIGBUS. Weak references: a mapping that was garbage
- * collected has been unmapped and no longer counts.
- */
-const liveMappings = new Map<string, Set<{ mapping: WeakRef<Mapping>; end: number }>>();
-
-function trackMapping(name: string, mapping: Mapping, end: number): void {
-  let entries = liveMappings.get(name);
-  if (entries === undefined) liveMappings.set(name, (entries = new Set()));
-  entries.add({ mapping: new WeakRef(mapping), end });
-}
-
-/** The end of the furthest live mapping of `name` in this process (0 if none). */
-function mappedExtent(name: string): number {
-  const entries = liveMappings.get(name);
-  if (entries === undefined) return 0;
-  let extent = 0;
-  for (const entry of entries) {
-    const mapping = entry.mapping.deref();
-    if (mapping === undefined || mapping.closed) entries.delete(entry);
-    else extent = Math.max(extent, entry.end);
-  }
-  if (entries.size === 0) liveMappings.delete(name);
-  return extent;
 }

@@ -190,9 +190,9 @@ export class SharedEvent {
    */
   wait(options?: EventWaitOptions): boolean {
     const view = this.#view;
+    const { deadline, spin } = parseWaitOptions(options, false);
     assertLive(view);
     if (this.#pass()) return true;
-    const { deadline, spin } = parseWaitOptions(options, false);
     if (spin > 0 && spinUntil(() => Atomics.load(view, STATE) === 1 && this.#pass(), spin))
       return true;
     Atomics.add(view, WAITERS, 1);

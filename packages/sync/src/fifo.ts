@@ -1,18 +1,12 @@
 // FIFOs (named pipes) as a notification channel between processes.
 //
-// Only mkfifo is native. Opening uses O_NONBLOCK, so it never blocks, and
-// reading and writing go through libuv's pipe handles (epoll), the same
-// machinery as process.stdin: no read or write ever blocks the event loop
-// or occupies a thread-pool thread while waiting.
+// mkfifo and open are native: the open never blocks (O_NONBLOCK) and never
+// opens anything but a FIFO, whatever sits at the path or behind a symlink
+// there. Reading and writing go through libuv's pipe handles (epoll), the
+// same machinery as process.stdin: no read or write ever blocks the event
+// loop or occupies a thread-pool thread while waiting.
 import { EventEmitter } from 'node:events';
-import {
-  constants as fsConstants,
-  fstatSync,
-  closeSync,
-  lstatSync,
-  open as fsOpen,
-  unlinkSync,
-} from 'node:fs';
+import { closeSync, lstatSync, unlinkSync } from 'node:fs';
 import { Socket } from 'node:net';
 import {
   abortError,
@@ -98,25 +92,8 @@ function validatePath(path: unknown): string {
   return p;
 }
 
-function openFd(path: string, flags: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    fsOpen(path, flags, (error, fd) => (error ? reject(error) : resolve(fd)));
-  });
-}
-
 function notFifo(path: string): CodedError {
   return invalidArgValue('path', 'is not a FIFO', path) as CodedError;
-}
-
-/** Checks that `fd` is a FIFO; closes it and throws otherwise. */
-function requireFifo(fd: number, path: string): void {
-  let isFifo = false;
-  try {
-    isFifo = fstatSync(fd).isFIFO();
-  } finally {
-    if (!isFifo) closeSync(fd);
-  }
-  if (!isFifo) throw notFifo(path);
 }
 
 function timeoutError(syscall: string, path: string, note: string): CodedError {
@@ -186,7 +163,8 @@ export class Fifo {
 
   /**
    * Opens the read end (O_RDONLY | O_NONBLOCK: succeeds at once, with or
-   * without writers).
+   * without writers). Anything at `path` that is not a FIFO (a regular file,
+   * a device, a symlink to one) is refused without being opened.
    * @throws SystemError ENOENT, EACCES; TypeError ERR_INVALID_ARG_VALUE if not a FIFO;
    *   RangeError ERR_OUT_OF_RANGE for a bad recordSize.
    */
@@ -198,13 +176,12 @@ export class Fifo {
         ? DEFAULT_RECORD_SIZE
         : validateInteger(opts.recordSize, 'options.recordSize', 1, PIPE_BUF);
     const keepAlive = optionalBoolean(opts.keepAlive, 'options.keepAlive', false);
-    const fd = await openFd(p, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-    requireFifo(fd, p);
+    const fd = native.fifoOpen(p, false);
     let keepAliveFd: number | undefined;
     if (keepAlive) {
       try {
         // We are a reader now, so a non-blocking write open cannot hit ENXIO.
-        keepAliveFd = await openFd(p, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+        keepAliveFd = native.fifoOpen(p, true);
       } catch (error) {
         closeSync(fd);
         throw error;
@@ -231,9 +208,7 @@ export class Fifo {
     for (;;) {
       if (signal?.aborted) throw abortError(signal);
       try {
-        const fd = await openFd(p, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
-        requireFifo(fd, p);
-        return new FifoWriter(p, fd);
+        return new FifoWriter(p, native.fifoOpen(p, true));
       } catch (error) {
         if ((error as CodedError).code !== 'ENXIO' || !waitForReader) throw error;
       }

@@ -107,9 +107,11 @@ export function futexWait(
   expected: number,
   timeoutOrOptions?: number | FutexWaitOptions,
 ): FutexWaitResult {
+  // Options first: a getter in them may close the memory, which the
+  // array checks below then see.
+  const { deadline, spin } = syncOptions(timeoutOrOptions);
   checkArray(array, index);
   const value = checkExpected(expected);
-  const { deadline, spin } = syncOptions(timeoutOrOptions);
   if (Atomics.load(array, index) !== value) return 'not-equal';
   if (spin > 0 && spinUntil(() => Atomics.load(array, index) !== value, spin)) return 'ok';
   const outcome = parkSync(wordAddress(array, index), value, deadline);
@@ -131,9 +133,9 @@ export async function futexWaitAsync(
   expected: number,
   timeoutOrOptions?: number | FutexWaitAsyncOptions,
 ): Promise<FutexWaitResult> {
+  const wait = parseWaitOptions(asOptions(timeoutOrOptions), true);
   checkArray(array, index);
   const value = checkExpected(expected);
-  const wait = parseWaitOptions(asOptions(timeoutOrOptions), true);
   if (wait.signal?.aborted) throw abortError(wait.signal);
   if (Atomics.load(array, index) !== value) return 'not-equal';
   if (wait.spin > 0 && spinUntil(() => Atomics.load(array, index) !== value, wait.spin))

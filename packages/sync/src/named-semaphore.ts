@@ -16,7 +16,7 @@ import type { SemaphoreWaitAsyncOptions, SemaphoreWaitOptions } from './semaphor
 export interface NamedSemaphoreCreateOptions {
   /** Initial count when the semaphore is created (ignored if it exists). Default 0. */
   value?: number;
-  /** Permission bits when created (ignored if it exists). Default 0o600. */
+  /** Permission bits when created, applied exactly (no umask; ignored if it exists). Default 0o600. */
   mode?: number;
   /** Fail with EEXIST if the name is taken (O_EXCL). Default false. */
   exclusive?: boolean;

@@ -160,13 +160,15 @@ export class PthreadMutex {
    */
   lock(options?: WaitOptions): MutexGuard {
     const view = this.#view;
-    assertLive(view);
     let ms = Infinity;
+    let spin = 0;
     if (options !== undefined) {
-      const { deadline, spin } = parseWaitOptions(options, false);
-      spinWhileOwned(view, spin);
-      ms = remaining(deadline);
+      const parsed = parseWaitOptions(options, false);
+      spin = parsed.spin;
+      ms = remaining(parsed.deadline);
     }
+    assertLive(view);
+    spinWhileOwned(view, spin);
     return this.#held(native.syncPthreadMutexLock(view, ms, this.#mapping));
   }
 

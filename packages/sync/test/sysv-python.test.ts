@@ -58,6 +58,9 @@ s = sysv_ipc.Semaphore(int(sys.argv[1]))
 print('ready', flush=True)
 sys.stdin.readline()
 s.release()
+# Only once our waiter has its unit: acquiring at once could take the unit
+# back before our wait reached the kernel.
+sys.stdin.readline()
 s.acquire(5)  # waits for our post
 print('acquired', s.value, flush=True)`,
           String(set.id === 0 ? 0 : set.stat().key >>> 0),
@@ -69,6 +72,7 @@ print('acquired', s.value, flush=True)`,
       const waiting = set.waitAsync(0, { timeout: 10_000 });
       child.stdin.write('go\n');
       expect(await waiting).toBe(true);
+      child.stdin.write('next\n');
       set.post(0);
       expect((await lines.next()).value).toBe('acquired 0');
       const [code] = (await once(child, 'close')) as [number | null];

@@ -32,12 +32,20 @@ export interface CreateOptions {
   /**
    * SHM_HUGETLB: back a new segment with huge pages (fewer TLB misses for
    * large segments). Needs free huge pages (`vm.nr_hugepages`) and
-   * CAP_IPC_LOCK or membership of `vm.hugetlb_shm_group`. Default false.
+   * CAP_IPC_LOCK or membership of `vm.hugetlb_shm_group`. The pages are
+   * reserved when the segment is made (ENOMEM there if too few are free), so
+   * touching them later cannot fail. Cannot be combined with `noReserve`.
+   * Default false.
    */
   hugePages?: boolean;
   /**
-   * SHM_NORESERVE: reserve no swap space for a new segment; touching pages
-   * may then fail (SIGSEGV/OOM) when memory is short. Default false.
+   * SHM_NORESERVE: account no memory for a new segment up front. Under the
+   * default overcommit policies a touch can then only fail by the OOM killer
+   * picking a process when memory runs out; under strict overcommit
+   * (`vm.overcommit_memory = 2`) a touch that cannot be accounted raises
+   * SIGBUS (see the README's caveats). Cannot be combined with `hugePages`,
+   * where a touch with no free huge page is always SIGBUS
+   * (ERR_INCOMPATIBLE_OPTION_PAIR). Default false.
    */
   noReserve?: boolean;
 }
@@ -180,6 +188,8 @@ export class SysvSegment implements Disposable {
    *   huge pages), EPERM (huge pages not permitted).
    * @throws TypeError / RangeError (ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE)
    *   for a bad key, size, mode or exclusive, before any system call.
+   * @throws TypeError ERR_INCOMPATIBLE_OPTION_PAIR for `hugePages` with
+   *   `noReserve`.
    */
   static create(options: CreateOptions): SysvSegment {
     const o = validateOptions(options);

@@ -10,10 +10,12 @@ pub enum Code {
     /// touching those pages would raise SIGBUS. Thrown as a RangeError.
     BeyondEof,
     /// The call would pull memory out from under someone still using it: shrinking a POSIX object
-    /// below a live mapping of this process, or revoking access to memory native code is using (a
-    /// pending semaphore wait, a held PthreadMutex). Thrown as a Error.
+    /// below what any live mapping of it in this process reaches (however it was mapped, in any
+    /// thread, for as long as its memory stays mapped), or revoking access to memory native code is
+    /// using (a pending semaphore wait, a held PthreadMutex). Thrown as a Error.
     Busy,
-    /// An object used after close() (or a view of memory that was unmapped). Thrown as a Error.
+    /// An object used after close() (or a view of memory that was unmapped), or a PosixShm whose
+    /// descriptor was closed behind its back. Thrown as a Error.
     Closed,
     /// A word of a primitive in shared memory holds a value no shmkit primitive writes (another
     /// process overwrote it): the call refuses it instead of misbehaving. Initialise the primitive
@@ -31,15 +33,17 @@ pub enum Code {
     /// failed. Thrown as a Error.
     NativeLoad,
     /// The memory does not hold the primitive asked for: no event was initialised there, no robust
-    /// process-shared pthread mutex, or bytes that are no process-shared sem_t (glibc would abort
-    /// the process on them). Thrown as a Error.
+    /// process-shared pthread mutex, bytes that are no process-shared sem_t (glibc would abort the
+    /// process on them), or a named semaphore's file shorter than a sem_t (mapping it would raise
+    /// SIGBUS). Thrown as a Error.
     NotInitialized,
     /// The POSIX shared memory object was created with publish: false and has no name yet: its name
     /// may belong to another object, so it is not unlinked (closing the object removes it). Thrown
     /// as a Error.
     NotPublished,
-    /// A device, FIFO or directory given to map: only regular files have a size that keeps a
-    /// mapping safe from SIGBUS. Thrown as a Error.
+    /// Something else than a regular file where one was expected (a FIFO, directory, device, socket
+    /// or symbolic link planted at the name): it was not used. Only regular files have a size that
+    /// keeps a mapping safe from SIGBUS, and opening a FIFO could block forever. Thrown as a Error.
     NotRegularFile,
     /// buffer or a view while protect() has made some page less than read+write, or read() of a
     /// range that is not readable. Thrown as a Error.

@@ -1,122 +1,52 @@
-//! Mapping: one mapped region exposed to JS as one external ArrayBuffer.
+//! Mapping bindings (`mapping*`, `mapAnonymous`, `mapFd`): one mapped region
+//! exposed to JS through external ArrayBuffers.
 //!
-//! Lifetime rules (design.md, principle 1):
-//! - `close` detaches the buffer first, so every view reads as length 0,
-//!   then releases the memory (munmap/shmdt). A second close does nothing.
-//! - Otherwise the memory is released once V8 has collected both the handle
-//!   and the buffer, so a view that outlives its Mapping object stays valid.
-//! - Background work (msync) holds its own reference to the memory; closing
-//!   during it defers the munmap until that work is done.
+//! The rules (which buffers may exist, when the memory may go) are
+//! [`crate::model::region`]'s; this file carries them out with Node-API:
+//! - `close` detaches every buffer the region granted, then unmaps. The main
+//!   buffer is handed over by JS (only JS holds it; it is recognised by a
+//!   tag carrying its id, never by its address); windows are found through
+//!   weak references. A second close does nothing.
+//! - Otherwise the memory goes once V8 has collected the handle and every
+//!   buffer, so a view that outlives its Mapping object stays valid.
+//! - Every binding decodes all its arguments (option getters and Proxies
+//!   included) before it asks the region for anything, and the region checks
+//!   liveness itself when asked: a getter that closes the mapping leaves the
+//!   call nothing to act on but ERR_SHMKIT_CLOSED.
+//! - Native work that outlives the call (msync on the pool, a semaphore
+//!   wait) holds the memory itself; a close meanwhile defers the munmap.
 
 use super::error::{Code, ShmkitError, Subject};
-use crate::napi::{spawn_on_pool, Arg, CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
+use super::extent::mappable_length;
+use crate::model::pages::Access;
+use crate::model::region::{self, BufferId, Memory, RegionError};
+use crate::napi::{spawn_on_pool, sys, Arg, CallInfo, Env, Error, Exports, JsResult, Tagged, Value, WeakRef};
 use crate::os::{
     self,
-    mman::{Advice, MapFlags, MapOptions, MmapRaw, MsFlags, PageProtections, Protection},
+    file::FileType,
+    map_registry,
+    mman::{self as mm, Advice, FileMapError, MapFlags, MapOptions, MmapRaw, MsFlags, Protection},
 };
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-/// The shared state behind one Mapping.
-pub struct Region {
-    memory: Mutex<Option<Arc<MmapRaw>>>,
-    address: usize,
-    len: usize,
-    /// What `protect` has made of each page. JS holds a buffer only while
-    /// every page is read+write; `read` copies only from readable pages.
-    protection: Mutex<PageProtections>,
-    /// Native work in flight that reads or writes the memory from Rust (a
-    /// semaphore wait on its own thread). `protect` may not revoke access
-    /// while any is pending: that code would fault.
-    pins: AtomicUsize,
-    /// Which ArrayBuffer over the memory JS may still hold undetached (a
-    /// number from NEXT_BUFFER, 0 for none). `close` and `protect` refuse to
-    /// unmap or revoke access unless they are handed that buffer to detach,
-    /// so not even a caller of the internal binding can keep a live view
-    /// over unmapped or protected memory.
-    live_buffer: AtomicU64,
-}
+/// The region behind a Mapping; windows are remembered by weak reference.
+pub type Region = region::Region<MmapRaw, WeakRef>;
+/// Keeps `protect` from revoking access while native code uses the memory.
+pub type RegionPin = region::RegionPin<MmapRaw, WeakRef>;
 
-static NEXT_BUFFER: AtomicU64 = AtomicU64::new(1);
-
-/// Keeps `protect` from revoking access to a region while native code uses it.
-pub struct RegionPin(Arc<Region>);
-
-impl Drop for RegionPin {
-    fn drop(&mut self) {
-        self.0.pins.fetch_sub(1, Ordering::AcqRel);
+impl Memory for MmapRaw {
+    fn as_ptr(&self) -> *mut u8 {
+        MmapRaw::as_ptr(self)
+    }
+    fn len(&self) -> usize {
+        MmapRaw::len(self)
     }
 }
 
-impl Region {
-    /// Marks the memory as in use by native code until the pin drops.
-    pub fn pin(self: &Arc<Self>) -> RegionPin {
-        self.pins.fetch_add(1, Ordering::AcqRel);
-        RegionPin(Arc::clone(self))
-    }
-
-    /// The live memory, or ERR_SHMKIT_CLOSED.
-    pub fn memory(&self) -> JsResult<Arc<MmapRaw>> {
-        self.memory.lock().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(|| Error::closed("Mapping"))
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn address(&self) -> usize {
-        self.address
-    }
-
-    /// ERR_SHMKIT_PROTECTED unless every page under `offset..offset+len` is
-    /// readable (and writable, when `write`). Bindings that touch the memory
-    /// from native code call this first: mprotect may have revoked access.
-    pub fn check_access(&self, offset: usize, len: usize, write: bool) -> JsResult<()> {
-        let pages = self.protection.lock().unwrap_or_else(|p| p.into_inner());
-        let ok = if write {
-            let page = os::page_size();
-            len == 0 || {
-                let first = offset / page;
-                pages.all(first, (offset + len - 1) / page - first + 1, |p| p.readable() && p.writable())
-            }
-        } else {
-            pages.readable(offset, len)
-        };
-        if ok {
-            return Ok(());
-        }
-        let needed = if write { "read+write" } else { "readable" };
-        Err(Error::coded(Code::Protected,
-            format!("bytes {offset}..{} of this mapping are not {needed}: protect() changed them", offset + len),
-        ))
-    }
-
-    /// Drops our reference to the memory; true if it was still open.
-    fn release(&self, env: Env) -> bool {
-        let taken = self.memory.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if taken.is_some() {
-            env.adjust_external_memory(-(self.len as i64));
-        }
-        taken.is_some()
-    }
-
-    /// Checks that `offset..offset+length` lies inside the region.
-    pub fn check_range(&self, offset: u64, length: Option<u64>, what: &'static str) -> JsResult<(usize, usize)> {
-        let len = self.len as u64;
-        if offset > len {
-            return Err(Error::out_of_range(what, &format!(">= 0 && <= {len}"), &offset.to_string()));
-        }
-        let length = length.unwrap_or(len - offset);
-        if length > len - offset {
-            return Err(Error::out_of_range(
-                "length",
-                &format!(">= 0 && <= {} (the bytes after offset {offset})", len - offset),
-                &length.to_string(),
-            ));
-        }
-        Ok((offset as usize, length as usize))
-    }
+/// What a page protection lets JS do, in the region's terms.
+fn access(protection: Protection) -> Access {
+    Access { read: protection.readable(), write: protection.writable() }
 }
 
 /// The JS-held handle to a Region.
@@ -126,31 +56,72 @@ impl Tagged for RegionHandle {
     const NAME: &'static str = "Mapping";
 }
 
+/// Marks the main buffer with id `id`: only that exact ArrayBuffer carries
+/// it, so one JS hands back is recognised even if a window (or any other
+/// external buffer) spans the same bytes.
+fn buffer_tag(id: BufferId) -> sys::napi_type_tag {
+    sys::napi_type_tag { lower: 0x5348_4d4b_4954_4246, upper: id.get() }
+}
+
+impl From<RegionError> for Error {
+    fn from(error: RegionError) -> Self {
+        match error {
+            RegionError::Closed => Error::closed("Mapping"),
+            RegionError::OutOfRange { name, range, received } => Error::out_of_range(name, &range, &received.to_string()),
+            RegionError::Misaligned { name, multiple, received } => {
+                Error::invalid_arg_range(name, &format!("must be a multiple of {multiple}"), &received.to_string())
+            }
+            RegionError::Protected { start, end, write } => {
+                let needed = if write { "read+write" } else { "readable" };
+                Error::coded(Code::Protected, format!("bytes {start}..{end} of this mapping are not {needed}: protect() changed them"))
+            }
+            RegionError::ReadOnly => Error::coded(
+                Code::ReadOnly,
+                "this mapping is read-only: a buffer over it would let a write crash the process. Use read() to copy bytes out",
+            ),
+            RegionError::TooLarge { len, max } => Error::Range {
+                code: "ERR_BUFFER_TOO_LARGE",
+                message: format!("{len} bytes do not fit in one ArrayBuffer (at most {max} in this Node.js): ask for a smaller window"),
+            },
+            RegionError::Busy => Error::coded(
+                Code::Busy,
+                "native code is using this mapping's memory (a pending semaphore wait, or a PthreadMutex this thread holds); revoking access now would crash the process",
+            ),
+            RegionError::MustHandOver => Error::invalid_arg_value(
+                "buffer",
+                "must be this mapping's live ArrayBuffer, so it can be detached first",
+                "a detached or missing buffer",
+            ),
+        }
+    }
+}
+
 /// What the caller of [`expose`] decides about the new mapping.
 pub struct MappingInit {
-    /// Hand out a writable ArrayBuffer. False for memory mapped read-only,
-    /// whose writes would fault: JS then only gets copies (`read`).
+    /// The pages are writable, so JS may get ArrayBuffers over them. False
+    /// for memory mapped read-only, whose writes would fault: JS then only
+    /// gets copies (`read`).
     pub buffer: bool,
 }
 
 /// Wraps freshly mapped memory for JS: `[handle, buffer, address, byteLength]`,
-/// which the `Mapping` class in TypeScript takes over.
+/// which the `Mapping` class in TypeScript takes over. The buffer is
+/// undefined for read-only memory and for mappings larger than one
+/// ArrayBuffer can be (JS then asks for windows).
 pub fn expose(env: Env, memory: MmapRaw, init: MappingInit) -> JsResult<Value> {
     let len = memory.len();
     let address = memory.address();
-    let data = memory.as_ptr();
-    // Memory without a buffer is mapped PROT_READ (see MappingInit::buffer).
-    let initial = if init.buffer { Protection::READ_WRITE } else { Protection::READ };
-    let protection = Mutex::new(PageProtections::new(len, initial));
-    let region =
-        Arc::new(Region { memory: Mutex::new(Some(Arc::new(memory))), address, len, protection, pins: AtomicUsize::new(0), live_buffer: AtomicU64::new(0) });
+    let region = Arc::new(Region::new(memory, init.buffer, env.max_arraybuffer_len(), os::page_size()));
     env.adjust_external_memory(len as i64);
 
     // An array, not an object: four element stores cost far less than four
     // named-property stores (each of which interns its key), and map+close
     // latency is dominated by this glue.
     let handle = env.external(RegionHandle(Arc::clone(&region)))?;
-    let buffer = if init.buffer { new_buffer(env, &region, data)? } else { env.undefined()? };
+    let buffer = match main_buffer(env, &region)? {
+        Some(buffer) => buffer,
+        None => env.undefined()?,
+    };
     let result = env.array(4)?;
     result.set_index(0, handle)?;
     result.set_index(1, buffer)?;
@@ -159,98 +130,139 @@ pub fn expose(env: Env, memory: MmapRaw, init: MappingInit) -> JsResult<Value> {
     Ok(result)
 }
 
-/// One external ArrayBuffer over the whole region. Every buffer holds the
-/// region, so the memory is released only after the last of them and the
-/// handle are gone (or by `close`).
-fn new_buffer(env: Env, region: &Arc<Region>, data: *mut u8) -> JsResult<Value> {
-    let held = Arc::clone(region);
-    let id = NEXT_BUFFER.fetch_add(1, Ordering::Relaxed);
-    // SAFETY: the memory stays mapped while `region` holds it; `close` and
-    // `protect` detach this buffer before releasing the memory or revoking
-    // access to any page (they refuse to go on without it while
-    // `live_buffer` names it), and otherwise the release happens only after
-    // V8 collected the buffer (this closure runs).
-    let buffer = unsafe {
-        env.external_arraybuffer(data, region.len, move |env| {
-            // Collected: no view can reach the memory through it any more.
-            let _ = held.live_buffer.compare_exchange(id, 0, Ordering::AcqRel, Ordering::Acquire);
-            if Arc::strong_count(&held) == 1 {
-                held.release(env);
-            }
-        })?
-    };
-    region.live_buffer.store(id, Ordering::Release);
-    Ok(buffer)
-}
-
-/// The mapping's live buffer from argument `arg`: it must be passed (so it
-/// can be detached) whenever JS may still hold it undetached.
-fn buffer_arg(region: &Region, arg: Arg) -> JsResult<Option<Value>> {
-    let ours = match arg.optional()? {
-        Some(buffer) => {
-            let (data, len) = buffer.value.arraybuffer_info().map_err(|_| buffer.type_error("an instance of ArrayBuffer"))?;
-            let ours = data as usize == region.address() && len == region.len();
-            if !ours && len != 0 {
-                return Err(Error::invalid_arg_value("buffer", "is not this mapping's buffer", "another ArrayBuffer"));
-            }
-            ours.then_some(buffer.value)
+/// When the collected buffer or window held the last reference to a region
+/// nobody closed, the memory goes now (with an env to tell V8).
+fn release_if_last(env: Env, region: &Arc<Region>) {
+    if Arc::strong_count(region) == 1 {
+        if let Ok(Some(closing)) = region.close(None) {
+            drop(closing.memory);
+            env.adjust_external_memory(-(region.len() as i64));
         }
-        None => None,
-    };
-    if ours.is_none() && region.live_buffer.load(Ordering::Acquire) != 0 {
-        return Err(Error::invalid_arg_value(
-            "buffer",
-            "must be this mapping's live ArrayBuffer, so it can be detached first",
-            "a detached or missing buffer",
-        ));
     }
-    Ok(ours)
 }
 
-/// Detaches the mapping's live buffer; views over it read as length 0.
-fn detach(region: &Region, buffer: Value) -> JsResult<()> {
-    buffer.detach_arraybuffer()?;
-    region.live_buffer.store(0, Ordering::Release);
-    Ok(())
+/// Leaves the memory mapped for the rest of the process: what is left when
+/// a buffer the region granted could not be detached. A leak, never a
+/// buffer over unmapped memory.
+fn never_unmap(memory: Arc<MmapRaw>) {
+    std::mem::forget(memory);
+}
+
+/// The main buffer over the whole region, if the region grants one.
+fn main_buffer(env: Env, region: &Arc<Region>) -> JsResult<Option<Value>> {
+    let Some(grant) = region.grant_main() else { return Ok(None) };
+    let held = Arc::clone(region);
+    let id = grant.id;
+    // SAFETY: the grant keeps the memory mapped until this buffer is
+    // detached: `close` refuses to go on without it being handed over (and
+    // detaches it first), `protect` takes it back before revoking access,
+    // and otherwise the memory goes only once V8 has collected it (this
+    // closure runs). Running the closure for a buffer that failed to be
+    // made is harmless: it only forgets an id nobody holds.
+    let made = unsafe {
+        env.external_arraybuffer(grant.ptr, grant.len, move |env| {
+            held.main_gone(id);
+            release_if_last(env, &held);
+        })
+    };
+    let buffer = match made {
+        Ok(buffer) => buffer,
+        Err(e) => {
+            region.main_gone(id);
+            return Err(e);
+        }
+    };
+    if let Err(e) = buffer.tag(&buffer_tag(id)) {
+        // Untagged, it could never be handed back for close: take it back.
+        if buffer.detach_arraybuffer().is_ok() {
+            region.main_gone(id);
+        } else if let Ok(memory) = region.memory() {
+            never_unmap(memory);
+        }
+        return Err(e);
+    }
+    Ok(Some(buffer))
+}
+
+/// Which granted main buffer JS handed back in argument `arg` (and the
+/// value, to detach it). A detached or empty buffer hands back nothing; any
+/// other live buffer is refused.
+fn handed_main(region: &Region, arg: Arg) -> JsResult<(Option<BufferId>, Option<Value>)> {
+    let Some(buffer) = arg.optional()? else { return Ok((None, None)) };
+    let (_, len) = buffer.value.arraybuffer_info().map_err(|_| buffer.type_error("an instance of ArrayBuffer"))?;
+    if let Some(id) = region.main() {
+        if buffer.value.has_tag(&buffer_tag(id))? {
+            return Ok((Some(id), Some(buffer.value)));
+        }
+    }
+    if len == 0 {
+        return Ok((None, None));
+    }
+    Err(Error::invalid_arg_value("buffer", "is not this mapping's buffer", "another ArrayBuffer"))
+}
+
+/// Detaches what close or protect took back; false if any detach failed
+/// (the caller must then keep the memory mapped).
+fn detach_all(env: Env, main: Option<Value>, windows: Vec<WeakRef>) -> bool {
+    let mut ok = main.map_or(true, |buffer| buffer.detach_arraybuffer().is_ok());
+    for window in windows {
+        match window.value(env) {
+            Ok(Some(buffer)) => ok &= buffer.detach_arraybuffer().is_ok(),
+            // Collected: nothing can reach it any more.
+            Ok(None) => {}
+            Err(_) => ok = false,
+        }
+        window.delete(env);
+    }
+    ok
 }
 
 /// The handle finalizer: the last JS reference to the region is gone when the
 /// handle is collected with no buffer alive (read-only mappings, or after
-/// close).
+/// close). Without an env here V8 is not told; the memory itself goes with
+/// the last Arc.
 impl Drop for RegionHandle {
     fn drop(&mut self) {
-        // Without an env here we cannot report the external memory change;
-        // the memory itself is released when the last Arc goes.
         if Arc::strong_count(&self.0) == 1 {
-            self.0.memory.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Ok(Some(closing)) = self.0.close(None) {
+                drop(closing);
+            }
         }
     }
 }
 
-fn region(call: &CallInfo) -> JsResult<&Region> {
+fn region(call: &CallInfo) -> JsResult<&Arc<Region>> {
     Ok(&call.handle::<RegionHandle>(0, "handle")?.0)
 }
 
-/// mappingClose(handle, buffer?): detach, then release. Idempotent.
+/// mappingClose(handle, buffer?): detach every buffer, then unmap. False
+/// if it was closed already.
 fn close(env: Env, call: &CallInfo) -> JsResult<Value> {
     let region = region(call)?;
-    if region.memory.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
-        return env.boolean(false);
+    let (handed, buffer) = handed_main(region, call.arg(1, "buffer")?)?;
+    let Some(closing) = region.close(handed)? else { return env.boolean(false) };
+    let main = closing.main.and(buffer);
+    if !detach_all(env, main, closing.windows) {
+        never_unmap(closing.memory);
+        return Err(Error::internal("a buffer over this mapping could not be detached; its memory stays mapped"));
     }
-    if let Some(buffer) = buffer_arg(region, call.arg(1, "buffer")?)? {
-        detach(region, buffer)?;
-    }
+    drop(closing.memory);
+    env.adjust_external_memory(-(region.len() as i64));
     // Waits on this memory end now (ERR_SHMKIT_CLOSED) instead of never.
     super::wait::region_closed(env, region);
-    env.boolean(region.release(env))
+    env.boolean(true)
+}
+
+fn optional_offset(call: &CallInfo, index: usize, name: &'static str) -> JsResult<Option<u64>> {
+    call.arg(index, name)?.optional()?.map(|a| a.offset()).transpose()
 }
 
 /// mappingRead(handle, offset, length): a Buffer copy of the bytes.
 fn read(env: Env, call: &CallInfo) -> JsResult<Value> {
     let region = region(call)?;
+    let offset = optional_offset(call, 1, "offset")?.unwrap_or(0);
+    let length = optional_offset(call, 2, "length")?;
     let memory = region.memory()?;
-    let offset = call.arg(1, "offset")?.optional()?.map(|a| a.offset()).transpose()?.unwrap_or(0);
-    let length = call.arg(2, "length")?.optional()?.map(|a| a.offset()).transpose()?;
     let (offset, length) = region.check_range(offset, length, "offset")?;
     region.check_access(offset, length, false)?;
     // SAFETY: the range was checked against the live mapping and its pages, which `memory`
@@ -260,6 +272,51 @@ fn read(env: Env, call: &CallInfo) -> JsResult<Value> {
     env.buffer_copy(bytes)
 }
 
+/// mappingWindow(handle, offset = 0, length?): an ArrayBuffer over part of
+/// the mapping, detached by close (or by protect revoking its pages).
+fn window(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let region = region(call)?;
+    let offset = optional_offset(call, 1, "offset")?.unwrap_or(0);
+    let length = optional_offset(call, 2, "length")?;
+    let grant = region.grant_window(offset, length)?;
+    let held = Arc::clone(region);
+    let id = grant.id;
+    // SAFETY: the grant keeps the memory mapped until this window is
+    // detached: `close` and `protect` take it back (through the weak
+    // reference recorded below) and detach it before unmapping or revoking
+    // access; otherwise the memory goes only once this closure has run.
+    let buffer = unsafe {
+        env.external_arraybuffer(grant.ptr, grant.len, move |env| {
+            if let Some(weak) = held.window_gone(id) {
+                weak.delete(env);
+            }
+            release_if_last(env, &held);
+        })
+    }?;
+    // Record it, or take it back at once: close would not find it.
+    let weak = match env.weak_ref(buffer) {
+        Ok(weak) => weak,
+        Err(error) => return Err(take_back(region, buffer, error)),
+    };
+    if let Err(weak) = region.add_window(grant, weak) {
+        weak.delete(env);
+        return Err(take_back(region, buffer, Error::closed("Mapping")));
+    }
+    Ok(buffer)
+}
+
+/// Detaches a window the region does not know of, keeping the memory
+/// mapped for good if even that fails; returns `error`.
+fn take_back(region: &Region, buffer: Value, error: Error) -> Error {
+    if buffer.detach_arraybuffer().is_err() {
+        if let Ok(memory) = region.memory() {
+            never_unmap(memory);
+        }
+    }
+    error
+}
+
+/// The msync flags of options at `index`.
 fn sync_flags(call: &CallInfo, index: usize) -> JsResult<MsFlags> {
     let options = call.arg(index, "options")?;
     let asynchronous = options.property("async", "options.async")?.boolean_or(false)?;
@@ -268,43 +325,49 @@ fn sync_flags(call: &CallInfo, index: usize) -> JsResult<MsFlags> {
     Ok(if invalidate { flags | MsFlags::INVALIDATE } else { flags })
 }
 
-/// The (offset, length) range of options at `index`, checked against the region.
-fn options_range(call: &CallInfo, region: &Region, index: usize) -> JsResult<(usize, usize)> {
+/// The raw (offset, length) of options at `index`; checked later against
+/// the region, once every option has been read.
+fn options_range(call: &CallInfo, index: usize) -> JsResult<(u64, Option<u64>)> {
     let options = call.arg(index, "options")?;
     let offset = options.property("offset", "options.offset")?.optional()?.map(|a| a.offset()).transpose()?.unwrap_or(0);
     let length = options.property("length", "options.length")?.optional()?.map(|a| a.offset()).transpose()?;
-    region.check_range(offset, length, "options.offset")
+    Ok((offset, length))
+}
+
+/// msync's decoded arguments.
+struct SyncArgs {
+    offset: usize,
+    length: usize,
+    flags: MsFlags,
+    memory: Arc<MmapRaw>,
+}
+
+fn sync_args(call: &CallInfo) -> JsResult<SyncArgs> {
+    let region = region(call)?;
+    let (offset, length) = options_range(call, 1)?;
+    let flags = sync_flags(call, 1)?;
+    let memory = region.memory()?;
+    let (offset, length) = region.check_range(offset, length, "options.offset")?;
+    Ok(SyncArgs { offset, length, flags, memory })
+}
+
+fn flush(args: &SyncArgs) -> JsResult<()> {
+    if args.length > 0 {
+        args.memory.flush(args.offset, args.length, args.flags).map_err(|e| Error::sys(e, address_subject(&args.memory)))?;
+    }
+    Ok(())
 }
 
 /// mappingSync(handle, { offset, length, async, invalidate }): msync.
 fn sync(env: Env, call: &CallInfo) -> JsResult<Value> {
-    let region = region(call)?;
-    let memory = region.memory()?;
-    let (offset, length) = options_range(call, region, 1)?;
-    let flags = sync_flags(call, 1)?;
-    if length > 0 {
-        memory.flush(offset, length, flags).map_err(|e| Error::sys(e, address_subject(&memory)))?;
-    }
+    flush(&sync_args(call)?)?;
     env.undefined()
 }
 
 /// mappingSyncAsync(handle, options): msync on the thread pool.
 fn sync_async(env: Env, call: &CallInfo) -> JsResult<Value> {
-    let region = region(call)?;
-    let memory = region.memory()?;
-    let (offset, length) = options_range(call, region, 1)?;
-    let flags = sync_flags(call, 1)?;
-    spawn_on_pool(
-        env,
-        "shmkit.msync",
-        move || {
-            if length > 0 {
-                memory.flush(offset, length, flags).map_err(|e| Error::sys(e, address_subject(&memory)))?;
-            }
-            Ok(())
-        },
-        |env, ()| env.undefined(),
-    )
+    let args = sync_args(call)?;
+    spawn_on_pool(env, "shmkit.msync", move || flush(&args), |env, ()| env.undefined())
 }
 
 fn address_subject(memory: &MmapRaw) -> Subject {
@@ -314,8 +377,8 @@ fn address_subject(memory: &MmapRaw) -> Subject {
 /// The page-aligned (offset, length) of a protect/advise range. Unlike msync,
 /// these must not silently widen to the start of the page: `dontneed` or
 /// `none` would then reach bytes the caller did not name.
-pub(super) fn page_range(call: &CallInfo, region: &Region, index: usize) -> JsResult<(usize, usize)> {
-    let (offset, length) = options_range(call, region, index)?;
+fn page_range(region: &Region, offset: u64, length: Option<u64>) -> JsResult<(usize, usize)> {
+    let (offset, length) = region.check_range(offset, length, "options.offset")?;
     let page = os::page_size();
     if offset % page != 0 {
         return Err(Error::invalid_arg_range(
@@ -327,67 +390,69 @@ pub(super) fn page_range(call: &CallInfo, region: &Region, index: usize) -> JsRe
     Ok((offset, length))
 }
 
+/// The page-aligned range of the options at `index`, read (getters
+/// included) and then checked against the region: for bindings of other
+/// files that take `{ offset, length }`.
+pub(super) fn options_page_range(call: &CallInfo, region: &Region, index: usize) -> JsResult<(usize, usize)> {
+    let (offset, length) = options_range(call, index)?;
+    page_range(region, offset, length)
+}
+
+fn protection_arg(call: &CallInfo, index: usize) -> JsResult<Protection> {
+    let name = call.arg(index, "protection")?.string()?;
+    match name.as_str() {
+        "none" => Ok(Protection::NONE),
+        "read" => Ok(Protection::READ),
+        "read-write" => Ok(Protection::READ_WRITE),
+        _ => Err(Error::invalid_arg_value("protection", "must be one of 'none', 'read', 'read-write'", &format!("'{name}'"))),
+    }
+}
+
 /// mappingProtect(handle, buffer, protection, { offset, length }) -> buffer | undefined
 ///
-/// mprotect, keeping principle 1: as soon as any page is not read+write the
-/// current buffer is detached (its views read as length 0), and when every
-/// page is read+write again a fresh buffer is returned. No JS runs between
-/// the mprotect and the detach, so no view ever sees a revoked page.
+/// mprotect, keeping principle 1: the buffers over pages that stop being
+/// read+write are detached (the main buffer as soon as any page is not),
+/// and when every page is read+write again a fresh main buffer is returned.
+/// No JS runs between the mprotect and the detach, so no view ever sees a
+/// revoked page.
 fn protect(env: Env, call: &CallInfo) -> JsResult<Value> {
-    let handle = call.handle::<RegionHandle>(0, "handle")?;
-    let region = &handle.0;
-    let memory = region.memory()?;
+    let region = region(call)?;
     let buffer = call.arg(1, "buffer")?;
-    let name = call.arg(2, "protection")?.string()?;
-    let protection = match name.as_str() {
-        "none" => Protection::NONE,
-        "read" => Protection::READ,
-        "read-write" => Protection::READ_WRITE,
-        _ => {
-            return Err(Error::invalid_arg_value(
-                "protection",
-                "must be one of 'none', 'read', 'read-write'",
-                &format!("'{name}'"),
-            ))
-        }
-    };
-    let (offset, length) = page_range(call, region, 3)?;
-    if protection != Protection::READ_WRITE && length > 0 && region.pins.load(Ordering::Acquire) > 0 {
-        return Err(Error::coded(Code::Busy,
-            "native code is using this mapping's memory (a pending semaphore wait, or a PthreadMutex this thread holds); revoking access now would crash the process",
-        ));
-    }
-    let live_buffer = buffer_arg(region, buffer)?;
+    let protection = protection_arg(call, 2)?;
+    let (offset, length) = options_range(call, 3)?;
+    // Every argument is read: from here on no JS runs until we return.
+    let (offset, length) = page_range(region, offset, length)?;
+    let (handed, buffer) = handed_main(region, buffer)?;
+    let memory = region.begin_protect(length, access(protection), handed)?;
     if length > 0 {
         memory.protect(offset, length, protection).map_err(|e| Error::sys(e, address_subject(&memory)))?;
     }
-    let page = os::page_size();
-    let all_read_write = {
-        let mut pages = region.protection.lock().unwrap_or_else(|p| p.into_inner());
-        pages.set(offset / page, os::page_ceil(length) / page, protection);
-        pages.all_read_write()
-    };
-    match (all_read_write, live_buffer) {
-        (true, Some(live)) => Ok(live),
-        (true, None) => new_buffer(env, region, memory.as_ptr()),
-        (false, Some(live)) => {
-            detach(region, live)?;
-            env.undefined()
-        }
-        (false, None) => env.undefined(),
+    let revoked = region.commit_protect(offset, length, access(protection));
+    let detach_main = revoked.main.and(buffer);
+    if !detach_all(env, detach_main, revoked.windows) {
+        never_unmap(memory);
+        return Err(Error::internal("a buffer over revoked pages could not be detached; the mapping stays mapped"));
+    }
+    match (revoked.main, buffer) {
+        (None, Some(live)) if handed.is_some() => Ok(live),
+        _ => match main_buffer(env, region)? {
+            Some(fresh) => Ok(fresh),
+            None => env.undefined(),
+        },
     }
 }
 
 /// mappingAdvise(handle, advice, { offset, length }): madvise with a named advice.
 fn advise(env: Env, call: &CallInfo) -> JsResult<Value> {
     let region = region(call)?;
-    let memory = region.memory()?;
     let name = call.arg(1, "advice")?.string()?;
     let advice = Advice::from_name(&name).ok_or_else(|| {
         let names: Vec<String> = Advice::ALL.iter().map(|(n, _)| format!("'{n}'")).collect();
         Error::invalid_arg_value("advice", &format!("must be one of {}", names.join(", ")), &format!("'{name}'"))
     })?;
-    let (offset, length) = page_range(call, region, 2)?;
+    let (offset, length) = options_range(call, 2)?;
+    let (offset, length) = page_range(region, offset, length)?;
+    let memory = region.memory()?;
     if length > 0 {
         memory.advise(offset, length, advice).map_err(|e| Error::sys(e, address_subject(&memory)))?;
     }
@@ -403,21 +468,43 @@ fn map_anonymous(env: Env, call: &CallInfo) -> JsResult<Value> {
 }
 
 /// mapFd(fd, offset, length, { shared = true, readOnly = false, populate = false }):
-/// maps part of an open file descriptor.
-///
-/// Read-only shared mappings are PROT_READ and get no buffer (a JS write
-/// would fault); read-only private mappings are mapped copy-on-write, so the
-/// buffer is safe to write and the writes never reach the file.
+/// maps part of an open file descriptor, refusing what is not a regular
+/// file and ranges past its end (ERR_SHMKIT_NOT_REGULAR_FILE,
+/// ERR_SHMKIT_EMPTY, ERR_SHMKIT_BEYOND_EOF, as `mmapMapFile`).
 fn map_fd(env: Env, call: &CallInfo) -> JsResult<Value> {
     let fd = call.arg(0, "fd")?.integer(0, i32::MAX as i64)? as i32;
     let offset = call.arg(1, "offset")?.offset()?;
     let length = call.arg(2, "length")?.size()?;
     let options = FdMapOptions::read(&call.arg(3, "options")?)?;
     check_page_offset("offset", offset)?;
+    let what = format!("fd {fd}");
     let memory = options
-        .map(fd, offset, length)
-        .map_err(|e| Error::sys(e, Subject::Detail(format!("fd {fd}, {length} bytes at offset {offset}"))))?;
+        .map(&mut map_registry::lock(), fd, offset, Some(length), &what, "Grow the file first")
+        .map_err(|e| file_map_error(e, Subject::Detail(what.clone()), &what))?;
     expose(env, memory, options.init())
+}
+
+/// A [`FileMapError`] as the JS error: the refusal `FdMapOptions::map`
+/// made, ERR_SHMKIT_NOT_REGULAR_FILE, or the failed system call about
+/// `subject`. `what` names the file in messages ("'path'", "fd 3").
+pub fn file_map_error(error: FileMapError<Error>, subject: Subject, what: &str) -> Error {
+    match error {
+        FileMapError::Sys(e) => Error::sys(e, subject),
+        FileMapError::NotRegular(kind) => not_regular(what, kind),
+        FileMapError::Refused(refusal) => refusal,
+    }
+}
+
+/// ERR_SHMKIT_NOT_REGULAR_FILE: `what` is a FIFO, a directory... and was
+/// not used.
+pub fn not_regular(what: &str, kind: FileType) -> Error {
+    Error::coded(
+        Code::NotRegularFile,
+        format!(
+            "{what} is {}, not a regular file: only regular files have a size that keeps a mapping safe from SIGBUS",
+            kind.described()
+        ),
+    )
 }
 
 /// The `{ shared = true, readOnly = false, populate = false }` options every
@@ -427,6 +514,10 @@ pub struct FdMapOptions {
     pub shared: bool,
     pub read_only: bool,
     pub populate: bool,
+    /// Allocate the holes of a writable shared mapping first (see
+    /// [`MapOptions::reserve`]). None: only on tmpfs, where a write to a
+    /// hole that finds no memory is SIGBUS.
+    pub reserve: Option<bool>,
 }
 
 impl FdMapOptions {
@@ -436,6 +527,7 @@ impl FdMapOptions {
             shared: options.property("shared", "options.shared")?.boolean_or(true)?,
             read_only: options.property("readOnly", "options.readOnly")?.boolean_or(false)?,
             populate: options.property("populate", "options.populate")?.boolean_or(false)?,
+            reserve: None,
         })
     }
 
@@ -446,14 +538,31 @@ impl FdMapOptions {
         !self.read_only || !self.shared
     }
 
-    /// mmap of `length` bytes of `fd` from `offset`, with the protection above.
-    pub fn map(self, fd: RawFd, offset: u64, length: usize) -> Result<MmapRaw, os::Error> {
+    /// mmap of `length` bytes (default: to the end) of the regular file
+    /// behind `fd` from `offset`, checked against its size right before the
+    /// mmap (ranges past the end are refused with the codes of
+    /// [`mappable_length`], `what` and `grow` wording the message) and
+    /// recorded in the registry (see [`MmapRaw::map_file`]).
+    pub fn map(
+        self,
+        registry: &mut map_registry::Locked,
+        fd: RawFd,
+        offset: u64,
+        length: Option<usize>,
+        what: &str,
+        grow: &str,
+    ) -> Result<MmapRaw, FileMapError<Error>> {
         let protection = if self.writable_pages() { Protection::READ_WRITE } else { Protection::READ };
         let mut flags = MapFlags::sharing(self.shared);
         if self.populate {
             flags = flags | MapFlags::POPULATE;
         }
-        MmapRaw::map_fd(fd, offset, length, MapOptions { protection, flags })
+        let reserve = match self.reserve {
+            Some(reserve) => reserve,
+            None => mm::on_tmpfs(fd).unwrap_or(false),
+        };
+        let options = MapOptions { protection, flags, reserve };
+        MmapRaw::map_file(registry, fd, offset, options, |st| mappable_length(what, grow, st.size, offset, length))
     }
 
     /// How [`expose`] should hand the mapping to JS.
@@ -480,6 +589,11 @@ fn page_size(env: Env, _call: &CallInfo) -> JsResult<Value> {
     env.int64(os::page_size() as i64)
 }
 
+/// The largest ArrayBuffer (main buffer or window) this Node.js can make.
+fn max_buffer_length(env: Env, _call: &CallInfo) -> JsResult<Value> {
+    env.number(env.max_arraybuffer_len() as f64)
+}
+
 /// The cheapest possible native call, for measuring call overhead.
 fn noop(env: Env, _call: &CallInfo) -> JsResult<Value> {
     env.undefined()
@@ -488,11 +602,13 @@ fn noop(env: Env, _call: &CallInfo) -> JsResult<Value> {
 pub fn register(exports: &Exports) -> JsResult<()> {
     exports
         .function("pageSize", page_size)?
+        .function("maxBufferLength", max_buffer_length)?
         .function("noop", noop)?
         .function("mapAnonymous", map_anonymous)?
         .function("mapFd", map_fd)?
         .function("mappingClose", close)?
         .function("mappingRead", read)?
+        .function("mappingWindow", window)?
         .function("mappingSync", sync)?
         .function("mappingSyncAsync", sync_async)?
         .function("mappingProtect", protect)?

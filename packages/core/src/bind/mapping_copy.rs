@@ -3,7 +3,7 @@
 //! Kept apart from mapping.rs, which owns the Region model.
 
 use super::error::{ShmkitError, Subject};
-use super::mapping::{page_range, RegionHandle};
+use super::mapping::{options_page_range, RegionHandle};
 use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Value};
 
 /// mappingReadInto(handle, target, offset = 0, length?) -> bytes copied
@@ -50,8 +50,9 @@ fn read_into(env: Env, call: &CallInfo) -> JsResult<Value> {
 /// 1 when the page is resident in memory (mincore), else 0.
 fn residency(env: Env, call: &CallInfo) -> JsResult<Value> {
     let region = &call.handle::<RegionHandle>(0, "handle")?.0;
+    // The options first (a getter may close the mapping), then the memory.
+    let (offset, length) = options_page_range(call, region, 1)?;
     let memory = region.memory()?;
-    let (offset, length) = page_range(call, region, 1)?;
     let pages = memory.residency(offset, length).map_err(|e| Error::sys(e, Subject::Detail(format!("{length} bytes at offset {offset}"))))?;
     let bytes: Vec<u8> = pages.into_iter().map(u8::from).collect();
     env.buffer_copy(&bytes)

@@ -22,7 +22,9 @@ pub mod wait;
 // Used by the area modules that create mappings (sysv, posix_shm, mmap) and
 // those that operate on them (mlock).
 #[allow(unused_imports)]
-pub use mapping::{check_page_offset, expose, FdMapOptions, MappingInit, Region, RegionHandle, RegionPin};
+pub use mapping::{
+    check_page_offset, expose, file_map_error, not_regular, FdMapOptions, MappingInit, Region, RegionHandle, RegionPin,
+};
 
 use crate::napi::{Exports, JsResult};
 

@@ -4,17 +4,24 @@
 //! `posixShmClose` or, failing that, when V8 collects the handle, so a
 //! forgotten object never leaks its fd.
 
-use super::error::{ShmkitError, Subject, SyscallError};
-use super::extent::mappable_length;
-use super::{check_page_offset, expose, FdMapOptions};
+use super::error::{Code, ShmkitError, Subject, SyscallError};
+use crate::os::mman::FileMapError;
+use super::{check_page_offset, expose, file_map_error, not_regular, FdMapOptions};
 use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
-use crate::os::posix_shm;
+use crate::os::file::{self, OpenError};
+use crate::os::map_registry::{self, ObjectId};
+use crate::os::posix_shm::{self, ResizeError};
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 
 struct ShmObject {
     fd: Mutex<Option<OwnedFd>>,
+    /// The object the descriptor was opened on. JS can see (and close) the
+    /// descriptor number; if it was closed and the number reused for some
+    /// other file, every call would act on that file (resize would truncate
+    /// it). Each use checks the descriptor still names this object.
+    object: ObjectId,
     name: String,
     read_only: bool,
 }
@@ -24,17 +31,46 @@ impl Tagged for ShmObject {
 }
 
 impl ShmObject {
-    /// Runs `f` with the live descriptor, or fails with ERR_SHMKIT_CLOSED.
+    /// Runs `f` with the live descriptor, or fails with ERR_SHMKIT_CLOSED
+    /// (also when the descriptor no longer names the object: see `object`).
     fn with_fd<T>(&self, f: impl FnOnce(RawFd) -> JsResult<T>) -> JsResult<T> {
         let guard = self.fd.lock().unwrap_or_else(|p| p.into_inner());
-        match guard.as_ref() {
-            Some(fd) => f(fd.as_raw_fd()),
-            None => Err(Error::closed("PosixShm")),
+        let fd = guard.as_ref().ok_or_else(|| Error::closed("PosixShm"))?.as_raw_fd();
+        if !self.still_ours(fd) {
+            return Err(self.stolen(fd));
         }
+        f(fd)
+    }
+
+    fn still_ours(&self, fd: RawFd) -> bool {
+        file::fstat(fd).is_ok_and(|st| ObjectId { dev: st.dev, ino: st.ino } == self.object)
+    }
+
+    fn stolen(&self, fd: RawFd) -> Error {
+        Error::coded(
+            Code::Closed,
+            format!(
+                "PosixShm '{}' is closed: its descriptor {fd} was closed behind its back (fs.closeSync(shm.fd)?) and no longer names the object",
+                self.name
+            ),
+        )
     }
 
     fn subject(&self) -> Subject {
         Subject::Name(self.name.clone())
+    }
+}
+
+impl Drop for ShmObject {
+    /// Collected without close(): the descriptor goes too, unless it is no
+    /// longer ours (see `close`).
+    fn drop(&mut self) {
+        let taken = self.fd.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(fd) = taken {
+            if !self.still_ours(fd.as_raw_fd()) {
+                let _ = fd.into_raw_fd();
+            }
+        }
     }
 }
 
@@ -62,36 +98,57 @@ fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
     let read_only = call.arg(3, "readOnly")?.boolean()?;
     let mode = call.arg(4, "mode")?.integer(0, 0o7777)? as u32;
     let options = posix_shm::OpenOptions { create, exclusive, read_only, mode };
-    let opened = posix_shm::open(&c_name, options).map_err(|e| {
-        let mut err = SyscallError::from(e).with(Subject::Name(name.clone()));
-        if e.errno() == libc::EINVAL {
-            err = err.hint("POSIX shared memory needs /dev/shm mounted as tmpfs");
+    let opened = posix_shm::open(&c_name, options).map_err(|e| match e {
+        OpenError::Sys(e) => {
+            let mut err = SyscallError::from(e).with(Subject::Name(name.clone()));
+            if e.errno() == libc::EINVAL || e.errno() == libc::ENOENT && create {
+                err = err.hint("POSIX shared memory needs /dev/shm mounted as tmpfs");
+            }
+            Error::from(err)
         }
-        Error::from(err)
+        OpenError::WrongType(kind) => not_regular(&format!("{}{name}", posix_shm::SHM_DIR), kind),
     })?;
     let fd = opened.fd.as_raw_fd();
+    let st = file::fstat(fd).map_err(|e| Error::sys(e, Subject::Name(name.clone())))?;
+    let object = ObjectId { dev: st.dev, ino: st.ino };
     let result = env.object()?;
     result.set("fd", env.int32(fd)?)?;
     result.set("created", env.boolean(opened.created)?)?;
-    result.set("handle", env.external(ShmObject { fd: Mutex::new(Some(opened.fd)), name, read_only })?)?;
+    result.set("handle", env.external(ShmObject { fd: Mutex::new(Some(opened.fd)), object, name, read_only })?)?;
     Ok(result)
 }
 
 /// posixShmResize(handle, size, reserve = true): ftruncate, allocating the
-/// pages it adds (fallocate) unless `reserve` is false.
+/// pages it adds (fallocate) unless `reserve` is false; refused with
+/// ERR_SHMKIT_BUSY when it would cut under a live mapping anywhere in this
+/// process.
 fn resize(env: Env, call: &CallInfo) -> JsResult<Value> {
     let object = object(call)?;
     let size = call.arg(1, "size")?.integer(0, (1i64 << 53) - 1)? as u64;
     let reserve = call.arg(2, "reserve")?.boolean_or(true)?;
-    object.with_fd(|fd| posix_shm::resize(fd, size, reserve).map_err(|e| {
-        let mut err = SyscallError::from(e).with(object.subject());
-        if e.errno() == libc::ENOSPC {
-            err = err.hint("/dev/shm is full: free space there or mount it with a larger size=");
-        } else if e.errno() == libc::EBADF || e.errno() == libc::EINVAL && object.read_only {
-            err = err.hint("the object was opened read-only");
-        }
-        Error::from(err)
-    }))?;
+    object.with_fd(|fd| {
+        posix_shm::resize_checked(fd, size, reserve).map_err(|e| match e {
+            ResizeError::Busy(usage) => Error::coded(
+                Code::Busy,
+                format!(
+                    "cannot shrink PosixShm '{}' to {size} bytes: this process still maps it up to byte {} ({} mapping{}, counting closed ones whose memory native code still uses), and touching a page past the new end would raise SIGBUS. Close those mappings first",
+                    object.name,
+                    usage.extent,
+                    usage.mappings,
+                    if usage.mappings == 1 { "" } else { "s" },
+                ),
+            ),
+            ResizeError::Sys(e) => {
+                let mut err = SyscallError::from(e).with(object.subject());
+                if e.errno() == libc::ENOSPC {
+                    err = err.hint("/dev/shm is full: free space there or mount it with a larger size=");
+                } else if e.errno() == libc::EBADF || e.errno() == libc::EINVAL && object.read_only {
+                    err = err.hint("the object was opened read-only");
+                }
+                Error::from(err)
+            }
+        })
+    })?;
     env.undefined()
 }
 
@@ -119,25 +176,37 @@ fn map(env: Env, call: &CallInfo) -> JsResult<Value> {
     let options = FdMapOptions::read(&call.arg(3, "options")?)?;
     check_page_offset("options.offset", offset)?;
     let memory = object.with_fd(|fd| {
-        let size = posix_shm::stat(fd).map_err(|e| Error::sys(e, object.subject()))?.size;
+        let length = length.map(|l| l as usize);
         let what = format!("The POSIX shared memory object '{}'", object.name);
-        let length = mappable_length(&what, "resize() it before mapping", size, offset, length)?;
-        options.map(fd, offset, length).map_err(|e| {
-            let mut err = SyscallError::from(e).with(object.subject());
-            if e.errno() == libc::EACCES && object.read_only {
-                err = err.hint("the object was opened read-only: map it with { readOnly: true }");
+        options.map(&mut map_registry::lock(), fd, offset, length, &what, "resize() it before mapping").map_err(|e| match e {
+            FileMapError::Sys(e) => {
+                let mut err = SyscallError::from(e).with(object.subject());
+                if e.errno() == libc::EACCES && object.read_only {
+                    err = err.hint("the object was opened read-only: map it with { readOnly: true }");
+                } else if e.errno() == libc::ENOSPC {
+                    err = err.hint("/dev/shm is full: the object has unallocated pages (holes) that a writable mapping must reserve first, or a write to one would raise SIGBUS");
+                }
+                Error::from(err)
             }
-            Error::from(err)
+            other => file_map_error(other, object.subject(), &what),
         })
     })?;
     expose(env, memory, options.init())
 }
 
-/// posixShmClose(handle) -> true if it was open.
+/// posixShmClose(handle) -> true if it was open. A descriptor that no
+/// longer names the object (closed behind our back, its number reused) is
+/// forgotten, never closed: it belongs to someone else now.
 fn close(env: Env, call: &CallInfo) -> JsResult<Value> {
     let object = object(call)?;
     let taken = object.fd.lock().unwrap_or_else(|p| p.into_inner()).take();
-    env.boolean(taken.is_some())
+    let was_open = taken.is_some();
+    if let Some(fd) = taken {
+        if !object.still_ours(fd.as_raw_fd()) {
+            let _ = fd.into_raw_fd();
+        }
+    }
+    env.boolean(was_open)
 }
 
 /// posixShmUnlink(name)
@@ -162,10 +231,12 @@ fn create_unnamed(env: Env, call: &CallInfo) -> JsResult<Value> {
         }
         Error::from(err)
     })?;
+    let st = file::fstat(fd.as_raw_fd()).map_err(|e| Error::sys(e, Subject::Name(name.clone())))?;
+    let object = ObjectId { dev: st.dev, ino: st.ino };
     let result = env.object()?;
     result.set("fd", env.int32(fd.as_raw_fd())?)?;
     result.set("created", env.boolean(true)?)?;
-    result.set("handle", env.external(ShmObject { fd: Mutex::new(Some(fd)), name, read_only: false })?)?;
+    result.set("handle", env.external(ShmObject { fd: Mutex::new(Some(fd)), object, name, read_only: false })?)?;
     Ok(result)
 }
 

@@ -8,7 +8,7 @@ use super::{Region, RegionHandle, RegionPin};
 use crate::engine::{blocking, Op, Outcome};
 use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
 use crate::os::mman::MmapRaw;
-use crate::os::sem::{self as os_sem, Create, NamedSem, RawSem};
+use crate::os::sem::{self as os_sem, Create, NamedSem, OpenSemError, RawSem};
 use crate::os::sysv_sem;
 use std::ffi::CString;
 use std::ptr::NonNull;
@@ -161,8 +161,29 @@ fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
     let value = call.arg(4, "value")?.optional()?.map(|a| a.integer(0, os_sem::SEM_VALUE_MAX as i64)).transpose()?.unwrap_or(0) as u32;
     let cname = c_name(&name)?;
     let how = create.then_some(Create { exclusive, mode, value });
-    let sem = NamedSem::open(&cname, how).map_err(|e| Error::sys(e, Subject::Name(name.clone())))?;
+    let sem = NamedSem::open(&cname, how).map_err(|e| named_open_error(e, &name))?;
     env.external(SemHandle { source: Source::Named { sem: Mutex::new(Some(Arc::new(sem))), name } })
+}
+
+/// What a refused named semaphore file gives: the system error, or a coded
+/// error saying why the file at /dev/shm/sem.NAME was not used.
+fn named_open_error(error: OpenSemError, name: &str) -> Error {
+    let file = format!("/dev/shm/sem.{}", name.trim_start_matches('/'));
+    match error {
+        OpenSemError::Sys(e) => Error::sys(e, Subject::Name(name.to_string())),
+        OpenSemError::WrongType(kind) => Error::coded(
+            Code::NotRegularFile,
+            format!("the named semaphore '{name}' is {} ({file}), not a regular file holding a sem_t", kind.described()),
+        ),
+        OpenSemError::TooShort { size } => Error::coded(
+            Code::NotInitialized,
+            format!(
+                "{file} holds {size} bytes, fewer than a sem_t ({}): it is not a named semaphore, and mapping it would crash the process",
+                os_sem::SEM_T_SIZE
+            ),
+        ),
+        OpenSemError::NotASemaphore => sem_error(crate::os::Error::new(libc::EINVAL, os_sem::NOT_A_SEM), Subject::Name(name.to_string())),
+    }
 }
 
 /// semClose(handle): sem_close once no wait uses it any more. Idempotent;

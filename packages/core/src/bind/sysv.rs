@@ -58,6 +58,14 @@ fn get(env: Env, call: &CallInfo) -> JsResult<Value> {
     };
     let huge_pages = options.property("hugePages", "options.hugePages")?.boolean_or(false)?;
     let no_reserve = options.property("noReserve", "options.noReserve")?.boolean_or(false)?;
+    if create && huge_pages && no_reserve {
+        // Unreserved huge pages are taken from the pool on first touch; with
+        // none free the kernel answers that touch with SIGBUS.
+        return Err(Error::Type {
+            code: "ERR_INCOMPATIBLE_OPTION_PAIR",
+            message: "Option \"hugePages\" cannot be used in combination with option \"noReserve\": a segment of unreserved huge pages raises SIGBUS on the first write once no huge page is free".into(),
+        });
+    }
     let get_options = sysv::GetOptions { create, exclusive, mode, huge_pages, no_reserve };
     let id = sysv::get(key, size, get_options).map_err(|e| {
         let hint = match e.code() {

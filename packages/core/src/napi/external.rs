@@ -69,6 +69,12 @@ impl Env {
     /// place. `on_collect` runs on the JS thread once V8 frees the buffer
     /// (also after it is detached).
     ///
+    /// When creation fails, `on_collect` may still run later or never:
+    /// Node builds the buffer with `node::Buffer::New`, which on refusing it
+    /// (more than [`Env::max_arraybuffer_len`] bytes) schedules the finalizer
+    /// itself. So the closure is left to Node and must be harmless to run for
+    /// a buffer that never existed; at worst it leaks with its captures.
+    ///
     /// # Safety
     /// `data..data+len` must stay valid and writable until the buffer is
     /// detached or `on_collect` runs.
@@ -93,11 +99,81 @@ impl Env {
             hint.cast(),
             &mut v
         ));
-        if result.is_err() {
-            // SAFETY: creation failed, so no finalizer owns `hint`.
-            drop(unsafe { Box::from_raw(hint) });
-        }
+        // On failure `hint` is not freed here: Node may still finalize it
+        // (see above), and freeing it twice is what crashed the process.
         result
+    }
+
+    /// A Buffer that takes over `bytes` (freed when V8 collects it). More
+    /// than [`Env::max_arraybuffer_len`] bytes fail with Node's
+    /// ERR_BUFFER_TOO_LARGE.
+    pub fn buffer_from_vec(self, bytes: Vec<u8>) -> JsResult<Value> {
+        unsafe extern "C" fn free_vec(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+            // SAFETY: `hint` is the Box<Vec<u8>> leaked below, finalized once.
+            drop(unsafe { Box::from_raw(hint.cast::<Vec<u8>>()) });
+        }
+        if bytes.len() > self.max_arraybuffer_len() {
+            return Err(super::Error::Range {
+                code: "ERR_BUFFER_TOO_LARGE",
+                message: format!("Cannot create a Buffer larger than {} bytes", self.max_arraybuffer_len()),
+            });
+        }
+        let mut bytes = Box::new(bytes);
+        let (data, len) = (bytes.as_mut_ptr(), bytes.len());
+        let hint = Box::into_raw(bytes);
+        // Like external_arraybuffer, a failed creation leaves `hint` to
+        // Node's finalizer (or leaks it): never freed here.
+        out_value!(self.0, |v| sys::napi_create_external_buffer(self.0, len, data.cast(), Some(free_vec), hint.cast(), &mut v))
+    }
+
+    /// The largest ArrayBuffer [`Env::external_arraybuffer`] can make:
+    /// Node's `buffer.constants.MAX_LENGTH`, which is 2^32 bytes on 64-bit
+    /// Node 20 and 21 and 2^53 - 1 from Node 22 (nodejs/node#52465).
+    pub fn max_arraybuffer_len(self) -> usize {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static CACHED: AtomicUsize = AtomicUsize::new(0);
+        let cached = CACHED.load(Ordering::Relaxed);
+        if cached != 0 {
+            return cached;
+        }
+        let mut version: *const sys::napi_node_version = std::ptr::null();
+        // SAFETY: env is live; Node points `version` at a static struct.
+        let major = unsafe {
+            if sys::napi_get_node_version(self.0, &mut version) == sys::napi_ok && !version.is_null() {
+                (*version).major
+            } else {
+                0
+            }
+        };
+        let max = if cfg!(target_pointer_width = "32") {
+            (1usize << 30) - 1
+        } else if major >= 22 {
+            ((1u64 << 53) - 1) as usize
+        } else {
+            1usize << 32
+        };
+        CACHED.store(max, Ordering::Relaxed);
+        max
+    }
+}
+
+impl Value {
+    /// Marks an object with `tag` (once per object), so that
+    /// [`Value::has_tag`] can later tell this very object from any other.
+    pub fn tag(self, tag: &sys::napi_type_tag) -> JsResult<()> {
+        // SAFETY: env and value are live; Node copies the tag.
+        check(self.env, unsafe { sys::napi_type_tag_object(self.env, self.raw, tag) })
+    }
+
+    /// True when the value is an object marked with exactly `tag`.
+    pub fn has_tag(self, tag: &sys::napi_type_tag) -> JsResult<bool> {
+        if !matches!(self.value_type()?, ValueType::Object | ValueType::Function) {
+            return Ok(false);
+        }
+        let mut ok = false;
+        // SAFETY: env and value are live; the value is an object.
+        check(self.env, unsafe { sys::napi_check_object_type_tag(self.env, self.raw, tag, &mut ok) })?;
+        Ok(ok)
     }
 }
 

@@ -29,7 +29,7 @@ pub use error::{Error, JsResult, Property, SystemError};
 #[doc(hidden)]
 pub use error::set_internal_code;
 pub use external::{type_tag, Tagged};
-pub use reference::Reference;
+pub use reference::{Reference, WeakRef};
 pub use scope::{AsyncContext, Deferred};
 pub use system_errors::{set_system_error_texts, system_error_text};
 pub use task::{spawn_on_pool, spawn_on_thread};
@@ -179,15 +179,30 @@ impl Env {
     }
 
     /// A Buffer holding a copy of `bytes`.
+    ///
+    /// The copy is allocated here, fallibly, and handed to Node: Node's own
+    /// copying constructor aborts the process when the allocation fails, so a
+    /// large copy under memory pressure would crash instead of throwing.
     pub fn buffer_copy(self, bytes: &[u8]) -> JsResult<Value> {
-        let mut data: *mut c_void = ptr::null_mut();
-        out_value!(self.0, |v| sys::napi_create_buffer_copy(
-            self.0,
-            bytes.len(),
-            bytes.as_ptr().cast(),
-            &mut data,
-            &mut v
-        ))
+        if bytes.is_empty() {
+            let mut data: *mut c_void = ptr::null_mut();
+            return out_value!(self.0, |v| sys::napi_create_buffer_copy(self.0, 0, bytes.as_ptr().cast(), &mut data, &mut v));
+        }
+        if bytes.len() > self.max_arraybuffer_len() {
+            return Err(Error::Range {
+                code: "ERR_BUFFER_TOO_LARGE",
+                message: format!("Cannot create a Buffer larger than {} bytes", self.max_arraybuffer_len()),
+            });
+        }
+        let mut copy = Vec::new();
+        copy.try_reserve_exact(bytes.len()).map_err(|_| {
+            Error::Range {
+                code: "ERR_MEMORY_ALLOCATION_FAILED",
+                message: format!("Failed to allocate memory for a copy of {} bytes", bytes.len()),
+            }
+        })?;
+        copy.extend_from_slice(bytes);
+        self.buffer_from_vec(copy)
     }
 
     /// A JS function that calls `callback`.

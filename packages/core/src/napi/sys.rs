@@ -100,6 +100,14 @@ pub struct napi_extended_error_info {
 }
 
 #[repr(C)]
+pub struct napi_node_version {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+    pub release: *const c_char,
+}
+
+#[repr(C)]
 #[derive(Clone, Copy)]
 pub struct napi_type_tag {
     pub lower: u64,
@@ -107,6 +115,7 @@ pub struct napi_type_tag {
 }
 
 extern "C" {
+    pub fn napi_get_node_version(env: napi_env, result: *mut *const napi_node_version) -> napi_status;
     pub fn napi_get_last_error_info(env: napi_env, result: *mut *const napi_extended_error_info) -> napi_status;
 
     pub fn napi_get_undefined(env: napi_env, result: *mut napi_value) -> napi_status;
@@ -255,6 +264,14 @@ extern "C" {
         data: *mut *mut c_void,
         arraybuffer: *mut napi_value,
         byte_offset: *mut usize,
+    ) -> napi_status;
+    pub fn napi_create_external_buffer(
+        env: napi_env,
+        length: usize,
+        data: *mut c_void,
+        finalize_cb: napi_finalize,
+        finalize_hint: *mut c_void,
+        result: *mut napi_value,
     ) -> napi_status;
     pub fn napi_create_buffer_copy(
         env: napi_env,

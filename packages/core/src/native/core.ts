@@ -8,7 +8,8 @@ export type MappingHandle = NativeHandle<'Mapping'>;
 /**
  * What a native function that maps memory returns; `Mapping` adopts it:
  * `[handle, buffer, address, byteLength]`. The buffer is absent when the
- * memory is mapped read-only and JS gets copies only.
+ * memory is mapped read-only (JS gets copies only) or is larger than one
+ * ArrayBuffer can be (JS asks for windows).
  */
 export type NativeMapping = readonly [
   handle: MappingHandle,
@@ -36,6 +37,11 @@ export interface NativeMapFdOptions {
 
 export interface CoreNative {
   pageSize(): number;
+  /**
+   * The largest ArrayBuffer this Node.js can make over mapped memory
+   * (`buffer.constants.MAX_LENGTH`): 2^32 on Node 20 and 21, 2^53 - 1 later.
+   */
+  maxBufferLength(): number;
   /** Does nothing: measures the floor cost of a native call. */
   noop(): undefined;
   mapAnonymous(size: number, shared: boolean): NativeMapping;
@@ -50,15 +56,28 @@ export interface CoreNative {
     length: number,
     options?: NativeMapFdOptions,
   ): NativeMapping;
-  /** Detaches `buffer` (if given), then unmaps. False if already closed. */
+  /**
+   * Detaches `buffer` (the live main buffer, which only JS holds) and every
+   * window, then unmaps. False if already closed.
+   */
   mappingClose(handle: MappingHandle, buffer: ArrayBuffer | undefined): boolean;
   mappingRead(handle: MappingHandle, offset?: number | bigint, length?: number | bigint): Buffer;
+  /**
+   * An ArrayBuffer over `length` bytes (default: to the end) from `offset`
+   * (a multiple of 8), detached by close or by protect revoking its pages.
+   */
+  mappingWindow(
+    handle: MappingHandle,
+    offset?: number | bigint,
+    length?: number | bigint,
+  ): ArrayBuffer;
   mappingSync(handle: MappingHandle, options?: NativeSyncOptions): undefined;
   mappingSyncAsync(handle: MappingHandle, options?: NativeSyncOptions): Promise<void>;
   /**
    * mprotect over a page-aligned range. Detaches `buffer` when some page is
-   * no longer read+write; returns the buffer JS may hold afterwards (the same
-   * one, a fresh one once everything is read+write again, or undefined).
+   * no longer read+write, and the windows over pages that are not; returns
+   * the buffer JS may hold afterwards (the same one, a fresh one once
+   * everything is read+write again, or undefined).
    */
   mappingProtect(
     handle: MappingHandle,

@@ -40,9 +40,11 @@ pub fn thread_alive(tid: i32, thorough: bool) -> bool {
     }
     // SAFETY: signal 0 only checks for existence and permission.
     let ret = unsafe { libc::kill(tid, 0) };
-    if ret == -1 && Error::last("kill").errno() == libc::ESRCH {
-        return false;
-    }
+    let hidden_owner = ret == -1 && match Error::last("kill").errno() {
+        libc::ESRCH => return false,
+        libc::EPERM => true,
+        _ => false,
+    };
     if !thorough {
         return true;
     }
@@ -50,7 +52,18 @@ pub fn thread_alive(tid: i32, thorough: bool) -> bool {
         // The state follows the parenthesised command, which may itself hold
         // parentheses: split at the last ')'.
         Ok(stat) => !matches!(stat.rfind(')').and_then(|at| stat[at + 1..].trim_start().chars().next()), Some('Z' | 'X' | 'x')),
-        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+        // No entry is proof of death only where we could have seen one: kill
+        // found the thread, so it is alive unless it died since. With /proc
+        // mounted hidepid=1/2 another user's threads have no entry for us
+        // (kill said EPERM), and without /proc nobody has one.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            hidden_owner || !std::path::Path::new("/proc/self/stat").exists() || {
+                // SAFETY: as above. Dead only if it is gone now.
+                let ret = unsafe { libc::kill(tid, 0) };
+                !(ret == -1 && Error::last("kill").errno() == libc::ESRCH)
+            }
+        }
+        Err(_) => true,
     }
 }
 

@@ -1,8 +1,11 @@
 //! Owned memory mappings: `mmap`/`shmat` in, `munmap`/`shmdt` on drop.
 
-use super::{cvt, page_ceil, page_floor, page_size, Error, Result};
+use super::file::{self, FileType};
+use super::map_registry::{self, ObjectId, Registration, Span};
+use super::{cvt, page_floor, page_size, Error, Result};
 use std::os::fd::RawFd;
 use std::ptr::NonNull;
+
 
 /// How a mapping is released when its owner drops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +124,12 @@ pub struct MapOptions {
     /// [`MapFlags::SHARED`] or [`MapFlags::PRIVATE`], maybe with
     /// [`MapFlags::POPULATE`].
     pub flags: MapFlags,
+    /// For a shared writable mapping of a file with holes: allocate them
+    /// first (fallocate, keeping the size), so that a full file system
+    /// fails here with ENOSPC instead of with SIGBUS at the first write to a
+    /// hole. Meant for memory-backed files (tmpfs), where a hole costs
+    /// nothing until written and a write that finds no memory is SIGBUS.
+    pub reserve: bool,
 }
 
 /// One mapped region, released when dropped.
@@ -133,6 +142,9 @@ pub struct MmapRaw {
     ptr: NonNull<u8>,
     len: usize,
     release: Release,
+    /// The file-backed mapping's entry in the process-wide registry, removed
+    /// (as a field, after `drop` has unmapped) only once the memory is gone.
+    registration: Option<Registration>,
 }
 
 // SAFETY: MmapRaw only owns the address range; access to the bytes is through
@@ -168,7 +180,41 @@ impl MmapRaw {
     fn from_mmap_result(ptr: *mut libc::c_void, len: usize) -> Result<Self> {
         let ptr = cvt(ptr, "mmap")?;
         let ptr = NonNull::new(ptr.cast::<u8>()).ok_or(Error::new(libc::EINVAL, "mmap"))?;
-        Ok(MmapRaw { ptr, len, release: Release::Munmap })
+        Ok(MmapRaw { ptr, len, release: Release::Munmap, registration: None })
+    }
+
+    /// Maps part of the regular file behind `fd` from the page-aligned
+    /// `offset` and records the mapping in the registry. `length` sees what
+    /// fstat says about the file right before the mmap and decides how many
+    /// bytes to map, or refuses: it is where the caller keeps the whole range
+    /// inside the file (a page past its end would raise SIGBUS when touched).
+    ///
+    /// `registry` must be held from before the caller last changed the
+    /// file's size, so the size checked is the size mapped.
+    pub fn map_file<E>(
+        registry: &mut map_registry::Locked,
+        fd: RawFd,
+        offset: u64,
+        options: MapOptions,
+        length: impl FnOnce(&file::Stat) -> std::result::Result<usize, E>,
+    ) -> std::result::Result<Self, FileMapError<E>> {
+        let stat = file::fstat(fd)?;
+        if stat.kind != FileType::Regular {
+            return Err(FileMapError::NotRegular(stat.kind));
+        }
+        let len = length(&stat).map_err(FileMapError::Refused)?;
+        if options.reserve && options.flags.contains(MapFlags::SHARED) && options.protection.writable() && stat.allocated < stat.size {
+            reserve_range(fd, offset, len as u64)?;
+        }
+        let mut memory = Self::map_fd(fd, offset, len, options)?;
+        let object = ObjectId { dev: stat.dev, ino: stat.ino };
+        memory.registration = Some(registry.register(object, Span { offset, len: len as u64 }));
+        Ok(memory)
+    }
+
+    /// The object this mapping maps, when it came from [`MmapRaw::map_file`].
+    pub fn object(&self) -> Option<ObjectId> {
+        self.registration.as_ref().map(Registration::object)
     }
 
     /// Takes ownership of a region some other call mapped.
@@ -178,7 +224,7 @@ impl MmapRaw {
     /// created by the call that `release` undoes (mmap for Munmap, shmat for
     /// Shmdt).
     pub unsafe fn from_raw_parts(ptr: NonNull<u8>, len: usize, release: Release) -> Self {
-        MmapRaw { ptr, len, release }
+        MmapRaw { ptr, len, release, registration: None }
     }
 
     pub fn as_ptr(&self) -> *mut u8 {
@@ -249,6 +295,38 @@ impl MmapRaw {
         }
         // Only the lowest bit is defined; the others are reserved.
         Ok(vec.into_iter().map(|b| b & 1 != 0).collect())
+    }
+}
+
+/// Allocates the holes of `offset..offset+len` without changing the file's
+/// size. File systems that cannot (EOPNOTSUPP) are left as they are.
+fn reserve_range(fd: RawFd, offset: u64, len: u64) -> Result<()> {
+    let (Ok(from), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) else {
+        return Err(Error::new(libc::EFBIG, "fallocate"));
+    };
+    // SAFETY: fallocate only touches the file behind fd.
+    match super::cvt_retry(|| unsafe { libc::fallocate(fd, libc::FALLOC_FL_KEEP_SIZE, from, len) }, "fallocate") {
+        Ok(_) => Ok(()),
+        Err(e) if e.errno() == libc::EOPNOTSUPP => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Why [`MmapRaw::map_file`] did not map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileMapError<E> {
+    /// fstat, fallocate or mmap failed.
+    Sys(Error),
+    /// Not a regular file: only those have a size that keeps a mapping
+    /// safe from SIGBUS.
+    NotRegular(FileType),
+    /// The caller's `length` refused the range.
+    Refused(E),
+}
+
+impl<E> From<Error> for FileMapError<E> {
+    fn from(e: Error) -> Self {
+        FileMapError::Sys(e)
     }
 }
 
@@ -351,115 +429,6 @@ impl Advice {
     }
 }
 
-/// The protection of every page of a mapping, kept as runs so that a huge
-/// mapping costs a few entries, not one per page.
-///
-/// Mappings handed to JS use it to know, without asking the kernel, whether
-/// a range can be read (copy out) or whether a writable buffer is safe.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageProtections {
-    pages: usize,
-    /// (first page, protection) sorted by page; each run lasts until the next.
-    runs: Vec<(usize, Protection)>,
-}
-
-impl PageProtections {
-    /// `len` bytes (rounded up to pages) that all have `protection`.
-    pub fn new(len: usize, protection: Protection) -> Self {
-        PageProtections { pages: page_ceil(len) / page_size(), runs: vec![(0, protection)] }
-    }
-
-    /// Sets pages `first..first+count`, merging equal neighbours.
-    pub fn set(&mut self, first: usize, count: usize, protection: Protection) {
-        let end = first.saturating_add(count).min(self.pages);
-        if first >= end {
-            return;
-        }
-        let after = self.at(end);
-        let mut runs: Vec<(usize, Protection)> = self.runs.iter().copied().filter(|&(start, _)| start < first).collect();
-        runs.push((first, protection));
-        if end < self.pages {
-            runs.push((end, after));
-        }
-        runs.extend(self.runs.iter().copied().filter(|&(start, _)| start > end));
-        runs.dedup_by(|next, prev| next.1 == prev.1);
-        self.runs = runs;
-    }
-
-    /// The protection of one page.
-    pub fn at(&self, page: usize) -> Protection {
-        let index = self.runs.partition_point(|&(start, _)| start <= page);
-        self.runs[index.saturating_sub(1)].1
-    }
-
-    /// True when every page of `first..first+count` satisfies `ok`.
-    pub fn all(&self, first: usize, count: usize, ok: impl Fn(Protection) -> bool) -> bool {
-        let end = first.saturating_add(count).min(self.pages);
-        if first >= end {
-            return true;
-        }
-        let start_index = self.runs.partition_point(|&(start, _)| start <= first).saturating_sub(1);
-        self.runs[start_index..].iter().take_while(|&&(start, _)| start < end).all(|&(_, p)| ok(p))
-    }
-
-    /// True when the whole mapping is readable and writable.
-    pub fn all_read_write(&self) -> bool {
-        self.all(0, self.pages, |p| p == Protection::READ_WRITE)
-    }
-
-    /// True when bytes `offset..offset+len` are all on readable pages.
-    pub fn readable(&self, offset: usize, len: usize) -> bool {
-        if len == 0 {
-            return true;
-        }
-        let first = offset / page_size();
-        let last = (offset + len - 1) / page_size();
-        self.all(first, last - first + 1, Protection::readable)
-    }
-}
-
-/// What [`open_file`] should do with the file.
-#[derive(Debug, Clone, Copy)]
-pub struct OpenOptions {
-    pub write: bool,
-    /// O_CREAT with this mode.
-    pub create: Option<u32>,
-}
-
-/// Opens `path` (close-on-exec) for mapping.
-///
-/// O_NONBLOCK keeps the open itself from waiting: opening a FIFO for
-/// reading would otherwise block until a writer appears (the caller refuses
-/// anything but regular files right after, by fstat). Regular files ignore
-/// the flag, and mmap does not depend on it.
-pub fn open_file(path: &str, options: OpenOptions) -> Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut open = std::fs::OpenOptions::new();
-    open.read(true).write(options.write).custom_flags(libc::O_NONBLOCK);
-    if let Some(mode) = options.create {
-        open.create(true).mode(mode);
-    }
-    open.open(path).map_err(|e| Error::new(e.raw_os_error().unwrap_or(libc::EIO), "open"))
-}
-
-/// What fstat says about a file about to be mapped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileStat {
-    pub size: u64,
-    /// A regular file (also tmpfs, shm objects and memfds): the only kind
-    /// whose size tells which offsets are safe to touch.
-    pub regular: bool,
-}
-
-pub fn fstat(fd: RawFd) -> Result<FileStat> {
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: st is a valid out pointer; an invalid fd is reported via errno.
-    cvt(unsafe { libc::fstat(fd, st.as_mut_ptr()) }, "fstat")?;
-    // SAFETY: fstat succeeded, so it filled `st`.
-    let st = unsafe { st.assume_init() };
-    Ok(FileStat { size: st.st_size as u64, regular: st.st_mode & libc::S_IFMT == libc::S_IFREG })
-}
-
 /// True when `fd` lives on tmpfs (/dev/shm, often /tmp): memory-backed, so
 /// running out of space there shows up as SIGBUS on first write.
 pub fn on_tmpfs(fd: RawFd) -> Result<bool> {
@@ -480,25 +449,25 @@ pub fn on_tmpfs(fd: RawFd) -> Result<bool> {
 /// page is first written. Without it the file grows sparse (ftruncate),
 /// which costs nothing until written. File systems that cannot fallocate
 /// (EOPNOTSUPP) grow sparse either way.
-pub fn extend_file(fd: RawFd, size: u64, reserve: bool) -> Result<FileStat> {
-    let stat = fstat(fd)?;
+pub fn extend_file(fd: RawFd, size: u64, reserve: bool) -> Result<file::Stat> {
+    let stat = file::fstat(fd)?;
     if stat.size >= size {
         return Ok(stat);
     }
     let len = libc::off_t::try_from(size).map_err(|_| Error::new(libc::EFBIG, "ftruncate"))?;
-    if reserve && stat.regular {
+    if reserve && stat.kind == FileType::Regular {
         let from = stat.size as libc::off_t;
         // SAFETY: fallocate only touches the file behind fd; mode 0 also
         // extends its size, and fails without changing it on ENOSPC.
         match super::cvt_retry(|| unsafe { libc::fallocate(fd, 0, from, len - from) }, "fallocate") {
-            Ok(_) => return Ok(FileStat { size, ..stat }),
+            Ok(_) => return Ok(file::Stat { size, ..stat }),
             Err(e) if e.errno() == libc::EOPNOTSUPP => {}
             Err(e) => return Err(e),
         }
     }
     // SAFETY: ftruncate only touches the file behind fd.
     super::cvt_retry(|| unsafe { libc::ftruncate(fd, len) }, "ftruncate")?;
-    Ok(FileStat { size, ..stat })
+    Ok(file::Stat { size, ..stat })
 }
 
 #[cfg(test)]
@@ -575,7 +544,7 @@ mod tests {
     #[test]
     fn shared_file_mapping_writes_through_private_does_not() {
         let mut file = temp_file(page_size() as u64 * 2);
-        let shared = MapOptions { protection: Protection::READ_WRITE, flags: MapFlags::SHARED };
+        let shared = MapOptions { protection: Protection::READ_WRITE, flags: MapFlags::SHARED, reserve: false };
         let private = MapOptions { flags: MapFlags::PRIVATE, ..shared };
         let a = MmapRaw::map_fd(file.as_raw_fd(), 0, page_size() * 2, shared).unwrap();
         let b = MmapRaw::map_fd(file.as_raw_fd(), page_size() as u64, page_size(), private).unwrap();
@@ -595,7 +564,7 @@ mod tests {
 
     #[test]
     fn map_fd_rejects_unaligned_offsets_and_bad_fds() {
-        let opts = MapOptions { protection: Protection::READ, flags: MapFlags::SHARED | MapFlags::POPULATE };
+        let opts = MapOptions { protection: Protection::READ, flags: MapFlags::SHARED | MapFlags::POPULATE, reserve: false };
         assert_eq!(MmapRaw::map_fd(-1, 0, 4096, opts).unwrap_err().code(), "EBADF");
         let file = temp_file(8192);
         assert_eq!(MmapRaw::map_fd(file.as_raw_fd(), 1, 4096, opts).unwrap_err().code(), "EINVAL");
@@ -612,33 +581,6 @@ mod tests {
         assert_eq!((err.code(), err.syscall()), ("EINVAL", "msync"));
         // Both at once is a contradiction the kernel refuses.
         assert_eq!(map.flush(0, 1, MsFlags::SYNC | MsFlags::ASYNC).unwrap_err().code(), "EINVAL");
-    }
-
-    #[test]
-    fn page_protections_track_runs() {
-        let page = page_size();
-        let mut p = PageProtections::new(page * 10 - 1, Protection::READ_WRITE);
-        assert!(p.all_read_write());
-        p.set(2, 3, Protection::NONE);
-        assert_eq!(p.at(1), Protection::READ_WRITE);
-        assert_eq!(p.at(2), Protection::NONE);
-        assert_eq!(p.at(4), Protection::NONE);
-        assert_eq!(p.at(5), Protection::READ_WRITE);
-        assert!(!p.all_read_write());
-        assert!(p.readable(0, page * 2));
-        assert!(!p.readable(page * 2 - 1, 2));
-        assert!(p.readable(page * 5, page * 5 - 1));
-        p.set(3, 1, Protection::READ);
-        assert!(!p.readable(page * 2, page));
-        assert!(p.readable(page * 3, page));
-        p.set(0, 100, Protection::READ_WRITE);
-        assert!(p.all_read_write());
-        assert_eq!(p.runs.len(), 1);
-        p.set(9, 1, Protection::READ);
-        assert_eq!(p.at(9), Protection::READ);
-        assert_eq!(p.at(8), Protection::READ_WRITE);
-        p.set(9, 1, Protection::READ_WRITE);
-        assert_eq!(p, PageProtections::new(page * 10, Protection::READ_WRITE));
     }
 
     #[test]
@@ -660,12 +602,11 @@ mod tests {
     fn extend_file_grows_but_never_shrinks() {
         let file = temp_file(100);
         let fd = file.as_raw_fd();
-        assert_eq!(extend_file(fd, 50, false).unwrap(), FileStat { size: 100, regular: true });
+        let stat = extend_file(fd, 50, false).unwrap();
+        assert_eq!((stat.size, stat.kind), (100, FileType::Regular));
         assert_eq!(extend_file(fd, 5 << 30, false).unwrap().size, 5 << 30);
-        assert_eq!(fstat(fd).unwrap().size, 5 << 30);
-        assert_eq!(fstat(-1).unwrap_err().code(), "EBADF");
-        assert_eq!(open_file("/nonexistent/x", OpenOptions { write: false, create: None }).unwrap_err().code(), "ENOENT");
-        assert!(!fstat(open_file("/dev/null", OpenOptions { write: false, create: None }).unwrap().as_raw_fd()).unwrap().regular);
+        assert_eq!(file::fstat(fd).unwrap().size, 5 << 30);
+        assert_eq!(file::fstat(-1).unwrap_err().code(), "EBADF");
     }
 
     fn allocated_bytes(fd: RawFd) -> u64 {
@@ -681,7 +622,7 @@ mod tests {
         let file = temp_file(0);
         let fd = file.as_raw_fd();
         assert_eq!(extend_file(fd, 1 << 20, true).unwrap().size, 1 << 20);
-        assert_eq!(fstat(fd).unwrap().size, 1 << 20);
+        assert_eq!(file::fstat(fd).unwrap().size, 1 << 20);
         assert!(allocated_bytes(fd) >= 1 << 20, "fallocate reserved the space");
         let sparse = temp_file(0);
         extend_file(sparse.as_raw_fd(), 1 << 20, false).unwrap();
@@ -689,17 +630,87 @@ mod tests {
         assert!(on_tmpfs(std::fs::File::open("/dev/shm").unwrap().as_raw_fd()).unwrap());
     }
 
+    fn rw_shared() -> MapOptions {
+        MapOptions { protection: Protection::READ_WRITE, flags: MapFlags::SHARED, reserve: false }
+    }
+
+    /// Why `within` refused (the callers' real check is bind's, over
+    /// model::extent; os/ knows nothing of either).
+    #[derive(Debug, PartialEq, Eq)]
+    enum Refusal {
+        OffsetPastEnd,
+        LengthPastEnd { available: u64 },
+    }
+
+    /// A caller's check: `length` or the rest of the file, never past its end.
+    fn within(offset: u64, length: Option<usize>) -> impl FnOnce(&file::Stat) -> std::result::Result<usize, Refusal> {
+        move |st| {
+            if offset >= st.size {
+                return Err(Refusal::OffsetPastEnd);
+            }
+            let available = st.size - offset;
+            match length {
+                Some(l) if l as u64 > available => Err(Refusal::LengthPastEnd { available }),
+                Some(l) => Ok(l),
+                None => Ok(available as usize),
+            }
+        }
+    }
+
     #[test]
-    fn opening_a_fifo_does_not_wait_for_a_writer() {
-        let dir = std::env::temp_dir().join(format!("shmkit-fifo-{}-{}", std::process::id(), rand_suffix()));
-        std::fs::create_dir(&dir).unwrap();
-        let path = dir.join("f");
-        let cpath = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
-        // SAFETY: cpath is a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o600) }, 0);
-        let file = open_file(path.to_str().unwrap(), OpenOptions { write: false, create: None }).unwrap();
-        assert!(!fstat(file.as_raw_fd()).unwrap().regular);
-        drop(file);
-        std::fs::remove_dir_all(&dir).unwrap();
+    fn map_file_reserves_the_holes_of_a_sparse_tmpfs_file() {
+        let path = format!("/dev/shm/shmkit-mman-holes-{}", std::process::id());
+        let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let page = page_size();
+        file.set_len(page as u64 * 8).unwrap();
+        assert_eq!(file::fstat(file.as_raw_fd()).unwrap().allocated, 0);
+        let reserve = MapOptions { reserve: true, ..rw_shared() };
+        let m = MmapRaw::map_file(&mut map_registry::lock(), file.as_raw_fd(), page as u64, reserve, within(page as u64, Some(page * 2))).unwrap();
+        assert_eq!(file::fstat(file.as_raw_fd()).unwrap().allocated, page as u64 * 2, "only the mapped range");
+        assert_eq!(file::fstat(file.as_raw_fd()).unwrap().size, page as u64 * 8, "size kept");
+        drop(m);
+    }
+
+    #[test]
+    fn map_file_maps_what_its_caller_allows_and_registers_it() {
+        let page = page_size();
+        let file = temp_file(page as u64 * 2 + 10);
+        let fd = file.as_raw_fd();
+        let stat = file::fstat(fd).unwrap();
+        let id = ObjectId { dev: stat.dev, ino: stat.ino };
+        let size = page as u64 * 2 + 10;
+        let mut reg = map_registry::lock();
+        let past = MmapRaw::map_file(&mut reg, fd, 3 * page as u64, rw_shared(), within(3 * page as u64, None));
+        assert_eq!(past.unwrap_err(), FileMapError::Refused(Refusal::OffsetPastEnd));
+        let long = MmapRaw::map_file(&mut reg, fd, page as u64, rw_shared(), within(page as u64, Some(page + 11)));
+        assert_eq!(long.unwrap_err(), FileMapError::Refused(Refusal::LengthPastEnd { available: page as u64 + 10 }));
+        let whole = MmapRaw::map_file(&mut reg, fd, 0, rw_shared(), within(0, None)).unwrap();
+        assert_eq!(whole.len(), page * 2 + 10);
+        let tail = MmapRaw::map_file(&mut reg, fd, page as u64 * 2, rw_shared(), within(page as u64 * 2, Some(10))).unwrap();
+        assert_eq!(whole.object(), Some(id));
+        assert_eq!(reg.usage(id), Some(map_registry::Usage { mappings: 2, extent: size }));
+        drop(reg);
+        let addr = whole.address();
+        drop(whole);
+        assert!(!is_mapped(addr));
+        assert_eq!(map_registry::lock().usage(id).unwrap().mappings, 1);
+        drop(tail);
+        assert_eq!(map_registry::lock().usage(id), None);
+    }
+
+    #[test]
+    fn map_file_refuses_other_kinds_of_file_before_asking_its_caller() {
+        let mut reg = map_registry::lock();
+        let null = std::fs::File::open("/dev/null").unwrap();
+        let asked = std::cell::Cell::new(false);
+        let refused = MmapRaw::map_file(&mut reg, null.as_raw_fd(), 0, rw_shared(), |_| {
+            asked.set(true);
+            Ok::<usize, ()>(4096)
+        });
+        assert_eq!(refused.unwrap_err(), FileMapError::NotRegular(FileType::CharDevice));
+        assert!(!asked.get());
+        let bad = MmapRaw::map_file(&mut reg, -1, 0, rw_shared(), |_| Ok::<usize, ()>(4096));
+        assert_eq!(bad.unwrap_err(), FileMapError::Sys(Error::new(libc::EBADF, "fstat")));
     }
 }

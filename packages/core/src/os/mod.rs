@@ -7,12 +7,15 @@
 pub mod deadline;
 mod errno_names;
 pub mod fifo;
+pub mod file;
 pub mod futex;
 pub mod io_uring;
+pub mod map_registry;
 pub mod mlock;
 pub mod mman;
 pub mod mqueue;
 pub mod msg;
+pub mod named_sem;
 pub mod posix_shm;
 pub mod pthread_mutex;
 pub mod sem;

@@ -3,13 +3,24 @@
 //!
 //! The object's bytes are plain memory with no header, so C programs and
 //! Python's `multiprocessing.shared_memory` see exactly what we see.
+//!
+//! Objects are opened the way glibc's `shm_open` does (the file
+//! /dev/shm/NAME, O_NOFOLLOW, close-on-exec), but through
+//! [`file::open`]: without blocking, and refusing anything that is not a
+//! regular file. /dev/shm is writable by every user, and a FIFO squatting
+//! on a name would otherwise hang the opener forever.
 
+use super::file::{self, FileType, OpenError};
+use super::map_registry::{self, ObjectId, Usage};
 use super::{cvt, cvt_retry, Error, Result};
 
 mod publish;
 pub use publish::{create_unnamed, publish};
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+/// Where glibc and musl keep POSIX shared memory objects (a tmpfs).
+pub const SHM_DIR: &str = "/dev/shm";
 
 /// glibc refuses names whose part after the '/' is NAME_MAX bytes or more.
 pub const NAME_MAX: usize = 255;
@@ -78,42 +89,58 @@ pub struct Opened {
     pub created: bool,
 }
 
-fn shm_open_raw(name: &CString, flags: libc::c_int, mode: u32) -> Result<OwnedFd> {
-    // SAFETY: name is a valid C string; shm_open returns a new descriptor
-    // (with FD_CLOEXEC) or -1 with errno.
-    let fd = cvt_retry(|| unsafe { libc::shm_open(name.as_ptr(), flags, mode as libc::mode_t) }, "shm_open")?;
-    // SAFETY: fd was just returned to us and nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+/// file::open, with a failed open reported as shm_open's, as C would see it.
+fn open_object(path: &CString, options: file::OpenOptions) -> std::result::Result<file::Opened, OpenError> {
+    file::open(path, options).map_err(|e| match e {
+        OpenError::Sys(e) if e.syscall() == "open" => OpenError::Sys(Error::new(e.errno(), "shm_open")),
+        other => other,
+    })
 }
 
-/// shm_open with create / exclusive / open-or-create semantics.
+/// /dev/shm/NAME for a validated name ("/NAME").
+fn object_path(name: &CString) -> CString {
+    let mut path = SHM_DIR.as_bytes().to_vec();
+    path.extend_from_slice(name.as_bytes());
+    CString::new(path).expect("a validated name holds no NUL")
+}
+
+/// shm_open with create / exclusive / open-or-create semantics, refusing
+/// anything but a regular file ([`OpenError::WrongType`]).
 ///
 /// Open-or-create first tries an exclusive create so that we know whether
 /// we made the object (and may apply the mode or remove it on failure).
-pub fn open(name: &CString, options: OpenOptions) -> Result<Opened> {
-    let access = if options.read_only { libc::O_RDONLY } else { libc::O_RDWR };
+pub fn open(name: &CString, options: OpenOptions) -> std::result::Result<Opened, OpenError> {
+    let path = object_path(name);
+    let existing = file::OpenOptions {
+        read: true,
+        write: !options.read_only,
+        create: None,
+        exclusive: false,
+        follow: false,
+        expect: FileType::Regular,
+    };
     if !options.create {
-        return Ok(Opened { fd: shm_open_raw(name, access, 0)?, created: false });
+        return Ok(Opened { fd: open_object(&path, existing)?.fd, created: false });
     }
+    let new = file::OpenOptions { create: Some(options.mode), exclusive: true, ..existing };
     // A concurrent unlink between our EEXIST and the plain open can make the
     // plain open fail with ENOENT; a few rounds settle it.
     for _ in 0..8 {
-        match shm_open_raw(name, access | libc::O_CREAT | libc::O_EXCL, options.mode) {
-            Ok(fd) => {
-                // shm_open applies the umask; the caller asked for this mode.
-                // SAFETY: fd is a live descriptor we own.
-                cvt_retry(|| unsafe { libc::fchmod(fd.as_raw_fd(), options.mode as libc::mode_t) }, "fchmod")?;
-                return Ok(Opened { fd, created: true });
+        match open_object(&path, new) {
+            Ok(made) => {
+                // open applies the umask; the caller asked for this mode.
+                file::fchmod(made.fd.as_raw_fd(), options.mode)?;
+                return Ok(Opened { fd: made.fd, created: true });
             }
-            Err(e) if e.errno() == libc::EEXIST && !options.exclusive => match shm_open_raw(name, access, 0) {
-                Ok(fd) => return Ok(Opened { fd, created: false }),
-                Err(e) if e.errno() == libc::ENOENT => continue,
+            Err(OpenError::Sys(e)) if e.errno() == libc::EEXIST && !options.exclusive => match open_object(&path, existing) {
+                Ok(found) => return Ok(Opened { fd: found.fd, created: false }),
+                Err(OpenError::Sys(e)) if e.errno() == libc::ENOENT => continue,
                 Err(e) => return Err(e),
             },
             Err(e) => return Err(e),
         }
     }
-    Err(Error::new(libc::EAGAIN, "shm_open"))
+    Err(OpenError::Sys(Error::new(libc::EAGAIN, "shm_open")))
 }
 
 pub fn unlink(name: &CString) -> Result<()> {
@@ -153,6 +180,42 @@ pub fn resize(fd: RawFd, size: u64, reserve: bool) -> Result<()> {
     // file systems without fallocate.
     // SAFETY: fd is a descriptor the caller owns.
     cvt_retry(|| unsafe { libc::ftruncate(fd, len) }, "ftruncate").map(drop)
+}
+
+/// Why [`resize_checked`] did not resize.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResizeError {
+    Sys(Error),
+    /// This process maps the object past the requested size: shrinking
+    /// would turn its next touch there into SIGBUS.
+    Busy(Usage),
+}
+
+impl From<Error> for ResizeError {
+    fn from(e: Error) -> Self {
+        ResizeError::Sys(e)
+    }
+}
+
+/// [`resize`], refusing to shrink the object below what any live mapping in
+/// this process reaches (see [`map_registry`]).
+pub fn resize_checked(fd: RawFd, size: u64, reserve: bool) -> std::result::Result<(), ResizeError> {
+    if size >= stat(fd)?.size {
+        // Growing never endangers a mapping; fallocate may take long, so
+        // the registry is not held for it.
+        return Ok(resize(fd, size, reserve)?);
+    }
+    // Held from the check to the ftruncate: no mapping can appear between.
+    let registry = map_registry::lock();
+    let st = file::fstat(fd)?;
+    if let Some(usage) = registry.usage(ObjectId { dev: st.dev, ino: st.ino }) {
+        if size < usage.extent {
+            return Err(ResizeError::Busy(usage));
+        }
+    }
+    resize(fd, size, reserve)?;
+    drop(registry);
+    Ok(())
 }
 
 /// Allocates every page of `0..len`. tmpfs supports this since Linux 3.5;
@@ -205,7 +268,7 @@ mod tests {
         let made = open(&name, opts(true, true)).unwrap();
         assert!(made.created);
         assert_eq!(stat(made.fd.as_raw_fd()).unwrap().mode, 0o600);
-        assert_eq!(open(&name, opts(true, true)).unwrap_err().code(), "EEXIST");
+        assert_eq!(open(&name, opts(true, true)).unwrap_err(), OpenError::Sys(Error::new(libc::EEXIST, "shm_open")));
         let again = open(&name, opts(true, false)).unwrap();
         assert!(!again.created);
         resize(made.fd.as_raw_fd(), 10_000, true).unwrap();
@@ -214,7 +277,59 @@ mod tests {
         assert_eq!(stat(again.fd.as_raw_fd()).unwrap().size, 100);
         unlink(&name).unwrap();
         assert_eq!(unlink(&name).unwrap_err().code(), "ENOENT");
-        assert_eq!(open(&name, opts(false, false)).unwrap_err().code(), "ENOENT");
+        assert_eq!(open(&name, opts(false, false)).unwrap_err(), OpenError::Sys(Error::new(libc::ENOENT, "shm_open")));
+    }
+
+    #[test]
+    fn open_refuses_what_is_not_a_regular_file_without_blocking() {
+        let name = unique("fifo");
+        let path = object_path(&name);
+        // SAFETY: path is NUL-terminated.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        let read_only = OpenOptions { create: false, exclusive: false, read_only: true, mode: 0 };
+        assert_eq!(open(&name, read_only).unwrap_err(), OpenError::WrongType(FileType::Fifo));
+        assert_eq!(open(&name, opts(true, false)).unwrap_err(), OpenError::WrongType(FileType::Fifo));
+        assert_eq!(open(&name, opts(true, true)).unwrap_err(), OpenError::Sys(Error::new(libc::EEXIST, "shm_open")));
+        std::fs::remove_file(path.to_str().unwrap()).unwrap();
+
+        let link = unique("link");
+        let target = unique("target");
+        open(&target, opts(true, true)).unwrap();
+        std::os::unix::fs::symlink(object_path(&target).to_str().unwrap(), object_path(&link).to_str().unwrap()).unwrap();
+        assert_eq!(open(&link, opts(false, false)).unwrap_err(), OpenError::WrongType(FileType::Symlink));
+        std::fs::remove_file(object_path(&link).to_str().unwrap()).unwrap();
+        unlink(&target).unwrap();
+
+        let dir = unique("dir");
+        std::fs::create_dir(object_path(&dir).to_str().unwrap()).unwrap();
+        assert_eq!(open(&dir, read_only).unwrap_err(), OpenError::Sys(Error::new(libc::EISDIR, "shm_open")));
+        assert_eq!(open(&dir, opts(false, false)).unwrap_err(), OpenError::Sys(Error::new(libc::EISDIR, "shm_open")));
+        std::fs::remove_dir(object_path(&dir).to_str().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn shrinking_under_a_live_mapping_is_refused() {
+        use super::super::mman::{MapFlags, MapOptions, MmapRaw, Protection};
+        let name = unique("busy");
+        let made = open(&name, opts(true, true)).unwrap();
+        let fd = made.fd.as_raw_fd();
+        let page = super::super::page_size() as u64;
+        resize_checked(fd, 4 * page, true).unwrap();
+        let rw = MapOptions { protection: Protection::READ_WRITE, flags: MapFlags::SHARED, reserve: true };
+        let one_page = |_: &file::Stat| Ok::<usize, ()>(page as usize);
+        let map = MmapRaw::map_file(&mut map_registry::lock(), fd, page, rw, one_page).unwrap();
+        // The same object opened by path elsewhere counts too.
+        let other = std::fs::OpenOptions::new().read(true).write(true).open(object_path(&name).to_str().unwrap()).unwrap();
+        let map2 = MmapRaw::map_file(&mut map_registry::lock(), other.as_raw_fd(), 0, rw, one_page).unwrap();
+        assert_eq!(resize_checked(fd, 2 * page - 1, true), Err(ResizeError::Busy(Usage { mappings: 2, extent: 2 * page })));
+        assert_eq!(stat(fd).unwrap().size, 4 * page, "nothing changed");
+        resize_checked(fd, 2 * page, true).unwrap();
+        drop(map);
+        assert_eq!(resize_checked(fd, page - 1, true), Err(ResizeError::Busy(Usage { mappings: 1, extent: page })));
+        drop(map2);
+        resize_checked(fd, 0, true).unwrap();
+        resize_checked(fd, page, true).unwrap();
+        unlink(&name).unwrap();
     }
 
     #[test]

@@ -132,57 +132,9 @@ impl RawSem {
     }
 }
 
-/// How [`NamedSem::open`] creates a semaphore that does not exist yet.
-#[derive(Debug, Clone, Copy)]
-pub struct Create {
-    /// O_EXCL: fail with EEXIST if the name is taken.
-    pub exclusive: bool,
-    pub mode: libc::mode_t,
-    pub value: u32,
-}
-
-/// A named semaphore opened with `sem_open`; `sem_close` on drop.
-#[derive(Debug)]
-pub struct NamedSem {
-    sem: RawSem,
-}
-
-impl NamedSem {
-    /// Opens `name` ("/name"), creating it when `create` says how.
-    pub fn open(name: &CStr, create: Option<Create>) -> Result<Self> {
-        let sem = match create {
-            None => {
-                // SAFETY: name is NUL-terminated; without O_CREAT no more
-                // arguments are read.
-                unsafe { libc::sem_open(name.as_ptr(), 0) }
-            }
-            Some(c) => {
-                let flags = libc::O_CREAT | if c.exclusive { libc::O_EXCL } else { 0 };
-                // SAFETY: with O_CREAT sem_open reads a mode_t (promoted to
-                // unsigned int) and an unsigned int, which is what we pass.
-                unsafe { libc::sem_open(name.as_ptr(), flags, c.mode as libc::c_uint, c.value as libc::c_uint) }
-            }
-        };
-        if sem == libc::SEM_FAILED || sem.is_null() {
-            return Err(Error::last("sem_open"));
-        }
-        // SAFETY: sem_open returned a live, suitably aligned sem_t that stays
-        // mapped until sem_close, which only our Drop calls.
-        let sem = unsafe { RawSem::from_ptr(NonNull::new_unchecked(sem)) };
-        Ok(NamedSem { sem })
-    }
-
-    pub fn sem(&self) -> &RawSem {
-        &self.sem
-    }
-}
-
-impl Drop for NamedSem {
-    fn drop(&mut self) {
-        // SAFETY: the pointer came from sem_open and is closed exactly once.
-        unsafe { libc::sem_close(self.sem.ptr()) };
-    }
-}
+// Named semaphores are opened and mapped by shmkit itself, not by
+// sem_open: see super::named_sem.
+pub use super::named_sem::{Create, NamedSem, OpenSemError};
 
 /// `sem_unlink`: removes the name; processes that have it open keep using it.
 pub fn unlink(name: &CStr) -> Result<()> {
@@ -256,10 +208,10 @@ mod tests {
     fn named_semaphore_round_trip() {
         let name = CString::new(format!("/shmkit-rs-{}", std::process::id())).unwrap();
         let _ = unlink(&name);
-        assert_eq!(NamedSem::open(&name, None).unwrap_err().code(), "ENOENT");
+        assert!(matches!(NamedSem::open(&name, None).unwrap_err(), OpenSemError::Sys(e) if e.code() == "ENOENT"));
         let create = Create { exclusive: true, mode: 0o600, value: 2 };
         let a = NamedSem::open(&name, Some(create)).unwrap();
-        assert_eq!(NamedSem::open(&name, Some(create)).unwrap_err().code(), "EEXIST");
+        assert!(matches!(NamedSem::open(&name, Some(create)).unwrap_err(), OpenSemError::Sys(e) if e.code() == "EEXIST"));
         let b = NamedSem::open(&name, None).unwrap();
         assert!(b.sem().try_wait());
         assert_eq!(a.sem().value(), 1);
