@@ -46,7 +46,7 @@ const POOL_FULL = (pathy) => [...POOL_SAFE(pathy), 0, 1, 2, 3, 4, 7, 8, 16, 64, 
  * changes the message, so the fuzzer works its way to the later arguments
  * without knowing any signature.
  */
-function fuzz(fnName, seed, calls, safe) {
+function fuzz(fnName, seed, calls, safe, extra = []) {
   const fn = native[fnName];
   const random = rng(seed);
   const pathy = /mmapMapFile|fifo|Ftok/.test(fnName);
@@ -56,6 +56,9 @@ function fuzz(fnName, seed, calls, safe) {
   if (!process.env.SHMKIT_HOSTILE_SMALL_SHM && /posixShmResize|mmapMapFile/.test(fnName)) {
     base = base.filter((v) => !((typeof v === 'number' || typeof v === 'bigint') && Number(v) > 2 ** 26));
   }
+  // -0 is id 0: someone else's System V queue, maybe.
+  if (/^msg/.test(fnName)) base = base.filter((v) => !Object.is(v, -0));
+  base = [...base, ...extra];
   const mappings = [];
   let pool;
   const refresh = () => { const h = handles(); mappings.push(h.mapping); pool = [...base, ...h.list.filter((x) => x !== undefined)]; };
@@ -94,16 +97,45 @@ function fuzz(fnName, seed, calls, safe) {
   }
   return { codes, outcomes: seen.size, pending, mappings };
 }
+/**
+ * What the message queue exports get besides the pool: POSIX queue handles
+ * (open, and closed; the open one, where root may size it so, holds 1000
+ * of its 2000 messages, so no fuzzed send or receive can block for good)
+ * and the id of a System V queue that was removed (a live one could make a
+ * receive block for good). Names are unlinked at once or at cleanup.
+ */
+function queueValues(fnName) {
+  const none = { values: [], cleanup: () => {} };
+  if (/^mq/.test(fnName)) {
+    const open = (capacity) => { const name = unique('fuzzmq'); const o = native.mqOpen(name, 2 | 4 | 8, 0o600, capacity, 8); native.mqUnlink(name); return o.handle; };
+    const values = [];
+    if (process.getuid() === 0) {
+      const live = open(2000);
+      for (let i = 0; i < 1000; i++) native.mqSend(live, Buffer.of(i & 255), 0, 0);
+      values.push(live);
+    }
+    const closed = open(1);
+    native.mqClose(closed);
+    values.push(closed);
+    return { values, cleanup: () => { try { native.mqUnlink('/' + PREFIX + '-fuzzname'); } catch (e) { if (typeof e?.code !== 'string') throw e; } } };
+  }
+  if (/^msg/.test(fnName)) {
+    const id = native.msgGet(0, true, true, 0o600, 2);
+    native.msgRemove(id);
+    return { ...none, values: [id] };
+  }
+  return none;
+}
 `;
 
 /** Exports that change or remove what other processes may own. */
 const DESTRUCTIVE =
-  /Remove|Set|Lock$|Unlink|sysvSemOp|fifoCreate|posixShmOpen|semOpen|mmapMapFile|sysvShmGet|sysvSemGet/;
+  /Remove|Set|Lock$|Unlink|sysvSemOp|fifoCreate|posixShmOpen|semOpen|mmapMapFile|sysvShmGet|sysvSemGet|mqOpen|msgSend|msgReceive/;
 /**
  * mlockall(MCL_CURRENT) in a child that has mapped 4 GiB would lock (so
  * populate) all of it: these two get fixed hostile arguments instead.
  */
-const FIXED = ['mlockLockAll', 'mlockUnlockAll', 'errorsSetup'];
+const FIXED = ['mlockLockAll', 'mlockUnlockAll', 'errorsSetup', 'msgGet'];
 const EXPORTS = [
   'pageSize',
   'maxBufferLength',
@@ -189,6 +221,25 @@ const EXPORTS = [
   'fifoCreate',
   'fifoOpen',
   'fifoPipeBuf',
+  'mqOpen',
+  'mqClose',
+  'mqUnlink',
+  'mqGetAttr',
+  'mqSetAttr',
+  'mqStat',
+  'mqSend',
+  'mqReceive',
+  'mqWaitAsync',
+  'mqLimits',
+  'msgGet',
+  'msgSend',
+  'msgReceive',
+  'msgSendAsync',
+  'msgReceiveAsync',
+  'msgStat',
+  'msgSet',
+  'msgRemove',
+  'msgLimits',
   'errorsErrno',
   'errorsSetup',
 ];
@@ -209,9 +260,11 @@ describe('every native export fuzzed with hostile arguments', () => {
     name,
     run: `if (typeof native.${name} !== 'function') return 'absent';
 process.chdir(tmpDir());
-const { codes, outcomes, pending, mappings } = fuzz(${JSON.stringify(name)}, ${1000 + i}, 1500, ${DESTRUCTIVE.test(name)});
+const queues = queueValues(${JSON.stringify(name)});
+const { codes, outcomes, pending, mappings } = fuzz(${JSON.stringify(name)}, ${1000 + i}, 1500, ${DESTRUCTIVE.test(name)}, queues.values);
 await Promise.race([Promise.all(pending), sleep(5000)]);
 for (const m of mappings) { try { touchMapping(m); m.close(); } catch (e) { if (typeof e?.code !== 'string') throw e; } }
+queues.cleanup();
 return { outcomes, codes };`,
     expect: 'ok',
   }));
@@ -226,6 +279,27 @@ for (const a of values) for (const b of values) {
 }
 codes.push(await codeOf(() => native.mlockUnlockAll(thrower, trap, 1n)));
 return [...new Set(codes)];`,
+    expect: 'ok',
+  });
+  attempts.push({
+    name: 'msgGet with hostile arguments (every queue it makes, IPC_PRIVATE only, removed at once)',
+    run: `const keys = [-0, 0, 0.5, NaN, -1, 2 ** 32, '1', {}, thrower, trap, 1n, undefined, null];
+const flags = [true, false, undefined, 1, thrower];
+const modes = [0o600, 0o1000, -1, NaN, '6', undefined, trap];
+const accesses = [0, 1, 2, 3, -1, undefined, 'rw'];
+const codes = new Set();
+for (const key of keys) for (const create of flags) for (const exclusive of flags) for (const mode of modes) for (const access of accesses) {
+  try {
+    const id = native.msgGet(key, create, exclusive, mode, access);
+    // Only IPC_PRIVATE gets this far: a queue of our own.
+    native.msgRemove(id);
+    codes.add('ok');
+  } catch (e) {
+    if (typeof e?.code !== 'string') throw e;
+    codes.add(e.code);
+  }
+}
+return [...codes];`,
     expect: 'ok',
   });
   it('errorsSetup with hostile hooks: errors may turn strange, never the process', async () => {

@@ -30,6 +30,7 @@ describe('release tarballs', () => {
       'mmap',
       'mlock',
       'sync',
+      'channel',
       `core-${triple}`,
     ]) {
       expect(existsSync(tarball(dir, `@shmkit/${name}`))).toBe(true);
@@ -180,7 +181,7 @@ describe('changesets', () => {
     sh(process.execPath, [join(repoRoot, 'node_modules/@changesets/cli/bin.js'), 'version'], copy);
     // Pending changesets in the repo may raise the bump above a patch; what
     // matters is that every library moves, to one version, past the old one.
-    const versions = ['core', 'sysv-shm', 'posix-shm', 'mmap', 'mlock', 'sync'].map(
+    const versions = ['core', 'sysv-shm', 'posix-shm', 'mmap', 'mlock', 'sync', 'channel'].map(
       (name) =>
         (
           JSON.parse(readFileSync(join(copy, `packages/${name}/package.json`), 'utf8')) as {

@@ -10,6 +10,8 @@ mod mapping;
 mod mapping_copy;
 mod mlock;
 mod mmap;
+mod mqueue;
+mod msg;
 mod posix_shm;
 mod sem;
 mod sync;
@@ -42,5 +44,7 @@ pub fn register(exports: &Exports) -> JsResult<()> {
     sem::register(exports)?;
     sysv_sem::register(exports)?;
     fifo::register(exports)?;
+    mqueue::register(exports)?;
+    msg::register(exports)?;
     Ok(())
 }

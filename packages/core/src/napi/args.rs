@@ -297,21 +297,25 @@ impl Arg {
     /// bigint up to 2^63 - 1 (off_t's range).
     pub fn offset(&self) -> JsResult<u64> {
         match self.kind()? {
-            ArgKind::BigInt => {
-                let mut n = 0i64;
-                let mut lossless = false;
-                // SAFETY: env and value are live and the value is a bigint.
-                check(self.value.env, unsafe {
-                    sys::napi_get_value_bigint_int64(self.value.env, self.value.raw, &mut n, &mut lossless)
-                })?;
-                if !lossless || n < 0 {
-                    return Err(Error::out_of_range(self.name, ">= 0n && <= 2n ** 63n - 1n", "a bigint outside that range"));
-                }
-                Ok(n as u64)
-            }
+            ArgKind::BigInt => match self.bigint_i64()? {
+                Some(n) if n >= 0 => Ok(n as u64),
+                _ => Err(Error::out_of_range(self.name, ">= 0n && <= 2n ** 63n - 1n", "a bigint outside that range")),
+            },
             ArgKind::Number => self.integer(0, MAX_SAFE_INTEGER as i64).map(|n| n as u64),
             _ => Err(self.type_error("of type number or bigint")),
         }
+    }
+
+    /// A bigint's value; None when it does not fit an i64.
+    pub fn bigint_i64(&self) -> JsResult<Option<i64>> {
+        if self.value.value_type()? != ValueType::BigInt {
+            return Err(self.type_error("of type bigint"));
+        }
+        let mut n = 0i64;
+        let mut lossless = false;
+        // SAFETY: env and value are live and the value is a bigint.
+        check(self.value.env, unsafe { sys::napi_get_value_bigint_int64(self.value.env, self.value.raw, &mut n, &mut lossless) })?;
+        Ok(lossless.then_some(n))
     }
 
     pub fn boolean(&self) -> JsResult<bool> {

@@ -5,6 +5,8 @@ import type { ErrorsNative } from './errors';
 import type { FifoNative } from './fifo';
 import type { MlockNative } from './mlock';
 import type { MmapNative } from './mmap';
+import type { MqNative } from './mqueue';
+import type { MsgNative } from './msg';
 import type { PosixShmNative } from './posix-shm';
 import type { SemNative } from './sem';
 import type { SyncNative } from './sync';
@@ -17,6 +19,8 @@ export type * from './errors';
 export type * from './fifo';
 export type * from './mlock';
 export type * from './mmap';
+export type * from './mqueue';
+export type * from './msg';
 export type * from './posix-shm';
 export type * from './sem';
 export type * from './sync';
@@ -36,4 +40,6 @@ export interface NativeBinding
     SemNative,
     SysvSemNative,
     WaitNative,
-    FifoNative {}
+    FifoNative,
+    MqNative,
+    MsgNative {}

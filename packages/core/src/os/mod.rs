@@ -13,6 +13,8 @@ pub mod io_uring;
 pub mod map_registry;
 pub mod mlock;
 pub mod mman;
+pub mod mqueue;
+pub mod msg;
 pub mod named_sem;
 pub mod posix_shm;
 pub mod pthread_mutex;

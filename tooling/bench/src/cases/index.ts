@@ -4,6 +4,7 @@
 import type { BenchCase } from '../registry.js';
 import { bulkCases, bulkPeers } from './bulk.js';
 import { callCases } from './call.js';
+import { kernelQueueCases, kernelQueuePeers } from './kernel-queues.js';
 import { latencyCases, latencyPeers } from './latency.js';
 import { mappingCases } from './mapping.js';
 import { syncBulkCases, syncBulkPeers } from './sync-bulk.js';
@@ -20,6 +21,7 @@ export const cases: BenchCase[] = [
   ...syncBulkCases,
   ...mappingCases,
   ...syncContentionCases,
+  ...kernelQueueCases,
 ];
 
 export const peers: Record<string, (args: unknown) => Promise<void>> = {
@@ -28,4 +30,5 @@ export const peers: Record<string, (args: unknown) => Promise<void>> = {
   ...syncLatencyPeers,
   ...syncBulkPeers,
   ...syncContentionPeers,
+  ...kernelQueuePeers,
 };
