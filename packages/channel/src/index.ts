@@ -1,0 +1,25 @@
+/**
+ * @shmkit/channel: messages between processes.
+ *
+ * @packageDocumentation
+ */
+
+// Shared-memory channels (rings in a POSIX shm object): channel.ts and its modules.
+export { Channel } from './channel';
+export type { ChannelOptions } from './channel';
+export { Sender } from './sender';
+export type { SenderOptions, SenderWritableOptions } from './sender';
+export { Receiver } from './receiver';
+export type {
+  LappedEvent,
+  ReceiverOptions,
+  ReceiverReadableOptions,
+  SenderDiedEvent,
+} from './receiver';
+export type { BroadcastStart } from './broadcast-reader';
+export type { ChannelKind, Codec } from './layout';
+export type { CodecOutput, Decoded, Encodable } from './codec';
+export type { AsyncWaitOptions, WaitOptions } from './wait-options';
+export { ChannelErrorCode } from './errors';
+export { channelHeaderBytes, decodeChannelHeader, inspectChannel, isChannelHeader } from './header';
+export type { ChannelExit, ChannelInfo, ChannelReceiverInfo, ChannelSenderInfo } from './header';
