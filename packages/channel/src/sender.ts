@@ -441,8 +441,11 @@ export class Sender<In = unknown> implements Disposable, Publisher {
     const room = this.#capacity - off;
     const total = need <= room ? need : room + need;
     if (((pos - this.#head) >>> 0) + total > this.#capacity) {
-      if (this.#broadcast) this.#dropOldest(total);
-      else if (!this.#hasRoom(total)) return -1;
+      if (this.#broadcast) {
+        // The oldest-record word never passes the published tail.
+        this.publish();
+        this.#dropOldest(total);
+      } else if (!this.#hasRoom(total)) return -1;
     }
     const words = this.#words;
     if (need > room) {
