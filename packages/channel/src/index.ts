@@ -19,7 +19,7 @@ export type {
 export type { BroadcastStart } from './broadcast-reader';
 export type { ChannelKind, Codec } from './layout';
 export type { CodecOutput, Decoded, Encodable } from './codec';
-export type { AsyncWaitOptions, WaitOptions } from './wait-options';
+export type { AsyncWaitOptions, WaitOptions, WaitStats } from './wait-options';
 export { ChannelErrorCode } from './errors';
 export { channelHeaderBytes, decodeChannelHeader, inspectChannel, isChannelHeader } from './header';
 export type { ChannelExit, ChannelInfo, ChannelReceiverInfo, ChannelSenderInfo } from './header';

@@ -26,6 +26,7 @@ import {
   type AsyncWaitOptions,
   type Wait,
   type WaitOptions,
+  type WaitStats,
 } from './wait-options';
 
 /** Options of {@link Channel.receiver}. */
@@ -103,6 +104,8 @@ export class Receiver<Out = unknown>
   readonly #onClose: (end: object) => void;
   #closed = false;
   #waiters = 0;
+  #sleeps = 0;
+  #missedWakeups = 0;
   #queue: Promise<unknown> | undefined;
 
   /** @internal Use {@link Channel.receiver}. */
@@ -357,12 +360,13 @@ export class Receiver<Out = unknown>
       if (left === 0) return true;
       if (left < 0) return false;
       let result;
+      this.#sleeps++;
       try {
         result = this.#mem.receiverWaiting.wait(1, Math.min(left, SLICE_MS));
       } finally {
         this.#doneSleeping();
       }
-      if (result === 'timed-out') this.#mem.checkSize();
+      if (result === 'timed-out') this.#sliceEnded();
     }
   }
 
@@ -378,6 +382,7 @@ export class Receiver<Out = unknown>
       if (left < 0) return false;
       let result;
       mem.sleepStarted();
+      this.#sleeps++;
       try {
         result = await mem.receiverWaiting.waitAsync(1, Math.min(left, SLICE_MS), wait.signal);
       } catch (error) {
@@ -388,8 +393,19 @@ export class Receiver<Out = unknown>
         mem.sleepEnded();
       }
       this.#live();
-      if (result === 'timed-out') this.#mem.checkSize();
+      if (result === 'timed-out') this.#sliceEnded();
     }
+  }
+
+  /** A sleep ran out: check the object's size, and whether a wake-up was missed. */
+  #sliceEnded(): void {
+    this.#mem.checkSize();
+    if (this.#core.poll()) this.#missedWakeups++;
+  }
+
+  /** How this receiver's waits went (see {@link WaitStats}). */
+  get stats(): WaitStats {
+    return { sleeps: this.#sleeps, missedWakeups: this.#missedWakeups };
   }
 
   /**

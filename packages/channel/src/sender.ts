@@ -47,6 +47,7 @@ import {
   type AsyncWaitOptions,
   type Wait,
   type WaitOptions,
+  type WaitStats,
 } from './wait-options';
 
 /** Options of {@link Channel.sender}. */
@@ -128,6 +129,8 @@ export class Sender<In = unknown> implements Disposable, Publisher {
   #reservedAt = 0;
   #asyncPending = 0;
   #closed = false;
+  #sleeps = 0;
+  #missedWakeups = 0;
 
   /** @internal Use {@link Channel.sender}. */
   constructor(init: SenderInit) {
@@ -593,7 +596,8 @@ export class Sender<In = unknown> implements Disposable, Publisher {
       const left = this.#prepareSleep(total, wait.deadline);
       if (left === 0) return true;
       if (left < 0) return false;
-      if (this.#waiting.wait(1, Math.min(left, SLICE_MS)) === 'timed-out') this.#mem.checkSize();
+      this.#sleeps++;
+      if (this.#waiting.wait(1, Math.min(left, SLICE_MS)) === 'timed-out') this.#sliceEnded(total);
     }
   }
 
@@ -609,6 +613,7 @@ export class Sender<In = unknown> implements Disposable, Publisher {
       if (left < 0) return false;
       let result;
       mem.sleepStarted();
+      this.#sleeps++;
       try {
         result = await this.#waiting.waitAsync(1, Math.min(left, SLICE_MS), wait.signal);
       } catch (error) {
@@ -618,8 +623,19 @@ export class Sender<In = unknown> implements Disposable, Publisher {
         mem.sleepEnded();
       }
       this.#live();
-      if (result === 'timed-out') this.#mem.checkSize();
+      if (result === 'timed-out') this.#sliceEnded(total);
     }
+  }
+
+  /** A sleep ran out: check the object's size, and whether a wake-up was missed. */
+  #sliceEnded(total: number): void {
+    this.#mem.checkSize();
+    if (this.#hasRoom(total)) this.#missedWakeups++;
+  }
+
+  /** How this sender's waits for room went (see {@link WaitStats}). */
+  get stats(): WaitStats {
+    return { sleeps: this.#sleeps, missedWakeups: this.#missedWakeups };
   }
 
   /**

@@ -68,3 +68,16 @@ export function parseWait(options: AsyncWaitOptions | undefined, async: boolean)
     signal: async ? validateAbortSignal(signal) : undefined,
   };
 }
+
+/** How an end's waits went: a snapshot from {@link Sender.stats} or {@link Receiver.stats}. */
+export interface WaitStats {
+  /** Times this end slept in the kernel (a futex wait). */
+  sleeps: number;
+  /**
+   * Sleeps that ran to the end of their slice although the awaited message
+   * or room was there by then: a wake-up the other end should have sent
+   * but did not (a peer that died between publishing and waking, or one
+   * that does not follow the wake protocol). Stays 0 between shmkit ends.
+   */
+  missedWakeups: number;
+}

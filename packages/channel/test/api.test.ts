@@ -395,7 +395,7 @@ describe('sending and receiving', () => {
       const m = await rx.receiveAsync({ timeout: 200 });
       if (m === undefined) break;
       got++;
-      if (m.toString() === 'after') break;
+      if (String(m) === 'after') break;
     }
     expect(await sending).toBe(true);
     expect(got).toBeGreaterThan(1);
