@@ -363,10 +363,11 @@ export class Receiver<Out = unknown>
       this.#sleeps++;
       try {
         result = this.#mem.receiverWaiting.wait(1, Math.min(left, SLICE_MS));
-      } finally {
+      } catch (error) {
         this.#doneSleeping();
+        throw error;
       }
-      if (result === 'timed-out') this.#sliceEnded();
+      this.#wokeUp(result === 'timed-out');
     }
   }
 
@@ -386,21 +387,36 @@ export class Receiver<Out = unknown>
       try {
         result = await mem.receiverWaiting.waitAsync(1, Math.min(left, SLICE_MS), wait.signal);
       } catch (error) {
+        this.#doneSleeping();
         this.#live();
         throw error;
       } finally {
-        this.#doneSleeping();
         mem.sleepEnded();
       }
-      this.#live();
-      if (result === 'timed-out') this.#sliceEnded();
+      if (this.#closed || !mem.ok) {
+        this.#doneSleeping();
+        this.#live();
+      }
+      this.#wokeUp(result === 'timed-out');
     }
   }
 
-  /** A sleep ran out: check the object's size, and whether a wake-up was missed. */
-  #sliceEnded(): void {
-    this.#mem.checkSize();
-    if (this.#core.poll()) this.#missedWakeups++;
+  /**
+   * After a sleep. When it ran out, the object's size is checked before any
+   * word is touched again (a shrunk object would raise SIGBUS), and a
+   * message that is there anyway counts as a missed wake-up.
+   */
+  #wokeUp(timedOut: boolean): void {
+    if (timedOut) {
+      try {
+        this.#mem.checkSize();
+      } catch (error) {
+        this.#waiters--;
+        throw error;
+      }
+    }
+    this.#doneSleeping();
+    if (timedOut && this.#core.poll()) this.#missedWakeups++;
   }
 
   /** How this receiver's waits went (see {@link WaitStats}). */
