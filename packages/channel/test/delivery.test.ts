@@ -46,10 +46,11 @@ describe('exact delivery across processes', () => {
       exclusive: true,
     });
     const per = 250_000;
-    const receiver = run(['recv', name, 'all', 4, 'mixed', '1,2,3,4']);
+    const receiver = run(['recv', name, 4 * per, 4, 'mixed', '1,2,3,4']);
     await receiver.line(/ready/);
-    // Slots are handed out in attach order; each sender writes its slot into its messages.
-    const senders = [1, 2, 3, 4].map(() => run(['send', name, per, 'slot', 300, 'mixed']));
+    // Each sender writes its id into its messages (ids, not slots: a sender
+    // that finishes early frees its slot for a later one).
+    const senders = [0, 1, 2, 3].map((id) => run(['send', name, per, `id:${id}`, 300, 'mixed']));
     for (const s of senders) expectClean(await s.result);
     const result = lastJson(expectClean(await receiver.result));
     expect(result).toEqual({ received: 4 * per, bad: 0, next: [per, per, per, per] });

@@ -26,9 +26,10 @@ if (role === 'send') {
   const api = c ?? 'mixed';
   const channel = Channel.open(name);
   const tx = channel.sender();
-  const s = tx.slot;
-  // 'slot': the lengths follow the slot the sender got (mpsc), seed = slot + 1.
-  const seed = a === 'slot' ? s + 1 : Number(a);
+  // 'slot': the sender id is the slot it got (mpsc); 'id:N': it is N. Either
+  // way the lengths follow seed = id + 1. Otherwise id 0 and the given seed.
+  const s = a === 'slot' ? tx.slot : a.startsWith('id:') ? Number(a.slice(3)) : 0;
+  const seed = a === 'slot' || a.startsWith('id:') ? s + 1 : Number(a);
   const scratch = new Uint8Array(max + 8);
   for (let i = 0; i < count; i++) {
     const length = lengthOf(seed, i, max);
