@@ -8,5 +8,7 @@ export { native } from './loader';
 export { adoptMapping, mappingHandle } from './mapping';
 export type { MappingInit } from './mapping';
 export * from './errors';
+export { hideFramesIn } from './stack';
+export * from './system-error';
 export * from './validate';
 export type * from './native/index';

@@ -3,8 +3,16 @@
  *
  * @packageDocumentation
  */
+import { hideFramesIn } from '@shmkit/core/internal';
+
+// shmkit's errors point at the caller's code, not at this package's files.
+hideFramesIn(__dirname);
+
 export * from './futex';
 export * from './mutex';
+export * from './pthread-mutex';
+export * from './guard';
+export type { AsyncWaitOptions, SyncMemory, WaitOptions } from './wait';
 export * from './event';
 export * from './semaphore';
 export * from './named-semaphore';

@@ -1,7 +1,8 @@
 //! Bindings for FIFOs (`fifo*`): only creation is native; Node's own
 //! non-blocking I/O opens, reads and writes them.
 
-use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Subject, Value};
+use super::error::{ShmkitError, Subject};
+use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Value};
 use crate::os::fifo;
 
 /// fifoCreate(path, mode, reuse) -> true if this call created it.

@@ -1,6 +1,7 @@
 // The shape of the native addon. Each area declares its functions in its own
 // file; this file only joins them.
 import type { CoreNative } from './core';
+import type { ErrorsNative } from './errors';
 import type { FifoNative } from './fifo';
 import type { MlockNative } from './mlock';
 import type { MmapNative } from './mmap';
@@ -8,8 +9,11 @@ import type { PosixShmNative } from './posix-shm';
 import type { SemNative } from './sem';
 import type { SyncNative } from './sync';
 import type { SysvNative } from './sysv';
+import type { SysvSemNative } from './sysv-sem';
+import type { WaitTokenNative } from './wait-token';
 
 export type * from './core';
+export type * from './errors';
 export type * from './fifo';
 export type * from './mlock';
 export type * from './mmap';
@@ -17,14 +21,19 @@ export type * from './posix-shm';
 export type * from './sem';
 export type * from './sync';
 export type * from './sysv';
+export type * from './sysv-sem';
+export type * from './wait-token';
 
 /** Every function the addon exports. */
 export interface NativeBinding
   extends CoreNative,
+    ErrorsNative,
     SysvNative,
     PosixShmNative,
     MmapNative,
     MlockNative,
     SyncNative,
     SemNative,
+    SysvSemNative,
+    WaitTokenNative,
     FifoNative {}
