@@ -137,7 +137,7 @@ function attach(name: string, shm: PosixShm): ChannelMemory {
         );
       if (layout.startsWith('version '))
         throw codedError(
-          ChannelErrorCode.UNSUPPORTED,
+          ChannelErrorCode.VERSION,
           `channel '${name}' has format ${layout}; this version of @shmkit/channel reads version 1`,
         );
       throw corrupt(name, layout);
@@ -310,7 +310,7 @@ export class Channel<T = unknown> implements Disposable {
    *
    * @throws SystemError ENOENT, EACCES.
    * @throws Error ERR_SHMKIT_CHANNEL_CORRUPT (not a channel, a damaged or
-   *   truncated header), ERR_SHMKIT_CHANNEL_UNSUPPORTED (a newer format),
+   *   truncated header), ERR_SHMKIT_CHANNEL_VERSION (a newer format),
    *   ERR_SHMKIT_NOT_INITIALIZED (an object whose header is all zero).
    */
   static open<T = unknown>(name: string): Channel<T> {

@@ -1,27 +1,32 @@
 // The coded errors a channel reports besides the shared argument errors.
+// Their codes live in @shmkit/core's one table (error-codes.json).
+import { ErrorCodes } from '@shmkit/core';
 import { codedError, type CodedError } from '@shmkit/core/internal';
 
-/** The `code` of every error this package defines itself. */
+/**
+ * The `code` of every error a channel reports itself (besides Node's
+ * argument errors, ERR_SHMKIT_CLOSED and errno codes such as EEXIST).
+ */
 export const ChannelErrorCode = {
   /** A shared word holds a value no correct peer writes (or the object is not a channel). */
-  CORRUPT: 'ERR_SHMKIT_CHANNEL_CORRUPT',
-  /** The channel was made by a newer format version. */
-  UNSUPPORTED: 'ERR_SHMKIT_CHANNEL_UNSUPPORTED',
+  CORRUPT: ErrorCodes.CHANNEL_CORRUPT,
+  /** The channel was made by another version of the format. */
+  VERSION: ErrorCodes.CHANNEL_VERSION,
   /** The object exists but its header was never written. */
-  NOT_INITIALIZED: 'ERR_SHMKIT_NOT_INITIALIZED',
+  NOT_INITIALIZED: ErrorCodes.NOT_INITIALIZED,
   /** `create` without `exclusive` found a channel with other parameters. */
-  MISMATCH: 'ERR_SHMKIT_CHANNEL_MISMATCH',
+  MISMATCH: ErrorCodes.CHANNEL_MISMATCH,
   /** Every slot for this kind of end is held by a live process. */
-  BUSY: 'ERR_SHMKIT_CHANNEL_BUSY',
+  BUSY: ErrorCodes.CHANNEL_BUSY,
   /** Every sender closed and every message was received. */
-  ENDED: 'ERR_SHMKIT_CHANNEL_ENDED',
+  ENDED: ErrorCodes.CHANNEL_ENDED,
   /** The process (or thread) at the other end died without closing. */
-  PEER_DIED: 'ERR_SHMKIT_CHANNEL_PEER_DIED',
-  /** A sender must wait for space, but the receiver has closed. */
-  NO_RECEIVER: 'ERR_SHMKIT_CHANNEL_NO_RECEIVER',
+  PEER_DIED: ErrorCodes.CHANNEL_PEER_DIED,
+  /** A sender must wait for room, but the receiver has closed. */
+  NO_RECEIVER: ErrorCodes.CHANNEL_NO_RECEIVER,
   /** A message could not be decoded with the receiver's codec. */
-  DECODE: 'ERR_SHMKIT_CHANNEL_DECODE',
-  /** A call out of order: commit() without reserve(), release() without peek()... */
+  DECODE: ErrorCodes.CHANNEL_DECODE,
+  /** Node's code for a call out of order: commit() without reserve(), release() without peek()... */
   INVALID_STATE: 'ERR_INVALID_STATE',
 } as const;
 
@@ -29,16 +34,24 @@ export type ChannelErrorCode = (typeof ChannelErrorCode)[keyof typeof ChannelErr
 
 /** ERR_SHMKIT_CHANNEL_CORRUPT for channel `name`. */
 export function corrupt(name: string, what: string): CodedError {
-  return codedError(ChannelErrorCode.CORRUPT, `channel '${name}' is corrupt: ${what}`);
+  return codedError(ErrorCodes.CHANNEL_CORRUPT, `channel '${name}' is corrupt: ${what}`);
 }
 
+/** An error with one of Node's own codes (ERR_INVALID_STATE, ERR_STREAM_NULL_VALUES). */
+export function nodeError(code: string, message: string): CodedError {
+  const error = new Error(message) as CodedError;
+  error.code = code;
+  return error;
+}
+
+/** Node's ERR_INVALID_STATE, worded as Node words it. */
 export function invalidState(message: string): CodedError {
-  return codedError(ChannelErrorCode.INVALID_STATE, message);
+  return nodeError(ChannelErrorCode.INVALID_STATE, `Invalid state: ${message}`);
 }
 
 export function ended(name: string): CodedError {
   return codedError(
-    ChannelErrorCode.ENDED,
+    ErrorCodes.CHANNEL_ENDED,
     `channel '${name}' has ended: every sender closed and every message was received`,
   );
 }
@@ -46,7 +59,7 @@ export function ended(name: string): CodedError {
 /** ERR_SHMKIT_CHANNEL_PEER_DIED, with the dead thread's id as `tid`. */
 export function peerDied(name: string, who: string, tid: number): CodedError & { tid: number } {
   const error = codedError(
-    ChannelErrorCode.PEER_DIED,
+    ErrorCodes.CHANNEL_PEER_DIED,
     `channel '${name}': the ${who} (thread ${tid}) died without closing`,
   );
   return Object.assign(error, { tid });
@@ -54,16 +67,19 @@ export function peerDied(name: string, who: string, tid: number): CodedError & {
 
 export function noReceiver(name: string): CodedError {
   return codedError(
-    ChannelErrorCode.NO_RECEIVER,
+    ErrorCodes.CHANNEL_NO_RECEIVER,
     `channel '${name}' is full and its receiver has closed: nobody will make room`,
   );
 }
 
 export function busy(name: string, what: string): CodedError {
-  return codedError(ChannelErrorCode.BUSY, `channel '${name}': ${what}`);
+  return codedError(ErrorCodes.CHANNEL_BUSY, `channel '${name}': ${what}`);
 }
 
 export function decodeError(name: string, codec: string, cause: unknown): CodedError {
-  const error = new Error(`channel '${name}': a message is not valid ${codec}`, { cause });
-  return Object.assign(error, { code: ChannelErrorCode.DECODE });
+  const error = codedError(
+    ErrorCodes.CHANNEL_DECODE,
+    `channel '${name}': a message is not valid ${codec}`,
+  );
+  return Object.assign(error, { cause });
 }

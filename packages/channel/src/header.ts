@@ -171,7 +171,7 @@ function readLayoutOrThrow(bytes: Uint8Array) {
       throw codedError(ChannelErrorCode.NOT_INITIALIZED, 'the header is all zero: not initialised');
     if (layout.startsWith('version '))
       throw codedError(
-        ChannelErrorCode.UNSUPPORTED,
+        ChannelErrorCode.VERSION,
         `format ${layout}; this decoder reads version ${VERSION}`,
       );
     throw corrupt('(header)', layout);
@@ -187,7 +187,7 @@ function readLayoutOrThrow(bytes: Uint8Array) {
  *
  * @throws TypeError ERR_INVALID_ARG_TYPE when `bytes` is not a Uint8Array.
  * @throws Error ERR_SHMKIT_CHANNEL_CORRUPT (not a channel, or fewer bytes
- *   than the header), ERR_SHMKIT_CHANNEL_UNSUPPORTED (another format
+ *   than the header), ERR_SHMKIT_CHANNEL_VERSION (another format
  *   version), ERR_SHMKIT_NOT_INITIALIZED (all zero).
  */
 export function decodeChannelHeader(bytes: Uint8Array): ChannelInfo {

@@ -3,6 +3,10 @@
  *
  * @packageDocumentation
  */
+import { hideFramesIn } from '@shmkit/core/internal';
+
+// shmkit's errors point at the caller's code, not at this package's files.
+hideFramesIn(__dirname);
 
 // Shared-memory channels (rings in a POSIX shm object): channel.ts and its modules.
 export { Channel } from './channel';

@@ -5,7 +5,6 @@ import { Readable } from 'node:stream';
 import {
   abortError,
   closedError,
-  codedError,
   invalidArgValue,
   optionalBoolean,
   validateInteger,
@@ -13,7 +12,7 @@ import {
 } from '@shmkit/core/internal';
 import { BroadcastReader, type BroadcastStart } from './broadcast-reader';
 import { BYTES, JSON_TEXT, STRING, codecOption, decodeV8 } from './codec';
-import { ChannelErrorCode, decodeError } from './errors';
+import { ChannelErrorCode, decodeError, nodeError } from './errors';
 import { publishAll } from './flush';
 import { CODEC, W_RECEIVER_WAITING, type Codec } from './layout';
 import type { ChannelMemory } from './memory';
@@ -543,7 +542,7 @@ export class Receiver<Out = unknown>
     const deliver = (stream: Readable, value: Out): boolean => {
       if (value === null) {
         stream.destroy(
-          codedError(
+          nodeError(
             'ERR_STREAM_NULL_VALUES',
             'a message decoded to null, which ends an object-mode stream',
           ),

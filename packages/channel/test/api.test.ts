@@ -91,7 +91,7 @@ describe('create, open, unlink', () => {
     );
   });
 
-  it('open refuses a newer format (ERR_SHMKIT_CHANNEL_UNSUPPORTED) and a truncated object (CORRUPT)', () => {
+  it('open refuses a newer format (ERR_SHMKIT_CHANNEL_VERSION) and a truncated object (CORRUPT)', () => {
     const name = channelName();
     Channel.create(name, { capacity: 4096 }).close();
     {
@@ -100,7 +100,7 @@ describe('create, open, unlink', () => {
       map.int32Array(0, 4)[2] = 2;
     }
     expect(() => Channel.open(name)).toThrow(
-      expect.objectContaining({ code: ChannelErrorCode.UNSUPPORTED }),
+      expect.objectContaining({ code: ChannelErrorCode.VERSION }),
     );
     const cut = channelName();
     Channel.create(cut, { capacity: 65536 }).close();
