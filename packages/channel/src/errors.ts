@@ -1,6 +1,5 @@
 // The coded errors a channel reports besides the shared argument errors.
-// Their codes live in @shmkit/core's one table (error-codes.json).
-import { ErrorCodes } from '@shmkit/core';
+// Their codes are in @shmkit/core's one table (error-codes.json).
 import { codedError, type CodedError } from '@shmkit/core/internal';
 
 /**
@@ -9,23 +8,23 @@ import { codedError, type CodedError } from '@shmkit/core/internal';
  */
 export const ChannelErrorCode = {
   /** A shared word holds a value no correct peer writes (or the object is not a channel). */
-  CORRUPT: ErrorCodes.CHANNEL_CORRUPT,
+  CORRUPT: 'ERR_SHMKIT_CHANNEL_CORRUPT',
   /** The channel was made by another version of the format. */
-  VERSION: ErrorCodes.CHANNEL_VERSION,
+  VERSION: 'ERR_SHMKIT_CHANNEL_VERSION',
   /** The object exists but its header was never written. */
-  NOT_INITIALIZED: ErrorCodes.NOT_INITIALIZED,
+  NOT_INITIALIZED: 'ERR_SHMKIT_NOT_INITIALIZED',
   /** `create` without `exclusive` found a channel with other parameters. */
-  MISMATCH: ErrorCodes.CHANNEL_MISMATCH,
+  MISMATCH: 'ERR_SHMKIT_CHANNEL_MISMATCH',
   /** Every slot for this kind of end is held by a live process. */
-  BUSY: ErrorCodes.CHANNEL_BUSY,
+  BUSY: 'ERR_SHMKIT_CHANNEL_BUSY',
   /** Every sender closed and every message was received. */
-  ENDED: ErrorCodes.CHANNEL_ENDED,
+  ENDED: 'ERR_SHMKIT_CHANNEL_ENDED',
   /** The process (or thread) at the other end died without closing. */
-  PEER_DIED: ErrorCodes.CHANNEL_PEER_DIED,
+  PEER_DIED: 'ERR_SHMKIT_CHANNEL_PEER_DIED',
   /** A sender must wait for room, but the receiver has closed. */
-  NO_RECEIVER: ErrorCodes.CHANNEL_NO_RECEIVER,
+  NO_RECEIVER: 'ERR_SHMKIT_CHANNEL_NO_RECEIVER',
   /** A message could not be decoded with the receiver's codec. */
-  DECODE: ErrorCodes.CHANNEL_DECODE,
+  DECODE: 'ERR_SHMKIT_CHANNEL_DECODE',
   /** Node's code for a call out of order: commit() without reserve(), release() without peek()... */
   INVALID_STATE: 'ERR_INVALID_STATE',
 } as const;
@@ -34,7 +33,7 @@ export type ChannelErrorCode = (typeof ChannelErrorCode)[keyof typeof ChannelErr
 
 /** ERR_SHMKIT_CHANNEL_CORRUPT for channel `name`. */
 export function corrupt(name: string, what: string): CodedError {
-  return codedError(ErrorCodes.CHANNEL_CORRUPT, `channel '${name}' is corrupt: ${what}`);
+  return codedError('ERR_SHMKIT_CHANNEL_CORRUPT', `channel '${name}' is corrupt: ${what}`);
 }
 
 /** An error with one of Node's own codes (ERR_INVALID_STATE, ERR_STREAM_NULL_VALUES). */
@@ -51,7 +50,7 @@ export function invalidState(message: string): CodedError {
 
 export function ended(name: string): CodedError {
   return codedError(
-    ErrorCodes.CHANNEL_ENDED,
+    'ERR_SHMKIT_CHANNEL_ENDED',
     `channel '${name}' has ended: every sender closed and every message was received`,
   );
 }
@@ -59,7 +58,7 @@ export function ended(name: string): CodedError {
 /** ERR_SHMKIT_CHANNEL_PEER_DIED, with the dead thread's id as `tid`. */
 export function peerDied(name: string, who: string, tid: number): CodedError & { tid: number } {
   const error = codedError(
-    ErrorCodes.CHANNEL_PEER_DIED,
+    'ERR_SHMKIT_CHANNEL_PEER_DIED',
     `channel '${name}': the ${who} (thread ${tid}) died without closing`,
   );
   return Object.assign(error, { tid });
@@ -67,18 +66,18 @@ export function peerDied(name: string, who: string, tid: number): CodedError & {
 
 export function noReceiver(name: string): CodedError {
   return codedError(
-    ErrorCodes.CHANNEL_NO_RECEIVER,
+    'ERR_SHMKIT_CHANNEL_NO_RECEIVER',
     `channel '${name}' is full and its receiver has closed: nobody will make room`,
   );
 }
 
 export function busy(name: string, what: string): CodedError {
-  return codedError(ErrorCodes.CHANNEL_BUSY, `channel '${name}': ${what}`);
+  return codedError('ERR_SHMKIT_CHANNEL_BUSY', `channel '${name}': ${what}`);
 }
 
 export function decodeError(name: string, codec: string, cause: unknown): CodedError {
   const error = codedError(
-    ErrorCodes.CHANNEL_DECODE,
+    'ERR_SHMKIT_CHANNEL_DECODE',
     `channel '${name}': a message is not valid ${codec}`,
   );
   return Object.assign(error, { cause });
