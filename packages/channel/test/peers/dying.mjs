@@ -11,6 +11,8 @@
 //       a sender that fills the ring, prints 'full', then waits for room and
 //       prints how that ended.
 import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { setInterval } from 'node:timers';
 import { Channel } from '@shmkit/channel';
 
 const [role, name, a] = process.argv.slice(2);

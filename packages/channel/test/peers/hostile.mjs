@@ -5,6 +5,7 @@
 // exit signal), no hang (every wait has a timeout), no busy loop (CPU time
 // of timed waits is checked).
 //   node hostile.mjs <prefix> <kind>
+import { performance } from 'node:perf_hooks';
 import { PosixShm } from '@shmkit/posix-shm';
 import { Channel, decodeChannelHeader, inspectChannel } from '@shmkit/channel';
 
