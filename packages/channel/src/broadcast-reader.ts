@@ -25,13 +25,11 @@ import {
   ringWord,
   slotWord,
 } from './layout';
+import type { BroadcastStart } from './layout';
 import type { ChannelMemory } from './memory';
 import { claim, reclaimIfDead, reclaimRing, release } from './owner';
 import type { ReceiverCore, ReceiverEvent } from './receiver-core';
 import { SLICE_MS } from './wait-options';
-
-/** Where a new broadcast receiver starts reading. */
-export type BroadcastStart = 'next' | 'oldest';
 
 // x86-64 never reorders a load with an older load, so reading a record and
 // then the head word is already ordered. Elsewhere (arm64) a plain load may

@@ -15,7 +15,8 @@ import {
 } from '@shmkit/core/internal';
 import { PosixShm, SHM_DIRECTORY } from '@shmkit/posix-shm';
 import { codecOption } from './codec';
-import { ChannelErrorCode, corrupt } from './errors';
+import { ChannelErrorCode } from './error-codes';
+import { corrupt } from './errors';
 import { decodeHeader, type ChannelInfo } from './header';
 import {
   HEADER_ALIGN,

@@ -3,7 +3,8 @@
 // reads: copies of the header bytes, or the object opened read-only.
 import { codedError, invalidArgType, validateString } from '@shmkit/core/internal';
 import { PosixShm } from '@shmkit/posix-shm';
-import { ChannelErrorCode, corrupt } from './errors';
+import { ChannelErrorCode } from './error-codes';
+import { corrupt } from './errors';
 import {
   EXIT_CLOSED,
   EXIT_DIED,

@@ -20,10 +20,9 @@ export type {
   ReceiverReadableOptions,
   SenderDiedEvent,
 } from './receiver';
-export type { BroadcastStart } from './broadcast-reader';
-export type { ChannelKind, Codec } from './layout';
+export type { BroadcastStart, ChannelKind, Codec } from './layout';
 export type { CodecOutput, Decoded, Encodable } from './codec';
 export type { AsyncWaitOptions, WaitOptions, WaitStats } from './wait-options';
-export { ChannelErrorCode } from './errors';
+export { ChannelErrorCode } from './error-codes';
 export { channelHeaderBytes, decodeChannelHeader, inspectChannel, isChannelHeader } from './header';
 export type { ChannelExit, ChannelInfo, ChannelReceiverInfo, ChannelSenderInfo } from './header';

@@ -22,6 +22,8 @@ export const KIND = { spsc: 1, mpsc: 2, broadcast: 3 } as const;
 export const CODEC = { bytes: 0, string: 1, json: 2, v8: 3 } as const;
 
 export type ChannelKind = keyof typeof KIND;
+/** Where a new broadcast receiver starts reading: the next message sent, or the oldest one kept. */
+export type BroadcastStart = 'next' | 'oldest';
 export type Codec = keyof typeof CODEC;
 
 export const KIND_NAMES: readonly (ChannelKind | undefined)[] = [

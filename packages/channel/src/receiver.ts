@@ -10,11 +10,12 @@ import {
   validateInteger,
   validateOptions,
 } from '@shmkit/core/internal';
-import { BroadcastReader, type BroadcastStart } from './broadcast-reader';
+import { BroadcastReader } from './broadcast-reader';
 import { BYTES, JSON_TEXT, STRING, codecOption, decodeV8 } from './codec';
-import { ChannelErrorCode, decodeError, nodeError } from './errors';
+import { ChannelErrorCode } from './error-codes';
+import { decodeError, nodeError } from './errors';
 import { publishAll } from './flush';
-import { CODEC, W_RECEIVER_WAITING, type Codec } from './layout';
+import { CODEC, W_RECEIVER_WAITING, type BroadcastStart, type Codec } from './layout';
 import type { ChannelMemory } from './memory';
 import type { ReceiverCore, ReceiverEvent } from './receiver-core';
 import { RingReader } from './ring-reader';

@@ -91,7 +91,7 @@ export interface SenderInit {
  *
  * @typeParam In - what `send` accepts.
  */
-export class Sender<In = unknown> implements Disposable, Publisher {
+export class Sender<In = unknown> implements Disposable {
   readonly #mem: ChannelMemory;
   readonly #words: Int32Array;
   readonly #bytes: Uint8Array;

@@ -4,11 +4,12 @@ import type { SyncAdapter } from './sync/adapter.js';
 /** 'ns' rows are latencies (lower is better); 'GB/s' rows are throughputs (10^9 bytes/s, higher is better). */
 export type Unit = 'ns' | 'GB/s';
 
-export type GroupId = 'call' | 'latency' | 'bulk' | 'mapping' | 'contention';
+export type GroupId = 'call' | 'latency' | 'messages' | 'bulk' | 'mapping' | 'contention';
 
 export const GROUPS: Record<GroupId, string> = {
   call: 'Call overhead (per operation)',
   latency: 'Round trip between two processes (one small message)',
+  messages: 'Message rate between two processes (one way, per message)',
   bulk: 'Bulk throughput between two processes',
   mapping: 'Mapping',
   contention: 'Contention under one mutex',

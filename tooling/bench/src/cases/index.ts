@@ -4,6 +4,8 @@
 import type { BenchCase } from '../registry.js';
 import { bulkCases, bulkPeers } from './bulk.js';
 import { callCases } from './call.js';
+import { channelLatencyCases, channelLatencyPeers } from './channel-latency.js';
+import { channelRateCases, channelRatePeers } from './channel-rate.js';
 import { latencyCases, latencyPeers } from './latency.js';
 import { mappingCases } from './mapping.js';
 import { syncBulkCases, syncBulkPeers } from './sync-bulk.js';
@@ -16,6 +18,8 @@ export const cases: BenchCase[] = [
   ...syncCallCases,
   ...latencyCases,
   ...syncLatencyCases,
+  ...channelLatencyCases,
+  ...channelRateCases,
   ...bulkCases,
   ...syncBulkCases,
   ...mappingCases,
@@ -28,4 +32,6 @@ export const peers: Record<string, (args: unknown) => Promise<void>> = {
   ...syncLatencyPeers,
   ...syncBulkPeers,
   ...syncContentionPeers,
+  ...channelLatencyPeers,
+  ...channelRatePeers,
 };
