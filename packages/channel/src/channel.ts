@@ -384,6 +384,7 @@ export class Channel<T = unknown> implements Disposable {
     return this.#created;
   }
 
+  /** True after close(). */
   get closed(): boolean {
     return this.#closed;
   }
@@ -458,10 +459,12 @@ export class Channel<T = unknown> implements Disposable {
     this.#mem.close();
   }
 
+  /** `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
 
+  /** `'Channel'`, for `Object.prototype.toString`. */
   get [Symbol.toStringTag](): string {
     return 'Channel';
   }

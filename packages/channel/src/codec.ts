@@ -12,9 +12,13 @@ export const V8 = CODEC.v8;
 
 /** What a receiver with each codec returns. */
 export interface CodecOutput {
+  /** A copy of the message's bytes. */
   bytes: Buffer;
+  /** The message decoded as UTF-8. */
   string: string;
+  /** The message parsed as JSON. */
   json: unknown;
+  /** The message deserialized with `node:v8`. */
   v8: unknown;
 }
 

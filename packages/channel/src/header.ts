@@ -76,6 +76,7 @@ export interface ChannelSenderInfo {
 
 /** One receiver slot of a decoded header. */
 export interface ChannelReceiverInfo {
+  /** The slot index. */
   slot: number;
   /** Thread id of the receiver attached now; 0 when the slot is free. */
   owner: number;
@@ -95,14 +96,17 @@ export interface ChannelReceiverInfo {
 export interface ChannelInfo {
   /** Format version (1). */
   version: number;
+  /** spsc, mpsc or broadcast. */
   kind: ChannelKind;
   /** The codec ends use by default. */
   codec: Codec;
   /** Bytes of data per ring. */
   capacity: number;
+  /** The largest message payload: half the capacity minus 8. */
   maxMessageBytes: number;
   /** Sender slots: one ring each. */
   senderSlots: number;
+  /** Receiver slots (1 except for broadcast). */
   receiverSlots: number;
   /** Bytes before ring 0's data. */
   headerBytes: number;
@@ -120,7 +124,9 @@ export interface ChannelInfo {
   receiverWaiting: boolean;
   /** Sum of every ring's used bytes. */
   usedBytes: number;
+  /** Every sender slot (ring), attached or not. */
   senders: ChannelSenderInfo[];
+  /** Every receiver slot, attached or not. */
   receivers: ChannelReceiverInfo[];
   /**
    * True when no sender is attached, one has been, and every ring is empty:

@@ -16,15 +16,17 @@ export const HEADER_ALIGN = 4096;
 /** Words written by different parties sit this many bytes apart (two x86 lines). */
 export const LINE = 128;
 
-/** Channel kinds as stored in the header. */
+/** @internal Channel kinds as stored in the header. */
 export const KIND = { spsc: 1, mpsc: 2, broadcast: 3 } as const;
-/** Codec hints as stored in the header. */
+/** @internal Codec hints as stored in the header. */
 export const CODEC = { bytes: 0, string: 1, json: 2, v8: 3 } as const;
 
-export type ChannelKind = keyof typeof KIND;
+/** `'spsc'`, `'mpsc'` or `'broadcast'` (see {@link ChannelOptions.kind}). */
+export type ChannelKind = 'spsc' | 'mpsc' | 'broadcast';
 /** Where a new broadcast receiver starts reading: the next message sent, or the oldest one kept. */
 export type BroadcastStart = 'next' | 'oldest';
-export type Codec = keyof typeof CODEC;
+/** How values become message bytes: `'bytes'`, `'string'` (UTF-8), `'json'` or `'v8'` (`node:v8` serialize). */
+export type Codec = 'bytes' | 'string' | 'json' | 'v8';
 
 export const KIND_NAMES: readonly (ChannelKind | undefined)[] = [
   undefined,

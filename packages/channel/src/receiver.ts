@@ -616,10 +616,12 @@ export class Receiver<Out = unknown>
     this.#onClose(this);
   }
 
+  /** `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
 
+  /** `'Receiver'`, for `Object.prototype.toString`. */
   get [Symbol.toStringTag](): string {
     return 'Receiver';
   }

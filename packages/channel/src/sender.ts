@@ -803,10 +803,12 @@ export class Sender<In = unknown> implements Disposable {
     this.#onClose(this);
   }
 
+  /** `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
 
+  /** `'Sender'`, for `Object.prototype.toString`. */
   get [Symbol.toStringTag](): string {
     return 'Sender';
   }
