@@ -164,13 +164,13 @@ export class Receiver<Out = unknown>
    */
   receive(options?: WaitOptions): Out | undefined {
     this.#live();
+    const wait = options === undefined ? FOREVER : parseWait(options, false);
     const core = this.#core;
     const at = core.peek();
     if (at >= 0) {
       const value = this.#take(at);
       if (value !== TORN) return value;
     }
-    const wait = options === undefined ? FOREVER : parseWait(options, false);
     for (;;) {
       const next = core.peek();
       if (next >= 0) {
@@ -315,10 +315,10 @@ export class Receiver<Out = unknown>
    */
   peekOffset(options?: WaitOptions): number {
     this.#live();
+    const wait = options === undefined ? FOREVER : parseWait(options, false);
     const core = this.#core;
     const at = core.peek();
     if (at >= 0) return at;
-    const wait = options === undefined ? FOREVER : parseWait(options, false);
     for (;;) {
       const next = core.peek();
       if (next >= 0) return next;

@@ -388,9 +388,9 @@ export class Sender<In = unknown> implements Disposable {
   reserveOffset(length: number, options?: WaitOptions): number {
     this.#usable();
     this.#checkLength(length);
+    const wait = options === undefined ? FOREVER : parseWait(options, false);
     let at = this.#claim(length);
     if (at < 0) {
-      const wait = options === undefined ? FOREVER : parseWait(options, false);
       if (!this.#waitForRoom(length, wait)) return -1;
       at = this.#claim(length);
     }

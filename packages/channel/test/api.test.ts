@@ -111,7 +111,7 @@ describe('create, open, unlink', () => {
     );
   });
 
-  it('validates every argument before acting', () => {
+  it('validates every argument before acting', async () => {
     const name = channelName();
     expect(() => Channel.create(42 as unknown as string)).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
@@ -194,6 +194,24 @@ describe('create, open, unlink', () => {
     expect(() => channel.sender({ batch: 0 })).toThrow(
       expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
     );
+    // Checked before acting, even when a message is there: nothing is consumed.
+    tx.send(Buffer.from('kept'));
+    tx.flush();
+    expect(() => rx.receive({ timeout: -1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => rx.peekOffset({ spin: -1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => tx.reserveOffset(8, { timeout: NaN })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    await expect(rx.receiveAsync({ signal: 'no' as unknown as AbortSignal })).rejects.toMatchObject(
+      {
+        code: 'ERR_INVALID_ARG_TYPE',
+      },
+    );
+    expect(String(rx.receive({ timeout: 0 }))).toBe('kept');
     expect(() => channel.receiver({ start: 'end' as 'next' })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
     );
@@ -278,6 +296,27 @@ describe('sending and receiving', () => {
     tx.send(Buffer.from('[1]'));
     expect(() => rx.receive()).toThrow(expect.objectContaining({ code: ChannelErrorCode.DECODE }));
     expect(rx.receive()).toEqual([1]);
+  });
+
+  it('v8 garbage is ERR_SHMKIT_CHANNEL_DECODE; null cannot travel through an object-mode Readable', async () => {
+    const channel = Channel.create(channelName(), { capacity: 4096 });
+    using _ = channel;
+    const tx = channel.sender();
+    const rx = channel.receiver({ codec: 'v8' });
+    tx.send(Buffer.from([0xff, 0x0f, 0x99, 0x01, 0x02]));
+    tx.send(new Uint8Array(0));
+    expect(() => rx.receive()).toThrow(expect.objectContaining({ code: ChannelErrorCode.DECODE }));
+    expect(() => rx.receive()).toThrow(expect.objectContaining({ code: ChannelErrorCode.DECODE }));
+    rx.close();
+    const jrx = channel.receiver({ codec: 'json' });
+    tx.send(Buffer.from('null'));
+    const stream = jrx.readable();
+    const { once } = await import('node:events');
+    const failed = once(stream, 'error');
+    stream.resume();
+    const [error] = (await failed) as [{ code?: string }];
+    expect(error.code).toBe('ERR_STREAM_NULL_VALUES');
+    expect(jrx.closed).toBe(true);
   });
 
   it('messages of random sizes cross the ring end as one contiguous view each', () => {
