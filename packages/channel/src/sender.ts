@@ -14,7 +14,7 @@ import {
 } from '@shmkit/core/internal';
 import { BYTES, JSON_TEXT, STRING, V8, codecOption, textOf, viewOf, type Encodable } from './codec';
 import { busy, corrupt, invalidState, noReceiver, peerDied } from './errors';
-import { publishAll, publishLater, published, type Publisher } from './flush';
+import { publishAll, publishLater, published } from './flush';
 import {
   CODEC,
   PADDING,
