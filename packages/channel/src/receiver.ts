@@ -62,6 +62,11 @@ export interface LappedEvent {
   missed: number;
 }
 
+/** Resolves in the check phase of this event-loop turn (after I/O callbacks). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** A torn broadcast record: read again. */
 const TORN: unique symbol = Symbol('torn');
 
@@ -376,6 +381,11 @@ export class Receiver<Out = unknown>
     publishAll();
     core.publish();
     for (let i = 0; i < wait.spin; i++) if (core.poll()) return true;
+    // One event-loop turn first: a busy sender publishes its next batch
+    // within microseconds, far less than parking a wait costs.
+    await nextTurn();
+    this.#live();
+    if (core.poll()) return true;
     const mem = this.#mem;
     for (;;) {
       const left = this.#prepareSleep(wait.deadline);

@@ -606,6 +606,11 @@ export class Sender<In = unknown> implements Disposable {
     publishAll();
     this.publish();
     for (let i = 0; i < wait.spin; i++) if (this.#hasRoom(total)) return true;
+    // One event-loop turn first: a busy receiver gives room back within
+    // microseconds, far less than parking a wait costs.
+    await new Promise((resolve) => setImmediate(resolve));
+    this.#live();
+    if (this.#hasRoom(total)) return true;
     const mem = this.#mem;
     for (;;) {
       const left = this.#prepareSleep(total, wait.deadline);

@@ -1,5 +1,6 @@
 // The API in one process: every form of sending and receiving, codecs,
 // zero-copy, ends, and every documented argument and state error.
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { PosixShm } from '@shmkit/posix-shm';
 import { Channel, ChannelErrorCode, type Receiver, type Sender } from '../src/index';
@@ -311,7 +312,6 @@ describe('sending and receiving', () => {
     const jrx = channel.receiver({ codec: 'json' });
     tx.send(Buffer.from('null'));
     const stream = jrx.readable();
-    const { once } = await import('node:events');
     const failed = once(stream, 'error');
     stream.resume();
     const [error] = (await failed) as [{ code?: string }];
