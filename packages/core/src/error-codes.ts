@@ -80,6 +80,12 @@ export const ErrorCodes = {
    */
   CLOSED: 'ERR_SHMKIT_CLOSED',
   /**
+   * A word of a primitive in shared memory holds a value no shmkit primitive writes (another
+   * process overwrote it): the call refuses it instead of misbehaving. Initialise the primitive
+   * again. Thrown as a Error by `SharedEvent` waits (@shmkit/sync).
+   */
+  CORRUPT: 'ERR_SHMKIT_CORRUPT',
+  /**
    * The file or object to map has 0 bytes: there is nothing to map (grow it first: `size` for
    * `mapFile`, `resize()` for `PosixShm`). Thrown as a Error by `mapFile` (@shmkit/mmap),
    * `PosixShm.map` (@shmkit/posix-shm).

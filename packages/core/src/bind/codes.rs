@@ -44,6 +44,10 @@ pub enum Code {
     ChannelVersion,
     /// An object used after close() (or a view of memory that was unmapped). Thrown as a Error.
     Closed,
+    /// A word of a primitive in shared memory holds a value no shmkit primitive writes (another
+    /// process overwrote it): the call refuses it instead of misbehaving. Initialise the primitive
+    /// again. Thrown as a Error.
+    Corrupt,
     /// The file or object to map has 0 bytes: there is nothing to map (grow it first: size for
     /// mapFile, resize() for PosixShm). Thrown as a Error.
     Empty,
@@ -89,6 +93,7 @@ impl Code {
             Code::ChannelPeerDied => "ERR_SHMKIT_CHANNEL_PEER_DIED",
             Code::ChannelVersion => "ERR_SHMKIT_CHANNEL_VERSION",
             Code::Closed => "ERR_SHMKIT_CLOSED",
+            Code::Corrupt => "ERR_SHMKIT_CORRUPT",
             Code::Empty => "ERR_SHMKIT_EMPTY",
             Code::FifoEnded => "ERR_SHMKIT_FIFO_ENDED",
             Code::Internal => "ERR_SHMKIT_INTERNAL",
@@ -115,6 +120,7 @@ impl Code {
             Code::ChannelPeerDied => "Error",
             Code::ChannelVersion => "Error",
             Code::Closed => "Error",
+            Code::Corrupt => "Error",
             Code::Empty => "Error",
             Code::FifoEnded => "Error",
             Code::Internal => "Error",

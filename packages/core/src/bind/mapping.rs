@@ -240,6 +240,8 @@ fn close(env: Env, call: &CallInfo) -> JsResult<Value> {
     if let Some(buffer) = buffer_arg(region, call.arg(1, "buffer")?)? {
         detach(region, buffer)?;
     }
+    // Waits on this memory end now (ERR_SHMKIT_CLOSED) instead of never.
+    super::wait::region_closed(env, region);
     env.boolean(region.release(env))
 }
 

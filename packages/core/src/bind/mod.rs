@@ -14,7 +14,7 @@ mod sem;
 mod sync;
 mod sysv;
 mod sysv_sem;
-mod wait_token;
+pub mod wait;
 
 // Used by the area modules that create mappings (sysv, posix_shm, mmap) and
 // those that operate on them (mlock).
@@ -34,7 +34,7 @@ pub fn register(exports: &Exports) -> JsResult<()> {
     mmap::register(exports)?;
     mlock::register(exports)?;
     sync::register(exports)?;
-    wait_token::register(exports)?;
+    wait::register(exports)?;
     sem::register(exports)?;
     sysv_sem::register(exports)?;
     fifo::register(exports)?;

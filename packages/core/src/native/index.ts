@@ -10,7 +10,7 @@ import type { SemNative } from './sem';
 import type { SyncNative } from './sync';
 import type { SysvNative } from './sysv';
 import type { SysvSemNative } from './sysv-sem';
-import type { WaitTokenNative } from './wait-token';
+import type { WaitNative } from './wait';
 
 export type * from './core';
 export type * from './errors';
@@ -22,7 +22,7 @@ export type * from './sem';
 export type * from './sync';
 export type * from './sysv';
 export type * from './sysv-sem';
-export type * from './wait-token';
+export type * from './wait';
 
 /** Every function the addon exports. */
 export interface NativeBinding
@@ -35,5 +35,5 @@ export interface NativeBinding
     SyncNative,
     SemNative,
     SysvSemNative,
-    WaitTokenNative,
+    WaitNative,
     FifoNative {}
