@@ -14,6 +14,7 @@ import { BroadcastReader } from './broadcast-reader';
 import { BYTES, JSON_TEXT, STRING, codecOption, decodeV8 } from './codec';
 import { ChannelErrorCode } from './error-codes';
 import { decodeError, nodeError } from './errors';
+import { SerialQueue } from './serial';
 import { publishAll } from './flush';
 import { CODEC, W_RECEIVER_WAITING, type BroadcastStart, type Codec } from './layout';
 import type { ChannelMemory } from './memory';
@@ -111,7 +112,7 @@ export class Receiver<Out = unknown>
   #waiters = 0;
   #sleeps = 0;
   #missedWakeups = 0;
-  #queue: Promise<unknown> | undefined;
+  readonly #serial = new SerialQueue();
 
   /** @internal Use {@link Channel.receiver}. */
   constructor(init: ReceiverInit) {
@@ -210,14 +211,14 @@ export class Receiver<Out = unknown>
       this.#live();
       const wait = options === undefined ? FOREVER : parseWait(options, true);
       if (wait.signal?.aborted === true) throw abortError(wait.signal);
-      if (this.#queue === undefined) {
+      if (this.#serial.size === 0) {
         const at = this.#core.peek();
         if (at >= 0) {
           const value = this.#take(at);
           if (value !== TORN) return Promise.resolve(value);
         }
       }
-      return this.#enqueue(() => this.#receiveLater(wait));
+      return this.#serial.run(() => this.#receiveLater(wait), wait, undefined);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -301,14 +302,18 @@ export class Receiver<Out = unknown>
     this.#live();
     const wait = options === undefined ? FOREVER : parseWait(options, true);
     if (wait.signal?.aborted === true) throw abortError(wait.signal);
-    const at = await this.#enqueue(async () => {
-      for (;;) {
-        this.#live();
-        const next = this.#core.peek();
-        if (next >= 0) return next;
-        if (!(await this.#waitAsync(wait))) return -1;
-      }
-    });
+    const at = await this.#serial.run(
+      async () => {
+        for (;;) {
+          this.#live();
+          const next = this.#core.peek();
+          if (next >= 0) return next;
+          if (!(await this.#waitAsync(wait))) return -1;
+        }
+      },
+      wait,
+      -1,
+    );
     return at < 0 ? undefined : this.#bytes.subarray(at, at + this.#core.peekLength);
   }
 
@@ -474,21 +479,6 @@ export class Receiver<Out = unknown>
     if (end !== undefined) throw end;
   }
 
-  /** Runs async receives one after the other, in call order. */
-  #enqueue<T>(job: () => Promise<T>): Promise<T> {
-    const before = this.#queue;
-    const run = before === undefined ? job() : before.then(job, job);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#queue = settled;
-    void settled.then(() => {
-      if (this.#queue === settled) this.#queue = undefined;
-    });
-    return run;
-  }
-
   // ---- iteration and streams ----------------------------------------------
 
   /**
@@ -507,22 +497,26 @@ export class Receiver<Out = unknown>
   #next(): Promise<IteratorResult<Out>> {
     try {
       this.#live();
-      if (this.#queue === undefined) {
+      if (this.#serial.size === 0) {
         const at = this.#core.peek();
         if (at >= 0) {
           const value = this.#take(at);
           if (value !== TORN) return Promise.resolve({ value, done: false });
         }
       }
-      return this.#enqueue(async () => {
-        try {
-          return { value: (await this.#receiveLater(FOREVER)) as Out, done: false };
-        } catch (error) {
-          if ((error as { code?: unknown }).code === ChannelErrorCode.ENDED)
-            return { value: undefined, done: true };
-          throw error;
-        }
-      });
+      return this.#serial.run(
+        async (): Promise<IteratorResult<Out>> => {
+          try {
+            return { value: (await this.#receiveLater(FOREVER)) as Out, done: false };
+          } catch (error) {
+            if ((error as { code?: unknown }).code === ChannelErrorCode.ENDED)
+              return { value: undefined, done: true };
+            throw error;
+          }
+        },
+        FOREVER,
+        { value: undefined, done: true },
+      );
     } catch (error) {
       return Promise.reject(error);
     }

@@ -14,6 +14,7 @@ import {
 } from '@shmkit/core/internal';
 import { BYTES, JSON_TEXT, STRING, V8, codecOption, textOf, viewOf, type Encodable } from './codec';
 import { busy, corrupt, invalidState, noReceiver, peerDied } from './errors';
+import { SerialQueue } from './serial';
 import { publishAll, publishLater, published } from './flush';
 import {
   CODEC,
@@ -127,7 +128,7 @@ export class Sender<In = unknown> implements Disposable {
   #recordPos = 0;
   /** Byte offset of the reserved payload in the object. */
   #reservedAt = 0;
-  #asyncPending = 0;
+  readonly #serial = new SerialQueue();
   #closed = false;
   #sleeps = 0;
   #missedWakeups = 0;
@@ -257,8 +258,9 @@ export class Sender<In = unknown> implements Disposable {
       const wait = options === undefined ? FOREVER : parseWait(options, true);
       if (wait.signal?.aborted === true) throw abortError(wait.signal);
       if (this.#reserved >= 0) throw invalidState('a reserve() is not committed yet');
-      if (this.#asyncPending === 0 && this.#send(message, undefined)) return Promise.resolve(true);
-      return this.#sendLater(this.#encodeCopy(message), wait);
+      if (this.#serial.size === 0 && this.#send(message, undefined)) return Promise.resolve(true);
+      const bytes = this.#encodeCopy(message);
+      return this.#serial.run(() => this.#sendLater(bytes, wait), wait, false);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -321,21 +323,16 @@ export class Sender<In = unknown> implements Disposable {
 
   async #sendLater(bytes: Uint8Array, wait: Wait): Promise<boolean> {
     if (bytes.byteLength > this.#max) throw this.#tooLarge(bytes.byteLength);
-    this.#asyncPending++;
-    try {
-      const length = bytes.byteLength;
-      for (;;) {
-        this.#live();
-        const at = this.#claim(length);
-        if (at >= 0) {
-          this.#bytes.set(bytes, at);
-          this.#commitAt(length);
-          return true;
-        }
-        if (!(await this.#waitForRoomAsync(length, wait))) return false;
+    const length = bytes.byteLength;
+    for (;;) {
+      this.#live();
+      const at = this.#claim(length);
+      if (at >= 0) {
+        this.#bytes.set(bytes, at);
+        this.#commitAt(length);
+        return true;
       }
-    } finally {
-      this.#asyncPending--;
+      if (!(await this.#waitForRoomAsync(length, wait))) return false;
     }
   }
 
@@ -359,24 +356,24 @@ export class Sender<In = unknown> implements Disposable {
 
   /** {@link Sender.reserve}, waiting for room asynchronously. */
   async reserveAsync(length: number, options?: AsyncWaitOptions): Promise<Uint8Array | undefined> {
-    this.#usable();
+    this.#live();
+    if (this.#reserved >= 0) throw invalidState('a reserve() is not committed yet');
     this.#checkLength(length);
     const wait = options === undefined ? FOREVER : parseWait(options, true);
     if (wait.signal?.aborted === true) throw abortError(wait.signal);
-    this.#asyncPending++;
-    try {
-      for (;;) {
-        this.#live();
-        if (this.#reserved >= 0) throw invalidState('a reserve() is not committed yet');
-        const at = this.#claim(length);
-        if (at >= 0) {
-          this.#reserved = length;
-          return this.#bytes.subarray(at, at + length);
-        }
-        if (!(await this.#waitForRoomAsync(length, wait))) return undefined;
+    return this.#serial.run(() => this.#reserveLater(length, wait), wait, undefined);
+  }
+
+  async #reserveLater(length: number, wait: Wait): Promise<Uint8Array | undefined> {
+    for (;;) {
+      this.#live();
+      if (this.#reserved >= 0) throw invalidState('a reserve() is not committed yet');
+      const at = this.#claim(length);
+      if (at >= 0) {
+        this.#reserved = length;
+        return this.#bytes.subarray(at, at + length);
       }
-    } finally {
-      this.#asyncPending--;
+      if (!(await this.#waitForRoomAsync(length, wait))) return undefined;
     }
   }
 
@@ -718,9 +715,7 @@ export class Sender<In = unknown> implements Disposable {
           return sent;
         }
       }
-      return this.#asyncPending === 0 && this.#send(chunk, undefined)
-        ? true
-        : this.sendAsync(chunk);
+      return this.#serial.size === 0 && this.#send(chunk, undefined) ? true : this.sendAsync(chunk);
     };
     return new Writable({
       objectMode,
@@ -765,7 +760,7 @@ export class Sender<In = unknown> implements Disposable {
 
   #usable(): void {
     this.#live();
-    if (this.#asyncPending !== 0)
+    if (this.#serial.size !== 0)
       throw invalidState('a sendAsync() or reserveAsync() is waiting; await it first');
     if (this.#reserved >= 0) throw invalidState('a reserve() is not committed yet');
   }

@@ -431,7 +431,7 @@ describe('sending and receiving', () => {
     expect(await tx.sendAsync(Buffer.alloc(1), { timeout: 5 })).toBe(false);
     let got = 0;
     for (;;) {
-      const m = await rx.receiveAsync({ timeout: 200 });
+      const m = await rx.receiveAsync({ timeout: 5000 });
       if (m === undefined) break;
       got++;
       if (String(m) === 'after') break;
@@ -443,6 +443,49 @@ describe('sending and receiving', () => {
     tx.commit();
     expect([...(await rx.peekAsync())!]).toEqual([1, 2, 3, 4]);
     rx.release();
+  });
+
+  it('async sends keep call order while they wait, and a sync send works right after an await', async () => {
+    const { channel, tx, rx } = pair();
+    using _ = channel;
+    while (tx.trySend(Buffer.alloc(1000))) {
+      /* fill */
+    }
+    const big = tx.sendAsync(Buffer.alloc(1000, 1)); // waits for room
+    const small = tx.sendAsync(Buffer.alloc(8, 2)); // would fit sooner: must still come second
+    const order: number[] = [];
+    for (;;) {
+      const m = (await rx.receiveAsync({ timeout: 5000 })) as Buffer;
+      if (m[0] !== 0) order.push(m[0]!);
+      if (order.length === 2) break;
+    }
+    expect(order).toEqual([1, 2]);
+    expect([await big, await small]).toEqual([true, true]);
+    await tx.sendAsync(Buffer.from('x'));
+    expect(tx.send(Buffer.from('y'))).toBe(true);
+    expect([String(rx.receive()), String(rx.receive())]).toEqual(['x', 'y']);
+  });
+
+  it('an async call waiting its turn still honours its own timeout and signal', async () => {
+    const { channel, tx, rx } = pair();
+    using _ = channel;
+    const first = rx.receiveAsync(); // no timeout: waits for a message
+    expect(await rx.receiveAsync({ timeout: 20 })).toBeUndefined(); // queued behind it, gives up
+    const controller = new AbortController();
+    const aborted = rx.receiveAsync({ signal: controller.signal });
+    controller.abort();
+    await expect(aborted).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    tx.send(Buffer.from('for the first'));
+    expect(String(await first)).toBe('for the first');
+    while (tx.trySend(Buffer.alloc(1000))) {
+      /* fill */
+    }
+    const waiting = tx.sendAsync(Buffer.alloc(1000));
+    expect(await tx.sendAsync(Buffer.alloc(1), { timeout: 20 })).toBe(false);
+    while ((await rx.receiveAsync({ timeout: 1000 })) !== undefined) {
+      /* drain */
+    }
+    expect(await waiting).toBe(true);
   });
 
   it('a sender close() lets the receiver drain, then ends iteration; the end is reported by code', async () => {
