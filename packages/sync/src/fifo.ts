@@ -442,9 +442,10 @@ function defaultToken(): Buffer {
 
 /**
  * The write end of a FIFO. Writes of at most PIPE_BUF bytes are atomic, so
- * records from several writers never interleave. Works with `using`.
+ * records from several writers never interleave. Works with `using`, and
+ * with `await using`, which waits until queued records are written.
  */
-export class FifoWriter implements Disposable {
+export class FifoWriter implements Disposable, AsyncDisposable {
   /** The FIFO's path. */
   readonly path: string;
   #socket: Socket | undefined;
@@ -502,5 +503,27 @@ export class FifoWriter implements Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /**
+   * Closes the write end after every queued record has reached the pipe,
+   * and resolves once the descriptor is closed: `await using writer = await
+   * Fifo.openWriter(path)` ends the block with the records delivered. Rejects
+   * with the write's error (EPIPE: every reader closed) if queued records
+   * could not be written. Calling it again, or after close(), does nothing.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    const socket = this.#socket;
+    if (socket === undefined) return;
+    this.#socket = undefined;
+    // Already torn down by a write error, which notify() reported.
+    if (socket.closed) return;
+    await new Promise<void>((resolve, reject) => {
+      socket.once('close', (hadError: boolean) => {
+        if (hadError && this.#error) reject(this.#error);
+        else resolve();
+      });
+      socket.end();
+    });
   }
 }
