@@ -40,6 +40,7 @@ export class RingReader implements ReceiverCore, Publisher {
   readonly #max: number;
   readonly #rings: number;
   readonly #bigBatch: number;
+  readonly #wakeRoom: number;
   readonly #report: (event: ReceiverEvent) => void;
   readonly #ownerW: number;
   readonly #ownerStartW: number;
@@ -76,6 +77,7 @@ export class RingReader implements ReceiverCore, Publisher {
     this.#max = layout.maxMessageBytes;
     this.#rings = layout.rings;
     this.#bigBatch = layout.capacity >> 2;
+    this.#wakeRoom = layout.capacity >> 3;
     this.#report = report;
     this.#ownerW = slotWord(layout, 0, S_OWNER);
     this.#ownerStartW = slotWord(layout, 0, S_OWNER_START);
@@ -163,7 +165,7 @@ export class RingReader implements ReceiverCore, Publisher {
     if (
       ++this.#unreleased >= RELEASE_BATCH ||
       this.#unreleasedBytes >= this.#bigBatch ||
-      Atomics.load(this.#words, this.#senderWaitingW) !== 0
+      (Atomics.load(this.#words, this.#senderWaitingW) !== 0 && this.#roomToWake())
     ) {
       this.publish();
     } else if (!this.#later) {
@@ -220,12 +222,21 @@ export class RingReader implements ReceiverCore, Publisher {
     Atomics.store(words, this.#headW, this.#pos);
     this.#unreleased = 0;
     this.#unreleasedBytes = 0;
+    // A sleeping sender is woken once an eighth of the ring is free, not for
+    // every message: otherwise a full ring makes both sides trade a wake-up
+    // per batch. (Before this receiver sleeps the ring is empty: it wakes.)
     if (
       Atomics.load(words, this.#senderWaitingW) !== 0 &&
+      this.#roomToWake() &&
       Atomics.exchange(words, this.#senderWaitingW, 0) !== 0
     ) {
       this.#senderWake[this.#ring]!.wake();
     }
+  }
+
+  /** Whether the current ring has room enough to be worth a sender's wake-up. */
+  #roomToWake(): boolean {
+    return this.#capacity - ((this.#tail - this.#pos) >>> 0) >= this.#wakeRoom;
   }
 
   /**
