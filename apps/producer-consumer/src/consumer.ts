@@ -45,8 +45,10 @@ async function main(): Promise<number> {
   console.log(`consumer: attached to ${options.name}, waiting on ${options.channel}`);
   let received = 0;
   try {
-    for await (const announced of receiver.notifications(signal)) {
-      const message = readMessage(map.buffer);
+    for await (const notification of receiver.notifications(signal)) {
+      // A number: read the message area. A message: the transport carried it.
+      const announced = typeof notification === 'number' ? notification : notification.number;
+      const message = typeof notification === 'number' ? readMessage(map.buffer) : notification;
       if (message === undefined) continue;
       const note = message.number === announced ? '' : ` (announced ${announced})`;
       console.log(`consumer: message ${message.number}: ${message.text}${note}`);

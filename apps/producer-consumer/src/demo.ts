@@ -1,6 +1,7 @@
 // `pnpm demo`: runs a producer and a consumer for a few messages, first
 // notifying through a FIFO, then through semaphores in the shared memory,
-// and checks that nothing is left behind in /dev/shm or the temp directory.
+// then through an @shmkit/channel ring, and checks that nothing is left
+// behind in /dev/shm or the temp directory.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ function start(script: string, args: string[]): Promise<number | null> {
 }
 
 /** One producer/consumer run; true when both exit 0 and nothing is left. */
-async function round(sync: 'fifo' | 'semaphore'): Promise<boolean> {
+async function round(sync: 'fifo' | 'semaphore' | 'channel'): Promise<boolean> {
   const name = `/shmkit-demo-${process.pid}-${sync}`;
   const fifo = join(tmpdir(), `shmkit-demo-${process.pid}.fifo`);
   const common = ['--name', name, '--sync', sync, ...(sync === 'fifo' ? ['--fifo', fifo] : [])];
@@ -22,7 +23,9 @@ async function round(sync: 'fifo' | 'semaphore'): Promise<boolean> {
   const producer = start('producer.js', [...common, '--interval', '250', '--count', '4']);
   const consumer = start('consumer.js', common);
   const [p, c] = await Promise.all([producer, consumer]);
-  const leftovers = [`/dev/shm${name}`, fifo].filter((path) => existsSync(path));
+  const leftovers = [`/dev/shm${name}`, `/dev/shm${name}-channel`, fifo].filter((path) =>
+    existsSync(path),
+  );
   console.log(
     `demo: --sync ${sync}: producer exited ${p}, consumer exited ${c}; left behind: ${leftovers.length ? leftovers.join(', ') : 'nothing'}`,
   );
@@ -32,7 +35,8 @@ async function round(sync: 'fifo' | 'semaphore'): Promise<boolean> {
 async function main(): Promise<void> {
   const fifoOk = await round('fifo');
   const semaphoreOk = await round('semaphore');
-  process.exitCode = fifoOk && semaphoreOk ? 0 : 1;
+  const channelOk = await round('channel');
+  process.exitCode = fifoOk && semaphoreOk && channelOk ? 0 : 1;
 }
 
 void main();

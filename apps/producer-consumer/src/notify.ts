@@ -2,6 +2,7 @@
 // interfaces every notification mechanism implements. The mechanisms
 // themselves live in notify-*.ts and are listed in transports.ts.
 import type { PosixShm } from '@shmkit/posix-shm';
+import type { Message } from './layout';
 
 /** The producer's end: wakes the consumer. */
 export interface NotifySender {
@@ -18,10 +19,12 @@ export interface NotifySender {
    */
   reserve(signal: AbortSignal): Promise<boolean>;
   /**
-   * Tells the consumer that message `number` is ready. Resolves false when
-   * the consumer has gone (the producer then waits for another one).
+   * Tells the consumer that message `number` (whose text is `text`, already
+   * in the message area) is ready. A transport that carries messages sends
+   * the text itself. Resolves false when the consumer has gone (the
+   * producer then waits for another one).
    */
-  notify(number: number): Promise<boolean>;
+  notify(number: number, text: string): Promise<boolean>;
   /** Tells consumers the producer is done, releases the channel and removes what `create` made. */
   close(): void;
 }
@@ -29,11 +32,13 @@ export interface NotifySender {
 /** The consumer's end: waits for notifications. */
 export interface NotifyReceiver {
   /**
-   * Message numbers as they are announced; ends when the producer goes away
-   * or `signal` aborts. A message counts as taken once the consumer asks for
-   * the next one (or stops iterating).
+   * Message numbers as they are announced (the consumer then reads the
+   * message area), or the messages themselves from a transport that carries
+   * them; ends when the producer goes away or `signal` aborts. A message
+   * counts as taken once the consumer asks for the next one (or stops
+   * iterating).
    */
-  notifications(signal: AbortSignal): AsyncIterable<number>;
+  notifications(signal: AbortSignal): AsyncIterable<number | Message>;
   close(): void;
 }
 

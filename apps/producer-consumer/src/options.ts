@@ -7,7 +7,10 @@ import { transports } from './transports';
 export interface Options {
   /** POSIX shm object name. */
   name: string;
-  /** Notification channel (the FIFO path for `--sync fifo`; a description for `--sync semaphore`). */
+  /**
+   * Notification channel: the FIFO path for `--sync fifo`, the channel's
+   * name for `--sync channel`, a description for `--sync semaphore`.
+   */
   channel: string;
   transport: Transport;
   /** Milliseconds between messages (producer). */
@@ -22,9 +25,10 @@ export const DEFAULT_NAME = '/shmkit-producer-consumer';
 
 const USAGE = `options:
   --name /shm-name     POSIX shared memory object (default ${DEFAULT_NAME})
-  --sync fifo|semaphore
-                       notification mechanism (default fifo): a FIFO, or two
-                       semaphores in the shared memory object
+  --sync fifo|semaphore|channel
+                       notification mechanism (default fifo): a FIFO, two
+                       semaphores in the shared memory object, or an
+                       @shmkit/channel ring that carries the messages
   --fifo path          FIFO path for --sync fifo (default: $TMPDIR/<name>.fifo)
   --interval ms        producer: time between messages (default 1000)
   --count n            stop after n messages (default: run until Ctrl-C)

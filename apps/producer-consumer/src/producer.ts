@@ -44,8 +44,9 @@ async function main(): Promise<number> {
           if (!signal.aborted) console.log('producer: consumer left');
           break;
         }
-        const number = writeMessage(map.buffer, `Hello #${sent + 1} from producer ${process.pid}`);
-        if (!(await sender.notify(number))) {
+        const text = `Hello #${sent + 1} from producer ${process.pid}`;
+        const number = writeMessage(map.buffer, text);
+        if (!(await sender.notify(number, text))) {
           console.log('producer: consumer left');
           break;
         }

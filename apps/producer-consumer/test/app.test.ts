@@ -47,13 +47,14 @@ afterEach(async () => {
 });
 
 describe('producer and consumer', () => {
-  it('the demo runs both modes and leaves nothing behind', async () => {
+  it('the demo runs every mode and leaves nothing behind', async () => {
     const before = readdirSync('/dev/shm').filter((f) => f.startsWith('shmkit-demo-'));
-    const r = await run(process.execPath, [dist('demo.js')], { cwd: appDir, timeout: 20_000 });
+    const r = await run(process.execPath, [dist('demo.js')], { cwd: appDir, timeout: 30_000 });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const [fifoRound, semaphoreRound] = r.stdout.split('demo: --sync semaphore\n');
-    for (const output of [fifoRound!, semaphoreRound!]) {
+    const [fifoRound, rest] = r.stdout.split('demo: --sync semaphore\n');
+    const [semaphoreRound, channelRound] = rest!.split('demo: --sync channel\n');
+    for (const output of [fifoRound!, semaphoreRound!, channelRound!]) {
       for (let i = 1; i <= 4; i++)
         expect(output).toContain(`consumer: message ${i}: Hello #${i} from producer`);
     }
@@ -62,6 +63,9 @@ describe('producer and consumer', () => {
     );
     expect(semaphoreRound).toContain(
       '--sync semaphore: producer exited 0, consumer exited 0; left behind: nothing',
+    );
+    expect(channelRound).toContain(
+      '--sync channel: producer exited 0, consumer exited 0; left behind: nothing',
     );
     expect(readdirSync('/dev/shm').filter((f) => f.startsWith('shmkit-demo-'))).toEqual(before);
   });
@@ -247,11 +251,12 @@ describe('--sync semaphore', () => {
       ['--sync', 'pigeon'],
       ['--sync', 'toString'],
       ['--sync', 'semaphore', '--fifo', '/tmp/x.fifo'],
+      ['--sync', 'channel', '--fifo', '/tmp/x.fifo'],
     ]) {
       const r = await run(process.execPath, [dist('consumer.js'), ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(
-        /^shmkit-consumer: (--sync must be one of fifo, semaphore|--fifo does not apply)/,
+        /^shmkit-consumer: (--sync must be one of fifo, semaphore, channel|--fifo does not apply)/,
       );
     }
     const { shm, fifo } = names();
@@ -277,6 +282,74 @@ describe('--sync semaphore', () => {
       expect(r).toMatchObject({ code: 0, stderr: '' });
       expect(r.stdout).toMatch(/^usage: shmkit-(producer|consumer) \[options\]/);
     }
+  });
+});
+
+describe('--sync channel', () => {
+  const chan = (shm: string, ...more: string[]) => ['--name', shm, '--sync', 'channel', ...more];
+  const channelOf = (shm: string) => {
+    leftovers.push(`/dev/shm${shm}-channel`);
+    return `/dev/shm${shm}-channel`;
+  };
+
+  it('carries every message, in order, even with no pause between them, and removes the channel', async () => {
+    const { shm } = names();
+    const channel = channelOf(shm);
+    const consumer = node('consumer.js', chan(shm));
+    const cresult = exited(consumer);
+    const p = await run(process.execPath, [
+      dist('producer.js'),
+      ...chan(shm, '--interval', '0', '--count', '200'),
+    ]);
+    expect(p.stderr).toBe('');
+    expect(p.code).toBe(0);
+    expect(p.stdout).toContain(`channel ${shm}-channel`);
+    const c = await cresult;
+    expect([c.code, c.stderr]).toEqual([0, '']);
+    // The text comes through the channel: no message overwritten in the area first.
+    expect(received(c.stdout)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(c.stdout).toContain('consumer: done after 200 messages');
+    expect(existsSync(channel)).toBe(false);
+    expect(existsSync(`/dev/shm${shm}`)).toBe(false);
+  });
+
+  it('an interrupted consumer loses nothing: the next one continues after the last it took', async () => {
+    const { shm } = names();
+    channelOf(shm);
+    const producer = node('producer.js', chan(shm, '--interval', '20'));
+    const presult = exited(producer);
+    const first = node('consumer.js', chan(shm));
+    const firstResult = exited(first);
+    await waitForLine(first, /message 3:/);
+    const left = waitForLine(producer, /consumer left/);
+    first.kill('SIGINT');
+    const a = await firstResult;
+    expect(a.code).toBe(130);
+    await left;
+    const b = await exited(node('consumer.js', chan(shm, '--count', '3')));
+    expect(b.code).toBe(0);
+    const seen = received(a.stdout);
+    const last = seen[seen.length - 1]!;
+    expect(seen).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+    // Whatever the first consumer had not taken yet is still in the channel.
+    expect(received(b.stdout)).toEqual([last + 1, last + 2, last + 3]);
+    producer.kill('SIGTERM');
+    const p = await presult;
+    expect([p.code, p.stderr]).toEqual([143, '']);
+  });
+
+  it('a consumer notices a producer killed with SIGKILL', async () => {
+    const { shm } = names();
+    const channel = channelOf(shm);
+    const producer = node('producer.js', chan(shm, '--interval', '50'));
+    const consumer = node('consumer.js', chan(shm));
+    const cresult = exited(consumer);
+    await waitForLine(consumer, /message 2:/);
+    producer.kill('SIGKILL');
+    const c = await cresult;
+    expect(c.code).toBe(0);
+    expect(c.stdout).toContain(`consumer: producer ${producer.pid} died without closing`);
+    await run('rm', ['-f', `/dev/shm${shm}`, channel]);
   });
 });
 

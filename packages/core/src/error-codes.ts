@@ -25,6 +25,56 @@ export const ErrorCodes = {
    */
   BUSY: 'ERR_SHMKIT_BUSY',
   /**
+   * Every slot for that kind of channel end is held by a live process: a second sender of an spsc
+   * or broadcast channel, a second receiver of an spsc or mpsc channel, more senders or receivers
+   * than the channel has slots. Slots of ends that died are taken over. Thrown as a Error by
+   * `Channel.sender`, `Channel.receiver` (@shmkit/channel).
+   */
+  CHANNEL_BUSY: 'ERR_SHMKIT_CHANNEL_BUSY',
+  /**
+   * A word of a channel's shared memory holds a value no correct peer writes (a cursor past the
+   * ring, a record longer than the ring, a bad magic), or the object is smaller than its header
+   * says: another process wrote garbage or truncated it. The channel is unusable in this process
+   * from then on. Thrown as a Error by `Channel.open`, every sending and receiving call,
+   * `decodeChannelHeader`, `inspectChannel` (@shmkit/channel).
+   */
+  CHANNEL_CORRUPT: 'ERR_SHMKIT_CHANNEL_CORRUPT',
+  /**
+   * A message is not valid JSON or `node:v8` serialization for the receiver's codec (`cause` says
+   * why). The message is consumed; the next one is received normally. Thrown as a Error by the
+   * receiving calls of a `json` or `v8` receiver (@shmkit/channel).
+   */
+  CHANNEL_DECODE: 'ERR_SHMKIT_CHANNEL_DECODE',
+  /**
+   * Every sender of the channel has closed and every message was received. A sender that attaches
+   * later revives the channel, like a FIFO opened again. Thrown as a Error by `Receiver` waits and
+   * try calls (@shmkit/channel); iteration ends instead.
+   */
+  CHANNEL_ENDED: 'ERR_SHMKIT_CHANNEL_ENDED',
+  /**
+   * `Channel.create` without `exclusive` found a channel of that name with another kind, capacity,
+   * slot count or codec. Thrown as a Error by `Channel.create` (@shmkit/channel).
+   */
+  CHANNEL_MISMATCH: 'ERR_SHMKIT_CHANNEL_MISMATCH',
+  /**
+   * A sender must wait for room, but the channel's receiver has closed: nobody would ever make
+   * room. Thrown as a Error by `Sender` waits (@shmkit/channel).
+   */
+  CHANNEL_NO_RECEIVER: 'ERR_SHMKIT_CHANNEL_NO_RECEIVER',
+  /**
+   * The other end died without closing (killed, crashed, a worker terminated): for a receiver, the
+   * last sender (after every message it published was received); for a sender waiting for room, the
+   * receiver. `tid` is the dead thread's id. Thrown as a Error by `Receiver` waits and try calls,
+   * `Sender` waits (@shmkit/channel).
+   */
+  CHANNEL_PEER_DIED: 'ERR_SHMKIT_CHANNEL_PEER_DIED',
+  /**
+   * The channel was made with another version of the channel format than this package reads. Thrown
+   * as a Error by `Channel.open`, `Channel.create`, `decodeChannelHeader`, `inspectChannel`
+   * (@shmkit/channel).
+   */
+  CHANNEL_VERSION: 'ERR_SHMKIT_CHANNEL_VERSION',
+  /**
    * An object used after `close()` (or a view of memory that was unmapped), or a `PosixShm` whose
    * descriptor was closed behind its back. Thrown as a Error by every package: any method of a
    * closed `Mapping`, attachment, object, primitive or FIFO end but `close()`.
@@ -61,9 +111,10 @@ export const ErrorCodes = {
    * The memory does not hold the primitive asked for: no event was initialised there, no robust
    * process-shared pthread mutex, bytes that are no process-shared `sem_t` (glibc would abort the
    * process on them), or a named semaphore's file shorter than a `sem_t` (mapping it would raise
-   * SIGBUS). Thrown as a Error by `SharedEvent.attach`, `PthreadMutex.attach` and every
+   * SIGBUS); or a channel object whose header is all zero (being made by a program that writes it
+   * in place). Thrown as a Error by `SharedEvent.attach`, `PthreadMutex.attach` and every
    * `PthreadMutex` call, `Semaphore.attach` and every `Semaphore` call,
-   * `NamedSemaphore.open`/`create` (@shmkit/sync).
+   * `NamedSemaphore.open`/`create` (@shmkit/sync); `Channel.open` (@shmkit/channel).
    */
   NOT_INITIALIZED: 'ERR_SHMKIT_NOT_INITIALIZED',
   /**

@@ -9,6 +9,8 @@ const childEntry = fileURLToPath(new URL('./child.js', import.meta.url));
 export interface PeerOptions {
   /** Use fork (adds the IPC channel) instead of spawn. */
   ipc?: boolean;
+  /** With `ipc`: how messages are serialized ('advanced' sends Buffers as bytes). */
+  serialization?: 'json' | 'advanced';
   stdio?: StdioOptions;
 }
 
@@ -18,6 +20,7 @@ export function spawnPeer(peer: string, args: unknown, options: PeerOptions = {}
   if (options.ipc === true) {
     return fork(childEntry, argv, {
       stdio: options.stdio ?? ['ignore', 'inherit', 'inherit', 'ipc'],
+      ...(options.serialization === undefined ? {} : { serialization: options.serialization }),
     });
   }
   return spawn(process.execPath, [childEntry, ...argv], {

@@ -1,6 +1,7 @@
 // The performance targets of issues #2, #6 and #8, judged against rows of
 // the same run.
 import { formatNs, formatRatio, formatValue } from './format.js';
+import { channelTargets } from './cases/channel-targets.js';
 import type { Row } from './registry.js';
 
 export type TargetStatus = 'achieved' | 'missed' | 'provisional' | 'pending' | 'not measured';
@@ -15,7 +16,7 @@ export interface TargetResult {
   detail: string;
 }
 
-interface TargetSpec {
+export interface TargetSpec {
   target: string;
   rows: string[];
   /** Given the rows (all measured), the figure and whether it meets the target. */
@@ -95,6 +96,7 @@ const SPECS: TargetSpec[] = [
       measured: `${formatNs(v)} (ratio to the 10 µs limit)`,
     }),
   },
+  ...channelTargets,
 ];
 
 export function judgeTargets(rows: Map<string, Row>): TargetResult[] {

@@ -11,6 +11,7 @@ import { exec } from '@shmkit/scripts/readme/process.mjs';
 import { releaseTarballs, repoRoot } from './helpers';
 
 const LIBRARIES = [
+  '@shmkit/channel',
   '@shmkit/core',
   '@shmkit/mlock',
   '@shmkit/mmap',
@@ -21,7 +22,8 @@ const LIBRARIES = [
 
 // Touches each package's main types, so a broken declaration anywhere on
 // the way (a class, an option bag, an error type) fails the compile.
-const CONSUMER = `import * as core from '@shmkit/core';
+const CONSUMER = `import * as channel from '@shmkit/channel';
+import * as core from '@shmkit/core';
 import * as mlock from '@shmkit/mlock';
 import * as mmap from '@shmkit/mmap';
 import * as posixShm from '@shmkit/posix-shm';
@@ -53,13 +55,24 @@ export function consume(): number {
       return system.errno;
     }
   }
+  const ring: channel.Channel<{ n: number }> = channel.Channel.create<{ n: number }>('/c', {
+    codec: 'json',
+    capacity: 4096,
+  });
+  const tx: channel.Sender<{ n: number }> = ring.sender();
+  const sent: boolean = tx.send({ n: 1 }, { timeout: 1 });
+  const rx: channel.Receiver<{ n: number }> = ring.receiver();
+  const got: Promise<{ n: number } | undefined> = rx.receiveAsync({ signal: AbortSignal.timeout(5) });
+  const bytes: channel.Receiver<Buffer> = ring.receiver({ codec: 'bytes' });
+  const info: channel.ChannelInfo = channel.inspectChannel('/c');
+  void [sent, got, bytes, info.senders[0]?.fill];
   void waited;
   file.close();
   shm.close();
   return words.length + Number(died);
 }
 
-export const packages = { core, mlock, mmap, posixShm, sync, sysvShm };
+export const packages = { channel, core, mlock, mmap, posixShm, sync, sysvShm };
 `;
 
 const STRICT = {

@@ -14,6 +14,35 @@ pub enum Code {
     /// thread, for as long as its memory stays mapped), or revoking access to memory native code is
     /// using (a pending semaphore wait, a held PthreadMutex). Thrown as a Error.
     Busy,
+    /// Every slot for that kind of channel end is held by a live process: a second sender of an
+    /// spsc or broadcast channel, a second receiver of an spsc or mpsc channel, more senders or
+    /// receivers than the channel has slots. Slots of ends that died are taken over. Thrown as a
+    /// Error.
+    ChannelBusy,
+    /// A word of a channel's shared memory holds a value no correct peer writes (a cursor past the
+    /// ring, a record longer than the ring, a bad magic), or the object is smaller than its header
+    /// says: another process wrote garbage or truncated it. The channel is unusable in this process
+    /// from then on. Thrown as a Error.
+    ChannelCorrupt,
+    /// A message is not valid JSON or node:v8 serialization for the receiver's codec (cause says
+    /// why). The message is consumed; the next one is received normally. Thrown as a Error.
+    ChannelDecode,
+    /// Every sender of the channel has closed and every message was received. A sender that
+    /// attaches later revives the channel, like a FIFO opened again. Thrown as a Error.
+    ChannelEnded,
+    /// Channel.create without exclusive found a channel of that name with another kind, capacity,
+    /// slot count or codec. Thrown as a Error.
+    ChannelMismatch,
+    /// A sender must wait for room, but the channel's receiver has closed: nobody would ever make
+    /// room. Thrown as a Error.
+    ChannelNoReceiver,
+    /// The other end died without closing (killed, crashed, a worker terminated): for a receiver,
+    /// the last sender (after every message it published was received); for a sender waiting for
+    /// room, the receiver. tid is the dead thread's id. Thrown as a Error.
+    ChannelPeerDied,
+    /// The channel was made with another version of the channel format than this package reads.
+    /// Thrown as a Error.
+    ChannelVersion,
     /// An object used after close() (or a view of memory that was unmapped), or a PosixShm whose
     /// descriptor was closed behind its back. Thrown as a Error.
     Closed,
@@ -35,7 +64,8 @@ pub enum Code {
     /// The memory does not hold the primitive asked for: no event was initialised there, no robust
     /// process-shared pthread mutex, bytes that are no process-shared sem_t (glibc would abort the
     /// process on them), or a named semaphore's file shorter than a sem_t (mapping it would raise
-    /// SIGBUS). Thrown as a Error.
+    /// SIGBUS); or a channel object whose header is all zero (being made by a program that writes
+    /// it in place). Thrown as a Error.
     NotInitialized,
     /// The POSIX shared memory object was created with publish: false and has no name yet: its name
     /// may belong to another object, so it is not unlinked (closing the object removes it). Thrown
@@ -65,6 +95,14 @@ impl Code {
         match self {
             Code::BeyondEof => "ERR_SHMKIT_BEYOND_EOF",
             Code::Busy => "ERR_SHMKIT_BUSY",
+            Code::ChannelBusy => "ERR_SHMKIT_CHANNEL_BUSY",
+            Code::ChannelCorrupt => "ERR_SHMKIT_CHANNEL_CORRUPT",
+            Code::ChannelDecode => "ERR_SHMKIT_CHANNEL_DECODE",
+            Code::ChannelEnded => "ERR_SHMKIT_CHANNEL_ENDED",
+            Code::ChannelMismatch => "ERR_SHMKIT_CHANNEL_MISMATCH",
+            Code::ChannelNoReceiver => "ERR_SHMKIT_CHANNEL_NO_RECEIVER",
+            Code::ChannelPeerDied => "ERR_SHMKIT_CHANNEL_PEER_DIED",
+            Code::ChannelVersion => "ERR_SHMKIT_CHANNEL_VERSION",
             Code::Closed => "ERR_SHMKIT_CLOSED",
             Code::Corrupt => "ERR_SHMKIT_CORRUPT",
             Code::Empty => "ERR_SHMKIT_EMPTY",
@@ -86,6 +124,14 @@ impl Code {
         match self {
             Code::BeyondEof => "RangeError",
             Code::Busy => "Error",
+            Code::ChannelBusy => "Error",
+            Code::ChannelCorrupt => "Error",
+            Code::ChannelDecode => "Error",
+            Code::ChannelEnded => "Error",
+            Code::ChannelMismatch => "Error",
+            Code::ChannelNoReceiver => "Error",
+            Code::ChannelPeerDied => "Error",
+            Code::ChannelVersion => "Error",
             Code::Closed => "Error",
             Code::Corrupt => "Error",
             Code::Empty => "Error",

@@ -4,6 +4,8 @@
 import type { BenchCase } from '../registry.js';
 import { bulkCases, bulkPeers } from './bulk.js';
 import { callCases } from './call.js';
+import { channelLatencyCases, channelLatencyPeers } from './channel-latency.js';
+import { channelRateCases, channelRatePeers } from './channel-rate.js';
 import { kernelQueueCases, kernelQueuePeers } from './kernel-queues.js';
 import { latencyCases, latencyPeers } from './latency.js';
 import { mappingCases } from './mapping.js';
@@ -17,6 +19,8 @@ export const cases: BenchCase[] = [
   ...syncCallCases,
   ...latencyCases,
   ...syncLatencyCases,
+  ...channelLatencyCases,
+  ...channelRateCases,
   ...bulkCases,
   ...syncBulkCases,
   ...mappingCases,
@@ -30,5 +34,7 @@ export const peers: Record<string, (args: unknown) => Promise<void>> = {
   ...syncLatencyPeers,
   ...syncBulkPeers,
   ...syncContentionPeers,
+  ...channelLatencyPeers,
+  ...channelRatePeers,
   ...kernelQueuePeers,
 };

@@ -1,0 +1,159 @@
+// Request/response round trips of 8 bytes through two @shmkit/channel
+// rings (one each way) between two node processes: spinning on both sides,
+// blocking sync waits, and receiveAsync on both sides.
+import { Channel, type Receiver, type Sender } from '@shmkit/channel';
+import { nowNs, timeEach } from '../harness.js';
+import { reap, spawnPeer, waitForLine } from '../proc.js';
+import type { BenchCase, Context, Outcome } from '../registry.js';
+import { summarize } from '../stats.js';
+
+type Mode = 'spin' | 'sync' | 'async';
+
+/** Re-checks before sleeping: a few microseconds, enough to cover a sub-microsecond reply. */
+const SPIN = 5_000;
+
+interface EchoArgs {
+  requests: string;
+  responses: string;
+  mode: Mode;
+}
+
+let pairs = 0;
+
+/** The two channels of a request/response pair, removed by `close`. */
+function makePair(): { requests: string; responses: string; close(): void } {
+  pairs += 1;
+  const base = `/shmkit-bench-${process.pid}-rtt-${pairs}`;
+  const requests = Channel.create(`${base}-req`, { capacity: 4096, exclusive: true });
+  const responses = Channel.create(`${base}-res`, { capacity: 4096, exclusive: true });
+  return {
+    requests: requests.name,
+    responses: responses.name,
+    close() {
+      for (const c of [requests, responses]) {
+        c.close();
+        Channel.unlink(c.name);
+      }
+    },
+  };
+}
+
+async function roundTrips(ctx: Context, mode: Mode): Promise<Outcome> {
+  const pair = makePair();
+  const echo = spawnPeer('channel-echo', {
+    requests: pair.requests,
+    responses: pair.responses,
+    mode,
+  } satisfies EchoArgs);
+  const requests = Channel.open(pair.requests);
+  const responses = Channel.open<Buffer>(pair.responses);
+  try {
+    await waitForLine(echo, /^ready$/);
+    const tx = requests.sender();
+    const rx = responses.receiver();
+    const message = Buffer.alloc(8, 1);
+    const spin = mode === 'spin' ? SPIN : 0;
+    const trip = (): void => {
+      tx.send(message);
+      if (rx.receive({ spin }) === undefined) throw new Error('no response');
+    };
+    const warmup = ctx.scale.smoke ? 50 : 3_000;
+    if (mode === 'spin') {
+      // A clock read costs about as much as a spinning round trip: time batches.
+      const batch = 100;
+      const samples = Math.max(20, Math.floor(ctx.scale.roundTrips / 5 / batch));
+      for (let i = 0; i < warmup; i++) trip();
+      const out = new Float64Array(samples);
+      for (let i = 0; i < samples; i++) {
+        const t0 = nowNs();
+        for (let j = 0; j < batch; j++) trip();
+        out[i] = (nowNs() - t0) / batch;
+      }
+      const s = summarize(out);
+      return {
+        kind: 'measured',
+        value: s.median,
+        p99: s.p99,
+        samples: s.count,
+        note: `spin ${SPIN} on both sides; each sample is the mean of ${batch} round trips`,
+      };
+    }
+    const op =
+      mode === 'sync'
+        ? trip
+        : async (): Promise<void> => {
+            tx.send(message);
+            if ((await rx.receiveAsync()) === undefined) throw new Error('no response');
+          };
+    const s = await timeEach(op, ctx.scale.roundTrips, warmup);
+    return { kind: 'measured', value: s.median, p99: s.p99, samples: s.count };
+  } finally {
+    await reap([echo]);
+    requests.close();
+    responses.close();
+    pair.close();
+  }
+}
+
+export const channelLatencyCases: BenchCase[] = [
+  {
+    id: 'rtt.channel-spin',
+    group: 'latency',
+    interleave: true,
+    title: 'channel 8 B request/response, spinning on both sides',
+    unit: 'ns',
+    p99: true,
+    baseline: 'rtt.c-spin',
+    run: (ctx) => roundTrips(ctx, 'spin'),
+  },
+  {
+    id: 'rtt.channel-sync',
+    group: 'latency',
+    interleave: true,
+    title: 'channel 8 B request/response, sync blocking waits',
+    unit: 'ns',
+    p99: true,
+    baseline: 'rtt.uds',
+    run: (ctx) => roundTrips(ctx, 'sync'),
+  },
+  {
+    id: 'rtt.channel-async',
+    group: 'latency',
+    interleave: true,
+    title: 'channel 8 B request/response, receiveAsync on both sides',
+    unit: 'ns',
+    p99: true,
+    baseline: 'rtt.channel-sync',
+    run: (ctx) => roundTrips(ctx, 'async'),
+  },
+];
+
+export const channelLatencyPeers: Record<string, (args: unknown) => Promise<void>> = {
+  'channel-echo': async (args) => {
+    const { requests, responses, mode } = args as EchoArgs;
+    const input = Channel.open<Buffer>(requests);
+    const output = Channel.open(responses);
+    const rx: Receiver<Buffer> = input.receiver();
+    const tx: Sender<unknown> = output.sender();
+    process.stdout.write('ready\n');
+    const spin = mode === 'spin' ? SPIN : 0;
+    // Until the pinger closes its sender (the channel ends) or the process is killed.
+    try {
+      if (mode === 'async') {
+        for (;;) {
+          const m = await rx.receiveAsync();
+          if (m !== undefined) tx.send(m);
+        }
+      } else {
+        for (;;) {
+          const m = rx.receive({ spin });
+          if (m !== undefined) tx.send(m);
+        }
+      }
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'ERR_SHMKIT_CHANNEL_ENDED') throw error;
+    }
+    input.close();
+    output.close();
+  },
+};
