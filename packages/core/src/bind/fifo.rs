@@ -1,6 +1,7 @@
 //! Bindings for FIFOs (`fifo*`): only creation is native; Node's own
 //! non-blocking I/O opens, reads and writes them.
 
+use super::hints;
 use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Subject, Value};
 use crate::os::fifo;
 
@@ -13,7 +14,8 @@ fn create(env: Env, call: &CallInfo) -> JsResult<Value> {
         return Err(Error::invalid_arg_value("path", "must be a non-empty string without null bytes", &format!("'{path}'")));
     }
     let c_path = fifo::c_path(&path).map_err(|e| Error::sys(e, Subject::Path(path.clone())))?;
-    let created = fifo::create(&c_path, mode, reuse).map_err(|e| Error::sys(e, Subject::Path(path)))?;
+    let created = fifo::create(&c_path, mode, reuse)
+        .map_err(|e| hints::on_exists(Error::sys(e, Subject::Path(path.clone())), hints::Kind::Fifo, &path))?;
     env.boolean(created)
 }
 

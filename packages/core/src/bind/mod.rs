@@ -3,6 +3,7 @@
 //! the area as a prefix (`sysvShmGet`, `posixShmOpen`...).
 
 mod fifo;
+mod hints;
 mod mapping;
 mod mlock;
 mod mmap;
@@ -10,6 +11,7 @@ mod posix_shm;
 mod sem;
 mod sync;
 mod sysv;
+mod users;
 
 // Used by the area modules that create mappings (sysv, posix_shm, mmap) and
 // those that operate on them (mlock).
@@ -27,5 +29,6 @@ pub fn register(exports: &Exports) -> JsResult<()> {
     sync::register(exports)?;
     sem::register(exports)?;
     fifo::register(exports)?;
+    users::register(exports)?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! `posixShmClose` or, failing that, when V8 collects the handle, so a
 //! forgotten object never leaks its fd.
 
-use crate::bind::{check_page_offset, expose, FdMapOptions};
+use crate::bind::{check_page_offset, expose, hints, FdMapOptions};
 use crate::napi::{sys, CallInfo, Env, Error, Exports, JsResult, Subject, SystemError, Tagged, Value};
 use crate::os::{self, posix_shm};
 use std::ffi::CString;
@@ -66,7 +66,7 @@ fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
         if e.errno() == libc::EINVAL {
             err = err.hint("POSIX shared memory needs /dev/shm mounted as tmpfs");
         }
-        Error::System(err)
+        hints::on_exists(Error::System(err), hints::Kind::PosixShm, &name)
     })?;
     let fd = opened.fd.as_raw_fd();
     let result = env.object()?;

@@ -302,7 +302,8 @@ fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
     let value = call.arg(4, "value")?.optional()?.map(|a| a.integer(0, os_sem::SEM_VALUE_MAX as i64)).transpose()?.unwrap_or(0) as u32;
     let cname = c_name(&name)?;
     let how = create.then_some(Create { exclusive, mode, value });
-    let sem = NamedSem::open(&cname, how).map_err(|e| Error::sys(e, Subject::Name(name.clone())))?;
+    let sem = NamedSem::open(&cname, how)
+        .map_err(|e| super::hints::on_exists(Error::sys(e, Subject::Name(name.clone())), super::hints::Kind::PosixSem, &name))?;
     env.external(SemHandle { source: Source::Named { sem: Mutex::new(Some(Arc::new(sem))), name } })
 }
 
@@ -457,7 +458,8 @@ fn sysv_get(env: Env, call: &CallInfo) -> JsResult<Value> {
         }
     }
     // key_t is a C int: keys above 2^31 are the same bits read as negative.
-    let id = sysv::get(key as i32, count, flags).map_err(|e| Error::sys(e, Subject::Key(key)))?;
+    let id = sysv::get(key as i32, count, flags)
+        .map_err(|e| super::hints::on_exists(Error::sys(e, Subject::Key(key)), super::hints::Kind::SysvSem, &super::hints::key_target(key)))?;
     env.int32(id)
 }
 

@@ -8,6 +8,7 @@ import type { PosixShmNative } from './posix-shm';
 import type { SemNative } from './sem';
 import type { SyncNative } from './sync';
 import type { SysvNative } from './sysv';
+import type { UsersNative } from './users';
 
 export type * from './core';
 export type * from './fifo';
@@ -17,6 +18,7 @@ export type * from './posix-shm';
 export type * from './sem';
 export type * from './sync';
 export type * from './sysv';
+export type * from './users';
 
 /** Every function the addon exports. */
 export interface NativeBinding
@@ -27,4 +29,5 @@ export interface NativeBinding
     MlockNative,
     SyncNative,
     SemNative,
-    FifoNative {}
+    FifoNative,
+    UsersNative {}

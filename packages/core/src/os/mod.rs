@@ -12,6 +12,7 @@ pub mod mman;
 pub mod posix_shm;
 pub mod sem;
 pub mod sysv;
+pub mod users;
 
 use std::fmt;
 
