@@ -9,4 +9,7 @@ export { adoptMapping, mappingHandle } from './mapping';
 export type { MappingInit } from './mapping';
 export * from './errors';
 export * from './validate';
+export { groupLabel, ownerLabel } from './users';
+export { registerExitRemoval, sameFileCheck, validateRemoveOnExit } from './remove-on-exit';
+export type { ExitRemoval } from './remove-on-exit';
 export type * from './native/index';

@@ -1,17 +1,22 @@
-import { readdirSync, lstatSync, readFileSync } from 'node:fs';
-import type { Mapping } from '@shmkit/core';
+import { readdirSync, lstatSync } from 'node:fs';
+import { userName, type Mapping, type RemoveOnExit } from '@shmkit/core';
 import {
   adoptMapping,
   closedError,
   codedError,
   invalidArgType,
+  isSystemError,
   native,
   optionalBoolean,
+  registerExitRemoval,
+  sameFileCheck,
   validateInteger,
   validateMode,
   validateOptions,
   validateSize,
+  validateRemoveOnExit,
   validateString,
+  type ExitRemoval,
   type PosixShmHandle,
 } from '@shmkit/core/internal';
 
@@ -31,6 +36,16 @@ export interface CreateOptions {
   mode?: number;
   /** Fail with EEXIST if the object already exists. Default false (open or create). */
   exclusive?: boolean;
+  /**
+   * Unlink the object when this process ends, if this call created it (an
+   * object that already existed is never touched). `true`: at exit (normal
+   * end, `process.exit()`, uncaught exception). `'signals'`: also on
+   * SIGINT, SIGTERM and SIGHUP, which are then re-raised. No signal handler
+   * is installed unless `'signals'` is asked for. An object that was
+   * unlinked and re-created by someone else meanwhile is left alone.
+   * Default false. See `RemoveOnExit` in @shmkit/core.
+   */
+  removeOnExit?: RemoveOnExit;
 }
 
 /** Options for {@link PosixShm.open}. */
@@ -86,7 +101,10 @@ export interface PosixShmStat {
 export interface PosixShmInfo extends PosixShmStat {
   /** The object's name, with its leading '/'. */
   name: string;
-  /** The owner's user name from /etc/passwd, when it has one. */
+  /**
+   * The owner's user name (`getpwuid_r`, so directory-service users resolve
+   * too), or undefined when the uid has no name.
+   */
   owner: string | undefined;
 }
 
@@ -121,6 +139,7 @@ export class PosixShm implements Disposable {
   readonly #name: string;
   readonly #readOnly: boolean;
   readonly #created: boolean;
+  #exitRemoval: ExitRemoval | undefined;
 
   private constructor(
     name: string,
@@ -153,6 +172,7 @@ export class PosixShm implements Disposable {
     const size = validateSize(opts.size, 'options.size');
     const mode = opts.mode === undefined ? 0o600 : validateMode(opts.mode, 'options.mode');
     const exclusive = optionalBoolean(opts.exclusive, 'options.exclusive', false);
+    const removeOnExit = validateRemoveOnExit(opts.removeOnExit);
     const opened = native.posixShmOpen(name, true, exclusive, false, mode);
     const shm = new PosixShm(name, opened.handle, opened.fd, false, opened.created);
     try {
@@ -164,6 +184,21 @@ export class PosixShm implements Disposable {
       // Only what this call made is removed: an existing object is left as it was.
       if (opened.created) PosixShm.#unlinkQuietly(name);
       throw error;
+    }
+    if (opened.created && removeOnExit !== false) {
+      const stillOurs = sameFileCheck(`${SHM_DIRECTORY}${name}`, opened.fd);
+      shm.#exitRemoval = registerExitRemoval(
+        `POSIX shared memory object '${name}'`,
+        () => {
+          if (!stillOurs()) return;
+          try {
+            native.posixShmUnlink(name);
+          } catch (error) {
+            if (!isSystemError(error) || error.code !== 'ENOENT') throw error;
+          }
+        },
+        removeOnExit,
+      );
     }
     return shm;
   }
@@ -204,7 +239,6 @@ export class PosixShm implements Disposable {
    * semaphores (`sem.*` files) are not shared memory objects and are left out.
    */
   static list(): PosixShmInfo[] {
-    const owners = userNames();
     const result: PosixShmInfo[] = [];
     for (const entry of readdirSync(SHM_DIRECTORY, { withFileTypes: true })) {
       if (!entry.isFile() || entry.name.startsWith('sem.')) continue;
@@ -220,7 +254,7 @@ export class PosixShm implements Disposable {
         mode: st.mode & 0o7777,
         uid: st.uid,
         gid: st.gid,
-        owner: owners.get(st.uid),
+        owner: ownerName(st.uid),
       });
     }
     return result.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -349,6 +383,8 @@ export class PosixShm implements Disposable {
    */
   unlink(): void {
     native.posixShmUnlink(this.#name);
+    this.#exitRemoval?.cancel();
+    this.#exitRemoval = undefined;
   }
 
   /** close(). Does not unlink: the library never deletes what you did not ask it to. */
@@ -361,17 +397,13 @@ export class PosixShm implements Disposable {
   }
 }
 
-function userNames(): Map<number, string> {
-  const names = new Map<number, string>();
+/** The owner's name; undefined when the uid has none or the lookup fails. */
+function ownerName(uid: number): string | undefined {
   try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const [user, , uid] = line.split(':');
-      if (user && uid !== undefined && !names.has(Number(uid))) names.set(Number(uid), user);
-    }
+    return userName(uid);
   } catch {
-    // No passwd file (minimal containers): owners stay numeric.
+    return undefined; // a directory service that is down must not fail a listing
   }
-  return names;
 }
 
 /**
