@@ -1,0 +1,26 @@
+/**
+ * @shmkit/cli: the `shmkit` command (ls, inspect, rm, limits, watch), and
+ * the types of its `--json` output for programs that read it.
+ *
+ * @packageDocumentation
+ */
+export { run } from './cli';
+export type { Io } from './io';
+export { JSON_SCHEMA, OBJECT_TYPES } from './model';
+export type {
+  Content,
+  Creator,
+  IpcObject,
+  LsJson,
+  ObjectBase,
+  ObjectType,
+  Owner,
+  PosixMqObject,
+  PosixSemObject,
+  PosixShmObject,
+  ProcessUse,
+  SysvMsgObject,
+  SysvSemObject,
+  SysvShmObject,
+  Users,
+} from './model';
