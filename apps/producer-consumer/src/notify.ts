@@ -1,10 +1,7 @@
-// How the producer tells the consumer "a new message is ready". The FIFO is
-// the tutorial's channel; `--sync semaphore` uses two glibc semaphores in
-// the shared memory object itself. Another mechanism plugs in by adding an
-// entry to `transports`.
+// How the producer tells the consumer "a new message is ready": the
+// interfaces every notification mechanism implements. The mechanisms
+// themselves live in notify-*.ts and are listed in transports.ts.
 import type { PosixShm } from '@shmkit/posix-shm';
-import { fifoTransport } from './notify-fifo';
-import { semaphoreTransport } from './notify-semaphore';
 
 /** The producer's end: wakes the consumer. */
 export interface NotifySender {
@@ -56,9 +53,3 @@ export interface Transport {
   /** Whether `--fifo` means anything to this transport. */
   readonly usesFifoPath: boolean;
 }
-
-/** Every transport, by the name `--sync` takes. */
-export const transports: Record<string, Transport> = {
-  fifo: fifoTransport,
-  semaphore: semaphoreTransport,
-};

@@ -1,6 +1,7 @@
 // Command-line options shared by the producer and the consumer.
 import { parseArgs } from 'node:util';
-import { transports, type Transport } from './notify';
+import type { Transport } from './notify';
+import { transports } from './transports';
 
 /** What both programs are told. */
 export interface Options {

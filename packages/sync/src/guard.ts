@@ -1,10 +1,8 @@
 // The guard both mutex kinds hand out, so `using` unlocks at block end.
+// The doc links name Mutex and PthreadMutex without importing them: TypeDoc
+// finds both in the package's exports, and an import would tie this file in
+// a circle with the two files that import it.
 import { syncError } from './wait';
-// Type-only, for the doc links.
-// eslint-disable-next-line @typescript-eslint/no-unused-vars
-import type { Mutex } from './mutex';
-// eslint-disable-next-line @typescript-eslint/no-unused-vars
-import type { PthreadMutex } from './pthread-mutex';
 
 /** What a guard unlocks: a {@link Mutex} or a {@link PthreadMutex}. */
 export interface GuardedLock {

@@ -5,6 +5,9 @@
  */
 export * from './futex';
 export * from './mutex';
+export * from './pthread-mutex';
+export * from './guard';
+export type { AsyncWaitOptions, SyncMemory, WaitOptions } from './wait';
 export * from './event';
 export * from './semaphore';
 export * from './named-semaphore';

@@ -36,11 +36,6 @@ export type MutexLockOptions = WaitOptions;
 /** Options of {@link Mutex.lockAsync}. */
 export type MutexLockAsyncOptions = AsyncWaitOptions;
 
-export { MutexGuard } from './guard';
-export type { GuardedLock } from './guard';
-export type { AsyncWaitOptions, SyncMemory, WaitOptions } from './wait';
-export { PthreadMutex } from './pthread-mutex';
-
 function notRecoverable(syscall: string): Error {
   return syncError(
     'ENOTRECOVERABLE',

@@ -11,7 +11,9 @@ mod posix_shm;
 mod sem;
 mod sync;
 mod sysv;
+mod sysv_sem;
 mod users;
+mod wait_token;
 
 // Used by the area modules that create mappings (sysv, posix_shm, mmap) and
 // those that operate on them (mlock).
@@ -27,7 +29,9 @@ pub fn register(exports: &Exports) -> JsResult<()> {
     mmap::register(exports)?;
     mlock::register(exports)?;
     sync::register(exports)?;
+    wait_token::register(exports)?;
     sem::register(exports)?;
+    sysv_sem::register(exports)?;
     fifo::register(exports)?;
     users::register(exports)?;
     Ok(())

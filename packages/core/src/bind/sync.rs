@@ -8,7 +8,8 @@
 
 use crate::bind::{RegionHandle, RegionPin};
 use crate::napi::{spawn_on_thread, sys, CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
-use crate::os::futex::{self, pthread, Cancel, Deadline};
+use crate::os::futex::{self, Cancel, Deadline};
+use crate::os::pthread_mutex as pthread;
 use crate::os::mman::MmapRaw;
 use std::cell::RefCell;
 use std::sync::Arc;

@@ -8,7 +8,9 @@ import type { PosixShmNative } from './posix-shm';
 import type { SemNative } from './sem';
 import type { SyncNative } from './sync';
 import type { SysvNative } from './sysv';
+import type { SysvSemNative } from './sysv-sem';
 import type { UsersNative } from './users';
+import type { WaitTokenNative } from './wait-token';
 
 export type * from './core';
 export type * from './fifo';
@@ -18,7 +20,9 @@ export type * from './posix-shm';
 export type * from './sem';
 export type * from './sync';
 export type * from './sysv';
+export type * from './sysv-sem';
 export type * from './users';
+export type * from './wait-token';
 
 /** Every function the addon exports. */
 export interface NativeBinding
@@ -29,5 +33,7 @@ export interface NativeBinding
     MlockNative,
     SyncNative,
     SemNative,
+    SysvSemNative,
+    WaitTokenNative,
     FifoNative,
     UsersNative {}

@@ -1,10 +1,9 @@
-// Native functions of the semaphore area (used by @shmkit/sync).
+// Native functions of POSIX semaphores (bind/sem.rs, used by @shmkit/sync).
 import type { MappingHandle, NativeHandle } from './core';
+import type { WaitToken } from './wait-token';
 
 /** A sem_t: in a Mapping (semInit/semAttach) or named (semOpen). */
 export type SemHandle = NativeHandle<'Semaphore'>;
-/** Cancels one async wait (semWaitCancel). */
-export type WaitToken = NativeHandle<'WaitToken'>;
 
 /** sem_t's layout on this platform. */
 export interface NativeSemLayout {
@@ -18,24 +17,8 @@ export interface NativeSemLayout {
   sysvValueMax: number;
 }
 
-/** IPC_STAT of a System V semaphore set. */
-export interface NativeSemSetStat {
-  key: number;
-  uid: number;
-  gid: number;
-  cuid: number;
-  cgid: number;
-  mode: number;
-  count: number;
-  otime: Date | null;
-  ctime: Date;
-}
-
 export interface SemNative {
   semLayout(): NativeSemLayout;
-  semWaitToken(): WaitToken;
-  /** True if the wait is now cancelled; false if it already finished. */
-  semWaitCancel(token: WaitToken): boolean;
   semInit(mapping: MappingHandle, offset: number | bigint, value: number): SemHandle;
   semAttach(mapping: MappingHandle, offset: number | bigint): SemHandle;
   semOpen(
@@ -60,27 +43,4 @@ export interface SemNative {
   ): Promise<boolean>;
   semValue(handle: SemHandle): number;
   semDestroy(handle: SemHandle): undefined;
-
-  sysvSemGet(key: number, count: number, create: boolean, exclusive: boolean, mode: number): number;
-  /** `ops` holds (index, op, flags) triples; flags: 0x1000 SEM_UNDO, 0o4000 IPC_NOWAIT. */
-  sysvSemOp(id: number, ops: Int32Array, timeout: number): boolean;
-  sysvSemOpAsync(
-    id: number,
-    ops: Int32Array,
-    timeout: number,
-    token: WaitToken | undefined,
-  ): Promise<boolean>;
-  sysvSemGetValue(id: number, index: number): number;
-  sysvSemSetValue(id: number, index: number, value: number): undefined;
-  sysvSemLastPid(id: number, index: number): number;
-  sysvSemWaitingCount(id: number, index: number): number;
-  sysvSemZeroWaitingCount(id: number, index: number): number;
-  sysvSemGetAll(id: number): number[];
-  sysvSemSetAll(id: number, values: Int32Array): undefined;
-  sysvSemStat(id: number): NativeSemSetStat;
-  sysvSemSetPermissions(
-    id: number,
-    options: { uid?: number; gid?: number; mode?: number },
-  ): undefined;
-  sysvSemRemove(id: number): undefined;
 }

@@ -10,8 +10,10 @@ pub mod futex;
 pub mod mlock;
 pub mod mman;
 pub mod posix_shm;
+pub mod pthread_mutex;
 pub mod sem;
 pub mod sysv;
+pub mod sysv_sem;
 pub mod users;
 
 use std::fmt;
