@@ -10,6 +10,8 @@ export interface Column<Row> {
    * cut with '…'. Columns without it never shrink.
    */
   readonly shrinkTo?: number;
+  /** Shrink this column before the others (details before identifiers). */
+  readonly shrinkFirst?: boolean;
   readonly cell: (row: Row) => string;
   readonly style?: (row: Row) => Style | undefined;
 }
@@ -32,7 +34,7 @@ export function truncate(text: string, width: number): string {
   return width <= 1 ? chars.slice(0, width).join('') : `${chars.slice(0, width - 1).join('')}…`;
 }
 
-/** The widths the columns get: natural widths, shrunk (widest first) to fit. */
+/** The widths the columns get: natural widths, shrunk to fit (the shrinkFirst ones, then the widest). */
 function layout<Row>(rows: readonly Row[], columns: readonly Column<Row>[], options: TableOptions): number[] {
   const widths = columns.map((column) =>
     Math.max(visibleWidth(column.header), ...rows.map((row) => visibleWidth(column.cell(row)))),
@@ -41,9 +43,11 @@ function layout<Row>(rows: readonly Row[], columns: readonly Column<Row>[], opti
   const total = () => widths.reduce((sum, w) => sum + w, 0) + GAP * (columns.length - 1);
   while (total() > options.width) {
     let widest = -1;
+    const rank = (i: number) => (columns[i]!.shrinkFirst ? 1 : 0);
     columns.forEach((column, i) => {
       const floor = Math.max(column.shrinkTo ?? Infinity, visibleWidth(column.header));
-      if (widths[i]! > floor && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
+      if (widths[i]! <= floor) return;
+      if (widest < 0 || rank(i) > rank(widest) || (rank(i) === rank(widest) && widths[i]! > widths[widest]!)) widest = i;
     });
     if (widest < 0) break; // every flexible column is at its floor
     widths[widest]! -= 1;

@@ -5,7 +5,7 @@ import { lstatSync, type BigIntStats } from 'node:fs';
 import { resolve } from 'node:path';
 import { CommandError, UsageError } from './errors';
 import { formatPerms } from './format';
-import { OBJECT_TYPES, type IpcObject, type ObjectType, type Owner, type Users } from './model';
+import type { IpcObject, ObjectType, Owner, Users } from './model';
 import { owner, usersOf } from './sources/inventory';
 import { fileKey, type ProcessScan } from './sources/processes';
 
@@ -120,6 +120,8 @@ export function resolveTarget(
   target: Target,
   objects: readonly IpcObject[],
   types: ReadonlySet<ObjectType>,
+  /** True when --type narrowed `types`: the message then says so. */
+  narrowed: boolean,
 ): IpcObject {
   const found = objects.filter((object) => types.has(object.type) && matches(target, object));
   if (found.length === 1) return found[0]!;
@@ -135,6 +137,6 @@ export function resolveTarget(
     name: 'no POSIX shared memory object, named semaphore or message queue is named',
     path: '',
   }[target.kind];
-  const only = types.size < OBJECT_TYPES.length ? ` (of type ${[...types].join(', ')})` : '';
+  const only = narrowed ? ` (of type ${[...types].join(', ')})` : '';
   throw new CommandError(`${where} ${target.text}${only}`);
 }

@@ -211,7 +211,7 @@ function find(target: string, values: Parsed['values']): TargetObject {
     [...types].filter((t) => (parsed.kind === 'name' ? t.startsWith('posix-') : t.startsWith('sysv-'))),
   );
   const inventory = takeInventory({ types: wanted });
-  return resolveTarget('inspect', parsed, inventory.objects, wanted);
+  return resolveTarget('inspect', parsed, inventory.objects, wanted, values.type !== undefined);
 }
 
 function decodeAt(object: IpcObject, as: ViewName, at: number): DecodedView {
@@ -251,8 +251,8 @@ or the path of a FIFO (/tmp/ready.fifo, ./ready.fifo).
 Options:
   -t, --type TYPE      which kind the object is, when the name fits several
       --at OFFSET      where the primitive starts, in bytes (default 0)
-      --as KIND        decode it as ${VIEW_NAMES.join(', ')}
-                       (layouts: @shmkit/sync's README)
+      --as KIND        decode it as ${VIEW_NAMES.slice(0, 3).join(', ')},
+                       ${VIEW_NAMES.slice(3).join(', ')} (layouts: @shmkit/sync's README)
       --hex [RANGE]    dump bytes: all of them, or START:END, START+LENGTH,
                        START: (numbers decimal or 0x hex)
       --json           print JSON (see the README)

@@ -24,12 +24,14 @@ export const SELECT_OPTIONS: OptionSpec = {
 };
 
 export const SELECT_HELP = `  -t, --type TYPE    only these types (repeat, or separate with commas):
-                     ${TYPE_WORDS.slice(0, 6).join(', ')};
+                     ${TYPE_WORDS.slice(0, 3).join(', ')},
+                     ${TYPE_WORDS.slice(3, 6).join(', ')};
                      or the groups ${TYPE_WORDS.slice(6).join(', ')}
   -u, --owner USER   only objects owned by USER (a name or a uid; repeatable)
   -n, --name GLOB    only objects whose name matches GLOB (* and ?; for
                      System V objects the key, like 0x5eed*; repeatable)
-  -s, --sort KEY     ${SORT_KEYS.join(', ')} (default: type, then id or name)
+  -s, --sort KEY     ${SORT_KEYS.join(', ')}
+                     (default: type, then id or name)
   -r, --reverse      reverse the order
   -w, --wide         never shorten a column, however wide the table gets
   -b, --bytes        sizes in bytes, not 4.0K/64M`;
@@ -189,7 +191,7 @@ export function lsTable(objects: readonly IpcObject[], s: Selection, width: numb
     { header: 'MODE', cell: (o) => formatOctal(o.mode) },
     { header: 'SIZE', align: 'right', cell: size },
     { header: 'USE', align: 'right', cell: useText, style: (o) => (useText(o) === '0' ? 'dim' : undefined) },
-    { header: 'INFO', cell: info, shrinkTo: 8, style: infoStyle },
+    { header: 'INFO', cell: info, shrinkTo: 8, shrinkFirst: true, style: infoStyle },
   ];
   return renderTable(objects, columns, { width, color, wide: s.wide });
 }
@@ -213,7 +215,7 @@ ${SELECT_HELP}
 Examples:
   shmkit ls
   shmkit ls --type posix --owner "$USER" --sort size --reverse
-  shmkit ls --json | jq '.objects[] | select(.type == "sysv-shm" and .nattch == 0)'
+  shmkit ls --json | jq -r '.objects[] | select(.nattch == 0) | .name'
 `;
 
 export const ls: Command = {

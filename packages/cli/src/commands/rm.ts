@@ -259,6 +259,7 @@ export const rm: Command = {
                   target,
                   inventory.objects,
                   new Set<ObjectType>([...types].filter((t) => (target.kind === 'name' ? t.startsWith('posix-') : t.startsWith('sysv-')))),
+                  values.type !== undefined,
                 ),
           );
         } catch (error) {

@@ -23,9 +23,10 @@ they change. q or Ctrl-C quits and gives the terminal back. Needs a
 terminal.
 
 Options:
-  -i, --interval SECONDS  time between refreshes, 0.1 to 3600 (default 1)
+  -i, --interval SEC time between refreshes in seconds, 0.1 to 3600
+                     (default 1)
 ${SELECT_HELP}
-  -h, --help              show this help
+  -h, --help         show this help
 `;
 
 export const watch: Command = {
