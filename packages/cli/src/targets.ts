@@ -5,7 +5,7 @@ import { lstatSync, type BigIntStats } from 'node:fs';
 import { resolve } from 'node:path';
 import { CommandError, UsageError } from './errors';
 import { formatPerms } from './format';
-import type { IpcObject, ObjectType, Owner, Users } from './model';
+import { OBJECT_TYPES, type IpcObject, type ObjectType, type Owner, type Users } from './model';
 import { owner, usersOf } from './sources/inventory';
 import { fileKey, type ProcessScan } from './sources/processes';
 
@@ -123,7 +123,9 @@ export function resolveTarget(
   /** True when --type narrowed `types`: the message then says so. */
   narrowed: boolean,
 ): IpcObject {
-  const found = objects.filter((object) => types.has(object.type) && matches(target, object));
+  const found = objects
+    .filter((object) => types.has(object.type) && matches(target, object))
+    .sort((a, b) => OBJECT_TYPES.indexOf(a.type) - OBJECT_TYPES.indexOf(b.type));
   if (found.length === 1) return found[0]!;
   if (found.length > 1) {
     throw new UsageError(

@@ -18,33 +18,8 @@ import {
   shmkit,
   started,
   sysvipc,
+  HOLDER_C,
 } from './helpers';
-
-/** Creates a POSIX object (mapped, fd closed), a named semaphore (value 3) and an attached System V segment, then waits. */
-export const HOLDER_C = String.raw`
-#include <fcntl.h>
-#include <semaphore.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/mman.h>
-#include <sys/shm.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-  int fd = shm_open(argv[1], O_CREAT | O_EXCL | O_RDWR, 0640);
-  if (fd < 0) { perror("shm_open"); return 1; }
-  size_t size = strtoul(argv[2], 0, 10);
-  if (ftruncate(fd, size) != 0) { perror("ftruncate"); return 1; }
-  if (mmap(0, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED) { perror("mmap"); return 1; }
-  close(fd);
-  if (sem_open(argv[3], O_CREAT | O_EXCL, 0600, 3) == SEM_FAILED) { perror("sem_open"); return 1; }
-  int id = shmget((key_t)strtoul(argv[4], 0, 16), 12288, IPC_CREAT | IPC_EXCL | 0600);
-  if (id < 0 || shmat(id, 0, 0) == (void *)-1) { perror("shmget/shmat"); return 1; }
-  printf("ready %d %d\n", getpid(), id);
-  fflush(stdout);
-  pause();
-  return 0;
-}
-`;
 
 const PYTHON = `
 import os, sys, sysv_ipc

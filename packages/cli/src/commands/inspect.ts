@@ -214,21 +214,23 @@ function find(target: string, values: Parsed['values']): TargetObject {
   return resolveTarget('inspect', parsed, inventory.objects, wanted, values.type !== undefined);
 }
 
+const article = (word: string) => `${/^[aeiou]/.test(word) ? 'an' : 'a'} ${word}`;
+
 function decodeAt(object: IpcObject, as: ViewName, at: number): DecodedView {
   const decoder = decoderFor(as);
   if (decoder === undefined) {
     throw new CommandError(
-      `this build of shmkit cannot decode a ${as}: channel views come with @shmkit/channel, which it does not include yet`,
+      `this build of shmkit cannot decode ${article(as)}: channel views come with @shmkit/channel, which it does not include yet`,
     );
   }
   if (at % decoder.alignment !== 0) {
-    throw new UsageError(`--at ${at} is not a multiple of ${decoder.alignment}, the alignment of a ${as}`, 'inspect');
+    throw new UsageError(`--at ${at} is not a multiple of ${decoder.alignment}, the alignment of ${article(as)}`, 'inspect');
   }
   const bytes = openBytes(object);
   try {
     if (at + decoder.byteLength > bytes.size) {
       throw new CommandError(
-        `a ${as} at offset ${at} needs ${decoder.byteLength} bytes, but ${label(object)} has ${bytes.size}`,
+        `${article(as)} at offset ${at} needs ${decoder.byteLength} bytes, but ${label(object)} has ${bytes.size}`,
       );
     }
     return decoder.decode(bytes.read(at, decoder.byteLength), at);

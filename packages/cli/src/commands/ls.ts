@@ -163,7 +163,7 @@ function info(object: IpcObject): string {
       return pids(object.users);
     }
     case 'posix-sem':
-      if (object.value === null) return `value ? (${object.problem ?? 'unreadable'})`;
+      if (object.value === null) return `value ? (${object.problem === 'permission denied' ? 'no access' : 'not a sem_t'})`;
       return `value ${object.value}${object.waiters ? `, ${object.waiters} waiting` : ''}${object.problem ? ' (not a sem_t?)' : ''}`;
     case 'posix-mq':
       return object.notifyPid ? `notify pid ${object.notifyPid}` : pids(object.users);

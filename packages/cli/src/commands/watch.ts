@@ -3,6 +3,7 @@
 // mode) however the command ends.
 import { parse, seconds, wantsHelp } from '../args';
 import { CommandError, EXIT_OK } from '../errors';
+import { plural } from '../format';
 import { takeInventory } from '../sources/inventory';
 import { truncate } from '../table';
 import type { Command, Context } from './context';
@@ -62,7 +63,7 @@ export const watch: Command = {
         const inventory = takeInventory({ types: s.types });
         const objects = select(inventory.objects, s);
         const clock = new Date().toTimeString().slice(0, 8);
-        const title = `shmkit watch  every ${interval}s  ${clock}  ${objects.length} objects  q quits`;
+        const title = `shmkit watch  every ${interval}s  ${clock}  ${plural(objects.length, 'object')}  q quits`;
         const lines = [context.out.paint('bold', truncate(title, width)), ''];
         const table = lsTable(objects, s, width, context.out.color);
         const room = Math.max(2, height - lines.length - 1);
