@@ -37,7 +37,12 @@ export function parse(
 ): Parsed {
   let parsed: Parsed;
   try {
-    parsed = parseArgs({ args, options, allowPositionals: positionals.max > 0, strict: true }) as Parsed;
+    parsed = parseArgs({
+      args,
+      options,
+      allowPositionals: positionals.max > 0,
+      strict: true,
+    }) as Parsed;
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
@@ -56,8 +61,12 @@ export function parse(
 /** The strings a repeatable option collected, split at commas. */
 export function listOption(value: Parsed['values'][string]): string[] {
   if (value === undefined || typeof value === 'boolean') return [];
-  const items = typeof value === 'string' ? [value] : value.filter((v): v is string => typeof v === 'string');
-  return items.flatMap((item) => item.split(',')).map((item) => item.trim()).filter(Boolean);
+  const items =
+    typeof value === 'string' ? [value] : value.filter((v): v is string => typeof v === 'string');
+  return items
+    .flatMap((item) => item.split(','))
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 /** Groups `--type` accepts besides the type names themselves. */
@@ -107,23 +116,42 @@ export function oneOf<T extends string>(
   allowed: readonly T[],
 ): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`invalid value '${value}' for ${option}: use ${allowed.join(', ')}`, command);
+  throw new UsageError(
+    `invalid value '${value}' for ${option}: use ${allowed.join(', ')}`,
+    command,
+  );
 }
 
 /** A non-negative byte count or offset: decimal, or hex with 0x. */
 export function byteNumber(command: string, option: string, text: string): number {
-  const n = /^0x[0-9a-f]+$/i.test(text) ? parseInt(text, 16) : /^\d+$/.test(text) ? Number(text) : NaN;
+  const n = /^0x[0-9a-f]+$/i.test(text)
+    ? parseInt(text, 16)
+    : /^\d+$/.test(text)
+      ? Number(text)
+      : NaN;
   if (!Number.isSafeInteger(n)) {
-    throw new UsageError(`invalid value '${text}' for ${option}: a byte count (1234 or 0x4d2)`, command);
+    throw new UsageError(
+      `invalid value '${text}' for ${option}: a byte count (1234 or 0x4d2)`,
+      command,
+    );
   }
   return n;
 }
 
 /** A duration in seconds, fractions allowed, within `min`..`max`. */
-export function seconds(command: string, option: string, text: string, min: number, max: number): number {
+export function seconds(
+  command: string,
+  option: string,
+  text: string,
+  min: number,
+  max: number,
+): number {
   const n = Number(text);
   if (text.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-    throw new UsageError(`invalid value '${text}' for ${option}: seconds from ${min} to ${max}`, command);
+    throw new UsageError(
+      `invalid value '${text}' for ${option}: seconds from ${min} to ${max}`,
+      command,
+    );
   }
   return n;
 }

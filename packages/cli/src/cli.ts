@@ -16,7 +16,9 @@ const COMMANDS: readonly Command[] = [ls, inspect, rm, limits, watch];
 
 /** The version of @shmkit/cli, from its package.json. */
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -47,7 +49,11 @@ export function processIo(): Io {
  * the exit status. Never rejects: failures are reported on `io.stderr`.
  */
 export async function run(argv: readonly string[], io: Io = processIo()): Promise<number> {
-  const context: Context = { io, out: new Output(io.stdout, io.env), err: new Output(io.stderr, io.env) };
+  const context: Context = {
+    io,
+    out: new Output(io.stdout, io.env),
+    err: new Output(io.stderr, io.env),
+  };
   const [name, ...args] = argv;
   const command = COMMANDS.find((c) => c.name === name);
   try {
@@ -55,7 +61,8 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
     if (name === '--help' || name === '-h' || name === 'help') {
       const topic = name === 'help' ? args[0] : undefined;
       const about = topic === undefined ? undefined : COMMANDS.find((c) => c.name === topic);
-      if (topic !== undefined && about === undefined) throw new UsageError(`unknown command '${topic}'`);
+      if (topic !== undefined && about === undefined)
+        throw new UsageError(`unknown command '${topic}'`);
       context.out.write(about?.help ?? usage());
       return EXIT_OK;
     }
@@ -64,7 +71,9 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
       return EXIT_OK;
     }
     if (command === undefined) {
-      throw new UsageError(name.startsWith('-') ? `unknown option '${name}'` : `unknown command '${name}'`);
+      throw new UsageError(
+        name.startsWith('-') ? `unknown option '${name}'` : `unknown command '${name}'`,
+      );
     }
     return await command.run([...args], context);
   } catch (error) {

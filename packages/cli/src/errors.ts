@@ -59,7 +59,12 @@ export function describeError(error: unknown): string {
 }
 
 /** A system error of Node's shape, for failures found without a throwing call. */
-export function systemError(code: string, syscall: string, path: string, hint?: string): SystemError {
+export function systemError(
+  code: string,
+  syscall: string,
+  path: string,
+  hint?: string,
+): SystemError {
   const errno = [...systemMessages].find(([, [name]]) => name === code)?.[0] ?? -1;
   const text = systemMessages.get(errno)?.[1] ?? code;
   const error: SystemError = Object.assign(new Error(`${code}: ${text}, ${syscall} '${path}'`), {

@@ -46,7 +46,9 @@ export function formatSize(bytes: number | bigint): string {
 /** A byte count for prose: `4096 bytes (4.0 KiB)`. */
 export function formatBytes(bytes: number | bigint): string {
   const human = formatSize(bytes);
-  return /^\d+$/.test(human) ? `${bytes} bytes` : `${bytes} bytes (${human.slice(0, -1)} ${human.slice(-1)}iB)`;
+  return /^\d+$/.test(human)
+    ? `${bytes} bytes`
+    : `${bytes} bytes (${human.slice(0, -1)} ${human.slice(-1)}iB)`;
 }
 
 /** An ISO-8601 time in UTC without milliseconds, or `never`. */

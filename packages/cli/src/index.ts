@@ -5,6 +5,8 @@
  * @packageDocumentation
  */
 export { run } from './cli';
+export { list } from './list';
+export type { ListOptions } from './list';
 export type { Io } from './io';
 export { JSON_SCHEMA, OBJECT_TYPES } from './model';
 export type {

@@ -35,7 +35,11 @@ export function truncate(text: string, width: number): string {
 }
 
 /** The widths the columns get: natural widths, shrunk to fit (the shrinkFirst ones, then the widest). */
-function layout<Row>(rows: readonly Row[], columns: readonly Column<Row>[], options: TableOptions): number[] {
+function layout<Row>(
+  rows: readonly Row[],
+  columns: readonly Column<Row>[],
+  options: TableOptions,
+): number[] {
   const widths = columns.map((column) =>
     Math.max(visibleWidth(column.header), ...rows.map((row) => visibleWidth(column.cell(row)))),
   );
@@ -47,7 +51,12 @@ function layout<Row>(rows: readonly Row[], columns: readonly Column<Row>[], opti
     columns.forEach((column, i) => {
       const floor = Math.max(column.shrinkTo ?? Infinity, visibleWidth(column.header));
       if (widths[i]! <= floor) return;
-      if (widest < 0 || rank(i) > rank(widest) || (rank(i) === rank(widest) && widths[i]! > widths[widest]!)) widest = i;
+      if (
+        widest < 0 ||
+        rank(i) > rank(widest) ||
+        (rank(i) === rank(widest) && widths[i]! > widths[widest]!)
+      )
+        widest = i;
     });
     if (widest < 0) break; // every flexible column is at its floor
     widths[widest]! -= 1;
@@ -77,7 +86,11 @@ export function renderTable<Row>(
     line(
       columns.map((column, i) => {
         const text = truncate(column.cell(row), widths[i]!);
-        return pad(paint(options.color, column.style?.(row), text), widths[i]!, column.align ?? 'left');
+        return pad(
+          paint(options.color, column.style?.(row), text),
+          widths[i]!,
+          column.align ?? 'left',
+        );
       }),
     ),
   );

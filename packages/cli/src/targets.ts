@@ -42,14 +42,19 @@ const NAME_MAX = 255;
 export function parseTarget(command: string, text: string): Target {
   if (/^\d+$/.test(text)) {
     const id = Number(text);
-    if (id > 0x7fff_ffff) throw new UsageError(`'${text}' is not a System V id (0 to 2147483647)`, command);
+    if (id > 0x7fff_ffff)
+      throw new UsageError(`'${text}' is not a System V id (0 to 2147483647)`, command);
     return { kind: 'id', id, text };
   }
   if (/^0x[0-9a-f]+$/i.test(text)) {
     const key = parseInt(text, 16);
-    if (text.length > 10) throw new UsageError(`'${text}' is not a System V key (at most 0xffffffff)`, command);
+    if (text.length > 10)
+      throw new UsageError(`'${text}' is not a System V key (at most 0xffffffff)`, command);
     if (key === 0) {
-      throw new UsageError(`'${text}' is IPC_PRIVATE, which no object is found by: give the id`, command);
+      throw new UsageError(
+        `'${text}' is IPC_PRIVATE, which no object is found by: give the id`,
+        command,
+      );
     }
     return { kind: 'key', key, text };
   }
@@ -81,17 +86,24 @@ function matches(target: Target, object: IpcObject): boolean {
 
 /** Describes an object the way messages name it: `sysv-shm 0x5a00ab01 (id 32769)`. */
 export function label(object: TargetObject): string {
-  if ('id' in object && object.name !== String(object.id)) return `${object.type} ${object.name} (id ${object.id})`;
+  if ('id' in object && object.name !== String(object.id))
+    return `${object.type} ${object.name} (id ${object.id})`;
   if ('id' in object) return `${object.type} id ${object.id}`;
   return `${object.type} ${object.name}`;
 }
 
 /** The FIFO at `path`, with who holds it open. */
-export function fifoAt(command: string, target: Target & { kind: 'path' }, scan: ProcessScan | undefined): FifoObject {
+export function fifoAt(
+  command: string,
+  target: Target & { kind: 'path' },
+  scan: ProcessScan | undefined,
+): FifoObject {
   // ENOENT and EACCES come out with the path, as Node words them.
   const st: BigIntStats = lstatSync(target.path, { bigint: true });
   if (!st.isFIFO()) {
-    throw new CommandError(`${target.text} is not a FIFO: shmkit only inspects and removes FIFOs by path`);
+    throw new CommandError(
+      `${target.text} is not a FIFO: shmkit only inspects and removes FIFOs by path`,
+    );
   }
   const mode = Number(st.mode) & 0o7777;
   return {

@@ -6,7 +6,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { bin, ipcmk, pkgDir, posixName, run, shmkit } from './helpers';
 
-const version = (JSON.parse(readFileSync(`${pkgDir}/package.json`, 'utf8')) as { version: string }).version;
+const version = (JSON.parse(readFileSync(`${pkgDir}/package.json`, 'utf8')) as { version: string })
+  .version;
 const COMMANDS = ['ls', 'inspect', 'rm', 'limits', 'watch'];
 // eslint-disable-next-line no-control-regex -- looking for ANSI escapes
 const ANSI = /\u001b\[/;
@@ -22,18 +23,28 @@ describe('help and version', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/^Usage: shmkit <command>/);
-    for (const command of COMMANDS) expect(result.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of COMMANDS)
+      expect(result.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
   });
 
-  it.each(COMMANDS)('%s --help, -h and `help %s` print its usage within 80 columns', async (command) => {
-    for (const args of [[command, '--help'], [command, '-h'], ['help', command], [command, '--bogus', '--help']]) {
-      const result = await shmkit(args);
-      expect(result.code, args.join(' ')).toBe(0);
-      expect(result.stderr).toBe('');
-      expect(result.stdout).toMatch(new RegExp(`^Usage: shmkit ${command}`));
-      for (const line of result.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
-    }
-  });
+  it.each(COMMANDS)(
+    '%s --help, -h and `help %s` print its usage within 80 columns',
+    async (command) => {
+      for (const args of [
+        [command, '--help'],
+        [command, '-h'],
+        ['help', command],
+        [command, '--bogus', '--help'],
+      ]) {
+        const result = await shmkit(args);
+        expect(result.code, args.join(' ')).toBe(0);
+        expect(result.stderr).toBe('');
+        expect(result.stdout).toMatch(new RegExp(`^Usage: shmkit ${command}`));
+        for (const line of result.stdout.split('\n'))
+          expect(line.length, line).toBeLessThanOrEqual(80);
+      }
+    },
+  );
 });
 
 // Every command line that cannot be run as written: exit status 2, nothing
@@ -140,7 +151,8 @@ describe('output', () => {
     const [name] = withObjects(1);
     const narrow = await shmkit(['ls', '--type', 'posix-shm']);
     expect(narrow.code).toBe(0);
-    for (const line of narrow.stdout.trimEnd().split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+    for (const line of narrow.stdout.trimEnd().split('\n'))
+      expect(line.length, line).toBeLessThanOrEqual(80);
     expect(narrow.stdout).toContain('…');
     const wide = await shmkit(['ls', '--type', 'posix-shm', '--wide']);
     expect(wide.stdout).toContain(name);
@@ -161,9 +173,13 @@ describe('output', () => {
     withObjects(1);
     // script(1) gives the command a pseudo-terminal for stdout.
     const inTerminal = (env: string) =>
-      spawnSync('script', ['-qec', `env ${env} TERM=xterm ${process.execPath} ${bin} ls`, '/dev/null'], {
-        encoding: 'utf8',
-      });
+      spawnSync(
+        'script',
+        ['-qec', `env ${env} TERM=xterm ${process.execPath} ${bin} ls`, '/dev/null'],
+        {
+          encoding: 'utf8',
+        },
+      );
     const plain = inTerminal('-u NO_COLOR -u FORCE_COLOR');
     expect(plain.status).toBe(0);
     expect(plain.stdout).toMatch(ANSI);

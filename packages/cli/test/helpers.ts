@@ -113,7 +113,12 @@ export function ipcmk(args: string[]): number {
   const made = spawnSync('ipcmk', args, { encoding: 'utf8' });
   expect(made.status, made.stderr).toBe(0);
   const id = Number(/id: (\d+)/.exec(made.stdout)?.[1]);
-  const kind = args.includes('-M') || args.includes('--shmem') ? 'shm' : args.includes('-S') || args.includes('--semaphore') ? 'sem' : 'msg';
+  const kind =
+    args.includes('-M') || args.includes('--shmem')
+      ? 'shm'
+      : args.includes('-S') || args.includes('--semaphore')
+        ? 'sem'
+        : 'msg';
   return removeLater(kind, id);
 }
 
@@ -132,7 +137,10 @@ export function python(code: string, args: string[] = [], wrapper: string[] = []
 }
 
 /** Starts a program and waits for its `ready` line; returns the match groups. */
-export async function started(child: ChildProcess, pattern = /ready (\d+)(?: (\d+))?/): Promise<RegExpMatchArray> {
+export async function started(
+  child: ChildProcess,
+  pattern = /ready (\d+)(?: (\d+))?/,
+): Promise<RegExpMatchArray> {
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
@@ -152,7 +160,14 @@ export function exited(child: ChildProcess): Promise<void> {
 export function sysvipc(kind: 'shm' | 'sem' | 'msg'): Array<Record<string, string>> {
   const [header, ...rows] = readFileSync(`/proc/sysvipc/${kind}`, 'utf8').trim().split('\n');
   const names = header!.trim().split(/\s+/);
-  return rows.map((row) => Object.fromEntries(row.trim().split(/\s+/).map((v, i) => [names[i], v])));
+  return rows.map((row) =>
+    Object.fromEntries(
+      row
+        .trim()
+        .split(/\s+/)
+        .map((v, i) => [names[i], v]),
+    ),
+  );
 }
 
 /** Creates a POSIX object (mapped, fd closed), a named semaphore (value 3) and an attached System V segment, then waits. */

@@ -13,7 +13,12 @@ interface InspectJson {
   object: Record<string, unknown>;
   view: { as: string; state: string; data: Record<string, unknown>; problems: string[] } | null;
   hex: { offset: number; length: number; data: string } | null;
-  semaphores?: Array<{ value: number; pid: number; waiting: number; waitingForZero: number }> | null;
+  semaphores?: Array<{
+    value: number;
+    pid: number;
+    waiting: number;
+    waitingForZero: number;
+  }> | null;
 }
 
 async function inspectJson(args: string[]): Promise<InspectJson> {
@@ -74,7 +79,11 @@ int main(int argc, char **argv) {
 describe('inspect --as mutex', () => {
   it('follows a Mutex through locked, waited on, abandoned and taken over, without touching it', async () => {
     const name = posixName();
-    const holder = nodeWith(name, `Mutex.init(memory, 0).lock(); console.log('ready', process.pid);`, true);
+    const holder = nodeWith(
+      name,
+      `Mutex.init(memory, 0).lock(); console.log('ready', process.pid);`,
+      true,
+    );
     const [, holderPid] = await started(holder);
     const args = [name, '--as', 'mutex'];
 
@@ -85,10 +94,15 @@ describe('inspect --as mutex', () => {
       ownerDied: false,
       owner: { tid: Number(holderPid), alive: true, pid: Number(holderPid), command: 'node' },
     });
-    expect(locked.hex!.data).toBe(Buffer.from(new Uint32Array([Number(holderPid)]).buffer).toString('hex'));
+    expect(locked.hex!.data).toBe(
+      Buffer.from(new Uint32Array([Number(holderPid)]).buffer).toString('hex'),
+    );
 
     // A second process blocks in lock(): it sets the WAITERS bit and sleeps.
-    const waiter = nodeWith(name, `console.log('ready', process.pid); const g = Mutex.attach(memory, 0).lock(); console.log('owner died', g.ownerDied);`);
+    const waiter = nodeWith(
+      name,
+      `console.log('ready', process.pid); const g = Mutex.attach(memory, 0).lock(); console.log('owner died', g.ownerDied);`,
+    );
     const [, waiterPid] = await started(waiter);
     const waited = await until(args, (j) => j.view!.data.waiters === true);
     expect(waited.view!.data).toMatchObject({ waiters: true, owner: { tid: Number(holderPid) } });
@@ -98,21 +112,35 @@ describe('inspect --as mutex', () => {
     // Dead, and until the waiter's next liveness check, still named as owner.
     const taken = await until(args, (j) => j.view!.state === 'inconsistent');
     expect(taken.view).toMatchObject({ state: 'inconsistent' });
-    expect(taken.view!.data).toMatchObject({ ownerDied: true, owner: { tid: Number(waiterPid), alive: true } });
+    expect(taken.view!.data).toMatchObject({
+      ownerDied: true,
+      owner: { tid: Number(waiterPid), alive: true },
+    });
 
     waiter.kill('SIGKILL');
     await exited(waiter);
     const abandoned = await inspectJson(args);
     expect(abandoned.view).toMatchObject({ state: 'abandoned' });
-    expect(abandoned.view!.data.owner).toMatchObject({ tid: Number(waiterPid), alive: false, pid: null });
+    expect(abandoned.view!.data.owner).toMatchObject({
+      tid: Number(waiterPid),
+      alive: false,
+      pid: null,
+    });
   });
 
   it('reads a never-locked word as unlocked and a not-recoverable one as such', async () => {
     const name = posixName();
-    writeFileSync(`/dev/shm${name}`, Buffer.from(new Uint32Array([0, 0x3fff_ffff, 0x4000_0000, 0]).buffer));
+    writeFileSync(
+      `/dev/shm${name}`,
+      Buffer.from(new Uint32Array([0, 0x3fff_ffff, 0x4000_0000, 0]).buffer),
+    );
     expect((await inspectJson([name, '--as', 'mutex'])).view!.state).toBe('unlocked');
-    expect((await inspectJson([name, '--as', 'mutex', '--at', '4'])).view!.state).toBe('not-recoverable');
-    expect((await inspectJson([name, '--as', 'mutex', '--at', '8'])).view!.state).toBe('owner-died');
+    expect((await inspectJson([name, '--as', 'mutex', '--at', '4'])).view!.state).toBe(
+      'not-recoverable',
+    );
+    expect((await inspectJson([name, '--as', 'mutex', '--at', '8'])).view!.state).toBe(
+      'owner-died',
+    );
   });
 });
 
@@ -129,11 +157,19 @@ describe('inspect --as event / semaphore', () => {
     );
     await started(child);
     const manual = await inspectJson([name, '--as', 'event']);
-    expect(manual.view).toMatchObject({ state: 'set', data: { mode: 'manual', set: true, waiters: 0 }, problems: [] });
+    expect(manual.view).toMatchObject({
+      state: 'set',
+      data: { mode: 'manual', set: true, waiters: 0 },
+      problems: [],
+    });
     const auto = await inspectJson([name, '--as', 'event', '--at', '16']);
     expect(auto.view).toMatchObject({ state: 'reset', data: { mode: 'auto', set: false } });
     const sem = await inspectJson([name, '--as', 'semaphore', '--at', '64']);
-    expect(sem.view).toMatchObject({ state: 'available', data: { value: 5, waiters: 0, shared: true }, problems: [] });
+    expect(sem.view).toMatchObject({
+      state: 'available',
+      data: { value: 5, waiters: 0, shared: true },
+      problems: [],
+    });
 
     const text = await shmkit(['inspect', name, '--as', 'semaphore', '--at', '64']);
     expect(text.stdout).toContain('semaphore at offset 64 (32 bytes): available');
@@ -150,7 +186,9 @@ describe('inspect --as event / semaphore', () => {
       'state word is 9: a SharedEvent only ever holds 0 or 1',
       'reserved word is 3, not 0',
     ]);
-    expect((await inspectJson([name, '--as', 'event', '--at', '16'])).view!.state).toBe('not initialised');
+    expect((await inspectJson([name, '--as', 'event', '--at', '16'])).view!.state).toBe(
+      'not initialised',
+    );
   });
 });
 
@@ -164,7 +202,12 @@ describe('inspect of C objects', () => {
     const locked = await inspectJson([keyText, '--as', 'pthread-mutex']);
     expect(locked.object).toMatchObject({ type: 'sysv-shm', id: Number(id), nattch: 1 });
     expect(locked.view).toMatchObject({ state: 'locked', problems: [] });
-    expect(locked.view!.data).toMatchObject({ type: 'normal', robust: true, processShared: true, owner: { tid: Number(pid), alive: true } });
+    expect(locked.view!.data).toMatchObject({
+      type: 'normal',
+      robust: true,
+      processShared: true,
+      owner: { tid: Number(pid), alive: true },
+    });
 
     holder.kill('SIGKILL');
     await exited(holder);
@@ -183,7 +226,11 @@ int main(int c, char **v) { sem_t *s = sem_open(v[1], O_CREAT | O_EXCL, 0600, 3)
     expect(spawnSync(prog, [sem]).status).toBe(0);
     const json = await inspectJson([sem]);
     expect(json.object).toMatchObject({ type: 'posix-sem', value: 4, waiters: 0 });
-    expect(json.view).toMatchObject({ as: 'semaphore', state: 'available', data: { value: 4, shared: true } });
+    expect(json.view).toMatchObject({
+      as: 'semaphore',
+      state: 'available',
+      data: { value: 4, shared: true },
+    });
   });
 });
 
@@ -193,9 +240,13 @@ describe('inspect of System V sets and FIFOs', () => {
     removeLater('sem', set.id);
     set.setAll([1, 2, 3]);
     const json = await inspectJson([String(set.id), '--type', 'sysv-sem']);
-    expect(json.semaphores).toEqual([1, 2, 3].map((value) => ({ value, pid: process.pid, waiting: 0, waitingForZero: 0 })));
+    expect(json.semaphores).toEqual(
+      [1, 2, 3].map((value) => ({ value, pid: process.pid, waiting: 0, waitingForZero: 0 })),
+    );
     const text = await shmkit(['inspect', String(set.id), '--type', 'sysv-sem']);
-    expect(text.stdout).toMatch(/INDEX\s+VALUE\s+LAST PID\s+WAITING\s+FOR ZERO\n\s+0\s+1\s+\d+\s+0\s+0\n/);
+    expect(text.stdout).toMatch(
+      /INDEX\s+VALUE\s+LAST PID\s+WAITING\s+FOR ZERO\n\s+0\s+1\s+\d+\s+0\s+0\n/,
+    );
   });
 
   it('names the processes that hold a FIFO open', async () => {
@@ -205,7 +256,11 @@ describe('inspect of System V sets and FIFOs', () => {
     const reader = keep(spawn('sh', ['-c', `exec 3<>${path}; echo ready $$; exec sleep 60`]));
     const [, pid] = await started(reader);
     const json = await inspectJson([path]);
-    expect(json.object).toMatchObject({ type: 'fifo', path, users: { processes: [{ pid: Number(pid), how: ['fd'] }] } });
+    expect(json.object).toMatchObject({
+      type: 'fifo',
+      path,
+      users: { processes: [{ pid: Number(pid), how: ['fd'] }] },
+    });
   });
 });
 
@@ -231,7 +286,11 @@ describe('inspect --hex', () => {
         '00001000\n',
     );
     const tail = await shmkit(['inspect', name, '--hex=0xff0:']);
-    expect(tail.stdout.endsWith('00000ff0  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|\n00001000\n')).toBe(true);
+    expect(
+      tail.stdout.endsWith(
+        '00000ff0  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|\n00001000\n',
+      ),
+    ).toBe(true);
     const json = await inspectJson([name, '--hex', ':4']);
     expect(json.hex).toEqual({ offset: 0, length: 4, data: '00000000' });
   });
@@ -263,7 +322,9 @@ describe('inspect --hex', () => {
     expect(beyond.stdout.endsWith('\n00000064\n')).toBe(true);
     const big = await shmkit(['inspect', name, '--as', 'event']);
     expect(big.code).toBe(1);
-    expect(big.stderr).toBe(`shmkit: inspect: an event at offset 0 needs 16 bytes, but posix-shm ${name} has 8\n`);
+    expect(big.stderr).toBe(
+      `shmkit: inspect: an event at offset 0 needs 16 bytes, but posix-shm ${name} has 8\n`,
+    );
     const channel = await shmkit(['inspect', name, '--as', 'channel']);
     expect(channel.code).toBe(1);
     expect(channel.stderr).toContain('cannot decode a channel');
@@ -271,29 +332,37 @@ describe('inspect --hex', () => {
 });
 
 describe('a hostile owner', () => {
-  it('truncating and regrowing the object while inspect reads it never crashes inspect or ls', { timeout: 120_000 }, async () => {
-    const name = posixName();
-    const path = `/dev/shm${name}`;
-    writeFileSync(path, Buffer.alloc(1 << 20));
-    // The attacker: another process flipping the size between 0 and 1 MiB
-    // as fast as it can, so reads keep meeting a file shorter than it was.
-    const attacker = keep(
-      spawnNode(
-        `import { openSync, ftruncateSync } from 'node:fs';
+  it(
+    'truncating and regrowing the object while inspect reads it never crashes inspect or ls',
+    { timeout: 120_000 },
+    async () => {
+      const name = posixName();
+      const path = `/dev/shm${name}`;
+      writeFileSync(path, Buffer.alloc(1 << 20));
+      // The attacker: another process flipping the size between 0 and 1 MiB
+      // as fast as it can, so reads keep meeting a file shorter than it was.
+      const attacker = keep(
+        spawnNode(
+          `import { openSync, ftruncateSync } from 'node:fs';
          const fd = openSync(${JSON.stringify(path)}, 'r+');
          console.log('ready', process.pid);
          for (;;) { ftruncateSync(fd, 0); ftruncateSync(fd, ${1 << 20}); }`,
-      ),
-    );
-    await started(attacker);
-    for (let i = 0; i < 6; i++) {
-      for (const args of [['inspect', name, '--hex'], ['inspect', name, '--as', 'pthread-mutex', '--at', '4096'], ['ls', '--type', 'posix-shm']]) {
-        const result = await shmkit(args);
-        expect(result.signal, args.join(' ')).toBe(null);
-        expect([0, 1], `${args.join(' ')}: ${result.stderr}`).toContain(result.code);
+        ),
+      );
+      await started(attacker);
+      for (let i = 0; i < 6; i++) {
+        for (const args of [
+          ['inspect', name, '--hex'],
+          ['inspect', name, '--as', 'pthread-mutex', '--at', '4096'],
+          ['ls', '--type', 'posix-shm'],
+        ]) {
+          const result = await shmkit(args);
+          expect(result.signal, args.join(' ')).toBe(null);
+          expect([0, 1], `${args.join(' ')}: ${result.stderr}`).toContain(result.code);
+        }
       }
-    }
-    attacker.kill('SIGKILL');
-    await exited(attacker);
-  });
+      attacker.kill('SIGKILL');
+      await exited(attacker);
+    },
+  );
 });

@@ -7,7 +7,14 @@ import { asNobody, ipcmk, shmkit } from './helpers';
 interface LimitsJson {
   shmkit: string;
   schema: number;
-  limits: Array<{ name: string; source: string; value: number | string | boolean | null; unit: string; used: number | null; meaning: string }>;
+  limits: Array<{
+    name: string;
+    source: string;
+    value: number | string | boolean | null;
+    unit: string;
+    used: number | null;
+    meaning: string;
+  }>;
 }
 
 async function limits(wrapper: string[] = []): Promise<Map<string, LimitsJson['limits'][number]>> {
@@ -31,8 +38,15 @@ describe('shmkit limits', () => {
     expect(all.get('SHMMNI')!.value).toBe(Number(proc('shmmni')));
     expect(all.get('SHMMNI')!.used).toBeGreaterThanOrEqual(1);
     const [semmsl, semmns, semopm, semmni] = proc('sem').split(/\s+/).map(Number);
-    expect(['SEMMSL', 'SEMMNS', 'SEMOPM', 'SEMMNI'].map((n) => all.get(n)!.value)).toEqual([semmsl, semmns, semopm, semmni]);
-    expect(['MSGMAX', 'MSGMNB', 'MSGMNI'].map((n) => all.get(n)!.value)).toEqual(['msgmax', 'msgmnb', 'msgmni'].map((n) => Number(proc(n))));
+    expect(['SEMMSL', 'SEMMNS', 'SEMOPM', 'SEMMNI'].map((n) => all.get(n)!.value)).toEqual([
+      semmsl,
+      semmns,
+      semopm,
+      semmni,
+    ]);
+    expect(['MSGMAX', 'MSGMNB', 'MSGMNI'].map((n) => all.get(n)!.value)).toEqual(
+      ['msgmax', 'msgmnb', 'msgmni'].map((n) => Number(proc(n))),
+    );
     const fs = statfsSync('/dev/shm');
     expect(all.get('/dev/shm size')!).toMatchObject({ value: fs.blocks * fs.bsize, unit: 'bytes' });
     for (const limit of all.values()) expect(limit.meaning.length).toBeGreaterThan(20);
@@ -41,7 +55,8 @@ describe('shmkit limits', () => {
   it('agrees with ipcs -l', async () => {
     const all = await limits();
     const ipcs = spawnSync('ipcs', ['-l'], { encoding: 'utf8' }).stdout;
-    const number = (label: string) => Number(new RegExp(`${label.replace(/[()]/g, '\\$&')}\\s*=\\s*(\\d+)`).exec(ipcs)?.[1]);
+    const number = (label: string) =>
+      Number(new RegExp(`${label.replace(/[()]/g, '\\$&')}\\s*=\\s*(\\d+)`).exec(ipcs)?.[1]);
     expect(all.get('SHMMNI')!.value).toBe(number('max number of segments'));
     expect(all.get('SEMMNI')!.value).toBe(number('max number of arrays'));
     expect(all.get('SEMMSL')!.value).toBe(number('max semaphores per array'));
@@ -67,7 +82,21 @@ describe('shmkit limits', () => {
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^LIMIT\s+VALUE\s+USED\s+MEANING$/);
     for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(80);
-    for (const name of ['SHMMAX', 'SHMALL', 'SHMMNI', 'SEMMSL', 'SEMMNS', 'SEMOPM', 'SEMMNI', 'MSGMAX', 'MSGMNB', 'MSGMNI', '/dev/shm size', 'RLIMIT_MEMLOCK', 'CAP_IPC_LOCK']) {
+    for (const name of [
+      'SHMMAX',
+      'SHMALL',
+      'SHMMNI',
+      'SEMMSL',
+      'SEMMNS',
+      'SEMOPM',
+      'SEMMNI',
+      'MSGMAX',
+      'MSGMNB',
+      'MSGMNI',
+      '/dev/shm size',
+      'RLIMIT_MEMLOCK',
+      'CAP_IPC_LOCK',
+    ]) {
       expect(result.stdout).toMatch(new RegExp(`^${name.replace('/', '\\/')}\\s`, 'm'));
     }
   });

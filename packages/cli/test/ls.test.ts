@@ -66,27 +66,70 @@ describe('shmkit ls', () => {
     expect(json.shmkit).toBe('ls');
     expect(json.schema).toBe(JSON_SCHEMA);
 
-    expect(find(json, 'sysv-shm', { id: segment })).toMatchObject({ size: 8192, mode: 0o640, perms: 'rw-r-----', nattch: 0, cpidAlive: false, owner: { uid: 0, user: 'root' } });
+    expect(find(json, 'sysv-shm', { id: segment })).toMatchObject({
+      size: 8192,
+      mode: 0o640,
+      perms: 'rw-r-----',
+      nattch: 0,
+      cpidAlive: false,
+      owner: { uid: 0, user: 'root' },
+    });
     expect(find(json, 'sysv-sem', { id: semSet })).toMatchObject({ nsems: 3, mode: 0o644 });
     expect(find(json, 'sysv-msg', { id: queue })).toMatchObject({ messages: 0, bytes: 0 });
 
     const cObject = find(json, 'posix-shm', { name: cName });
     expect(cObject).toMatchObject({ size: 12345, mode: 0o640, path: `/dev/shm${cName}` });
-    expect(cObject!.users.processes).toEqual([{ pid: cPid, command: expect.stringMatching(/^prog-/), how: ['map'] }]);
-    expect(find(json, 'posix-sem', { name: cSem })).toMatchObject({ value: 3, waiters: 0, problem: null, size: 32 });
-    expect(find(json, 'posix-sem', { name: cSem })!.users.processes.map((p) => p.pid)).toEqual([cPid]);
+    expect(cObject!.users.processes).toEqual([
+      { pid: cPid, command: expect.stringMatching(/^prog-/), how: ['map'] },
+    ]);
+    expect(find(json, 'posix-sem', { name: cSem })).toMatchObject({
+      value: 3,
+      waiters: 0,
+      problem: null,
+      size: 32,
+    });
+    expect(find(json, 'posix-sem', { name: cSem })!.users.processes.map((p) => p.pid)).toEqual([
+      cPid,
+    ]);
     const cSegment = find(json, 'sysv-shm', { id: cSeg });
-    expect(cSegment).toMatchObject({ key: cKey, name: hex(cKey), size: 12288, nattch: 1, cpid: cPid, cpidAlive: true });
-    expect(cSegment!.users.processes).toEqual([{ pid: cPid, command: expect.any(String), how: ['map'] }]);
+    expect(cSegment).toMatchObject({
+      key: cKey,
+      name: hex(cKey),
+      size: 12288,
+      nattch: 1,
+      cpid: cPid,
+      cpidAlive: true,
+    });
+    expect(cSegment!.users.processes).toEqual([
+      { pid: cPid, command: expect.any(String), how: ['map'] },
+    ]);
 
     const pyObject = find(json, 'posix-shm', { name: pyName });
     expect(pyObject).toMatchObject({ size: 5000, mode: 0o600 });
     expect(pyObject!.users.processes.map((p) => [p.pid, p.command])).toEqual([[pyPid, 'python3']]);
-    expect(find(json, 'sysv-shm', { id: pySeg })).toMatchObject({ key: pyKey, size: 8192, nattch: 1, cpid: pyPid });
-    expect(find(json, 'sysv-sem', { id: pySem })).toMatchObject({ key: pySemKey, nsems: 1, mode: 0o640 });
-    expect(find(json, 'sysv-msg', { id: pyMsg })).toMatchObject({ key: pyMsgKey, messages: 1, bytes: 11, lspid: pyPid });
+    expect(find(json, 'sysv-shm', { id: pySeg })).toMatchObject({
+      key: pyKey,
+      size: 8192,
+      nattch: 1,
+      cpid: pyPid,
+    });
+    expect(find(json, 'sysv-sem', { id: pySem })).toMatchObject({
+      key: pySemKey,
+      nsems: 1,
+      mode: 0o640,
+    });
+    expect(find(json, 'sysv-msg', { id: pyMsg })).toMatchObject({
+      key: pyMsgKey,
+      messages: 1,
+      bytes: 11,
+      lspid: pyPid,
+    });
 
-    expect(find(json, 'posix-shm', { name: plain })).toMatchObject({ size: 6, mode: 0o604, users: { processes: [] } });
+    expect(find(json, 'posix-shm', { name: plain })).toMatchObject({
+      size: 6,
+      mode: 0o604,
+      users: { processes: [] },
+    });
   });
 
   it('agrees with lsipc and ipcs on key, id, owner, size and nattch', async () => {
@@ -99,18 +142,28 @@ describe('shmkit ls', () => {
     const semSet = ipcmk(['-S', '2']);
     const queue = ipcmk(['-Q']);
 
-    const lsipc = (args: string[]) => JSON.parse(spawnSync('lsipc', [...args, '--json', '--bytes'], { encoding: 'utf8' }).stdout) as Record<string, Array<Record<string, string>>>;
+    const lsipc = (args: string[]) =>
+      JSON.parse(
+        spawnSync('lsipc', [...args, '--json', '--bytes'], { encoding: 'utf8' }).stdout,
+      ) as Record<string, Array<Record<string, string>>>;
     const before = lsipc(['-m', '-o', 'KEY,ID,OWNER,SIZE,NATTCH']).sharedmemory!;
     const json = await lsJson(['--type', 'sysv']);
     const after = lsipc(['-m', '-o', 'KEY,ID,OWNER,SIZE,NATTCH']).sharedmemory!;
     // Other programs on the machine may come and go meanwhile: compare
     // what both snapshots of lsipc agree on.
-    const stable = before.filter((row) => after.some((other) => JSON.stringify(other) === JSON.stringify(row)));
+    const stable = before.filter((row) =>
+      after.some((other) => JSON.stringify(other) === JSON.stringify(row)),
+    );
     for (const id of mine) expect(stable.map((row) => Number(row.id))).toContain(id);
     for (const row of stable) {
       const object = find(json, 'sysv-shm', { id: Number(row.id) });
       expect(object, `segment ${row.id}`).toBeDefined();
-      expect({ key: hex(object!.key), owner: object!.owner.user, size: object!.size, nattch: object!.nattch }).toEqual({
+      expect({
+        key: hex(object!.key),
+        owner: object!.owner.user,
+        size: object!.size,
+        nattch: object!.nattch,
+      }).toEqual({
         key: row.key,
         owner: row.owner,
         size: Number(row.size),
@@ -121,10 +174,18 @@ describe('shmkit ls', () => {
 
     const sems = lsipc(['-s', '-o', 'KEY,ID,OWNER,NSEMS']).semaphores!;
     const set = sems.find((row) => Number(row.id) === semSet)!;
-    expect(find(json, 'sysv-sem', { id: semSet })).toMatchObject({ key: parseInt(set.key!, 16), nsems: Number(set.nsems), owner: { user: set.owner } });
+    expect(find(json, 'sysv-sem', { id: semSet })).toMatchObject({
+      key: parseInt(set.key!, 16),
+      nsems: Number(set.nsems),
+      owner: { user: set.owner },
+    });
     const queues = lsipc(['-q', '-o', 'KEY,ID,OWNER,USEDBYTES,MSGS']).messages!;
     const q = queues.find((row) => Number(row.id) === queue)!;
-    expect(find(json, 'sysv-msg', { id: queue })).toMatchObject({ key: parseInt(q.key!, 16), bytes: Number(q.usedbytes), messages: Number(q.msgs) });
+    expect(find(json, 'sysv-msg', { id: queue })).toMatchObject({
+      key: parseInt(q.key!, 16),
+      bytes: Number(q.usedbytes),
+      messages: Number(q.msgs),
+    });
 
     // ipcs prints the same table differently: key, shmid, owner, perms, bytes, nattch.
     const ipcs = spawnSync('ipcs', ['-m'], { encoding: 'utf8' }).stdout;
@@ -132,7 +193,12 @@ describe('shmkit ls', () => {
       const line = ipcs.split('\n').find((l) => l.split(/\s+/)[1] === String(id))!;
       const [key, , owner, perms, bytes, nattch] = line.trim().split(/\s+/);
       const object = find(json, 'sysv-shm', { id })!;
-      expect([hex(object.key), object.owner.user, object.mode.toString(8), String(object.size)]).toEqual([key, owner, perms, bytes]);
+      expect([
+        hex(object.key),
+        object.owner.user,
+        object.mode.toString(8),
+        String(object.size),
+      ]).toEqual([key, owner, perms, bytes]);
       expect(Number(nattch)).toBe(object.nattch);
     }
     // /proc/sysvipc is what both read: the creator pids agree too.
@@ -142,7 +208,11 @@ describe('shmkit ls', () => {
   });
 
   it('filters by type, owner and name, and sorts', async () => {
-    const names = [posixName('shmkit-cli-filter-b'), posixName('shmkit-cli-filter-a'), posixName('shmkit-cli-filter-c')];
+    const names = [
+      posixName('shmkit-cli-filter-b'),
+      posixName('shmkit-cli-filter-a'),
+      posixName('shmkit-cli-filter-c'),
+    ];
     names.forEach((name, i) => writeFileSync(`/dev/shm${name}`, Buffer.alloc((i + 1) * 1000)));
     const sem = posixName('shmkit-cli-filter-sem');
     writeFileSync(`/dev/shm/sem.${sem.slice(1)}`, Buffer.alloc(32));
@@ -152,7 +222,15 @@ describe('shmkit ls', () => {
     expect(byName.objects.map((o) => o.name)).toEqual([...names].sort());
     expect(byName.objects.every((o) => o.type === 'posix-shm')).toBe(true);
 
-    const bySize = await lsJson(['--name', '/shmkit-cli-filter-*', '--type', 'posix-shm', '--sort', 'size', '--reverse']);
+    const bySize = await lsJson([
+      '--name',
+      '/shmkit-cli-filter-*',
+      '--type',
+      'posix-shm',
+      '--sort',
+      'size',
+      '--reverse',
+    ]);
     expect(bySize.objects.map((o) => o.name)).toEqual([names[2], names[1], names[0]]);
 
     const sems = await lsJson(['--type', 'posix-sem', '--name', '/shmkit-cli-filter-sem*']);
@@ -160,7 +238,11 @@ describe('shmkit ls', () => {
 
     const sysv = await lsJson(['-t', 'shm,sem', '--owner', 'root']);
     expect(sysv.objects.some((o) => o.type === 'sysv-shm' && o.id === segment)).toBe(true);
-    expect(sysv.objects.every((o) => ['sysv-shm', 'posix-shm', 'sysv-sem', 'posix-sem'].includes(o.type))).toBe(true);
+    expect(
+      sysv.objects.every((o) =>
+        ['sysv-shm', 'posix-shm', 'sysv-sem', 'posix-sem'].includes(o.type),
+      ),
+    ).toBe(true);
     const byUid = await lsJson(['--owner', '0', '--type', 'sysv-shm']);
     expect(byUid.objects.some((o) => 'id' in o && o.id === segment)).toBe(true);
     const nobody = await lsJson(['--owner', 'nobody', '--type', 'sysv-shm']);
@@ -169,7 +251,9 @@ describe('shmkit ls', () => {
 
   it('prints an aligned table: one row per object, the C holder with its user', async () => {
     const name = posixName();
-    const holder = keep(spawn(compileC(HOLDER_C, ['-pthread']), [name, '65536', posixName(), hex(uniqueKey())]));
+    const holder = keep(
+      spawn(compileC(HOLDER_C, ['-pthread']), [name, '65536', posixName(), hex(uniqueKey())]),
+    );
     const [, pid, seg] = await started(holder);
     removeLater('shm', Number(seg));
     const result = await shmkit(['ls', '--type', 'posix-shm', '--name', name]);
@@ -177,7 +261,16 @@ describe('shmkit ls', () => {
     const [header, row, ...more] = result.stdout.trimEnd().split('\n');
     expect(more).toEqual([]);
     expect(header).toMatch(/^TYPE\s+NAME\s+ID\s+OWNER\s+MODE\s+SIZE\s+USE\s+INFO$/);
-    expect(row!.split(/\s+/).slice(0, 8)).toEqual(['posix-shm', name, '-', 'root', '0640', '64K', expect.stringMatching(/^1/), pid]);
+    expect(row!.split(/\s+/).slice(0, 8)).toEqual([
+      'posix-shm',
+      name,
+      '-',
+      'root',
+      '0640',
+      '64K',
+      expect.stringMatching(/^1/),
+      pid,
+    ]);
     // Every column starts where its header does.
     for (const title of ['NAME', 'OWNER', 'MODE']) {
       const at = header!.indexOf(title);
@@ -193,9 +286,15 @@ describe('shmkit ls', () => {
     const short = posixName();
     writeFileSync(`/dev/shm/sem.${short.slice(1)}`, Buffer.alloc(12, 0xff));
     const garbage = posixName();
-    writeFileSync(`/dev/shm/sem.${garbage.slice(1)}`, Buffer.from(new Uint32Array([5, 0, 77, 0, 0, 0, 0, 0]).buffer));
+    writeFileSync(
+      `/dev/shm/sem.${garbage.slice(1)}`,
+      Buffer.from(new Uint32Array([5, 0, 77, 0, 0, 0, 0, 0]).buffer),
+    );
     const huge = posixName();
-    writeFileSync(`/dev/shm/sem.${huge.slice(1)}`, Buffer.from(new Uint32Array([0xffff_fff0, 0, 128, 0, 0, 0, 0, 0]).buffer));
+    writeFileSync(
+      `/dev/shm/sem.${huge.slice(1)}`,
+      Buffer.from(new Uint32Array([0xffff_fff0, 0, 128, 0, 0, 0, 0, 0]).buffer),
+    );
     const link = posixName();
     symlinkSync('/etc/passwd', `/dev/shm${link}`);
     const dir = posixName();
@@ -209,21 +308,88 @@ describe('shmkit ls', () => {
     expect(find(json, 'posix-sem', { name: fifo })).toBeUndefined();
     expect(find(json, 'posix-shm', { name: link })).toBeUndefined();
     expect(find(json, 'posix-shm', { name: dir })).toBeUndefined();
-    expect(find(json, 'posix-sem', { name: short })).toMatchObject({ value: null, problem: 'too small for a sem_t: 12 of 32 bytes' });
-    expect(find(json, 'posix-sem', { name: garbage })).toMatchObject({ value: 5, problem: expect.stringContaining('private word is 77') });
-    expect(find(json, 'posix-sem', { name: huge })).toMatchObject({ value: null, problem: expect.stringContaining('above SEM_VALUE_MAX') });
+    expect(find(json, 'posix-sem', { name: short })).toMatchObject({
+      value: null,
+      problem: 'too small for a sem_t: 12 of 32 bytes',
+    });
+    expect(find(json, 'posix-sem', { name: garbage })).toMatchObject({
+      value: 5,
+      problem: expect.stringContaining('private word is 77'),
+    });
+    expect(find(json, 'posix-sem', { name: huge })).toMatchObject({
+      value: null,
+      problem: expect.stringContaining('above SEM_VALUE_MAX'),
+    });
     expect(statSync(fifoSem).isFIFO()).toBe(true);
   });
 });
 
 /** The fields each type has in `ls --json`, and their JSON types: what the README documents. */
 const SCHEMA: Record<IpcObject['type'], Record<string, string>> = {
-  'sysv-shm': { key: 'number', id: 'number', creator: 'object', size: 'number', nattch: 'number', cpid: 'number', cpidAlive: 'boolean', lpid: 'number', atime: 'string|null', dtime: 'string|null', ctime: 'string|null', removed: 'boolean', locked: 'boolean', rss: 'number|null', swap: 'number|null', users: 'object' },
-  'sysv-sem': { key: 'number', id: 'number', creator: 'object', nsems: 'number', otime: 'string|null', ctime: 'string|null' },
-  'sysv-msg': { key: 'number', id: 'number', creator: 'object', bytes: 'number', messages: 'number', lspid: 'number', lrpid: 'number', stime: 'string|null', rtime: 'string|null', ctime: 'string|null' },
-  'posix-shm': { path: 'string', size: 'number', allocated: 'number', mtime: 'string', ctime: 'string', users: 'object', content: 'object|null' },
-  'posix-sem': { path: 'string', size: 'number', mtime: 'string', ctime: 'string', value: 'number|null', waiters: 'number|null', problem: 'string|null', users: 'object' },
-  'posix-mq': { path: 'string', bytes: 'number|null', notifyPid: 'number|null', mtime: 'string', users: 'object' },
+  'sysv-shm': {
+    key: 'number',
+    id: 'number',
+    creator: 'object',
+    size: 'number',
+    nattch: 'number',
+    cpid: 'number',
+    cpidAlive: 'boolean',
+    lpid: 'number',
+    atime: 'string|null',
+    dtime: 'string|null',
+    ctime: 'string|null',
+    removed: 'boolean',
+    locked: 'boolean',
+    rss: 'number|null',
+    swap: 'number|null',
+    users: 'object',
+  },
+  'sysv-sem': {
+    key: 'number',
+    id: 'number',
+    creator: 'object',
+    nsems: 'number',
+    otime: 'string|null',
+    ctime: 'string|null',
+  },
+  'sysv-msg': {
+    key: 'number',
+    id: 'number',
+    creator: 'object',
+    bytes: 'number',
+    messages: 'number',
+    lspid: 'number',
+    lrpid: 'number',
+    stime: 'string|null',
+    rtime: 'string|null',
+    ctime: 'string|null',
+  },
+  'posix-shm': {
+    path: 'string',
+    size: 'number',
+    allocated: 'number',
+    mtime: 'string',
+    ctime: 'string',
+    users: 'object',
+    content: 'object|null',
+  },
+  'posix-sem': {
+    path: 'string',
+    size: 'number',
+    mtime: 'string',
+    ctime: 'string',
+    value: 'number|null',
+    waiters: 'number|null',
+    problem: 'string|null',
+    users: 'object',
+  },
+  'posix-mq': {
+    path: 'string',
+    bytes: 'number|null',
+    notifyPid: 'number|null',
+    mtime: 'string',
+    users: 'object',
+  },
 };
 const BASE = { type: 'string', name: 'string', owner: 'object', mode: 'number', perms: 'string' };
 
@@ -251,9 +417,11 @@ describe('ls --json', () => {
       expect(Object.keys(object.owner).sort()).toEqual(['gid', 'group', 'uid', 'user']);
       if ('users' in object) {
         expect(Object.keys(object.users).sort()).toEqual(['processes', 'unchecked']);
-        for (const p of object.users.processes) expect(Object.keys(p).sort()).toEqual(['command', 'how', 'pid']);
+        for (const p of object.users.processes)
+          expect(Object.keys(p).sort()).toEqual(['command', 'how', 'pid']);
       }
     }
-    for (const type of ['sysv-shm', 'sysv-sem', 'sysv-msg', 'posix-shm', 'posix-sem']) expect(seen).toContain(type);
+    for (const type of ['sysv-shm', 'sysv-sem', 'sysv-msg', 'posix-shm', 'posix-sem'])
+      expect(seen).toContain(type);
   });
 });

@@ -28,7 +28,12 @@ const setExists = (id: number) => sysvipc('sem').some((row) => Number(row.semid)
 
 /** A file in /dev/shm owned by nobody: an object another user made. */
 function nobodysObject(name: string): void {
-  const made = spawnSync(asNobody[0]!, [...asNobody.slice(1), 'sh', '-c', `umask 077; echo data > /dev/shm${name}`]);
+  const made = spawnSync(asNobody[0]!, [
+    ...asNobody.slice(1),
+    'sh',
+    '-c',
+    `umask 077; echo data > /dev/shm${name}`,
+  ]);
   expect(made.status).toBe(0);
 }
 
@@ -36,7 +41,9 @@ describe('shmkit rm refuses', () => {
   it('a POSIX object a live C program maps, until --force', async () => {
     const name = posixName();
     const sem = posixName();
-    const holder = keep(spawn(compileC(HOLDER_C, ['-pthread']), [name, '4096', sem, hex(uniqueKey())]));
+    const holder = keep(
+      spawn(compileC(HOLDER_C, ['-pthread']), [name, '4096', sem, hex(uniqueKey())]),
+    );
     const [, pid, seg] = await started(holder);
     removeLater('shm', Number(seg));
 
@@ -44,7 +51,11 @@ describe('shmkit rm refuses', () => {
     expect(refused.code).toBe(1);
     expect(refused.stdout).toBe('');
     expect(refused.stderr.split('\n').filter((l) => l.startsWith('shmkit: rm:'))).toEqual([
-      expect.stringMatching(new RegExp(`^shmkit: rm: refusing to remove posix-shm ${name}: mapped or open by pid ${pid} \\(prog-\\w+\\) \\(--force removes it anyway\\)$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^shmkit: rm: refusing to remove posix-shm ${name}: mapped or open by pid ${pid} \\(prog-\\w+\\) \\(--force removes it anyway\\)$`,
+        ),
+      ),
       expect.stringContaining(`refusing to remove posix-sem ${sem}: mapped or open by pid ${pid}`),
     ]);
     expect(existsSync(`/dev/shm${name}`)).toBe(true);
@@ -67,14 +78,21 @@ describe('shmkit rm refuses', () => {
     const refused = await shmkit(['rm', String(id)]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(
-      new RegExp(`refusing to remove sysv-shm 0x[0-9a-f]{8} \\(id ${id}\\): attached 1 time \\(pid ${py.pid} \\(python3\\)\\) \\(--force removes it anyway\\)`),
+      new RegExp(
+        `refusing to remove sysv-shm 0x[0-9a-f]{8} \\(id ${id}\\): attached 1 time \\(pid ${py.pid} \\(python3\\)\\) \\(--force removes it anyway\\)`,
+      ),
     );
     expect(segmentExists(id)).toBe(true);
 
     py.stdin!.write('detach\n');
     await started(py, /ready (\d+)/);
     const removed = await shmkit(['rm', String(id)]);
-    expect(removed).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^removed sysv-shm 0x[0-9a-f]{8} \\(id ${id}\\)\n$`)) });
+    expect(removed).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(
+        new RegExp(`^removed sysv-shm 0x[0-9a-f]{8} \\(id ${id}\\)\n$`),
+      ),
+    });
     expect(segmentExists(id)).toBe(false);
   });
 
@@ -92,7 +110,9 @@ describe('shmkit rm refuses', () => {
       if (refused.stderr.includes('waiting')) break;
     }
     expect(refused!.code).toBe(1);
-    expect(refused!.stderr).toContain(`refusing to remove sysv-sem ${hex(key)} (id ${id}): 1 process waiting on it`);
+    expect(refused!.stderr).toContain(
+      `refusing to remove sysv-sem ${hex(key)} (id ${id}): 1 process waiting on it`,
+    );
     expect(setExists(id)).toBe(true);
     const forced = await shmkit(['rm', '--force', hex(key), '--type', 'sysv-sem']);
     expect(forced.code).toBe(0);
@@ -119,7 +139,9 @@ describe('shmkit rm refuses', () => {
     later(() => spawnSync('rm', ['-f', file]));
     const notFifo = await shmkit(['rm', file]);
     expect(notFifo.code).toBe(1);
-    expect(notFifo.stderr).toBe(`shmkit: rm: ${file} is not a FIFO: shmkit only inspects and removes FIFOs by path\n`);
+    expect(notFifo.stderr).toBe(
+      `shmkit: rm: ${file} is not a FIFO: shmkit only inspects and removes FIFOs by path\n`,
+    );
     expect(existsSync(file)).toBe(true);
   });
 
@@ -128,9 +150,14 @@ describe('shmkit rm refuses', () => {
     nobodysObject(name);
     const refused = await shmkit(['rm', name]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain(`refusing to remove posix-shm ${name}: it belongs to nobody, not to this user (--any-owner removes it)`);
+    expect(refused.stderr).toContain(
+      `refusing to remove posix-shm ${name}: it belongs to nobody, not to this user (--any-owner removes it)`,
+    );
     expect(existsSync(`/dev/shm${name}`)).toBe(true);
-    expect(await shmkit(['rm', '--any-owner', name])).toMatchObject({ code: 0, stdout: `removed posix-shm ${name}\n` });
+    expect(await shmkit(['rm', '--any-owner', name])).toMatchObject({
+      code: 0,
+      stdout: `removed posix-shm ${name}\n`,
+    });
     expect(existsSync(`/dev/shm${name}`)).toBe(false);
   });
 
@@ -141,13 +168,19 @@ describe('shmkit rm refuses', () => {
     const refused = await shmkit(['rm', name], { wrapper: asNobody });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`refusing to remove posix-shm ${name}: it belongs to root`);
-    const denied = await shmkit(['rm', '--any-owner', name, String(segment)], { wrapper: asNobody });
+    const denied = await shmkit(['rm', '--any-owner', name, String(segment)], {
+      wrapper: asNobody,
+    });
     expect(denied.code).toBe(1);
     const lines = denied.stderr.split('\n').filter((l) => l.startsWith('shmkit: rm:'));
     expect(lines).toEqual([
       // glibc's shm_unlink reports the sticky /dev/shm's EPERM as EACCES.
       `shmkit: rm: posix-shm ${name}: EACCES: permission denied, shm_unlink '${name}'`,
-      expect.stringMatching(new RegExp(`^shmkit: rm: sysv-shm 0x[0-9a-f]{8} \\(id ${segment}\\): EPERM: operation not permitted, shmctl id ${segment} \\(only the owner`)),
+      expect.stringMatching(
+        new RegExp(
+          `^shmkit: rm: sysv-shm 0x[0-9a-f]{8} \\(id ${segment}\\): EPERM: operation not permitted, shmctl id ${segment} \\(only the owner`,
+        ),
+      ),
     ]);
     expect(existsSync(`/dev/shm${name}`)).toBe(true);
     expect(segmentExists(segment)).toBe(true);
@@ -162,7 +195,9 @@ describe('shmkit rm refuses', () => {
     writeFileSync(`/dev/shm/sem.${both.slice(1)}`, Buffer.alloc(32));
     const ambiguous = await shmkit(['rm', a, both]);
     expect(ambiguous.code).toBe(2);
-    expect(ambiguous.stderr).toContain(`'${both}' could be posix-shm ${both} or posix-sem ${both}: add --type posix-shm|posix-sem`);
+    expect(ambiguous.stderr).toContain(
+      `'${both}' could be posix-shm ${both} or posix-sem ${both}: add --type posix-shm|posix-sem`,
+    );
     expect(existsSync(`/dev/shm${a}`)).toBe(true);
 
     const missing = await shmkit(['rm', '/shmkit-cli-not-there', a]);
@@ -182,12 +217,21 @@ describe('shmkit rm --stale', () => {
     );
     const dead = removeLater('shm', Number(made.stdout));
     const alive = keep(
-      spawn(process.execPath, ['-e', `const { SysvSegment } = require('@shmkit/sysv-shm'); console.log('ready', SysvSegment.create({ key: ${aliveKey}, size: 4096 }).id); setInterval(() => {}, 1000);`], { cwd: pkgDir }),
+      spawn(
+        process.execPath,
+        [
+          '-e',
+          `const { SysvSegment } = require('@shmkit/sysv-shm'); console.log('ready', SysvSegment.create({ key: ${aliveKey}, size: 4096 }).id); setInterval(() => {}, 1000);`,
+        ],
+        { cwd: pkgDir },
+      ),
     );
     const [, aliveId] = await started(alive);
     removeLater('shm', Number(aliveId));
     // Its creator is gone, but a reader still attaches it.
-    const py = python(`import sysv_ipc, sys\nseg = sysv_ipc.SharedMemory(${attachedKey}, sysv_ipc.IPC_CREX, size=4096)\nprint('ready', seg.id, flush=True)\nsys.stdin.read()`);
+    const py = python(
+      `import sysv_ipc, sys\nseg = sysv_ipc.SharedMemory(${attachedKey}, sysv_ipc.IPC_CREX, size=4096)\nprint('ready', seg.id, flush=True)\nsys.stdin.read()`,
+    );
     const [, pyId] = await started(py, /ready (\d+)/);
     const attachedId = removeLater('shm', Number(pyId));
     const ipcmkSegment = ipcmk(['-M', '4096']); // ipcmk exits at once: its segment is stale
@@ -198,7 +242,10 @@ describe('shmkit rm --stale', () => {
     const dry = await shmkit(['rm', '--stale', '--type', 'sysv-shm', '--dry-run', ...only]);
     expect(dry.code).toBe(0);
     expect(dry.stdout.split('\n').filter(Boolean).sort()).toEqual(
-      [`would remove sysv-shm ${hex(deadKey)} (id ${dead})`, `would remove sysv-shm ${names[3]} (id ${ipcmkSegment})`].sort(),
+      [
+        `would remove sysv-shm ${hex(deadKey)} (id ${dead})`,
+        `would remove sysv-shm ${names[3]} (id ${ipcmkSegment})`,
+      ].sort(),
     );
     expect(segmentExists(dead)).toBe(true);
 
@@ -213,13 +260,34 @@ describe('shmkit rm --stale', () => {
 
   it('removes semaphore sets whose last user is dead, and keeps one a live process uses', async () => {
     const [deadKey, liveKey] = [uniqueKey(), uniqueKey()];
-    const gone = spawnSync('/usr/bin/python3', ['-c', `import sysv_ipc\ns = sysv_ipc.Semaphore(${deadKey}, sysv_ipc.IPC_CREX, initial_value=1)\nprint(s.id)`], { encoding: 'utf8' });
+    const gone = spawnSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        `import sysv_ipc\ns = sysv_ipc.Semaphore(${deadKey}, sysv_ipc.IPC_CREX, initial_value=1)\nprint(s.id)`,
+      ],
+      { encoding: 'utf8' },
+    );
     const deadId = removeLater('sem', Number(gone.stdout));
-    const py = python(`import sysv_ipc, sys\ns = sysv_ipc.Semaphore(${liveKey}, sysv_ipc.IPC_CREX, initial_value=1)\nprint('ready', s.id, flush=True)\nsys.stdin.read()`);
+    const py = python(
+      `import sysv_ipc, sys\ns = sysv_ipc.Semaphore(${liveKey}, sysv_ipc.IPC_CREX, initial_value=1)\nprint('ready', s.id, flush=True)\nsys.stdin.read()`,
+    );
     const [, liveId] = await started(py, /ready (\d+)/);
     removeLater('sem', Number(liveId));
-    const result = await shmkit(['rm', '--stale', '--type', 'sysv-sem', '--name', hex(deadKey), '--name', hex(liveKey)]);
-    expect(result).toMatchObject({ code: 0, stdout: `removed sysv-sem ${hex(deadKey)} (id ${deadId})\n` });
+    const result = await shmkit([
+      'rm',
+      '--stale',
+      '--type',
+      'sysv-sem',
+      '--name',
+      hex(deadKey),
+      '--name',
+      hex(liveKey),
+    ]);
+    expect(result).toMatchObject({
+      code: 0,
+      stdout: `removed sysv-sem ${hex(deadKey)} (id ${deadId})\n`,
+    });
     expect(setExists(deadId)).toBe(false);
     expect(setExists(Number(liveId))).toBe(true);
   });
@@ -229,7 +297,16 @@ describe('shmkit rm --stale', () => {
     nobodysObject(unused);
     writeFileSync(`/dev/shm${roots}`, 'root');
     const holder = keep(
-      spawn(asNobody[0]!, [...asNobody.slice(1), process.execPath, '-e', `const { PosixShm } = require('@shmkit/posix-shm'); const s = PosixShm.create(${JSON.stringify(mapped)}, { size: 4096 }); s.map(); console.log('ready', process.pid); setInterval(() => {}, 1000);`], { cwd: pkgDir }),
+      spawn(
+        asNobody[0]!,
+        [
+          ...asNobody.slice(1),
+          process.execPath,
+          '-e',
+          `const { PosixShm } = require('@shmkit/posix-shm'); const s = PosixShm.create(${JSON.stringify(mapped)}, { size: 4096 }); s.map(); console.log('ready', process.pid); setInterval(() => {}, 1000);`,
+        ],
+        { cwd: pkgDir },
+      ),
     );
     await started(holder);
     const only = [unused, mapped, roots].flatMap((n) => ['--name', n]);

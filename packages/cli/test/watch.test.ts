@@ -20,7 +20,8 @@ const pane = (format: string) => tmux('display-message', '-p', '-t', 'watch', fo
 async function until(what: string, check: () => boolean): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; screen:\n${screen()}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; screen:\n${screen()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -28,7 +29,17 @@ async function until(what: string, check: () => boolean): Promise<void> {
 /** Starts watch in a 100x30 tmux pane; after it quits, the shell prints its status and the tty modes. */
 function startWatch(prefix: string): void {
   const command = `${process.execPath} ${bin} watch --interval 0.2 --type posix-shm --name '${prefix}*'; echo "EXIT=$?"; stty -a; sleep 60`;
-  tmux('new-session', '-d', '-s', 'watch', '-x', '100', '-y', '30', `env -u NO_COLOR -u FORCE_COLOR TERM=xterm sh -c '${command.replace(/'/g, "'\\''")}'`);
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    'watch',
+    '-x',
+    '100',
+    '-y',
+    '30',
+    `env -u NO_COLOR -u FORCE_COLOR TERM=xterm sh -c '${command.replace(/'/g, "'\\''")}'`,
+  );
   later(() => spawnSync('tmux', ['-L', socket, 'kill-server']));
 }
 

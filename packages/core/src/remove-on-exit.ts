@@ -143,7 +143,11 @@ function unhookIfIdle(): void {
  *
  * @param what - Names the object in the warning printed if removal fails.
  */
-export function registerExitRemoval(what: string, remove: () => void, when: RemoveOnExit): ExitRemoval {
+export function registerExitRemoval(
+  what: string,
+  remove: () => void,
+  when: RemoveOnExit,
+): ExitRemoval {
   if (when === false) return { cancel: () => {} };
   const id = nextId++;
   entries.set(id, { what, remove, onSignals: when === 'signals' });

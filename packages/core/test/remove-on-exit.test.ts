@@ -40,7 +40,9 @@ function script(markers: Record<string, string>, when: string, body: string): st
   `;
 }
 
-async function exited(child: ChildProcess): Promise<{ code: number | null; signal: string | null }> {
+async function exited(
+  child: ChildProcess,
+): Promise<{ code: number | null; signal: string | null }> {
   if (child.exitCode !== null || child.signalCode !== null)
     return { code: child.exitCode, signal: child.signalCode };
   const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
@@ -59,7 +61,7 @@ describe('registerExitRemoval', () => {
         console.log(listeners());
         process.on('exit', () => console.log('user exit listener'));
         `,
-      ).replace("() => rmSync(path)", "() => { console.log('removing', name); rmSync(path); }"),
+      ).replace('() => rmSync(path)', "() => { console.log('removing', name); rmSync(path); }"),
     );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -81,7 +83,9 @@ describe('registerExitRemoval', () => {
     expect(existsSync(a)).toBe(false);
 
     const b = marker();
-    const thrown = await runNode(script({ b }, 'true', "setTimeout(() => { throw new Error('boom'); }, 1);"));
+    const thrown = await runNode(
+      script({ b }, 'true', "setTimeout(() => { throw new Error('boom'); }, 1);"),
+    );
     expect(thrown.code).toBe(1);
     expect(thrown.stderr).toContain('boom');
     expect(existsSync(b)).toBe(false);
@@ -92,7 +96,11 @@ describe('registerExitRemoval', () => {
     async (signal) => {
       const a = marker();
       const child = spawnNode(
-        script({ a }, "'signals'", "console.log('ready', listeners()); setInterval(() => {}, 1000);"),
+        script(
+          { a },
+          "'signals'",
+          "console.log('ready', listeners()); setInterval(() => {}, 1000);",
+        ),
       );
       const [line] = await waitForLine(child, /ready .*\n/);
       expect(line).toBe('ready 1,1,1,1\n');
@@ -104,7 +112,9 @@ describe('registerExitRemoval', () => {
 
   it('`true` leaves the object to a death by signal: nothing was caught', async () => {
     const a = marker();
-    const child = spawnNode(script({ a }, 'true', "console.log('ready'); setInterval(() => {}, 1000);"));
+    const child = spawnNode(
+      script({ a }, 'true', "console.log('ready'); setInterval(() => {}, 1000);"),
+    );
     await waitForLine(child, /ready/);
     child.kill('SIGTERM');
     expect(await exited(child)).toEqual({ code: null, signal: 'SIGTERM' });
@@ -216,7 +226,9 @@ describe('registerExitRemoval', () => {
       registerExitRemoval('the broken one', () => { throw new Error('EPERM: not yours'); }, true);
     `);
     expect(result.code).toBe(0);
-    expect(result.stderr).toBe('shmkit: could not remove the broken one at exit: EPERM: not yours\n');
+    expect(result.stderr).toBe(
+      'shmkit: could not remove the broken one at exit: EPERM: not yours\n',
+    );
     expect(existsSync(a)).toBe(false);
   });
 
@@ -236,9 +248,12 @@ describe('validateRemoveOnExit', () => {
     expect(validateRemoveOnExit('signals')).toBe('signals');
   });
 
-  it.each([['yes'], [1], [null], ['SIGINT'], [{}]])('rejects %j with ERR_INVALID_ARG_VALUE', (value) => {
-    expect(() => validateRemoveOnExit(value)).toThrow(
-      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError' }),
-    );
-  });
+  it.each([['yes'], [1], [null], ['SIGINT'], [{}]])(
+    'rejects %j with ERR_INVALID_ARG_VALUE',
+    (value) => {
+      expect(() => validateRemoveOnExit(value)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError' }),
+      );
+    },
+  );
 });

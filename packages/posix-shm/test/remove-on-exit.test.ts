@@ -126,13 +126,16 @@ describe('PosixShm.create({ removeOnExit })', () => {
     expect(existsSync(file(n))).toBe(true);
   });
 
-  it.each([['yes'], [1], [null]])('rejects removeOnExit %j with ERR_INVALID_ARG_VALUE before creating', (value) => {
-    const n = name();
-    expect(() => PosixShm.create(n, { size: 4096, removeOnExit: value as never })).toThrow(
-      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
-    );
-    expect(existsSync(file(n))).toBe(false);
-  });
+  it.each([['yes'], [1], [null]])(
+    'rejects removeOnExit %j with ERR_INVALID_ARG_VALUE before creating',
+    (value) => {
+      const n = name();
+      expect(() => PosixShm.create(n, { size: 4096, removeOnExit: value as never })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+      );
+      expect(existsSync(file(n))).toBe(false);
+    },
+  );
 });
 
 describe('EEXIST hint', () => {

@@ -80,7 +80,9 @@ describe('SysvSegment.create({ removeOnExit })', () => {
 
   it('rejects a bad removeOnExit with ERR_INVALID_ARG_VALUE before shmget', () => {
     const key = uniqueKey();
-    const error = thrown(() => SysvSegment.create({ key, size: 4096, removeOnExit: 'always' as never }));
+    const error = thrown(() =>
+      SysvSegment.create({ key, size: 4096, removeOnExit: 'always' as never }),
+    );
     expect(error.code).toBe('ERR_INVALID_ARG_VALUE');
     expect(() => SysvSegment.open({ key })).toThrow(expect.objectContaining({ code: 'ENOENT' }));
   });

@@ -38,12 +38,16 @@ const RANGE = /^(0x[0-9a-f]+|\d+)?([:+])(0x[0-9a-f]+|\d+)?$/i;
 function parseRange(text: string): HexRange {
   const match = RANGE.exec(text);
   if (match === null || (match[1] === undefined && match[3] === undefined)) {
-    throw new UsageError(`invalid range '${text}' for --hex: START:END, START+LENGTH, START: or :END`, 'inspect');
+    throw new UsageError(
+      `invalid range '${text}' for --hex: START:END, START+LENGTH, START: or :END`,
+      'inspect',
+    );
   }
   const start = match[1] === undefined ? 0 : byteNumber('inspect', '--hex', match[1]);
   const second = match[3] === undefined ? undefined : byteNumber('inspect', '--hex', match[3]);
   const end = second === undefined ? undefined : match[2] === '+' ? start + second : second;
-  if (end !== undefined && end < start) throw new UsageError(`--hex range '${text}' ends before it starts`, 'inspect');
+  if (end !== undefined && end < start)
+    throw new UsageError(`--hex range '${text}' ends before it starts`, 'inspect');
   return { start, end };
 }
 
@@ -79,11 +83,14 @@ function ownerText(owner: Owner): string {
 
 function usersField(users: Users): string {
   const lines = users.processes.map(
-    (p) => `pid ${p.pid}${p.command ? ` ${p.command}` : ''} (${p.how.map((h) => (h === 'map' ? 'mapped' : 'open')).join(', ')})`,
+    (p) =>
+      `pid ${p.pid}${p.command ? ` ${p.command}` : ''} (${p.how.map((h) => (h === 'map' ? 'mapped' : 'open')).join(', ')})`,
   );
   if (lines.length === 0) lines.push('no process seen');
   if (users.unchecked > 0) {
-    lines.push(`? ${plural(users.unchecked, 'process', 'processes')} that could open it cannot be checked (maps not readable)`);
+    lines.push(
+      `? ${plural(users.unchecked, 'process', 'processes')} that could open it cannot be checked (maps not readable)`,
+    );
   }
   return lines.join('\n');
 }
@@ -91,7 +98,8 @@ function usersField(users: Users): string {
 /** An ISO time from the model, as inspect prints it. */
 const when = (iso: string | null) => formatTime(iso === null ? null : new Date(iso));
 
-const pidText = (pid: number) => (pid === 0 ? 'none' : `${pid} (${isAlive(pid) ? 'alive' : 'dead'})`);
+const pidText = (pid: number) =>
+  pid === 0 ? 'none' : `${pid} (${isAlive(pid) ? 'alive' : 'dead'})`;
 
 /** The fields of an object, label and value, for people. */
 function objectFields(object: TargetObject): Array<[string, string]> {
@@ -103,16 +111,31 @@ function objectFields(object: TargetObject): Array<[string, string]> {
         ['id', String(object.id)],
         ['size', formatBytes(object.size)],
         ['owner', ownerText(object.owner)],
-        ['creator', `uid ${object.creator.uid}, gid ${object.creator.gid}, pid ${pidText(object.cpid)}`],
+        [
+          'creator',
+          `uid ${object.creator.uid}, gid ${object.creator.gid}, pid ${pidText(object.cpid)}`,
+        ],
         mode,
-        ['status', [object.removed ? 'marked for removal (dest)' : '', object.locked ? 'locked (SHM_LOCK)' : ''].filter(Boolean).join(', ') || 'normal'],
+        [
+          'status',
+          [
+            object.removed ? 'marked for removal (dest)' : '',
+            object.locked ? 'locked (SHM_LOCK)' : '',
+          ]
+            .filter(Boolean)
+            .join(', ') || 'normal',
+        ],
         ['attached', `${object.nattch} (nattch, all processes)`],
         ['attached by', usersField(object.users)],
         ['last pid', pidText(object.lpid)],
         ['attached at', when(object.atime)],
         ['detached at', when(object.dtime)],
         ['changed at', when(object.ctime)],
-        ...(object.rss === null ? [] : ([['resident', `${formatBytes(object.rss)}, swapped ${formatBytes(object.swap ?? 0)}`]] as Array<[string, string]>)),
+        ...(object.rss === null
+          ? []
+          : ([
+              ['resident', `${formatBytes(object.rss)}, swapped ${formatBytes(object.swap ?? 0)}`],
+            ] as Array<[string, string]>)),
       ];
     case 'sysv-sem':
       return [
@@ -146,12 +169,17 @@ function objectFields(object: TargetObject): Array<[string, string]> {
         ['modified', formatTime(new Date(object.mtime))],
         ['changed', formatTime(new Date(object.ctime))],
         ['used by', usersField(object.users)],
-        ...(object.content === null ? [] : ([['content', object.content.kind]] as Array<[string, string]>)),
+        ...(object.content === null
+          ? []
+          : ([['content', object.content.kind]] as Array<[string, string]>)),
       ];
     case 'posix-sem':
       return [
         ['path', object.path],
-        ['value', object.value === null ? `? (${object.problem ?? 'unreadable'})` : String(object.value)],
+        [
+          'value',
+          object.value === null ? `? (${object.problem ?? 'unreadable'})` : String(object.value),
+        ],
         ['waiters', object.waiters === null ? '?' : String(object.waiters)],
         ['owner', ownerText(object.owner)],
         mode,
@@ -201,14 +229,19 @@ function find(target: string, values: Parsed['values']): TargetObject {
     } catch {
       // fifoAt reports it
     }
-    const inventory = takeInventory({ types: new Set<ObjectType>(), extraDevices: device === undefined ? [] : [device] });
+    const inventory = takeInventory({
+      types: new Set<ObjectType>(),
+      extraDevices: device === undefined ? [] : [device],
+    });
     if (values.type !== undefined && !extra.has('fifo')) {
       throw new UsageError(`'${target}' is a path, which only --type fifo names`, 'inspect');
     }
     return fifoAt('inspect', parsed, inventory.scan);
   }
   const wanted = new Set(
-    [...types].filter((t) => (parsed.kind === 'name' ? t.startsWith('posix-') : t.startsWith('sysv-'))),
+    [...types].filter((t) =>
+      parsed.kind === 'name' ? t.startsWith('posix-') : t.startsWith('sysv-'),
+    ),
   );
   const inventory = takeInventory({ types: wanted });
   return resolveTarget('inspect', parsed, inventory.objects, wanted, values.type !== undefined);
@@ -224,7 +257,10 @@ function decodeAt(object: IpcObject, as: ViewName, at: number): DecodedView {
     );
   }
   if (at % decoder.alignment !== 0) {
-    throw new UsageError(`--at ${at} is not a multiple of ${decoder.alignment}, the alignment of ${article(as)}`, 'inspect');
+    throw new UsageError(
+      `--at ${at} is not a multiple of ${decoder.alignment}, the alignment of ${article(as)}`,
+      'inspect',
+    );
   }
   const bytes = openBytes(object);
   try {
@@ -287,12 +323,22 @@ export const inspect: Command = {
       },
       { min: 1, max: 1, what: 'the object to inspect (an id, a key, a /name or a FIFO path)' },
     );
-    const as = values.as === undefined ? undefined : oneOf('inspect', '--as', values.as as string, VIEW_NAMES);
+    const as =
+      values.as === undefined
+        ? undefined
+        : oneOf('inspect', '--as', values.as as string, VIEW_NAMES);
     const at = values.at === undefined ? 0 : byteNumber('inspect', '--at', values.at as string);
-    if (values.at !== undefined && as === undefined) throw new UsageError('--at needs --as: what to decode there', 'inspect');
+    if (values.at !== undefined && as === undefined)
+      throw new UsageError('--at needs --as: what to decode there', 'inspect');
     const object = find(positionals[0]!, values);
-    if ((as !== undefined || hex !== undefined) && !['sysv-shm', 'posix-shm', 'posix-sem'].includes(object.type)) {
-      throw new UsageError(`${label(object)} has no bytes: --as and --hex are for shared memory and named semaphores`, 'inspect');
+    if (
+      (as !== undefined || hex !== undefined) &&
+      !['sysv-shm', 'posix-shm', 'posix-sem'].includes(object.type)
+    ) {
+      throw new UsageError(
+        `${label(object)} has no bytes: --as and --hex are for shared memory and named semaphores`,
+        'inspect',
+      );
     }
     const ipc = object as IpcObject;
     // A named semaphore's file is one sem_t: show it decoded without being asked.
@@ -347,13 +393,20 @@ export const inspect: Command = {
       else {
         out.line(out.paint('bold', '  INDEX  VALUE  LAST PID  WAITING  FOR ZERO'));
         semaphores.forEach((s, i) =>
-          out.line(`  ${String(i).padStart(5)}  ${String(s.value).padStart(5)}  ${String(s.pid).padStart(8)}  ${String(s.waiting).padStart(7)}  ${String(s.waitingForZero).padStart(8)}`),
+          out.line(
+            `  ${String(i).padStart(5)}  ${String(s.value).padStart(5)}  ${String(s.pid).padStart(8)}  ${String(s.waiting).padStart(7)}  ${String(s.waitingForZero).padStart(8)}`,
+          ),
         );
       }
     }
     if (view !== null) {
       out.line();
-      out.line(out.paint('bold', `${view.as} at offset ${view.offset} (${view.byteLength} bytes): ${view.state}`));
+      out.line(
+        out.paint(
+          'bold',
+          `${view.as} at offset ${view.offset} (${view.byteLength} bytes): ${view.state}`,
+        ),
+      );
       for (const line of renderFields(view.fields)) out.line(line);
       for (const problem of view.problems) out.line(`  ${out.paint('yellow', '!')} ${problem}`);
     }

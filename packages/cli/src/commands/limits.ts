@@ -60,7 +60,8 @@ export function readLimits(): Limit[] {
       value: exact(proc('/proc/sys/kernel/shmmax')),
       unit: 'bytes',
       used: shm.reduce((max, s) => Math.max(max, s.size), 0),
-      meaning: 'the largest System V segment: SysvSegment.create fails with EINVAL above it (used: the largest segment now)',
+      meaning:
+        'the largest System V segment: SysvSegment.create fails with EINVAL above it (used: the largest segment now)',
     },
     {
       name: 'SHMALL',
@@ -84,7 +85,8 @@ export function readLimits(): Limit[] {
       value: proc('/proc/sys/kernel/shm_rmid_forced') === '1',
       unit: 'flag',
       used: null,
-      meaning: 'when on, a segment is removed once its creator has exited and nothing is attached; when off (the default) segments outlive everyone until removed',
+      meaning:
+        'when on, a segment is removed once its creator has exited and nothing is attached; when off (the default) segments outlive everyone until removed',
     },
     {
       name: 'SEMMSL',
@@ -92,7 +94,8 @@ export function readLimits(): Limit[] {
       value: exact(sem[0]),
       unit: 'count',
       used: sets.reduce((max, s) => Math.max(max, s.nsems), 0),
-      meaning: 'semaphores in one set: the largest count SysvSemaphoreSet.create accepts (EINVAL above)',
+      meaning:
+        'semaphores in one set: the largest count SysvSemaphoreSet.create accepts (EINVAL above)',
     },
     {
       name: 'SEMMNS',
@@ -132,7 +135,8 @@ export function readLimits(): Limit[] {
       value: exact(proc('/proc/sys/kernel/msgmnb')),
       unit: 'bytes',
       used: queues.reduce((max, q) => Math.max(max, q.cbytes), 0),
-      meaning: 'bytes one System V queue holds: a send to a full queue waits (or fails with EAGAIN) (used: the fullest queue)',
+      meaning:
+        'bytes one System V queue holds: a send to a full queue waits (or fails with EAGAIN) (used: the fullest queue)',
     },
     {
       name: 'MSGMNI',
@@ -152,7 +156,8 @@ export function readLimits(): Limit[] {
         value: exact(mq),
         unit: 'count',
         used: null,
-        meaning: 'POSIX message queues on the system (root is exempt): mq_open fails with ENOSPC beyond',
+        meaning:
+          'POSIX message queues on the system (root is exempt): mq_open fails with ENOSPC beyond',
       },
       {
         name: 'mqueue msg_max',
@@ -187,7 +192,8 @@ export function readLimits(): Limit[] {
     value: total,
     unit: 'bytes',
     used,
-    meaning: 'room for every POSIX shared memory object and named semaphore together. PosixShm.create reserves its pages, so a full /dev/shm fails there with ENOSPC, never later with SIGBUS',
+    meaning:
+      'room for every POSIX shared memory object and named semaphore together. PosixShm.create reserves its pages, so a full /dev/shm fails there with ENOSPC, never later with SIGBUS',
   });
   const memlock = native.mlockLimits();
   const status = native.mlockStatus();
@@ -206,14 +212,16 @@ export function readLimits(): Limit[] {
       value: status.ipcLock,
       unit: 'flag',
       used: null,
-      meaning: 'lifts RLIMIT_MEMLOCK for this process, and lets it create huge-page System V segments',
+      meaning:
+        'lifts RLIMIT_MEMLOCK for this process, and lets it create huge-page System V segments',
     },
   );
   return limits;
 }
 
 function valueText(limit: Limit): string {
-  if (limit.value === null) return limit.unit === 'bytes' && limit.name === '/dev/shm size' ? '?' : 'unlimited';
+  if (limit.value === null)
+    return limit.unit === 'bytes' && limit.name === '/dev/shm size' ? '?' : 'unlimited';
   if (typeof limit.value === 'boolean') return limit.value ? 'yes' : 'no';
   if (limit.unit === 'bytes') return formatSize(BigInt(limit.value));
   // SHMALL's default is near 2^64 pages: say so in a few characters.
@@ -247,14 +255,25 @@ export const limits: Command = {
       context.out.write(HELP);
       return EXIT_OK;
     }
-    const { values } = parse('limits', args, { json: { type: 'boolean' } }, { min: 0, max: 0, what: '' });
+    const { values } = parse(
+      'limits',
+      args,
+      { json: { type: 'boolean' } },
+      { min: 0, max: 0, what: '' },
+    );
     const all = readLimits();
     if (values.json === true) {
-      context.out.line(JSON.stringify({ shmkit: 'limits', schema: JSON_SCHEMA, limits: all }, null, 2));
+      context.out.line(
+        JSON.stringify({ shmkit: 'limits', schema: JSON_SCHEMA, limits: all }, null, 2),
+      );
       return EXIT_OK;
     }
-    const rows = all.map((limit) => [limit.name, valueText(limit), usedText(limit), limit.meaning] as const);
-    const widths = [0, 1, 2].map((i) => Math.max(['LIMIT', 'VALUE', 'USED'][i]!.length, ...rows.map((r) => r[i]!.length)));
+    const rows = all.map(
+      (limit) => [limit.name, valueText(limit), usedText(limit), limit.meaning] as const,
+    );
+    const widths = [0, 1, 2].map((i) =>
+      Math.max(['LIMIT', 'VALUE', 'USED'][i]!.length, ...rows.map((r) => r[i]!.length)),
+    );
     const indent = widths[0]! + widths[1]! + widths[2]! + 6;
     const room = Math.max(24, context.out.width - indent);
     const head = (cells: readonly string[]) =>

@@ -1,5 +1,14 @@
 // shmkit ls: everything shared on this host in one table (or JSON).
-import { listOption, oneOf, parse, typesOption, TYPE_WORDS, wantsHelp, type OptionSpec, type Parsed } from '../args';
+import {
+  listOption,
+  oneOf,
+  parse,
+  typesOption,
+  TYPE_WORDS,
+  wantsHelp,
+  type OptionSpec,
+  type Parsed,
+} from '../args';
 import { recognizers } from '../decode/index';
 import { EXIT_OK } from '../errors';
 import { formatOctal, formatSize } from '../format';
@@ -60,7 +69,10 @@ export function selection(command: string, values: Parsed['values']): Selection 
     types: typesOption(command, values.type).types,
     owners: listOption(values.owner),
     names: listOption(values.name).map(globToRegExp),
-    sort: values.sort === undefined ? 'type' : oneOf(command, '--sort', values.sort as string, SORT_KEYS),
+    sort:
+      values.sort === undefined
+        ? 'type'
+        : oneOf(command, '--sort', values.sort as string, SORT_KEYS),
     reverse: values.reverse === true,
     wide: values.wide === true,
     bytes: values.bytes === true,
@@ -105,7 +117,8 @@ export function select(objects: readonly IpcObject[], s: Selection): IpcObject[]
   const kept = objects.filter(
     (object) =>
       s.types.has(object.type) &&
-      (s.owners.length === 0 || s.owners.some((o) => o === ownerText(object) || o === String(object.owner.uid))) &&
+      (s.owners.length === 0 ||
+        s.owners.some((o) => o === ownerText(object) || o === String(object.owner.uid))) &&
       (s.names.length === 0 || s.names.some((re) => re.test(object.name))),
   );
   const byType = (a: IpcObject, b: IpcObject) =>
@@ -163,7 +176,8 @@ function info(object: IpcObject): string {
       return pids(object.users);
     }
     case 'posix-sem':
-      if (object.value === null) return `value ? (${object.problem === 'permission denied' ? 'no access' : 'not a sem_t'})`;
+      if (object.value === null)
+        return `value ? (${object.problem === 'permission denied' ? 'no access' : 'not a sem_t'})`;
       return `value ${object.value}${object.waiters ? `, ${object.waiters} waiting` : ''}${object.problem ? ' (not a sem_t?)' : ''}`;
     case 'posix-mq':
       return object.notifyPid ? `notify pid ${object.notifyPid}` : pids(object.users);
@@ -171,13 +185,19 @@ function info(object: IpcObject): string {
 }
 
 function infoStyle(object: IpcObject): Style | undefined {
-  if (object.type === 'sysv-shm') return object.removed ? 'yellow' : object.cpidAlive ? undefined : 'red';
+  if (object.type === 'sysv-shm')
+    return object.removed ? 'yellow' : object.cpidAlive ? undefined : 'red';
   if (object.type === 'posix-sem') return object.problem ? 'yellow' : undefined;
   return undefined;
 }
 
 /** The ls table as lines. */
-export function lsTable(objects: readonly IpcObject[], s: Selection, width: number, color: boolean): string[] {
+export function lsTable(
+  objects: readonly IpcObject[],
+  s: Selection,
+  width: number,
+  color: boolean,
+): string[] {
   const size = (object: IpcObject): string => {
     if (object.type === 'sysv-sem') return '-';
     if (object.type === 'posix-mq' && object.bytes === null) return '?';
@@ -190,7 +210,12 @@ export function lsTable(objects: readonly IpcObject[], s: Selection, width: numb
     { header: 'OWNER', cell: ownerText, shrinkTo: 6 },
     { header: 'MODE', cell: (o) => formatOctal(o.mode) },
     { header: 'SIZE', align: 'right', cell: size },
-    { header: 'USE', align: 'right', cell: useText, style: (o) => (useText(o) === '0' ? 'dim' : undefined) },
+    {
+      header: 'USE',
+      align: 'right',
+      cell: useText,
+      style: (o) => (useText(o) === '0' ? 'dim' : undefined),
+    },
     { header: 'INFO', cell: info, shrinkTo: 8, shrinkFirst: true, style: infoStyle },
   ];
   return renderTable(objects, columns, { width, color, wide: s.wide });
@@ -227,7 +252,12 @@ export const ls: Command = {
       context.out.write(HELP);
       return EXIT_OK;
     }
-    const { values } = parse('ls', args, { ...SELECT_OPTIONS, json: { type: 'boolean' } }, { min: 0, max: 0, what: '' });
+    const { values } = parse(
+      'ls',
+      args,
+      { ...SELECT_OPTIONS, json: { type: 'boolean' } },
+      { min: 0, max: 0, what: '' },
+    );
     const s = selection('ls', values);
     const inventory = takeInventory({ types: s.types });
     const objects = select(inventory.objects, s);

@@ -9,7 +9,14 @@ import { plural } from '../format';
 import { OBJECT_TYPES, type IpcObject, type ObjectType, type Users } from '../model';
 import { takeInventory } from '../sources/inventory';
 import { isAlive } from '../sources/processes';
-import { fifoAt, label, parseTarget, resolveTarget, type Target, type TargetObject } from '../targets';
+import {
+  fifoAt,
+  label,
+  parseTarget,
+  resolveTarget,
+  type Target,
+  type TargetObject,
+} from '../targets';
 import { globToRegExp } from './ls';
 import { warn, type Command, type Context } from './context';
 
@@ -26,7 +33,8 @@ function processesText(users: Users): string {
 }
 
 function fileUse(users: Users, verb: string): UseVerdict {
-  if (users.processes.length > 0) return { reason: `${verb} by ${processesText(users)}`, unsure: false };
+  if (users.processes.length > 0)
+    return { reason: `${verb} by ${processesText(users)}`, unsure: false };
   if (users.unchecked > 0) {
     return {
       reason: `${plural(users.unchecked, 'process', 'processes')} that could open it cannot be checked (maps not readable)`,
@@ -68,7 +76,11 @@ export function useOf(object: TargetObject): UseVerdict {
         return { reason: `cannot tell who uses it (${describeError(error)})`, unsure: true };
       }
       const waiting = values.reduce((sum, v) => sum + v.waiting, 0);
-      if (waiting > 0) return { reason: `${plural(waiting, 'process', 'processes')} waiting on it`, unsure: false };
+      if (waiting > 0)
+        return {
+          reason: `${plural(waiting, 'process', 'processes')} waiting on it`,
+          unsure: false,
+        };
       const live = livePids(values.map((v) => v.pid));
       return live.length > 0
         ? { reason: `last operated on by live pid ${live.join(', ')}`, unsure: false }
@@ -203,12 +215,18 @@ export const rm: Command = {
     const anyOwner = values['any-owner'] === true;
     const dryRun = values['dry-run'] === true;
     const { types, extra } = typesOption('rm', values.type, stale ? [] : ['fifo']);
-    if (stale && positionals.length > 0) throw new UsageError('give objects to remove or --stale, not both', 'rm');
-    if (!stale && positionals.length === 0) throw new UsageError('missing the objects to remove', 'rm');
+    if (stale && positionals.length > 0)
+      throw new UsageError('give objects to remove or --stale, not both', 'rm');
+    if (!stale && positionals.length === 0)
+      throw new UsageError('missing the objects to remove', 'rm');
     if (!stale && (values.owner !== undefined || values.name !== undefined)) {
       throw new UsageError('--owner and --name select objects for --stale', 'rm');
     }
-    if (stale && force) throw new UsageError('--force and --stale do not go together: stale objects are unused', 'rm');
+    if (stale && force)
+      throw new UsageError(
+        '--force and --stale do not go together: stale objects are unused',
+        'rm',
+      );
 
     // Every target is parsed and resolved before anything is removed, so a
     // typo in the third one does not leave the first two removed.
@@ -225,7 +243,10 @@ export const rm: Command = {
         // reported when resolved
       }
     }
-    const inventory = takeInventory({ types: values.type === undefined ? new Set(OBJECT_TYPES) : types, extraDevices: fifoDevices });
+    const inventory = takeInventory({
+      types: values.type === undefined ? new Set(OBJECT_TYPES) : types,
+      extraDevices: fifoDevices,
+    });
     let failed = false;
     const fail = (message: string) => {
       failed = true;
@@ -240,13 +261,20 @@ export const rm: Command = {
       for (const object of inventory.objects) {
         if (!types.has(object.type)) continue;
         if (!anyOwner && !owns(object)) continue;
-        if (owners.length > 0 && !owners.some((o) => o === object.owner.user || o === String(object.owner.uid))) continue;
+        if (
+          owners.length > 0 &&
+          !owners.some((o) => o === object.owner.user || o === String(object.owner.uid))
+        )
+          continue;
         if (names.length > 0 && !names.some((re) => re.test(object.name))) continue;
         if (isStale(object)) chosen.push(object);
         else if (useOf(object).unsure) unsure += 1;
       }
       if (unsure > 0) {
-        warn(context, `left ${plural(unsure, 'object')} alone: some processes that could use them cannot be checked`);
+        warn(
+          context,
+          `left ${plural(unsure, 'object')} alone: some processes that could use them cannot be checked`,
+        );
       }
     } else {
       for (const target of targets) {
@@ -258,7 +286,11 @@ export const rm: Command = {
                   'rm',
                   target,
                   inventory.objects,
-                  new Set<ObjectType>([...types].filter((t) => (target.kind === 'name' ? t.startsWith('posix-') : t.startsWith('sysv-')))),
+                  new Set<ObjectType>(
+                    [...types].filter((t) =>
+                      target.kind === 'name' ? t.startsWith('posix-') : t.startsWith('sysv-'),
+                    ),
+                  ),
                   values.type !== undefined,
                 ),
           );
@@ -272,13 +304,17 @@ export const rm: Command = {
     for (const object of chosen) {
       if (!anyOwner && !owns(object)) {
         const who = object.owner.user ?? `uid ${object.owner.uid}`;
-        fail(`refusing to remove ${label(object)}: it belongs to ${who}, not to this user (--any-owner removes it)`);
+        fail(
+          `refusing to remove ${label(object)}: it belongs to ${who}, not to this user (--any-owner removes it)`,
+        );
         continue;
       }
       if (!force && !stale) {
         const verdict = useOf(object);
         if (verdict.reason !== undefined && !verdict.unsure) {
-          fail(`refusing to remove ${label(object)}: ${verdict.reason} (--force removes it anyway)`);
+          fail(
+            `refusing to remove ${label(object)}: ${verdict.reason} (--force removes it anyway)`,
+          );
           continue;
         }
         // Named on the command line and no user seen: the operator's call,
@@ -290,7 +326,8 @@ export const rm: Command = {
         continue;
       }
       try {
-        if (!stillListed(object)) throw new CommandError(`${label(object)} changed owner while rm looked at it`);
+        if (!stillListed(object))
+          throw new CommandError(`${label(object)} changed owner while rm looked at it`);
         remove(object);
         context.out.line(`removed ${label(object)}`);
       } catch (error) {

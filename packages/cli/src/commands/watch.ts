@@ -47,10 +47,14 @@ export const watch: Command = {
     );
     const s = selection('watch', values);
     const interval =
-      values.interval === undefined ? 1 : seconds('watch', '--interval', values.interval as string, 0.1, 3600);
+      values.interval === undefined
+        ? 1
+        : seconds('watch', '--interval', values.interval as string, 0.1, 3600);
     const { stdout, stdin } = context.io;
     if (stdout.isTTY !== true) {
-      throw new CommandError('watch needs a terminal on stdout; for a script, run `shmkit ls --json` in a loop');
+      throw new CommandError(
+        'watch needs a terminal on stdout; for a script, run `shmkit ls --json` in a loop',
+      );
     }
     return new Promise<number>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -68,7 +72,10 @@ export const watch: Command = {
         const table = lsTable(objects, s, width, context.out.color);
         const room = Math.max(2, height - lines.length - 1);
         if (table.length > room) {
-          lines.push(...table.slice(0, room - 1), `… ${table.length - room + 1} more (widen the terminal or filter with --type)`);
+          lines.push(
+            ...table.slice(0, room - 1),
+            `… ${table.length - room + 1} more (widen the terminal or filter with --type)`,
+          );
         } else lines.push(...table);
         if (inventory.warnings.length > 0 && lines.length < height) {
           lines.push(context.out.paint('yellow', truncate(inventory.warnings[0]!, width)));
@@ -101,9 +108,11 @@ export const watch: Command = {
       const onKey = (chunk: Buffer | string) => {
         const text = chunk.toString();
         // q, Q, Ctrl-C (raw mode delivers it as a byte, not a signal), Ctrl-D.
-        if (/[qQ\u0003\u0004]/.test(text)) finish(EXIT_OK);
+        if ([...text].some((c) => c === 'q' || c === 'Q' || c === '\u0003' || c === '\u0004'))
+          finish(EXIT_OK);
       };
-      const onSignal = (signal: NodeJS.Signals) => finish(signal === 'SIGINT' ? 130 : signal === 'SIGHUP' ? 129 : 143);
+      const onSignal = (signal: NodeJS.Signals) =>
+        finish(signal === 'SIGINT' ? 130 : signal === 'SIGHUP' ? 129 : 143);
       const onResize = () => tick();
 
       stdout.write(ALT_SCREEN_ON + CURSOR_HIDE);

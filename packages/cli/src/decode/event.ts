@@ -18,12 +18,21 @@ export const eventDecoder: Decoder = {
     ];
     const problems: string[] = [];
     const mode = KINDS[kind] ?? null;
-    if (kind === 0) problems.push('kind word is 0: not initialised (SharedEvent.init writes 1 or 2)');
-    else if (mode === null) problems.push(`kind word is ${kind}: not a SharedEvent (1 = manual, 2 = auto)`);
+    if (kind === 0)
+      problems.push('kind word is 0: not initialised (SharedEvent.init writes 1 or 2)');
+    else if (mode === null)
+      problems.push(`kind word is ${kind}: not a SharedEvent (1 = manual, 2 = auto)`);
     if (state > 1) problems.push(`state word is ${state}: a SharedEvent only ever holds 0 or 1`);
     if (reserved !== 0) problems.push(`reserved word is ${reserved}, not 0`);
     const isSet = state === 1;
-    const verdict = kind === 0 ? 'not initialised' : mode === null || state > 1 ? 'invalid' : isSet ? 'set' : 'reset';
+    const verdict =
+      kind === 0
+        ? 'not initialised'
+        : mode === null || state > 1
+          ? 'invalid'
+          : isSet
+            ? 'set'
+            : 'reset';
     return {
       as: 'event',
       offset,
@@ -32,7 +41,10 @@ export const eventDecoder: Decoder = {
       fields: [
         ['mode', mode === null ? `? (kind word ${kind})` : `${mode} reset`],
         ['state', state > 1 ? `? (word ${state})` : isSet ? 'set' : 'reset'],
-        ['waiters', `${waiters} (threads asleep or about to sleep; a killed waiter leaves it too high)`],
+        [
+          'waiters',
+          `${waiters} (threads asleep or about to sleep; a killed waiter leaves it too high)`,
+        ],
       ],
       data: { mode, set: state > 1 ? null : isSet, stateWord: state, waiters, kindWord: kind },
       problems,

@@ -10,7 +10,9 @@ function line(offset: number, bytes: Buffer): string {
     hex.push(i < bytes.length ? bytes[i]!.toString(16).padStart(2, '0') : '  ');
     if (i === 7) hex.push('');
   }
-  const text = [...bytes].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+  const text = [...bytes]
+    .map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.'))
+    .join('');
   return `${offset.toString(16).padStart(8, '0')}  ${hex.join(' ')}  |${text}|`;
 }
 

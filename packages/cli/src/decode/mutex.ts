@@ -27,7 +27,10 @@ export const mutexDecoder: Decoder = {
     };
     if (word === NOT_RECOVERABLE) {
       view.state = 'not-recoverable';
-      view.fields.push(['state', 'not recoverable: taken over from a dead owner and unlocked without markConsistent(); Mutex.init() makes it usable again']);
+      view.fields.push([
+        'state',
+        'not recoverable: taken over from a dead owner and unlocked without markConsistent(); Mutex.init() makes it usable again',
+      ]);
       view.data.state = view.state;
       return view;
     }
@@ -40,7 +43,9 @@ export const mutexDecoder: Decoder = {
       view.state = ownerDied ? 'owner-died' : 'unlocked';
       view.fields.push([
         'state',
-        ownerDied ? 'unlocked, owner died: the next lock() takes it and reports ownerDied' : 'unlocked',
+        ownerDied
+          ? 'unlocked, owner died: the next lock() takes it and reports ownerDied'
+          : 'unlocked',
       ]);
       view.data.owner = null;
     } else {
@@ -49,8 +54,10 @@ export const mutexDecoder: Decoder = {
       if (!owner.alive) view.state = 'abandoned';
       else view.state = ownerDied ? 'inconsistent' : 'locked';
       const meaning = {
-        abandoned: 'locked by a thread that is gone: the next lock() takes it over within about 200 ms and reports ownerDied',
-        inconsistent: 'locked, taken over from a dead owner: the new owner has not called markConsistent() yet',
+        abandoned:
+          'locked by a thread that is gone: the next lock() takes it over within about 200 ms and reports ownerDied',
+        inconsistent:
+          'locked, taken over from a dead owner: the new owner has not called markConsistent() yet',
         locked: 'locked',
       }[view.state as 'abandoned' | 'inconsistent' | 'locked'];
       view.fields.push(['state', meaning], ['owner', describeOwner(owner)]);

@@ -20,6 +20,7 @@ export function ownerThread(tid: number): OwnerThread {
 /** `tid 4242 (pid 4240 node), alive` / `tid 4242, dead`. */
 export function describeOwner(owner: OwnerThread): string {
   if (!owner.alive) return `tid ${owner.tid}, dead (no such thread in this PID namespace)`;
-  const of = owner.pid === null ? '' : ` (pid ${owner.pid}${owner.command ? ` ${owner.command}` : ''})`;
+  const of =
+    owner.pid === null ? '' : ` (pid ${owner.pid}${owner.command ? ` ${owner.command}` : ''})`;
   return `tid ${owner.tid}${of}, alive`;
 }

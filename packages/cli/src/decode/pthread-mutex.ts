@@ -45,9 +45,14 @@ export const pthreadMutexDecoder: Decoder = {
     const problems: string[] = [];
     const robust = (kind & ROBUST) !== 0;
     const pshared = (kind & PSHARED) !== 0;
-    if ((kind & ~KNOWN) !== 0) problems.push(`kind word ${formatWord(kind)} has bits glibc never sets: not a pthread_mutex_t`);
+    if ((kind & ~KNOWN) !== 0)
+      problems.push(
+        `kind word ${formatWord(kind)} has bits glibc never sets: not a pthread_mutex_t`,
+      );
     if (!robust || !pshared || (kind & (PRIO_INHERIT | PRIO_PROTECT)) !== 0)
-      problems.push('not a robust process-shared mutex without priority protocols: PthreadMutex.attach refuses it');
+      problems.push(
+        'not a robust process-shared mutex without priority protocols: PthreadMutex.attach refuses it',
+      );
     const tid = lock & TID_MASK;
     const ownerDied = (lock & OWNER_DIED) !== 0;
     let state: string;
@@ -56,17 +61,22 @@ export const pthreadMutexDecoder: Decoder = {
     const data: Record<string, unknown> = { lockWord: lock, kindWord: kind, count, users };
     if (ownerWord === NOT_RECOVERABLE) {
       state = 'not-recoverable';
-      meaning = 'not recoverable: unlocked after an owner died without pthread_mutex_consistent(); only pthread_mutex_init helps';
+      meaning =
+        'not recoverable: unlocked after an owner died without pthread_mutex_consistent(); only pthread_mutex_init helps';
     } else if (tid === 0) {
       state = ownerDied ? 'owner-died' : 'unlocked';
-      meaning = ownerDied ? 'unlocked, owner died: the next locker gets EOWNERDEAD (ownerDied)' : 'unlocked';
+      meaning = ownerDied
+        ? 'unlocked, owner died: the next locker gets EOWNERDEAD (ownerDied)'
+        : 'unlocked';
     } else {
       const owner = ownerThread(tid);
       data.owner = owner;
       state = !owner.alive ? 'abandoned' : ownerWord === INCONSISTENT ? 'inconsistent' : 'locked';
       meaning = {
-        abandoned: 'locked by a thread that is gone (the kernel marks it owner-died when the thread exits; a stale word means it was never on a robust list)',
-        inconsistent: 'locked after EOWNERDEAD: the owner has not called pthread_mutex_consistent() yet',
+        abandoned:
+          'locked by a thread that is gone (the kernel marks it owner-died when the thread exits; a stale word means it was never on a robust list)',
+        inconsistent:
+          'locked after EOWNERDEAD: the owner has not called pthread_mutex_consistent() yet',
         locked: 'locked',
       }[state as 'abandoned' | 'inconsistent' | 'locked'];
       fields.push(['owner', describeOwner(owner)]);
@@ -84,6 +94,14 @@ export const pthreadMutexDecoder: Decoder = {
     data.type = TYPES[kind & 0x3] ?? null;
     data.robust = robust;
     data.processShared = pshared;
-    return { as: 'pthread-mutex', offset, byteLength: PthreadMutex.byteLength, state, fields, data, problems };
+    return {
+      as: 'pthread-mutex',
+      offset,
+      byteLength: PthreadMutex.byteLength,
+      state,
+      fields,
+      data,
+      problems,
+    };
   },
 };

@@ -31,7 +31,8 @@ export function readSemT(bytes: Buffer): SemT {
   const waiters = Number(data >> 32n);
   const priv = u32(bytes, 8);
   const problems: string[] = [];
-  if (value > SEM_VALUE_MAX) problems.push(`value word ${value} is above SEM_VALUE_MAX: not a sem_t`);
+  if (value > SEM_VALUE_MAX)
+    problems.push(`value word ${value} is above SEM_VALUE_MAX: not a sem_t`);
   if (priv !== PRIVATE_SHARED && priv !== PRIVATE_PRIVATE)
     problems.push(`private word is ${priv}: glibc writes 128 (process-shared) or 0; not a sem_t`);
   return {
@@ -50,16 +51,29 @@ export const semaphoreDecoder: Decoder = {
     const sem = readSemT(bytes);
     const problems = [...sem.problems];
     if (sem.shared === false)
-      problems.push('initialised with pshared = 0: other processes must not use it (Semaphore.attach refuses it)');
+      problems.push(
+        'initialised with pshared = 0: other processes must not use it (Semaphore.attach refuses it)',
+      );
     return {
       as: 'semaphore',
       offset,
       byteLength: Semaphore.byteLength,
-      state: sem.value === null || sem.shared === null ? 'invalid' : sem.value > 0 ? 'available' : 'empty',
+      state:
+        sem.value === null || sem.shared === null
+          ? 'invalid'
+          : sem.value > 0
+            ? 'available'
+            : 'empty',
       fields: [
         ['value', sem.value === null ? '?' : String(sem.value)],
-        ['waiters', sem.waiters === null ? '?' : `${sem.waiters} (threads in sem_wait, as glibc counts them)`],
-        ['shared', sem.shared === null ? '?' : sem.shared ? 'yes (pshared = 1)' : 'no (pshared = 0)'],
+        [
+          'waiters',
+          sem.waiters === null ? '?' : `${sem.waiters} (threads in sem_wait, as glibc counts them)`,
+        ],
+        [
+          'shared',
+          sem.shared === null ? '?' : sem.shared ? 'yes (pshared = 1)' : 'no (pshared = 0)',
+        ],
       ],
       data: { value: sem.value, waiters: sem.waiters, shared: sem.shared },
       problems,

@@ -23,7 +23,11 @@ export function openBytes(object: IpcObject): ObjectBytes {
     case 'posix-shm':
     case 'posix-sem': {
       const file = openRegularFile(object.path);
-      return { size: Number(file.stat.size), read: (o, n) => file.read(o, n), close: () => file.close() };
+      return {
+        size: Number(file.stat.size),
+        read: (o, n) => file.read(o, n),
+        close: () => file.close(),
+      };
     }
     case 'sysv-shm': {
       // shmat(SHM_RDONLY): a read-only mapping without a buffer, read by copy.
@@ -39,6 +43,8 @@ export function openBytes(object: IpcObject): ObjectBytes {
       };
     }
     default:
-      throw new CommandError(`a ${object.type} has no bytes to show: only shared memory and named semaphores do`);
+      throw new CommandError(
+        `a ${object.type} has no bytes to show: only shared memory and named semaphores do`,
+      );
   }
 }

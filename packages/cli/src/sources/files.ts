@@ -3,7 +3,15 @@
 // never through a symlink, never blocking on a FIFO, and with plain reads.
 // Never mmap: the owner may truncate the file under a mapping, and the next
 // touch of a page past the new end kills the reader with SIGBUS.
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readSync,
+  type BigIntStats,
+} from 'node:fs';
 import { systemError } from '../errors';
 
 /** A regular file opened for reading by {@link openRegularFile}. */

@@ -75,12 +75,20 @@ const iso = (date: Date | null) => (date === null ? null : date.toISOString());
 
 function toUsers(uses: UseMap | undefined): Users['processes'] {
   return [...(uses ?? [])]
-    .map(([pid, how]) => ({ pid, command: commandName(pid), how: (['map', 'fd'] as const).filter((h) => how.has(h)) }))
+    .map(([pid, how]) => ({
+      pid,
+      command: commandName(pid),
+      how: (['map', 'fd'] as const).filter((h) => how.has(h)),
+    }))
     .sort((a, b) => a.pid - b.pid);
 }
 
 /** Who uses an object, given what the /proc pass found for it. */
-export function usersOf(scan: ProcessScan | undefined, uses: UseMap | undefined, perms: Permissions): Users {
+export function usersOf(
+  scan: ProcessScan | undefined,
+  uses: UseMap | undefined,
+  perms: Permissions,
+): Users {
   if (scan === undefined) return { processes: [], unchecked: 0 };
   return {
     processes: toUsers(uses),
@@ -269,10 +277,18 @@ function semValue(path: string): Pick<PosixSemObject, 'value' | 'waiters' | 'pro
     bytes = readRegularFile(path, 0, Semaphore.byteLength).bytes;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return { value: null, waiters: null, problem: code === 'EACCES' ? 'permission denied' : describeError(error) };
+    return {
+      value: null,
+      waiters: null,
+      problem: code === 'EACCES' ? 'permission denied' : describeError(error),
+    };
   }
   const sem = readSemT(bytes);
-  return { value: sem.value, waiters: sem.value === null ? null : sem.waiters, problem: sem.problems[0] ?? null };
+  return {
+    value: sem.value,
+    waiters: sem.value === null ? null : sem.waiters,
+    problem: sem.problems[0] ?? null,
+  };
 }
 
 function posixMq(scan: ProcessScan | undefined, warnings: string[]): PosixMqObject[] {
@@ -333,7 +349,8 @@ export function takeInventory(options: InventoryOptions): Inventory {
   if (types.has('sysv-shm')) objects.push(...sysvShm(scan, warnings));
   if (types.has('sysv-sem')) objects.push(...sysvSem(warnings));
   if (types.has('sysv-msg')) objects.push(...sysvMsg(warnings));
-  if (types.has('posix-shm') || types.has('posix-sem')) objects.push(...posix(types, scan, warnings));
+  if (types.has('posix-shm') || types.has('posix-sem'))
+    objects.push(...posix(types, scan, warnings));
   if (types.has('posix-mq')) objects.push(...posixMq(scan, warnings));
   return { objects, warnings, scan };
 }

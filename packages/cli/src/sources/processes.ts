@@ -42,7 +42,10 @@ export function deviceNumber(text: string): bigint {
   const major = BigInt(parseInt(majorText, 16));
   const minor = BigInt(parseInt(minorText, 16));
   return (
-    (minor & 0xffn) | ((major & 0xfffn) << 8n) | ((minor & ~0xffn) << 12n) | ((major & ~0xfffn) << 32n)
+    (minor & 0xffn) |
+    ((major & 0xfffn) << 8n) |
+    ((minor & ~0xffn) << 12n) |
+    ((major & ~0xfffn) << 32n)
   );
 }
 
@@ -60,11 +63,7 @@ function isDenied(error: unknown): boolean {
 }
 
 function numbers(line: string | undefined): number[] {
-  return (line ?? '')
-    .split(/\s+/)
-    .slice(1)
-    .filter(Boolean)
-    .map(Number);
+  return (line ?? '').split(/\s+/).slice(1).filter(Boolean).map(Number);
 }
 
 /** /proc/PID/status: ids for permission checks; undefined if the process is gone. */
@@ -138,9 +137,9 @@ export interface ScanOptions {
 }
 
 /**
- * One pass over every process in /proc. Our own process is left out: it
- * maps nothing of interest, and a System V segment it attaches to read
- * bytes is not a user of it.
+ * One pass over every process in /proc, this one included (`list()` runs
+ * inside programs that map objects; the command itself maps nothing while
+ * it looks).
  */
 export function scanProcesses(options: ScanOptions): ProcessScan {
   const files = new Map<string, UseMap>();
@@ -158,7 +157,6 @@ export function scanProcesses(options: ScanOptions): ProcessScan {
   for (const pid of pids) {
     if (!isAlive(pid)) continue;
     alive.add(pid);
-    if (pid === process.pid) continue;
     let denied = false;
     try {
       for (const line of readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
