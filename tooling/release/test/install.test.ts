@@ -31,6 +31,7 @@ describe('release tarballs', () => {
       'mmap',
       'mlock',
       'sync',
+      'cli',
       `core-${triple}`,
     ]) {
       expect(existsSync(tarball(dir, `@shmkit/${name}`))).toBe(true);
@@ -193,6 +194,41 @@ describe('release tarballs', () => {
         rmSync(`/dev/shm${name}`, { force: true });
       }
     });
+  });
+});
+
+describe('the shmkit command from its tarball', () => {
+  let dir: string;
+  let project: string;
+  beforeAll(() => {
+    dir = releaseTarballs();
+    // What `npx @shmkit/cli` installs: the CLI and the libraries it uses.
+    project = consumerProject(
+      ['core-' + triple, 'core', 'posix-shm', 'sysv-shm', 'sync', 'cli'].map((name) =>
+        tarball(dir, `@shmkit/${name}`),
+      ),
+    );
+    cleanup.push(project);
+  });
+
+  it('runs as `shmkit` from node_modules/.bin and lists what another program made', () => {
+    const version = sh('npx', ['--no-install', 'shmkit', '--version'], project).trim();
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    const name = `/shmkit-release-cli-${process.pid}`;
+    writeFileSync(`/dev/shm${name}`, Buffer.alloc(4096));
+    try {
+      const json = JSON.parse(
+        sh('npx', ['--no-install', 'shmkit', 'ls', '--json', '--type', 'posix-shm'], project),
+      ) as { schema: number; objects: Array<{ name: string; size: number }> };
+      expect(json.schema).toBe(1);
+      expect(json.objects.find((o) => o.name === name)?.size).toBe(4096);
+      expect(sh('npx', ['--no-install', 'shmkit', 'rm', name], project)).toBe(
+        `removed posix-shm ${name}\n`,
+      );
+      expect(existsSync(`/dev/shm${name}`)).toBe(false);
+    } finally {
+      rmSync(`/dev/shm${name}`, { force: true });
+    }
   });
 });
 
