@@ -4,6 +4,7 @@
 // other programs on the machine have stale objects of their own.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
+import { native } from '@shmkit/core/internal';
 import { compileC, runNode, uniqueKey } from '@shmkit/testing';
 import { describe, expect, it } from 'vitest';
 import {
@@ -118,6 +119,37 @@ describe('shmkit rm refuses', () => {
     expect(forced.code).toBe(0);
     await exited(py); // its acquire failed with EIDRM
     expect(setExists(id)).toBe(false);
+  });
+
+  it('a message queue whose last sender is alive; afterwards msgctl(IPC_RMID), or ipcrm named when the core lacks it', async () => {
+    const key = uniqueKey();
+    const py = python(
+      `import sysv_ipc, sys\nq = sysv_ipc.MessageQueue(${key}, sysv_ipc.IPC_CREX)\nq.send(b'x')\nprint('ready', q.id, flush=True)\nsys.stdin.read()`,
+    );
+    const [, idText] = await started(py, /ready (\d+)/);
+    const id = removeLater('msg', Number(idText));
+    const refused = await shmkit(['rm', hex(key)]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      `refusing to remove sysv-msg ${hex(key)} (id ${id}): last sent to or received from by live pid ${py.pid}`,
+    );
+    py.kill('SIGKILL');
+    await exited(py);
+    const queueExists = () => sysvipc('msg').some((row) => Number(row.msqid) === id);
+    const removed = await shmkit(['rm', hex(key)]);
+    if ('msgRemove' in native) {
+      expect(removed).toMatchObject({
+        code: 0,
+        stdout: `removed sysv-msg ${hex(key)} (id ${id})\n`,
+      });
+      expect(queueExists()).toBe(false);
+    } else {
+      expect(removed.code).toBe(1);
+      expect(removed.stderr).toContain(
+        `needs msgctl(IPC_RMID), which this version of @shmkit/core does not bind yet: use ipcrm -q ${id}`,
+      );
+      expect(queueExists()).toBe(true);
+    }
   });
 
   it('a FIFO held open, and anything at a path that is no FIFO', async () => {
