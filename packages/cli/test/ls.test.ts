@@ -63,10 +63,25 @@ describe('shmkit ls', () => {
     writeFileSync(`/dev/shm${plain}`, 'hello\n', { mode: 0o604 });
 
     const json = await lsJson();
-    expect(json.shmkit).toBe('ls');
-    expect(json.schema).toBe(JSON_SCHEMA);
+    // When something here fails under load, say what ls and the kernel saw.
+    const mine = new Set<string | number>([
+      segment,
+      semSet,
+      queue,
+      cSeg,
+      pySeg,
+      pySem,
+      pyMsg,
+      cName,
+      cSem,
+      pyName,
+      plain,
+    ]);
+    const seen = `ls saw: ${JSON.stringify(json.objects.filter((o) => mine.has(o.name) || ('id' in o && mine.has(o.id))))}\nipcs:\n${spawnSync('ipcs', { encoding: 'utf8' }).stdout}`;
+    expect(json.shmkit, seen).toBe('ls');
+    expect(json.schema, seen).toBe(JSON_SCHEMA);
 
-    expect(find(json, 'sysv-shm', { id: segment })).toMatchObject({
+    expect(find(json, 'sysv-shm', { id: segment }), seen).toMatchObject({
       size: 8192,
       mode: 0o640,
       perms: 'rw-r-----',
@@ -74,25 +89,26 @@ describe('shmkit ls', () => {
       cpidAlive: false,
       owner: { uid: 0, user: 'root' },
     });
-    expect(find(json, 'sysv-sem', { id: semSet })).toMatchObject({ nsems: 3, mode: 0o644 });
-    expect(find(json, 'sysv-msg', { id: queue })).toMatchObject({ messages: 0, bytes: 0 });
+    expect(find(json, 'sysv-sem', { id: semSet }), seen).toMatchObject({ nsems: 3, mode: 0o644 });
+    expect(find(json, 'sysv-msg', { id: queue }), seen).toMatchObject({ messages: 0, bytes: 0 });
 
     const cObject = find(json, 'posix-shm', { name: cName });
-    expect(cObject).toMatchObject({ size: 12345, mode: 0o640, path: `/dev/shm${cName}` });
-    expect(cObject!.users.processes).toEqual([
+    expect(cObject, seen).toMatchObject({ size: 12345, mode: 0o640, path: `/dev/shm${cName}` });
+    expect(cObject!.users.processes, seen).toEqual([
       { pid: cPid, command: expect.stringMatching(/^prog-/), how: ['map'] },
     ]);
-    expect(find(json, 'posix-sem', { name: cSem })).toMatchObject({
+    expect(find(json, 'posix-sem', { name: cSem }), seen).toMatchObject({
       value: 3,
       waiters: 0,
       problem: null,
       size: 32,
     });
-    expect(find(json, 'posix-sem', { name: cSem })!.users.processes.map((p) => p.pid)).toEqual([
-      cPid,
-    ]);
+    expect(
+      find(json, 'posix-sem', { name: cSem })!.users.processes.map((p) => p.pid),
+      seen,
+    ).toEqual([cPid]);
     const cSegment = find(json, 'sysv-shm', { id: cSeg });
-    expect(cSegment).toMatchObject({
+    expect(cSegment, seen).toMatchObject({
       key: cKey,
       name: hex(cKey),
       size: 12288,
@@ -100,32 +116,35 @@ describe('shmkit ls', () => {
       cpid: cPid,
       cpidAlive: true,
     });
-    expect(cSegment!.users.processes).toEqual([
+    expect(cSegment!.users.processes, seen).toEqual([
       { pid: cPid, command: expect.any(String), how: ['map'] },
     ]);
 
     const pyObject = find(json, 'posix-shm', { name: pyName });
-    expect(pyObject).toMatchObject({ size: 5000, mode: 0o600 });
-    expect(pyObject!.users.processes.map((p) => [p.pid, p.command])).toEqual([[pyPid, 'python3']]);
-    expect(find(json, 'sysv-shm', { id: pySeg })).toMatchObject({
+    expect(pyObject, seen).toMatchObject({ size: 5000, mode: 0o600 });
+    expect(
+      pyObject!.users.processes.map((p) => [p.pid, p.command]),
+      seen,
+    ).toEqual([[pyPid, 'python3']]);
+    expect(find(json, 'sysv-shm', { id: pySeg }), seen).toMatchObject({
       key: pyKey,
       size: 8192,
       nattch: 1,
       cpid: pyPid,
     });
-    expect(find(json, 'sysv-sem', { id: pySem })).toMatchObject({
+    expect(find(json, 'sysv-sem', { id: pySem }), seen).toMatchObject({
       key: pySemKey,
       nsems: 1,
       mode: 0o640,
     });
-    expect(find(json, 'sysv-msg', { id: pyMsg })).toMatchObject({
+    expect(find(json, 'sysv-msg', { id: pyMsg }), seen).toMatchObject({
       key: pyMsgKey,
       messages: 1,
       bytes: 11,
       lspid: pyPid,
     });
 
-    expect(find(json, 'posix-shm', { name: plain })).toMatchObject({
+    expect(find(json, 'posix-shm', { name: plain }), seen).toMatchObject({
       size: 6,
       mode: 0o604,
       users: { processes: [] },
