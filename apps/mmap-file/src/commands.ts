@@ -26,7 +26,7 @@ export async function catFile(path: string, out: Writable): Promise<number> {
     mapping = mapFile(path, { readOnly: true, shared: false });
   } catch (error) {
     // An empty file has nothing to map and nothing to print.
-    if ((error as { code?: string }).code === 'ERR_SHMKIT_EMPTY_FILE') return 0;
+    if ((error as { code?: string }).code === 'ERR_SHMKIT_EMPTY') return 0;
     throw error;
   }
   try {

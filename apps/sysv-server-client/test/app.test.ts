@@ -382,7 +382,7 @@ describe('stat and errors', () => {
     const { exited } = startServer(['--key', String(k)]);
     const result = await exited;
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`shmget EEXIST: file exists, key ${formatKey(k)}`);
+    expect(result.stderr).toContain(`EEXIST: file already exists, shmget key ${formatKey(k)}`);
     expect(result.stderr).toContain(`ipcrm -M ${formatKey(k)}`);
   });
 
@@ -391,7 +391,7 @@ describe('stat and errors', () => {
     const client = await cliRun('client', '--key', String(k), '--timeout', '0.2');
     expect(client.code).toBe(1);
     expect(client.stderr).toContain(
-      `shmget ENOENT: no such file or directory, key ${formatKey(k)}`,
+      `ENOENT: no such file or directory, shmget key ${formatKey(k)}`,
     );
     for (const args of [
       ['server', '--key', '0x100000000'],
@@ -410,6 +410,6 @@ describe('stat and errors', () => {
     }
     const stat = await cliRun('stat', '2147483647');
     expect(stat.code).toBe(1);
-    expect(stat.stderr).toMatch(/shmctl EINVAL/);
+    expect(stat.stderr).toMatch(/EINVAL: invalid argument, shmctl id 2147483647 /);
   });
 });

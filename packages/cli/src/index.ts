@@ -4,6 +4,11 @@
  *
  * @packageDocumentation
  */
+import { hideFramesIn } from '@shmkit/core/internal';
+
+// Errors from list() point at the caller's code, not at this package's files.
+hideFramesIn(__dirname);
+
 export { run } from './cli';
 export { list } from './list';
 export type { ListOptions } from './list';

@@ -1,6 +1,9 @@
 // Node-style errors for the TypeScript side of every package: the same codes
-// and message shapes as the native side and as Node's own validators.
-import { inspect } from 'node:util';
+// and message shapes as the native side and as Node's own validators, each
+// with its stack starting at the user's call.
+import { describeInvalid, describeOutOfRange, describeReceived } from './describe';
+import type { ShmkitErrorCode } from './error-codes';
+import { pointAtCaller } from './stack';
 
 /**
  * A failed system call, shaped like Node's fs errors.
@@ -41,26 +44,29 @@ export function isSystemError(error: unknown): error is SystemError {
   );
 }
 
-function coded<E extends Error>(error: E, code: string): CodedError<E> {
-  return Object.assign(error, { code });
+/** Builds an error without capturing a stack: pointAtCaller captures the one it keeps. */
+export function errorWithoutStack<E extends Error>(
+  Ctor: new (message: string) => E,
+  message: string,
+): E {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new Ctor(message);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
-/** How Node's validators print a received value. */
-export function describeReceived(value: unknown): string {
-  if (value === undefined || value === null) return String(value);
-  if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
-  if (typeof value === 'object') {
-    const name = (value as { constructor?: { name?: string } }).constructor?.name;
-    return name ? `an instance of ${name}` : inspect(value, { depth: -1 });
-  }
-  let shown = inspect(value, { colors: false });
-  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
-  return `type ${typeof value} (${shown})`;
+function coded<E extends Error>(error: E, code: string): CodedError<E> {
+  return pointAtCaller(Object.assign(error, { code }));
 }
 
 function kind(name: string): string {
   return name.includes('.') ? 'property' : 'argument';
 }
+
+export { describeReceived };
 
 /** TypeError ERR_INVALID_ARG_TYPE. */
 export function invalidArgType(
@@ -68,23 +74,14 @@ export function invalidArgType(
   expected: string,
   value: unknown,
 ): CodedError<TypeError> {
-  return coded(
-    new TypeError(
-      `The "${name}" ${kind(name)} must be ${expected}. Received ${describeReceived(value)}`,
-    ),
-    'ERR_INVALID_ARG_TYPE',
-  );
+  const message = `The "${name}" ${kind(name)} must be ${expected}. Received ${describeReceived(value)}`;
+  return coded(errorWithoutStack(TypeError, message), 'ERR_INVALID_ARG_TYPE');
 }
 
 /** RangeError ERR_OUT_OF_RANGE. */
 export function outOfRange(name: string, range: string, value: unknown): CodedError<RangeError> {
-  const shown = typeof value === 'bigint' ? `${value}n` : String(value);
-  return coded(
-    new RangeError(
-      `The value of "${name}" is out of range. It must be ${range}. Received ${shown}`,
-    ),
-    'ERR_OUT_OF_RANGE',
-  );
+  const message = `The value of "${name}" is out of range. It must be ${range}. Received ${describeOutOfRange(value)}`;
+  return coded(errorWithoutStack(RangeError, message), 'ERR_OUT_OF_RANGE');
 }
 
 /** TypeError (or RangeError) ERR_INVALID_ARG_VALUE. */
@@ -94,26 +91,26 @@ export function invalidArgValue(
   value: unknown,
   as: 'TypeError' | 'RangeError' = 'TypeError',
 ): CodedError<TypeError | RangeError> {
-  const message = `The ${kind(name)} '${name}' ${reason}. Received ${inspect(value, { depth: 0 })}`;
+  const message = `The ${kind(name)} '${name}' ${reason}. Received ${describeInvalid(value)}`;
   return coded(
-    as === 'RangeError' ? new RangeError(message) : new TypeError(message),
+    errorWithoutStack(as === 'RangeError' ? RangeError : TypeError, message),
     'ERR_INVALID_ARG_VALUE',
   );
 }
 
 /** Error ERR_SHMKIT_CLOSED: an object used after close(). */
 export function closedError(what: string): CodedError {
-  return coded(new Error(`${what} is closed`), 'ERR_SHMKIT_CLOSED');
+  return codedError('ERR_SHMKIT_CLOSED', `${what} is closed`);
 }
 
-/** A plain Error with a code. */
-export function codedError(code: string, message: string): CodedError {
-  return coded(new Error(message), code);
+/** A plain Error with one of shmkit's codes. */
+export function codedError(code: ShmkitErrorCode, message: string): CodedError {
+  return coded(errorWithoutStack(Error, message), code);
 }
 
 /** AbortError, as Node's own APIs reject with when a signal fires. */
 export function abortError(signal?: AbortSignal): CodedError {
-  const error = new Error('The operation was aborted', { cause: signal?.reason });
+  const error = pointAtCaller(new Error('The operation was aborted', { cause: signal?.reason }));
   error.name = 'AbortError';
-  return coded(error, 'ABORT_ERR');
+  return Object.assign(error, { code: 'ABORT_ERR' });
 }

@@ -17,6 +17,8 @@ export type {
   Protection,
   SyncOptions,
 } from './mapping';
+export { ErrorCodes } from './error-codes';
+export type { ShmkitErrorCode } from './error-codes';
 export { isSystemError } from './errors';
 export type { CodedError, SystemError } from './errors';
 export { platformTriple } from './loader';

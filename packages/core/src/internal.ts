@@ -8,6 +8,8 @@ export { native } from './loader';
 export { adoptMapping, mappingHandle } from './mapping';
 export type { MappingInit } from './mapping';
 export * from './errors';
+export { hideFramesIn } from './stack';
+export * from './system-error';
 export * from './validate';
 export { groupLabel, ownerLabel } from './users';
 export { registerExitRemoval, sameFileCheck, validateRemoveOnExit } from './remove-on-exit';

@@ -10,6 +10,8 @@
 
 pub mod os;
 
+mod model;
+
 #[cfg(not(test))]
 pub mod napi;
 
@@ -17,4 +19,4 @@ pub mod napi;
 mod bind;
 
 #[cfg(not(test))]
-napi_module!(bind::register);
+napi_module!(bind::register, internal_code = bind::INTERNAL_ERROR_CODE);

@@ -5,8 +5,12 @@
 // tried and why each failed.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { getSystemErrorMap } from 'node:util';
 
+import { describeReceived } from './describe';
+import { codedError } from './errors';
 import type { NativeBinding } from './native/index';
+import { pointAtCaller } from './stack';
 
 /** `linux-x64-gnu`, `linux-arm64-musl`...: the suffix napi-rs builds use. */
 export function platformTriple(): string {
@@ -48,19 +52,24 @@ function load(): NativeBinding {
   candidates.push([platformPackage, () => require(platformPackage)]);
 
   for (const [where, attempt] of candidates) {
+    let binding: NativeBinding;
     try {
-      return attempt() as NativeBinding;
+      binding = attempt() as NativeBinding;
     } catch (error) {
       attempts.push(`  - ${where}: ${describe(error)}`);
+      continue;
     }
+    // Native errors then word values, errno texts and stacks as the
+    // TypeScript side does (see src/bind/error.rs).
+    binding.errorsSetup(describeReceived, pointAtCaller, Array.from(getSystemErrorMap()));
+    return binding;
   }
-  const error = new Error(
+  throw codedError(
+    'ERR_SHMKIT_NATIVE_LOAD',
     `@shmkit/core: cannot load the native addon for ${triple}. Tried:\n${attempts.join('\n')}\n` +
       `Install the platform package (npm i ${platformPackage}) or build it from source ` +
       `(pnpm --filter @shmkit/core build).`,
-  ) as Error & { code: string };
-  error.code = 'ERR_SHMKIT_NATIVE_LOAD';
-  throw error;
+  );
 }
 
 /** The native binding, loaded once per process (and per worker thread). */

@@ -66,7 +66,8 @@ describe('loading the addon', () => {
     const missing = await runNodeCjs(
       `const fs = require('node:fs'); const path = require('node:path');
        const dir = fs.mkdtempSync('/tmp/shmkit-loader-');
-       fs.mkdirSync(dir + '/dist'); fs.copyFileSync('dist/loader.js', dir + '/dist/loader.js');
+       // The loader and the modules it needs, without the binary beside them.
+       fs.cpSync('dist', dir + '/dist', { recursive: true, filter: (f) => !f.endsWith('.map') });
        try { require(dir + '/dist/loader.js') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }
        fs.rmSync(dir, { recursive: true });`,
       { cwd: pkgDir },

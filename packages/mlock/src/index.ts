@@ -5,6 +5,11 @@
  *
  * @packageDocumentation
  */
+import { hideFramesIn } from '@shmkit/core/internal';
+
+// shmkit's errors point at the caller's code, not at this package's files.
+hideFramesIn(__dirname);
+
 export { lock, unlock, MemoryLock } from './lock';
 export type { LockOptions, LockTarget, UnlockOptions } from './lock';
 export { lockAll, unlockAll } from './lock-all';

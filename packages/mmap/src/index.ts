@@ -8,6 +8,11 @@
  *
  * @packageDocumentation
  */
+import { hideFramesIn } from '@shmkit/core/internal';
+
+// shmkit's errors point at the caller's code, not at this package's files.
+hideFramesIn(__dirname);
+
 export { mapFile } from './map-file';
 export type { MapFileOptions } from './map-file';
 export { Mapping, mapAnonymous, pageSize, isSystemError } from '@shmkit/core';

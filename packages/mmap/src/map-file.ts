@@ -122,7 +122,7 @@ function validateTarget(pathOrFd: unknown): string | number {
  * @throws TypeError ERR_INVALID_ARG_VALUE for a path with null bytes or a
  *   non-file URL.
  * @throws TypeError ERR_INCOMPATIBLE_OPTION_PAIR for `size` with `readOnly`.
- * @throws Error ERR_SHMKIT_EMPTY_FILE when the file has no bytes.
+ * @throws Error ERR_SHMKIT_EMPTY when the file has no bytes.
  * @throws RangeError ERR_SHMKIT_BEYOND_EOF when `offset` is at or past the
  *   end of the file, or `offset + length` is past it.
  * @throws Error ERR_SHMKIT_NOT_REGULAR_FILE for devices, FIFOs and the like.

@@ -81,15 +81,15 @@ describe('mapFile argument errors', () => {
 });
 
 describe('mapFile file errors', () => {
-  it('ERR_SHMKIT_EMPTY_FILE for an empty file, by path and by fd', () => {
+  it('ERR_SHMKIT_EMPTY for an empty file, by path and by fd', () => {
     const path = tmp.file('');
     const error = thrown(() => mapFile(path));
-    expect(error.code).toBe('ERR_SHMKIT_EMPTY_FILE');
+    expect(error.code).toBe('ERR_SHMKIT_EMPTY');
     expect(error.message).toContain(path);
     expect(error.message).toContain('options.size');
     const fd = openSync(path, 'r');
     try {
-      expect(codeOf(() => mapFile(fd, { readOnly: true }))).toBe('ERR_SHMKIT_EMPTY_FILE');
+      expect(codeOf(() => mapFile(fd, { readOnly: true }))).toBe('ERR_SHMKIT_EMPTY');
     } finally {
       closeSync(fd);
     }

@@ -344,8 +344,8 @@ export class PosixShm implements Disposable {
    * 'posix-shm'. The range must lie inside the object's current size.
    * Closing the object later does not unmap.
    *
-   * @throws RangeError ERR_INVALID_ARG_VALUE (unaligned offset), ERR_OUT_OF_RANGE
-   *   (offset or length past the end).
+   * @throws RangeError ERR_INVALID_ARG_VALUE (unaligned offset),
+   *   ERR_SHMKIT_BEYOND_EOF (offset or length past the object's end).
    * @throws Error ERR_SHMKIT_EMPTY when the object has size 0.
    * @throws SystemError EACCES for a writable mapping of a read-only object.
    */

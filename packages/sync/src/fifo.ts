@@ -20,6 +20,7 @@ import {
   abortError,
   closedError,
   codedError,
+  systemError,
   invalidArgType,
   invalidArgValue,
   native,
@@ -130,8 +131,8 @@ function requireFifo(fd: number, path: string): void {
   if (!isFifo) throw notFifo(path);
 }
 
-function timeoutError(ms: number, what: string): CodedError {
-  return codedError('ETIMEDOUT', `${what} timed out after ${ms} ms`);
+function timeoutError(syscall: string, path: string, note: string): CodedError {
+  return systemError('ETIMEDOUT', syscall, { path, note });
 }
 
 function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -261,7 +262,7 @@ export class Fifo {
         if ((error as CodedError).code !== 'ENXIO' || !waitForReader) throw error;
       }
       const left = deadline - performance.now();
-      if (left <= 0) throw timeoutError(timeout, `waiting for a reader of ${p}`);
+      if (left <= 0) throw timeoutError('open', p, `no reader came within ${timeout} ms`);
       await delay(Math.min(pause, left), signal);
       pause = Math.min(pause * 2, 100);
     }
@@ -405,7 +406,8 @@ export class FifoReader extends EventEmitter implements AsyncIterable<Buffer>, D
       const onAbort = () => waiter.reject(abortError(signal));
       if (timeout !== Infinity)
         timer = setTimeout(
-          () => waiter.reject(timeoutError(timeout, 'FifoReader.wait()')),
+          () =>
+            waiter.reject(timeoutError('read', this.path, `no message came within ${timeout} ms`)),
           timeout,
         );
       signal?.addEventListener('abort', onAbort, { once: true });

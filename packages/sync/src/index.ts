@@ -3,6 +3,11 @@
  *
  * @packageDocumentation
  */
+import { hideFramesIn } from '@shmkit/core/internal';
+
+// shmkit's errors point at the caller's code, not at this package's files.
+hideFramesIn(__dirname);
+
 export * from './futex';
 export * from './mutex';
 export * from './pthread-mutex';

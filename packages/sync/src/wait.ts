@@ -14,6 +14,7 @@ import {
   validateInteger,
   validateOptions,
   validateTimeout,
+  systemError,
   type SystemError,
 } from '@shmkit/core/internal';
 
@@ -226,24 +227,11 @@ export function parkAsync(
   });
 }
 
-/** Linux errno values of the pthread-style errors the primitives report themselves. */
-const ERRNO = {
-  EPERM: { errno: 1, text: 'operation not permitted' },
-  EINVAL: { errno: 22, text: 'invalid argument' },
-  EDEADLK: { errno: 35, text: 'resource deadlock avoided' },
-  ETIMEDOUT: { errno: 110, text: 'timed out' },
-  ENOTRECOVERABLE: { errno: 131, text: 'state not recoverable' },
-} as const;
-
 /**
  * An Error shaped like a failed system call (code, negative errno, syscall),
- * for the pthread-style errors the primitives report themselves.
+ * for the pthread-style errors the primitives report themselves; `detail`
+ * says why, in parentheses.
  */
-export function syncError(code: keyof typeof ERRNO, syscall: string, detail: string): SystemError {
-  const { errno, text } = ERRNO[code];
-  const error = new Error(`${syscall} ${code}: ${text}, ${detail}`) as SystemError;
-  error.code = code;
-  error.errno = -errno;
-  error.syscall = syscall;
-  return error;
+export function syncError(code: string, syscall: string, detail: string): SystemError {
+  return systemError(code, syscall, { note: detail });
 }

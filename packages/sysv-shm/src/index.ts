@@ -8,6 +8,11 @@
  *
  * @packageDocumentation
  */
+import { hideFramesIn } from '@shmkit/core/internal';
+
+// shmkit's errors point at the caller's code, not at this package's files.
+hideFramesIn(__dirname);
+
 export { ftok, formatKey, validateKey, IPC_PRIVATE, MAX_KEY } from './key';
 export { SysvSegment } from './segment';
 export type {

@@ -41,7 +41,7 @@ describe('permissions, as an unprivileged user', () => {
     expect(denied.ro).toMatchObject({ code: 'EACCES', syscall: 'shmat' });
     expect(denied.stat).toMatchObject({ code: 'EACCES', syscall: 'shmctl' });
     expect((denied.rw as { message: string }).message).toBe(
-      `shmat EACCES: permission denied, id ${seg.id}`,
+      `EACCES: permission denied, shmat id ${seg.id}`,
     );
 
     seg.set({ mode: 0o604 });

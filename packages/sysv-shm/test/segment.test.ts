@@ -101,7 +101,7 @@ describe('errors, by code', () => {
     const key = uniqueKey();
     const e = thrown(() => SysvSegment.open({ key }));
     expect(e).toMatchObject({ code: 'ENOENT', syscall: 'shmget', key, errno: -2 });
-    expect(e.message).toBe(`shmget ENOENT: no such file or directory, key ${formatKey(key)}`);
+    expect(e.message).toBe(`ENOENT: no such file or directory, shmget key ${formatKey(key)}`);
   });
 
   it('EEXIST for an exclusive create of a taken key', () => {
@@ -327,7 +327,7 @@ describe('ftok', () => {
   it('ENOENT with the path for a missing file; rejects bad project ids', () => {
     const e = thrown(() => ftok('/nonexistent/shmkit', 1));
     expect(e).toMatchObject({ code: 'ENOENT', syscall: 'ftok', path: '/nonexistent/shmkit' });
-    expect(e.message).toBe("ftok ENOENT: no such file or directory, path '/nonexistent/shmkit'");
+    expect(e.message).toBe("ENOENT: no such file or directory, ftok '/nonexistent/shmkit'");
     for (const projId of [0, 256, -1, 1.5])
       expect(thrown(() => ftok('/', projId)).code).toBe('ERR_OUT_OF_RANGE');
     expect(thrown(() => ftok('/', '1' as unknown as number)).code).toBe('ERR_INVALID_ARG_TYPE');

@@ -12,7 +12,7 @@ import {
   readSync,
   type BigIntStats,
 } from 'node:fs';
-import { systemError } from '../errors';
+import { systemError } from '@shmkit/core/internal';
 
 /** A regular file opened for reading by {@link openRegularFile}. */
 export interface RegularFile {
@@ -42,13 +42,13 @@ const OPEN_FLAGS =
  */
 export function openRegularFile(path: string): RegularFile {
   const before = lstatSync(path, { bigint: true });
-  if (!before.isFile()) throw systemError('EINVAL', 'open', path, 'not a regular file');
+  if (!before.isFile()) throw systemError('EINVAL', 'open', { path, note: 'not a regular file' });
   const fd = openSync(path, OPEN_FLAGS);
   let stat: BigIntStats;
   try {
     stat = fstatSync(fd, { bigint: true });
     if (!stat.isFile() || stat.ino !== before.ino || stat.dev !== before.dev) {
-      throw systemError('EINVAL', 'open', path, 'replaced while it was opened');
+      throw systemError('EINVAL', 'open', { path, note: 'replaced while it was opened' });
     }
   } catch (error) {
     closeSync(fd);

@@ -1,8 +1,9 @@
 //! Bindings for FIFOs (`fifo*`): only creation is native; Node's own
 //! non-blocking I/O opens, reads and writes them.
 
+use super::error::{ShmkitError, Subject, SyscallError};
 use super::hints;
-use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Subject, Value};
+use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Value};
 use crate::os::fifo;
 
 /// fifoCreate(path, mode, reuse) -> true if this call created it.
@@ -15,7 +16,7 @@ fn create(env: Env, call: &CallInfo) -> JsResult<Value> {
     }
     let c_path = fifo::c_path(&path).map_err(|e| Error::sys(e, Subject::Path(path.clone())))?;
     let created = fifo::create(&c_path, mode, reuse)
-        .map_err(|e| hints::on_exists(Error::sys(e, Subject::Path(path.clone())), hints::Kind::Fifo, &path))?;
+        .map_err(|e| Error::from(hints::on_exists(SyscallError::from(e).with(Subject::Path(path.clone())), hints::Kind::Fifo, &path)))?;
     env.boolean(created)
 }
 

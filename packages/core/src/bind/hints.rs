@@ -4,7 +4,7 @@
 //! object. The hint names the command that shows and removes it: the
 //! `shmkit` command of @shmkit/cli, which `npx` runs without an install.
 
-use crate::napi::Error;
+use super::error::SyscallError;
 
 /// Which `shmkit rm --type` an object is; the CLI's type names.
 #[derive(Clone, Copy)]
@@ -48,13 +48,13 @@ pub fn name_taken(kind: Kind, target: &str) -> String {
     }
 }
 
-/// Adds [`name_taken`]'s hint to an EEXIST; other errors pass unchanged.
-pub fn on_exists(error: Error, kind: Kind, target: &str) -> Error {
-    match error {
-        Error::System(sys) if sys.error.errno() == libc::EEXIST && sys.hint.is_none() => {
-            Error::System(sys.hint(name_taken(kind, target)))
-        }
-        other => other,
+/// Adds [`name_taken`]'s hint to an EEXIST that has no hint yet; other
+/// errors pass unchanged.
+pub fn on_exists(error: SyscallError, kind: Kind, target: &str) -> SyscallError {
+    if error.error.errno() == libc::EEXIST && error.hint.is_none() {
+        error.hint(name_taken(kind, target))
+    } else {
+        error
     }
 }
 

@@ -8,10 +8,11 @@
 //! - Background work (msync) holds its own reference to the memory; closing
 //!   during it defers the munmap until that work is done.
 
-use crate::napi::{spawn_on_pool, sys, Arg, CallInfo, Env, Error, Exports, JsResult, Subject, Tagged, Value};
+use super::error::{Code, ShmkitError, Subject};
+use crate::napi::{spawn_on_pool, Arg, CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
 use crate::os::{
     self,
-    mman::{self as mm, MapOptions, MmapRaw, PageProtections, Protection},
+    mman::{Advice, MapFlags, MapOptions, MmapRaw, MsFlags, PageProtections, Protection},
 };
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -86,8 +87,7 @@ impl Region {
             return Ok(());
         }
         let needed = if write { "read+write" } else { "readable" };
-        Err(Error::plain(
-            "ERR_SHMKIT_PROTECTED",
+        Err(Error::coded(Code::Protected,
             format!("bytes {offset}..{} of this mapping are not {needed}: protect() changed them", offset + len),
         ))
     }
@@ -124,7 +124,6 @@ pub struct RegionHandle(pub Arc<Region>);
 
 impl Tagged for RegionHandle {
     const NAME: &'static str = "Mapping";
-    const TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x6f1c_2b7a_90d3_4e55, upper: 0xa3b1_58c6_0e2f_7d19 };
 }
 
 /// What the caller of [`expose`] decides about the new mapping.
@@ -259,15 +258,12 @@ fn read(env: Env, call: &CallInfo) -> JsResult<Value> {
     env.buffer_copy(bytes)
 }
 
-fn sync_flags(call: &CallInfo, index: usize) -> JsResult<libc::c_int> {
+fn sync_flags(call: &CallInfo, index: usize) -> JsResult<MsFlags> {
     let options = call.arg(index, "options")?;
     let asynchronous = options.property("async", "options.async")?.boolean_or(false)?;
     let invalidate = options.property("invalidate", "options.invalidate")?.boolean_or(false)?;
-    let mut flags = if asynchronous { libc::MS_ASYNC } else { libc::MS_SYNC };
-    if invalidate {
-        flags |= libc::MS_INVALIDATE;
-    }
-    Ok(flags)
+    let flags = if asynchronous { MsFlags::ASYNC } else { MsFlags::SYNC };
+    Ok(if invalidate { flags | MsFlags::INVALIDATE } else { flags })
 }
 
 /// The (offset, length) range of options at `index`, checked against the region.
@@ -355,8 +351,7 @@ fn protect(env: Env, call: &CallInfo) -> JsResult<Value> {
     };
     let (offset, length) = page_range(call, region, 3)?;
     if protection != Protection::READ_WRITE && length > 0 && region.pins.load(Ordering::Acquire) > 0 {
-        return Err(Error::plain(
-            "ERR_SHMKIT_BUSY",
+        return Err(Error::coded(Code::Busy,
             "native code is using this mapping's memory (a pending semaphore wait, or a PthreadMutex this thread holds); revoking access now would crash the process",
         ));
     }
@@ -386,8 +381,8 @@ fn advise(env: Env, call: &CallInfo) -> JsResult<Value> {
     let region = region(call)?;
     let memory = region.memory()?;
     let name = call.arg(1, "advice")?.string()?;
-    let advice = mm::advice_from_name(&name).ok_or_else(|| {
-        let names: Vec<String> = mm::ADVICE.iter().map(|(n, _)| format!("'{n}'")).collect();
+    let advice = Advice::from_name(&name).ok_or_else(|| {
+        let names: Vec<String> = Advice::ALL.iter().map(|(n, _)| format!("'{n}'")).collect();
         Error::invalid_arg_value("advice", &format!("must be one of {}", names.join(", ")), &format!("'{name}'"))
     })?;
     let (offset, length) = page_range(call, region, 2)?;
@@ -452,7 +447,11 @@ impl FdMapOptions {
     /// mmap of `length` bytes of `fd` from `offset`, with the protection above.
     pub fn map(self, fd: RawFd, offset: u64, length: usize) -> Result<MmapRaw, os::Error> {
         let protection = if self.writable_pages() { Protection::READ_WRITE } else { Protection::READ };
-        MmapRaw::map_fd(fd, offset, length, MapOptions { protection, shared: self.shared, populate: self.populate })
+        let mut flags = MapFlags::sharing(self.shared);
+        if self.populate {
+            flags = flags | MapFlags::POPULATE;
+        }
+        MmapRaw::map_fd(fd, offset, length, MapOptions { protection, flags })
     }
 
     /// How [`expose`] should hand the mapping to JS.

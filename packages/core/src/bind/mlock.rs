@@ -1,22 +1,23 @@
 //! Bindings for memory locking: mlock/mlock2/munlock on a Mapping or on the
 //! bytes of an ArrayBuffer, mlockall/munlockall, and the limits around them.
 //!
-//! Locks do not nest in the kernel: one munlock undoes every mlock of a page.
-//! So every live lock is kept in one process-wide registry (workers share the
-//! address space, so they share it too), and unlocking munlocks only the pages
-//! no other live lock still covers. A lock on a Mapping holds only a weak
-//! reference to its memory: closing the Mapping unmaps it, which drops the
-//! kernel's lock, and the registry forgets the entry as soon as it notices.
+//! Locks do not nest in the kernel, so every live lock is recorded in one
+//! process-wide registry (`model::lock_registry`) that munlocks only the
+//! pages no other live lock still covers. A lock on a Mapping holds only a
+//! weak reference to its memory: closing the Mapping unmaps it, which drops
+//! the kernel's lock, and the registry forgets the entry as soon as it
+//! notices.
 
-use crate::bind::RegionHandle;
-use crate::napi::{sys, CallInfo, Env, Error, Exports, JsResult, Subject, SystemError, Tagged, Value};
+use super::RegionHandle;
+use super::error::{ShmkitError, Subject, SyscallError};
+use crate::model::lock_registry::{self, LockRegistry};
+use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
 use crate::os::{
     self,
     mlock::{self as oslock, LockAll},
     mman::MmapRaw,
 };
-use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// What keeps the locked memory mapped.
 enum Owner {
@@ -26,65 +27,38 @@ enum Owner {
     Bytes,
 }
 
-struct Entry {
-    span: (usize, usize),
-    owner: Owner,
-}
+impl lock_registry::Owner for Owner {
+    type Pin = Option<Arc<MmapRaw>>;
 
-impl Entry {
-    fn unmapped(&self) -> bool {
-        matches!(&self.owner, Owner::Mapping(memory) if memory.strong_count() == 0)
+    fn pin(&self) -> Option<Self::Pin> {
+        match self {
+            Owner::Mapping(memory) => memory.upgrade().map(Some),
+            Owner::Bytes => Some(None),
+        }
     }
 }
 
-struct Registry {
-    next_id: u64,
-    entries: BTreeMap<u64, Entry>,
-}
+/// One registry for the process: workers share the address space, so they
+/// share its locks too.
+static REGISTRY: Mutex<LockRegistry<Owner>> = Mutex::new(LockRegistry::new());
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry { next_id: 1, entries: BTreeMap::new() });
-
-fn registry() -> MutexGuard<'static, Registry> {
+fn registry() -> MutexGuard<'static, LockRegistry<Owner>> {
     let mut registry = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
-    // munmap released the kernel's lock of these; keeping them would stop a
-    // later lock at a reused address from ever being munlocked.
-    registry.entries.retain(|_, entry| !entry.unmapped());
+    registry.forget_unmapped();
     registry
 }
 
-impl Registry {
-    /// Locks `span` and records it; the id names the lock from now on.
-    fn lock(&mut self, span: (usize, usize), owner: Owner, on_fault: bool) -> os::Result<u64> {
-        oslock::lock(span.0, span.1 - span.0, on_fault)?;
-        let id = self.next_id;
-        self.next_id += 1;
-        self.entries.insert(id, Entry { span, owner });
-        Ok(id)
-    }
+fn lock_span(span: (usize, usize), owner: Owner, on_fault: bool) -> os::Result<u64> {
+    registry().lock(span, owner, |(start, end)| oslock::lock(start, end - start, on_fault))
+}
 
-    /// Forgets lock `id` and munlocks the pages no other live lock covers.
-    /// False if it was no longer live (unlocked, unlockAll, or unmapped).
-    fn release(&mut self, id: u64) -> os::Result<bool> {
-        let Some(entry) = self.entries.remove(&id) else { return Ok(false) };
-        // Holding the memory keeps munmap (and address reuse) out of the way
-        // while we munlock.
-        let _mapped = match &entry.owner {
-            Owner::Mapping(memory) => match memory.upgrade() {
-                Some(memory) => Some(memory),
-                None => return Ok(false),
-            },
-            Owner::Bytes => None,
-        };
-        for (start, end) in oslock::uncovered(entry.span, self.entries.values().map(|e| e.span)) {
-            match oslock::unlock(start, end - start) {
-                // Part of it is not mapped any more (a transferred or freed
-                // buffer): nothing is locked there.
-                Err(e) if e.errno() == libc::ENOMEM => {}
-                other => other?,
-            }
-        }
-        Ok(true)
-    }
+fn release(id: u64) -> os::Result<bool> {
+    registry().release(id, |(start, end)| match oslock::unlock(start, end - start) {
+        // Part of it is not mapped any more (a transferred or freed
+        // buffer): nothing is locked there.
+        Err(e) if e.errno() == libc::ENOMEM => Ok(()),
+        other => other,
+    })
 }
 
 /// A live lock, as JS holds it. Collected only after the JS side let go of
@@ -96,12 +70,11 @@ struct LockHandle {
 
 impl Tagged for LockHandle {
     const NAME: &'static str = "MemoryLock";
-    const TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x3c5e_81d2_7a49_f06b, upper: 0xd812_6fa0_4be3_9c57 };
 }
 
 impl Drop for LockHandle {
     fn drop(&mut self) {
-        let _ = registry().release(self.id);
+        let _ = release(self.id);
     }
 }
 
@@ -164,8 +137,8 @@ fn lock_error(err: os::Error, span: (usize, usize)) -> Error {
         libc::EINVAL => Some("the range wraps around the address space".into()),
         _ => None,
     };
-    let error = SystemError::from(err).with(subject);
-    Error::System(match hint {
+    let error = SyscallError::from(err).with(subject);
+    Error::from(match hint {
         Some(hint) => error.hint(hint),
         None => error,
     })
@@ -196,7 +169,7 @@ fn lock_mapping(env: Env, call: &CallInfo) -> JsResult<Value> {
     let (offset, length) = region.check_range(offset, length, "options.offset")?;
     require_length(length, "options.length")?;
     let span = oslock::page_span(memory.address() + offset, length);
-    let locked = registry().lock(span, Owner::Mapping(std::sync::Arc::downgrade(&memory)), on_fault);
+    let locked = lock_span(span, Owner::Mapping(Arc::downgrade(&memory)), on_fault);
     let id = locked.map_err(|e| lock_error(e, span))?;
     lock_result(env, id, span)
 }
@@ -227,7 +200,7 @@ fn lock_bytes(env: Env, call: &CallInfo) -> JsResult<Value> {
     }
     require_length(length as usize, "options.length")?;
     let span = oslock::page_span(view.data as usize + offset as usize, length as usize);
-    let locked = registry().lock(span, Owner::Bytes, on_fault);
+    let locked = lock_span(span, Owner::Bytes, on_fault);
     let id = locked.map_err(|e| lock_error(e, span))?;
     lock_result(env, id, span)
 }
@@ -235,8 +208,7 @@ fn lock_bytes(env: Env, call: &CallInfo) -> JsResult<Value> {
 /// mlockUnlock(lock): true if it was live.
 fn unlock(env: Env, call: &CallInfo) -> JsResult<Value> {
     let lock = call.handle::<LockHandle>(0, "lock")?;
-    let released = registry().release(lock.id);
-    let released = released?;
+    let released = release(lock.id)?;
     env.boolean(released)
 }
 
@@ -246,7 +218,7 @@ fn is_locked(env: Env, call: &CallInfo) -> JsResult<Value> {
     let lock = call.handle::<LockHandle>(0, "lock")?;
     // The guard must be gone before any call into Node: a finalizer that
     // runs during that call may need the registry.
-    let live = registry().entries.contains_key(&lock.id);
+    let live = registry().is_live(lock.id);
     env.boolean(live)
 }
 
@@ -280,8 +252,8 @@ fn lock_all(env: Env, call: &CallInfo) -> JsResult<Value> {
             libc::EAGAIN => Some("some of the pages could not be locked right now; try again".into()),
             _ => None,
         };
-        let error = SystemError::from(err).with(Subject::Detail(format!("flags {}", flags.join("|"))));
-        Error::System(match hint {
+        let error = SyscallError::from(err).with(Subject::Detail(format!("flags {}", flags.join("|"))));
+        Error::from(match hint {
             Some(hint) => error.hint(hint),
             None => error,
         })
@@ -294,7 +266,7 @@ fn unlock_all(env: Env, _call: &CallInfo) -> JsResult<Value> {
     {
         let mut registry = registry();
         oslock::unlock_all()?;
-        registry.entries.clear();
+        registry.clear();
     }
     env.undefined()
 }

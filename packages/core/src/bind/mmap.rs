@@ -4,13 +4,12 @@
 //! range that reaches past its end is refused, because touching a mapped
 //! page wholly beyond EOF raises SIGBUS, which would kill the process.
 
-use crate::bind::{check_page_offset, expose, FdMapOptions};
-use crate::napi::{ArgKind, CallInfo, Env, Error, Exports, JsResult, Subject, Value, ValueType};
+use super::error::{Code, ShmkitError, Subject};
+use super::extent::mappable_length;
+use super::{check_page_offset, expose, FdMapOptions};
+use crate::napi::{ArgKind, CallInfo, Env, Error, Exports, JsResult, Value, ValueType};
 use crate::os::mman::{self, OpenOptions};
 use std::os::fd::AsRawFd;
-
-/// Largest byte count a JS number holds exactly (2^53 - 1).
-const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// mmapMapFile(pathOrFd, offset, length | undefined,
 ///             { shared = true, readOnly = false, populate = false, size, mode = 0o600 })
@@ -57,7 +56,7 @@ fn map_file(env: Env, call: &CallInfo) -> JsResult<Value> {
         }
         _ => return Err(target.type_error("of type string or number")),
     };
-    let subject_text = match &subject {
+    let what = match &subject {
         Subject::Path(p) => format!("'{p}'"),
         Subject::Detail(d) => d.clone(),
         _ => String::new(),
@@ -77,44 +76,15 @@ fn map_file(env: Env, call: &CallInfo) -> JsResult<Value> {
     }
     .map_err(|e| Error::sys(e, subject.clone()))?;
     if !stat.regular {
-        return Err(Error::plain(
-            "ERR_SHMKIT_NOT_REGULAR_FILE",
-            format!("{subject_text} is not a regular file: only regular files have a size that keeps a mapping safe from SIGBUS"),
+        return Err(Error::coded(
+            Code::NotRegularFile,
+            format!("{what} is not a regular file: only regular files have a size that keeps a mapping safe from SIGBUS"),
         ));
     }
-    if stat.size == 0 {
-        return Err(Error::plain(
-            "ERR_SHMKIT_EMPTY_FILE",
-            format!("{subject_text} is empty: there is nothing to map. Pass options.size to grow it first"),
-        ));
-    }
-    if offset >= stat.size {
-        return Err(beyond_eof(format!(
-            "options.offset {offset} is at or past the end of {subject_text} ({} bytes)",
-            stat.size
-        )));
-    }
-    let available = stat.size - offset;
-    let length = match length {
-        Some(length) if length as u64 > available => {
-            return Err(beyond_eof(format!(
-                "{length} bytes from offset {offset} reach past the end of {subject_text} ({} bytes): touching them would raise SIGBUS",
-                stat.size
-            )))
-        }
-        Some(length) => length,
-        None if available > MAX_SAFE_INTEGER => {
-            return Err(Error::out_of_range("options.length", &format!("<= {MAX_SAFE_INTEGER}"), &available.to_string()))
-        }
-        None => available as usize,
-    };
+    let length = mappable_length(&what, "Pass options.size to grow it first", stat.size, offset, length)?;
 
     let memory = map_options.map(fd, offset, length).map_err(|e| Error::sys(e, subject.clone()))?;
     expose(env, memory, map_options.init())
-}
-
-fn beyond_eof(message: String) -> Error {
-    Error::Range { code: "ERR_SHMKIT_BEYOND_EOF", message }
 }
 
 pub fn register(exports: &Exports) -> JsResult<()> {

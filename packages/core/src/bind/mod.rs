@@ -2,6 +2,9 @@
 //! adds its functions to the addon's exports; names are camelCase and carry
 //! the area as a prefix (`sysvShmGet`, `posixShmOpen`...).
 
+mod codes;
+mod error;
+mod extent;
 mod fifo;
 mod hints;
 mod mapping;
@@ -22,7 +25,11 @@ pub use mapping::{check_page_offset, expose, FdMapOptions, MappingInit, Region, 
 
 use crate::napi::{Exports, JsResult};
 
+/// The `code` of errors that are bugs in the native glue.
+pub const INTERNAL_ERROR_CODE: &str = error::Code::Internal.as_str();
+
 pub fn register(exports: &Exports) -> JsResult<()> {
+    error::register(exports)?;
     mapping::register(exports)?;
     sysv::register(exports)?;
     posix_shm::register(exports)?;

@@ -4,9 +4,11 @@
 //! `posixShmClose` or, failing that, when V8 collects the handle, so a
 //! forgotten object never leaks its fd.
 
-use crate::bind::{check_page_offset, expose, hints, FdMapOptions};
-use crate::napi::{sys, CallInfo, Env, Error, Exports, JsResult, Subject, SystemError, Tagged, Value};
-use crate::os::{self, posix_shm};
+use super::error::{ShmkitError, Subject, SyscallError};
+use super::extent::mappable_length;
+use super::{check_page_offset, expose, hints, FdMapOptions};
+use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
+use crate::os::posix_shm;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
@@ -19,7 +21,6 @@ struct ShmObject {
 
 impl Tagged for ShmObject {
     const NAME: &'static str = "PosixShm";
-    const TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x3d8e_51a2_c47f_0b96, upper: 0x91f0_6ac3_27d5_e84b };
 }
 
 impl ShmObject {
@@ -62,11 +63,11 @@ fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
     let mode = call.arg(4, "mode")?.integer(0, 0o7777)? as u32;
     let options = posix_shm::OpenOptions { create, exclusive, read_only, mode };
     let opened = posix_shm::open(&c_name, options).map_err(|e| {
-        let mut err = SystemError::from(e).with(Subject::Name(name.clone()));
+        let mut err = SyscallError::from(e).with(Subject::Name(name.clone()));
         if e.errno() == libc::EINVAL {
             err = err.hint("POSIX shared memory needs /dev/shm mounted as tmpfs");
         }
-        hints::on_exists(Error::System(err), hints::Kind::PosixShm, &name)
+        Error::from(hints::on_exists(err, hints::Kind::PosixShm, &name))
     })?;
     let fd = opened.fd.as_raw_fd();
     let result = env.object()?;
@@ -81,13 +82,13 @@ fn resize(env: Env, call: &CallInfo) -> JsResult<Value> {
     let object = object(call)?;
     let size = call.arg(1, "size")?.integer(0, (1i64 << 53) - 1)? as u64;
     object.with_fd(|fd| posix_shm::resize(fd, size).map_err(|e| {
-        let mut err = SystemError::from(e).with(object.subject());
+        let mut err = SyscallError::from(e).with(object.subject());
         if e.errno() == libc::ENOSPC {
             err = err.hint("/dev/shm is full: free space there or mount it with a larger size=");
         } else if e.errno() == libc::EBADF || e.errno() == libc::EINVAL && object.read_only {
             err = err.hint("the object was opened read-only");
         }
-        Error::System(err)
+        Error::from(err)
     }))?;
     env.undefined()
 }
@@ -117,31 +118,14 @@ fn map(env: Env, call: &CallInfo) -> JsResult<Value> {
     check_page_offset("options.offset", offset)?;
     let memory = object.with_fd(|fd| {
         let size = posix_shm::stat(fd).map_err(|e| Error::sys(e, object.subject()))?.size;
-        if size == 0 {
-            return Err(Error::plain(
-                "ERR_SHMKIT_EMPTY",
-                format!("The POSIX shared memory object '{}' has size 0: resize() it before mapping", object.name),
-            ));
-        }
-        if offset >= size {
-            return Err(Error::out_of_range("options.offset", &format!("< {size} (the object's size)"), &offset.to_string()));
-        }
-        let available = size - offset;
-        let length = length.map_or(available, |l| l as u64);
-        if length > available {
-            return Err(Error::out_of_range(
-                "options.length",
-                &format!(">= 1 && <= {available} (the object's size after offset)"),
-                &length.to_string(),
-            ));
-        }
-        let length = usize::try_from(length).map_err(|_| Error::sys(os::Error::new(libc::ENOMEM, "mmap"), object.subject()))?;
+        let what = format!("The POSIX shared memory object '{}'", object.name);
+        let length = mappable_length(&what, "resize() it before mapping", size, offset, length)?;
         options.map(fd, offset, length).map_err(|e| {
-            let mut err = SystemError::from(e).with(object.subject());
+            let mut err = SyscallError::from(e).with(object.subject());
             if e.errno() == libc::EACCES && object.read_only {
                 err = err.hint("the object was opened read-only: map it with { readOnly: true }");
             }
-            Error::System(err)
+            Error::from(err)
         })
     })?;
     expose(env, memory, options.init())

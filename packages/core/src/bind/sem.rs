@@ -2,9 +2,10 @@
 //! semaphores (`sem_open`). Async waits are cancelled through
 //! [`super::wait_token`].
 
+use super::error::{Code, ShmkitError, Subject};
 use super::wait_token::{deadline_arg, wait_state};
 use super::{Region, RegionHandle, RegionPin};
-use crate::napi::{spawn_on_thread, sys, CallInfo, Env, Error, Exports, JsResult, Subject, Tagged, Value};
+use crate::napi::{spawn_on_thread, CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
 use crate::os::mman::MmapRaw;
 use crate::os::sem::{self as os_sem, Create, NamedSem, Outcome, RawSem, WAIT_SLICE};
 use crate::os::sysv_sem;
@@ -26,7 +27,6 @@ pub struct SemHandle {
 
 impl Tagged for SemHandle {
     const NAME: &'static str = "Semaphore";
-    const TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x27c4_f9a0_5b13_e8d6, upper: 0x61fa_0c3e_94d7_2b85 };
 }
 
 /// A live reference to the semaphore that keeps its memory mapped.
@@ -93,8 +93,7 @@ fn sem_error(error: crate::os::Error, subject: Subject) -> Error {
         Subject::Detail(detail) => detail,
         _ => "these bytes".to_string(),
     };
-    Error::plain(
-        "ERR_SHMKIT_NOT_INITIALIZED",
+    Error::coded(Code::NotInitialized,
         format!("{place} is not a process-shared sem_t (its 'private' word is not what sem_init(pshared = 1) writes): initialise it with Semaphore.init or sem_init(sem, 1, value)"),
     )
 }
@@ -159,7 +158,10 @@ fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
     let cname = c_name(&name)?;
     let how = create.then_some(Create { exclusive, mode, value });
     let sem = NamedSem::open(&cname, how)
-        .map_err(|e| super::hints::on_exists(Error::sys(e, Subject::Name(name.clone())), super::hints::Kind::PosixSem, &name))?;
+        .map_err(|e| {
+            let failure = super::error::SyscallError::from(e).with(Subject::Name(name.clone()));
+            Error::from(super::hints::on_exists(failure, super::hints::Kind::PosixSem, &name))
+        })?;
     env.external(SemHandle { source: Source::Named { sem: Mutex::new(Some(Arc::new(sem))), name } })
 }
 

@@ -6,11 +6,12 @@
 //! to the kernel, which rejects unmapped memory with EFAULT, so no value JS
 //! passes can make these calls touch invalid memory.
 
-use crate::bind::{RegionHandle, RegionPin};
-use crate::napi::{spawn_on_thread, sys, CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
+use super::error::{Code, ShmkitError};
+use super::{RegionHandle, RegionPin};
+use crate::napi::{spawn_on_thread, CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
 use crate::os::futex::{self, Cancel, Deadline};
-use crate::os::pthread_mutex as pthread;
 use crate::os::mman::MmapRaw;
+use crate::os::pthread_mutex as pthread;
 use std::cell::RefCell;
 use std::sync::Arc;
 
@@ -21,7 +22,6 @@ struct Canceller(Arc<Cancel>);
 
 impl Tagged for Canceller {
     const NAME: &'static str = "Canceller";
-    const TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x1d4e_93a7_c260_5bf1, upper: 0x8a07_e3f5_4c19_b26d };
 }
 
 fn gettid(env: Env, _call: &CallInfo) -> JsResult<Value> {
@@ -133,8 +133,7 @@ fn pthread_error(error: crate::os::Error) -> Error {
     if error.syscall() != pthread::NOT_A_MUTEX {
         return error.into();
     }
-    Error::plain(
-        "ERR_SHMKIT_NOT_INITIALIZED",
+    Error::coded(Code::NotInitialized,
         "no robust process-shared pthread mutex there (its kind word is not robust + process-shared, or has the priority-inheritance/protect bits glibc would abort on): initialise it with PthreadMutex.init or with pthread_mutexattr_setrobust and PTHREAD_PROCESS_SHARED",
     )
 }

@@ -2,8 +2,9 @@
 //! shmctl commands. Segments are plain ids (numbers), as in C, so a segment
 //! made by another process or by `ipcmk` is used the same way as our own.
 
+use super::error::{ShmkitError, Subject, SyscallError};
 use super::{expose, hints, MappingInit};
-use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Subject, SystemError, Value};
+use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Value};
 use crate::os::{self, sysv};
 use std::ffi::CString;
 
@@ -18,17 +19,17 @@ fn id_error(error: os::Error, id: i32) -> Error {
         "EINVAL" | "EIDRM" => Some("no segment has this id: it was removed, or never existed"),
         _ => None,
     };
-    let mut sys_err = SystemError::from(error).with(Subject::Id(id));
+    let mut sys_err = SyscallError::from(error).with(Subject::Id(id));
     if let Some(hint) = hint {
         sys_err = sys_err.hint(hint);
     }
-    Error::System(sys_err)
+    Error::from(sys_err)
 }
 
 /// [`id_error`], unless the call has its own `hint` for this error.
 fn hinted_id_error(error: os::Error, id: i32, hint: Option<&'static str>) -> Error {
     match hint {
-        Some(hint) => Error::System(SystemError::from(error).with(Subject::Id(id)).hint(hint)),
+        Some(hint) => Error::from(SyscallError::from(error).with(Subject::Id(id)).hint(hint)),
         None => id_error(error, id),
     }
 }
@@ -75,11 +76,11 @@ fn get(env: Env, call: &CallInfo) -> JsResult<Value> {
             "ENOMEM" => Some("the segment would be larger than the memory available".to_string()),
             _ => None,
         };
-        let mut sys_err = SystemError::from(e).with(Subject::Key(key));
+        let mut sys_err = SyscallError::from(e).with(Subject::Key(key));
         if let Some(hint) = hint {
             sys_err = sys_err.hint(hint);
         }
-        Error::System(sys_err)
+        Error::from(sys_err)
     })?;
     env.int32(id)
 }

@@ -1,8 +1,9 @@
 //! Bindings for System V semaphore sets (`semget`, `semop`, `semctl`).
 //! Async operations are cancelled through [`super::wait_token`].
 
+use super::error::{ShmkitError, Subject};
 use super::wait_token::{deadline_arg, wait_state};
-use crate::napi::{spawn_on_thread, CallInfo, Env, Error, Exports, JsResult, Subject, Value};
+use crate::napi::{spawn_on_thread, CallInfo, Env, Error, Exports, JsResult, Value};
 use crate::os::sem::{Outcome, WAIT_SLICE};
 use crate::os::sysv_sem as sysv;
 
@@ -37,7 +38,10 @@ fn sysv_get(env: Env, call: &CallInfo) -> JsResult<Value> {
     }
     // key_t is a C int: keys above 2^31 are the same bits read as negative.
     let id = sysv::get(key as i32, count, flags)
-        .map_err(|e| super::hints::on_exists(Error::sys(e, Subject::Key(key)), super::hints::Kind::SysvSem, &super::hints::key_target(key)))?;
+        .map_err(|e| {
+            let failure = super::error::SyscallError::from(e).with(Subject::Key(key));
+            Error::from(super::hints::on_exists(failure, super::hints::Kind::SysvSem, &super::hints::key_target(key)))
+        })?;
     env.int32(id)
 }
 

@@ -2,7 +2,8 @@
 //! name service lookups of [`crate::os::users`], so listings name owners the
 //! way `ls -l` does, LDAP and SSSD users included.
 
-use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Subject, Value};
+use super::error::{ShmkitError, Subject};
+use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Value};
 use crate::os::users;
 
 fn name_or_undefined(env: Env, name: Option<String>) -> JsResult<Value> {

@@ -7,10 +7,10 @@
 //! "the wait went through" and "JS aborted": exactly one side wins, and a
 //! unit taken after JS already rejected is given back.
 
-use crate::napi::{sys, Arg, CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
+use crate::napi::{Arg, CallInfo, CleanupHook, Env, Error, Exports, JsResult, Tagged, Value};
 use crate::os::sem::{Deadline, Outcome};
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 const PENDING: u8 = 0;
@@ -23,7 +23,6 @@ pub struct WaitToken(Arc<AtomicU8>);
 
 impl Tagged for WaitToken {
     const NAME: &'static str = "WaitToken";
-    const TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x4d1e_8a37_c2b9_06f5, upper: 0x9e60_13d4_7ab8_52c1 };
 }
 
 /// What the waiting thread does with one token (or none).
@@ -83,52 +82,19 @@ fn wait_cancel(env: Env, call: &CallInfo) -> JsResult<Value> {
     env.boolean(won)
 }
 
-unsafe extern "C" fn cancel_on_teardown(arg: *mut std::ffi::c_void) {
-    // SAFETY: `arg` is the Arc leaked by TeardownGuard::register; the hook
-    // runs at most once and only if the guard was not removed, so this is
-    // the one place that reclaims it.
-    let state = unsafe { Arc::from_raw(arg.cast_const().cast::<AtomicU8>()) };
-    let _ = state.compare_exchange(PENDING, CANCELLED, Ordering::AcqRel, Ordering::Acquire);
-}
-
-/// Cancels a pending wait if its env (a worker thread) goes away first, so
-/// the waiting thread gives back a unit nobody could receive any more.
-pub(super) struct TeardownGuard {
-    env: sys::napi_env,
-    arg: *mut std::ffi::c_void,
-}
-
-impl TeardownGuard {
-    fn register(env: Env, state: &Arc<AtomicU8>) -> JsResult<Self> {
-        let arg = Arc::into_raw(Arc::clone(state)).cast_mut().cast::<std::ffi::c_void>();
-        // SAFETY: env is live; `arg` stays valid until the hook or remove().
-        let status = unsafe { sys::napi_add_env_cleanup_hook(env.raw(), Some(cancel_on_teardown), arg) };
-        if status != sys::napi_ok {
-            // SAFETY: not registered, so we still own the leaked Arc.
-            drop(unsafe { Arc::from_raw(arg.cast_const().cast::<AtomicU8>()) });
-            return Err(Error::internal("napi_add_env_cleanup_hook failed"));
-        }
-        Ok(TeardownGuard { env: env.raw(), arg })
-    }
-
-    /// On the JS thread, once the wait has settled.
-    pub(super) fn remove(self) {
-        // SAFETY: same env, hook and arg as registered; the env is live
-        // because we run inside one of its callbacks.
-        unsafe { sys::napi_remove_env_cleanup_hook(self.env, Some(cancel_on_teardown), self.arg) };
-        // SAFETY: the hook can no longer run, so the Arc is ours to reclaim.
-        drop(unsafe { Arc::from_raw(self.arg.cast_const().cast::<AtomicU8>()) });
-    }
-}
-
 /// The cancellation state of one async wait: the caller's token if there is
 /// one (then the wait sleeps in slices so it notices a cancel), else a
-/// private one only env teardown can cancel.
-pub(super) fn wait_state(env: Env, call: &CallInfo, index: usize) -> JsResult<(Cancel, bool, TeardownGuard)> {
+/// private one only env teardown can cancel. The guard cancels the wait if
+/// its env (a worker thread) goes away first, so the waiting thread gives
+/// back a unit nobody could receive any more; drop it once the wait settled.
+pub(super) fn wait_state(env: Env, call: &CallInfo, index: usize) -> JsResult<(Cancel, bool, CleanupHook)> {
     let token = token_arg(call, index)?;
     let sliced = token.0.is_some();
     let state = token.0.unwrap_or_else(|| Arc::new(AtomicU8::new(PENDING)));
-    let guard = TeardownGuard::register(env, &state)?;
+    let on_teardown = Arc::clone(&state);
+    let guard = env.on_teardown(move || {
+        let _ = on_teardown.compare_exchange(PENDING, CANCELLED, Ordering::AcqRel, Ordering::Acquire);
+    })?;
     Ok((Cancel(Some(state)), sliced, guard))
 }
 

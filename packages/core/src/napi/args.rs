@@ -89,53 +89,54 @@ pub struct Arg {
     pub name: &'static str,
 }
 
-/// What a value is, for "Received ..." in error messages.
+/// What a value is, for "Received ..." in `ERR_INVALID_ARG_TYPE` messages.
+///
+/// The wording comes from the env's describe hook (see [`super::hooks`]),
+/// the one implementation JS errors use too. Without a hook only the type
+/// is named.
 pub fn describe(value: Value) -> String {
-    let env = value.env();
-    let Ok(kind) = value.value_type() else { return "an unknown value".into() };
-    match kind {
-        ValueType::Undefined => "undefined".into(),
-        ValueType::Null => "null".into(),
-        ValueType::Boolean => format!("type boolean ({})", value_bool(value).unwrap_or(false)),
-        ValueType::Number => format!("type number ({})", format_number(value_f64(value).unwrap_or(f64::NAN))),
-        ValueType::String => {
-            let s = value_string(value).unwrap_or_default();
-            let shown: String = s.chars().take(25).collect();
-            let more = if s.chars().count() > 25 { "..." } else { "" };
-            format!("type string ('{shown}'{more})")
-        }
-        ValueType::Symbol => "type symbol".into(),
-        ValueType::BigInt => "type bigint".into(),
-        ValueType::Function => "function".into(),
-        ValueType::External => "an external".into(),
-        ValueType::Object => {
-            let name = value
-                .get("constructor")
-                .and_then(|c| c.get("name"))
-                .ok()
-                .and_then(|n| value_string(n).ok())
-                .filter(|n| !n.is_empty());
-            let _ = env;
-            match name {
-                Some(name) => format!("an instance of {name}"),
-                None => "an object".into(),
-            }
-        }
+    let described = super::hooks::describe_with_hook(value);
+    if let Some(text) = described.filter(|t| t.value_type().ok() == Some(ValueType::String)).and_then(|t| value_string(t).ok()) {
+        return text;
+    }
+    match value.value_type() {
+        Ok(ValueType::Undefined) => "undefined".into(),
+        Ok(ValueType::Null) => "null".into(),
+        Ok(ValueType::Object) => "an object".into(),
+        Ok(ValueType::Function) => "a function".into(),
+        Ok(kind) => format!("type {}", format!("{kind:?}").to_lowercase()),
+        Err(_) => "an unknown value".into(),
     }
 }
 
-/// Formats a number the way JS prints it: integers without a fraction,
-/// `Infinity` and `NaN` by name.
+/// Formats a number as Node's `ERR_OUT_OF_RANGE` shows it: as JS prints
+/// it, with `_` between thousands for integers beyond ±2^32.
 pub fn format_number(n: f64) -> String {
     if n.is_nan() {
-        "NaN".into()
-    } else if n.is_infinite() {
-        if n > 0.0 { "Infinity" } else { "-Infinity" }.into()
-    } else if n.fract() == 0.0 && n.abs() < 1e21 {
-        format!("{}", n as i128)
-    } else {
-        format!("{n}")
+        return "NaN".into();
     }
+    if n.is_infinite() {
+        return if n > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    if n == 0.0 && n.is_sign_negative() {
+        return "-0".into();
+    }
+    if n.fract() != 0.0 || n.abs() >= 1e21 {
+        return format!("{n}");
+    }
+    let digits = format!("{}", n as i128);
+    if n.abs() <= 4_294_967_296.0 {
+        return digits;
+    }
+    let (sign, digits) = digits.split_at(usize::from(n < 0.0));
+    let mut grouped = String::with_capacity(digits.len() * 4 / 3 + 1);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push('_');
+        }
+        grouped.push(digit);
+    }
+    format!("{sign}{grouped}")
 }
 
 fn value_f64(value: Value) -> JsResult<f64> {

@@ -9,10 +9,31 @@ use std::ffi::c_void;
 /// The tag is checked on every use, so a handle of another type (or one
 /// forged by user code) is rejected with a TypeError instead of being cast.
 pub trait Tagged: 'static {
-    /// Shown in "must be a <NAME> handle".
+    /// Shown in "must be a <NAME> handle"; also what the tag is derived
+    /// from, so it must be unique among the addon's handle types.
     const NAME: &'static str;
-    /// Unique per type: pick 128 random bits.
-    const TAG: sys::napi_type_tag;
+    /// Derived from the crate and [`Tagged::NAME`], so no two types of this
+    /// addon share one and nobody hand-picks (or copies) 128 bits.
+    const TAG: sys::napi_type_tag = type_tag(env!("CARGO_PKG_NAME"), Self::NAME);
+}
+
+/// A 128-bit type tag for the handle type `name` of crate `namespace`: the
+/// FNV-1a hash of `namespace`, a NUL, then `name`. Stable across builds,
+/// so handles keep their tag for as long as their name.
+pub const fn type_tag(namespace: &str, name: &str) -> sys::napi_type_tag {
+    const OFFSET_BASIS: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    const fn feed(mut hash: u128, bytes: &[u8]) -> u128 {
+        let mut i = 0;
+        while i < bytes.len() {
+            hash ^= bytes[i] as u128;
+            hash = hash.wrapping_mul(PRIME);
+            i += 1;
+        }
+        hash
+    }
+    let hash = feed(feed(feed(OFFSET_BASIS, namespace.as_bytes()), &[0]), name.as_bytes());
+    sys::napi_type_tag { lower: hash as u64, upper: (hash >> 64) as u64 }
 }
 
 unsafe extern "C" fn drop_box<T>(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {

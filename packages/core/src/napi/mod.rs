@@ -2,6 +2,9 @@
 //!
 //! Everything that touches `napi_*` lives under this module, so moving to the
 //! napi crates later replaces this folder and the bindings' signatures only.
+//! It knows nothing of shmkit: no `crate::os`, no `crate::bind`, no shmkit
+//! error codes (the addon names its internal-error code in
+//! [`napi_module!`](crate::napi_module)).
 //! `Env` and `Value` are plain copies of the raw handles: they are valid for
 //! the duration of the native call (or finalizer) that produced them, which is
 //! how every binding uses them.
@@ -9,13 +12,23 @@
 pub mod sys;
 
 mod args;
+mod cleanup;
 mod error;
 mod external;
+mod hooks;
+mod instance;
+mod reference;
+mod system_errors;
 mod task;
 
-pub use args::{Arg, ArgKind, CallInfo, TypedArrayKind, TypedArrayView};
-pub use error::{Error, JsResult, Subject, SystemError};
-pub use external::Tagged;
+pub use args::{format_number, Arg, ArgKind, CallInfo, TypedArrayKind, TypedArrayView, MAX_SAFE_INTEGER};
+pub use cleanup::{AsyncCleanupHook, CleanupHook, TeardownDone};
+pub use error::{Error, JsResult, Property, SystemError};
+#[doc(hidden)]
+pub use error::set_internal_code;
+pub use external::{type_tag, Tagged};
+pub use reference::Reference;
+pub use system_errors::{set_system_error_texts, system_error_text};
 pub use task::{spawn_on_pool, spawn_on_thread};
 
 use std::ffi::{c_char, c_void, CString};
@@ -232,7 +245,7 @@ unsafe extern "C" fn trampoline<F: Binding>(env: sys::napi_env, info: sys::napi_
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            env.throw(Error::internal(format!("shmkit native panic: {what}")));
+            env.throw(Error::internal(format!("native panic: {what}")));
             ptr::null_mut()
         }
     }
@@ -354,10 +367,12 @@ impl Exports {
     }
 }
 
-/// Declares the addon's entry points. `$register` fills the exports.
+/// Declares the addon's entry points. `$register` fills the exports;
+/// `$internal_code` is the `code` of [`Error::internal`] errors (bugs in the
+/// glue), which belongs to the addon, not to this layer.
 #[macro_export]
 macro_rules! napi_module {
-    ($register:path) => {
+    ($register:path, internal_code = $internal_code:expr) => {
         /// Node-API's module entry point.
         ///
         /// # Safety
@@ -367,6 +382,7 @@ macro_rules! napi_module {
             env: $crate::napi::sys::napi_env,
             exports: $crate::napi::sys::napi_value,
         ) -> $crate::napi::sys::napi_value {
+            $crate::napi::set_internal_code($internal_code);
             let env = $crate::napi::Env(env);
             let target = $crate::napi::Exports::new(env, $crate::napi::Value { env: env.0, raw: exports });
             match std::panic::catch_unwind(|| $register(&target)) {
@@ -376,7 +392,7 @@ macro_rules! napi_module {
                     std::ptr::null_mut()
                 }
                 Err(_) => {
-                    env.throw($crate::napi::Error::internal("shmkit native panic during module init"));
+                    env.throw($crate::napi::Error::internal("native panic during module init"));
                     std::ptr::null_mut()
                 }
             }

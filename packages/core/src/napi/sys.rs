@@ -15,7 +15,7 @@ macro_rules! opaque {
 }
 opaque!(
     napi_env__, napi_value__, napi_ref__, napi_callback_info__, napi_deferred__,
-    napi_async_work__, napi_threadsafe_function__, napi_handle_scope__
+    napi_async_work__, napi_threadsafe_function__, napi_handle_scope__, napi_async_cleanup_hook_handle__
 );
 
 pub type napi_env = *mut napi_env__;
@@ -26,6 +26,8 @@ pub type napi_deferred = *mut napi_deferred__;
 pub type napi_async_work = *mut napi_async_work__;
 pub type napi_threadsafe_function = *mut napi_threadsafe_function__;
 pub type napi_handle_scope = *mut napi_handle_scope__;
+pub type napi_async_cleanup_hook_handle = *mut napi_async_cleanup_hook_handle__;
+pub type napi_async_cleanup_hook = Option<unsafe extern "C" fn(handle: napi_async_cleanup_hook_handle, data: *mut c_void)>;
 
 pub type napi_status = c_int;
 pub const napi_ok: napi_status = 0;
@@ -262,6 +264,7 @@ extern "C" {
 
     pub fn napi_throw(env: napi_env, error: napi_value) -> napi_status;
     pub fn napi_is_exception_pending(env: napi_env, result: *mut bool) -> napi_status;
+    pub fn napi_get_and_clear_last_exception(env: napi_env, result: *mut napi_value) -> napi_status;
 
     pub fn napi_create_reference(env: napi_env, value: napi_value, initial_refcount: u32, result: *mut napi_ref) -> napi_status;
     pub fn napi_delete_reference(env: napi_env, r: napi_ref) -> napi_status;
@@ -319,6 +322,16 @@ extern "C" {
         fun: Option<unsafe extern "C" fn(*mut c_void)>,
         arg: *mut c_void,
     ) -> napi_status;
+
+    /// Node-API 8: `hook(handle, arg)` runs when the env is torn down, which
+    /// then waits until `napi_remove_async_cleanup_hook(handle)` is called.
+    pub fn napi_add_async_cleanup_hook(
+        env: napi_env,
+        hook: napi_async_cleanup_hook,
+        arg: *mut c_void,
+        remove_handle: *mut napi_async_cleanup_hook_handle,
+    ) -> napi_status;
+    pub fn napi_remove_async_cleanup_hook(remove_handle: napi_async_cleanup_hook_handle) -> napi_status;
 
     pub fn napi_set_instance_data(env: napi_env, data: *mut c_void, finalize_cb: napi_finalize, hint: *mut c_void) -> napi_status;
     pub fn napi_get_instance_data(env: napi_env, data: *mut *mut c_void) -> napi_status;

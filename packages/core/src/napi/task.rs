@@ -8,7 +8,7 @@
 //! In both, `work` runs off the JS thread and `settle` runs back on it to
 //! turn the result into the value the promise resolves with.
 
-use super::{check, sys, Env, Error, JsResult, Value};
+use super::{check, sys, Env, Error, JsResult, SystemError, Value};
 use std::ffi::c_void;
 use std::ptr;
 use std::sync::{Arc, Mutex};
@@ -28,7 +28,7 @@ impl<T> Task<T> {
     fn run(&mut self) {
         if let Some(work) = self.work.take() {
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
-            self.result = Some(outcome.unwrap_or_else(|_| Err(Error::internal("shmkit native panic in background work"))));
+            self.result = Some(outcome.unwrap_or_else(|_| Err(Error::internal("native panic in background work"))));
         }
     }
 
@@ -233,7 +233,7 @@ pub fn spawn_on_thread<T: Send + 'static>(
         let task = unsafe { Box::from_raw(boxed) };
         // SAFETY: release the tsfn we created; nothing else holds it.
         unsafe { sys::napi_release_threadsafe_function(task.tsfn, sys::napi_tsfn_release) };
-        let error = crate::os::Error::new(e.raw_os_error().unwrap_or(libc::EAGAIN), "pthread_create");
+        let error = SystemError::from_errno(e.raw_os_error().unwrap_or(libc::EAGAIN), "pthread_create");
         task.task.finish_with_error(env, error.into());
     }
     Ok(promise)

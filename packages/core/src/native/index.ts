@@ -1,6 +1,7 @@
 // The shape of the native addon. Each area declares its functions in its own
 // file; this file only joins them.
 import type { CoreNative } from './core';
+import type { ErrorsNative } from './errors';
 import type { FifoNative } from './fifo';
 import type { MlockNative } from './mlock';
 import type { MmapNative } from './mmap';
@@ -13,6 +14,7 @@ import type { UsersNative } from './users';
 import type { WaitTokenNative } from './wait-token';
 
 export type * from './core';
+export type * from './errors';
 export type * from './fifo';
 export type * from './mlock';
 export type * from './mmap';
@@ -27,6 +29,7 @@ export type * from './wait-token';
 /** Every function the addon exports. */
 export interface NativeBinding
   extends CoreNative,
+    ErrorsNative,
     SysvNative,
     PosixShmNative,
     MmapNative,

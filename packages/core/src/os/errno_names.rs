@@ -137,3 +137,8 @@ pub(crate) fn errno_name(errno: i32) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// The errno named `name` ("EPERM" -> 1); aliases are not known.
+pub(crate) fn errno_value(name: &str) -> Option<i32> {
+    (1..=133).find(|&errno| errno_name(errno) == Some(name))
+}

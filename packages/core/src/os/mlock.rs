@@ -42,11 +42,7 @@ pub fn lock(address: usize, len: usize, on_fault: bool) -> Result<()> {
         // SAFETY: mlock2 only changes page attributes; the kernel checks the
         // range and reports unmapped parts as ENOMEM. Arguments match
         // mlock2(void *addr, size_t len, unsigned flags).
-        let ret = unsafe { libc::syscall(libc::SYS_mlock2, address, len, libc::MLOCK_ONFAULT) };
-        if ret == -1 {
-            return Err(Error::last("mlock2"));
-        }
-        Ok(())
+        cvt(unsafe { libc::syscall(libc::SYS_mlock2, address, len, libc::MLOCK_ONFAULT) }, "mlock2").map(drop)
     } else {
         // SAFETY: as above; mlock touches no memory on our behalf.
         cvt(unsafe { libc::mlock(address as *const libc::c_void, len) }, "mlock").map(drop)
@@ -161,31 +157,6 @@ fn kilobytes(value: &str) -> u64 {
     number.parse::<u64>().unwrap_or(0).saturating_mul(1024)
 }
 
-/// The parts of `span` that none of `others` covers, in address order.
-/// Unlocking uses it so that one lock's munlock does not undo another lock
-/// that shares a page with it: mlock does not nest.
-pub fn uncovered(span: (usize, usize), others: impl IntoIterator<Item = (usize, usize)>) -> Vec<(usize, usize)> {
-    let (start, end) = span;
-    let mut covering: Vec<(usize, usize)> =
-        others.into_iter().filter(|&(s, e)| s < end && e > start && s < e).collect();
-    covering.sort_unstable();
-    let mut free = Vec::new();
-    let mut at = start;
-    for (s, e) in covering {
-        if s > at {
-            free.push((at, s.min(end)));
-        }
-        at = at.max(e);
-        if at >= end {
-            break;
-        }
-    }
-    if at < end {
-        free.push((at, end));
-    }
-    free
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,16 +170,6 @@ mod tests {
         assert_eq!(page_span(p + 10, p), (p, 3 * p));
         assert_eq!(page_span(2 * p - 1, 2), (p, 3 * p));
         assert_eq!(page_span(p, p), (p, 2 * p));
-    }
-
-    #[test]
-    fn uncovered_parts() {
-        assert_eq!(uncovered((0, 100), []), vec![(0, 100)]);
-        assert_eq!(uncovered((0, 100), [(0, 100)]), vec![]);
-        assert_eq!(uncovered((0, 100), [(20, 30), (50, 60)]), vec![(0, 20), (30, 50), (60, 100)]);
-        assert_eq!(uncovered((10, 100), [(0, 20), (90, 200)]), vec![(20, 90)]);
-        assert_eq!(uncovered((0, 100), [(50, 60), (20, 55)]), vec![(0, 20), (60, 100)]);
-        assert_eq!(uncovered((0, 100), [(200, 300), (5, 5)]), vec![(0, 100)]);
     }
 
     #[test]

@@ -49,14 +49,78 @@ impl Protection {
     }
 }
 
+/// Defines a set of C flag bits with named members and `|`, as nix's
+/// bitflags types do for these calls.
+macro_rules! flag_set {
+    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $flag:ident = $value:expr;)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $name(libc::c_int);
+
+        impl $name {
+            $($(#[$fdoc])* pub const $flag: $name = $name($value);)*
+
+            pub const fn bits(self) -> libc::c_int {
+                self.0
+            }
+
+            pub const fn contains(self, other: $name) -> bool {
+                self.0 & other.0 == other.0
+            }
+        }
+
+        impl std::ops::BitOr for $name {
+            type Output = $name;
+            fn bitor(self, other: $name) -> $name {
+                $name(self.0 | other.0)
+            }
+        }
+    };
+}
+
+flag_set! {
+    /// `mmap` flags.
+    MapFlags {
+        /// Writes reach the file and every process that maps it.
+        SHARED = libc::MAP_SHARED;
+        /// Copy on write: writes stay in this process.
+        PRIVATE = libc::MAP_PRIVATE;
+        /// Fault every page in up front.
+        POPULATE = libc::MAP_POPULATE;
+    }
+}
+
+impl MapFlags {
+    /// MAP_SHARED or MAP_PRIVATE.
+    pub const fn sharing(shared: bool) -> MapFlags {
+        if shared {
+            MapFlags::SHARED
+        } else {
+            MapFlags::PRIVATE
+        }
+    }
+}
+
+flag_set! {
+    /// `msync` flags: [`MsFlags::SYNC`] or [`MsFlags::ASYNC`], optionally
+    /// with [`MsFlags::INVALIDATE`].
+    MsFlags {
+        /// Wait until the pages are written.
+        SYNC = libc::MS_SYNC;
+        /// Schedule the write and return.
+        ASYNC = libc::MS_ASYNC;
+        /// Drop other mappings' cached copies of the file's pages.
+        INVALIDATE = libc::MS_INVALIDATE;
+    }
+}
+
 /// Options for mapping a file descriptor.
 #[derive(Debug, Clone, Copy)]
 pub struct MapOptions {
     pub protection: Protection,
-    /// MAP_SHARED when true, MAP_PRIVATE (copy on write) when false.
-    pub shared: bool,
-    /// MAP_POPULATE: fault every page in up front.
-    pub populate: bool,
+    /// [`MapFlags::SHARED`] or [`MapFlags::PRIVATE`], maybe with
+    /// [`MapFlags::POPULATE`].
+    pub flags: MapFlags,
 }
 
 /// One mapped region, released when dropped.
@@ -82,19 +146,10 @@ impl MmapRaw {
     /// Maps `len` bytes of zeroed anonymous memory, shared with children that
     /// inherit it (MAP_SHARED) or private to this process.
     pub fn anonymous(len: usize, shared: bool) -> Result<Self> {
-        let kind = if shared { libc::MAP_SHARED } else { libc::MAP_PRIVATE };
+        let flags = MapFlags::sharing(shared).bits() | libc::MAP_ANONYMOUS;
         // SAFETY: a fresh anonymous mapping at an address the kernel picks
         // cannot alias any memory Rust knows about.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                kind | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
+        let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, Protection::READ_WRITE.bits(), flags, -1, 0) };
         Self::from_mmap_result(ptr, len)
     }
 
@@ -104,22 +159,14 @@ impl MmapRaw {
             return Err(Error::new(libc::EINVAL, "mmap"));
         }
         let offset = libc::off_t::try_from(offset).map_err(|_| Error::new(libc::EOVERFLOW, "mmap"))?;
-        let mut flags = if options.shared { libc::MAP_SHARED } else { libc::MAP_PRIVATE };
-        if options.populate {
-            flags |= libc::MAP_POPULATE;
-        }
         // SAFETY: the kernel picks the address, so no existing memory is
         // replaced; an invalid fd or range is reported through errno.
-        let ptr = unsafe {
-            libc::mmap(std::ptr::null_mut(), len, options.protection.bits(), flags, fd, offset)
-        };
+        let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, options.protection.bits(), options.flags.bits(), fd, offset) };
         Self::from_mmap_result(ptr, len)
     }
 
     fn from_mmap_result(ptr: *mut libc::c_void, len: usize) -> Result<Self> {
-        if ptr == libc::MAP_FAILED {
-            return Err(Error::last("mmap"));
-        }
+        let ptr = cvt(ptr, "mmap")?;
         let ptr = NonNull::new(ptr.cast::<u8>()).ok_or(Error::new(libc::EINVAL, "mmap"))?;
         Ok(MmapRaw { ptr, len, release: Release::Munmap })
     }
@@ -166,11 +213,10 @@ impl MmapRaw {
     }
 
     /// msync over `offset..offset+len`, widened to whole pages.
-    /// `flags` is MS_SYNC or MS_ASYNC, optionally with MS_INVALIDATE.
-    pub fn flush(&self, offset: usize, len: usize, flags: libc::c_int) -> Result<()> {
+    pub fn flush(&self, offset: usize, len: usize, flags: MsFlags) -> Result<()> {
         let (addr, span) = self.page_span(offset, len).map_err(|e| Error::new(e.errno(), "msync"))?;
         // SAFETY: addr..addr+span lies inside this live mapping.
-        cvt(unsafe { libc::msync(addr, span, flags) }, "msync").map(drop)
+        cvt(unsafe { libc::msync(addr, span, flags.bits()) }, "msync").map(drop)
     }
 
     /// mprotect over `offset..offset+len`, widened to whole pages.
@@ -182,29 +228,29 @@ impl MmapRaw {
     }
 
     /// madvise over `offset..offset+len`, widened to whole pages.
-    pub fn advise(&self, offset: usize, len: usize, advice: libc::c_int) -> Result<()> {
+    pub fn advise(&self, offset: usize, len: usize, advice: Advice) -> Result<()> {
         let (addr, span) = self.page_span(offset, len).map_err(|e| Error::new(e.errno(), "madvise"))?;
         // SAFETY: addr..addr+span lies inside this live mapping; the advice
         // values the glue accepts never discard data that a view relies on
         // except MADV_DONTNEED, whose effect (re-reading the backing store or
         // zero pages) is documented.
-        cvt(unsafe { libc::madvise(addr, span, advice) }, "madvise").map(drop)
+        cvt(unsafe { libc::madvise(addr, span, advice.as_raw()) }, "madvise").map(drop)
     }
 }
 
 impl Drop for MmapRaw {
     fn drop(&mut self) {
-        let ret = match self.release {
+        let (ret, call) = match self.release {
             // SAFETY: we own this mapping, and nothing uses it after drop.
-            Release::Munmap => unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) },
+            Release::Munmap => (unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) }, "munmap"),
             // SAFETY: as above; ptr is the address shmat returned.
-            Release::Shmdt => unsafe { libc::shmdt(self.ptr.as_ptr().cast()) },
+            Release::Shmdt => (unsafe { libc::shmdt(self.ptr.as_ptr().cast()) }, "shmdt"),
         };
-        debug_assert_eq!(ret, 0, "releasing a mapping failed: {}", Error::last("munmap"));
+        debug_assert_eq!(ret, 0, "releasing a mapping failed: {}", Error::last(call));
     }
 }
 
-/// The `madvise` advice shmkit accepts, by name.
+/// The `madvise` advice shmkit accepts (nix: `MmapAdvise`).
 ///
 /// Only advice that can neither lose data another process relies on nor make
 /// a later access fault is listed. Left out on purpose: MADV_REMOVE (punches
@@ -213,25 +259,26 @@ impl Drop for MmapRaw {
 /// MADV_HWPOISON/MADV_SOFT_OFFLINE (poison pages; the next touch is SIGBUS),
 /// MADV_GUARD_INSTALL (the next touch is SIGSEGV), MADV_WIPEONFORK and
 /// MADV_DONTNEED_LOCKED (anonymous-only variants of what is here).
-pub const ADVICE: &[(&str, libc::c_int)] = &[
-    ("normal", libc::MADV_NORMAL),
-    ("random", libc::MADV_RANDOM),
-    ("sequential", libc::MADV_SEQUENTIAL),
-    ("willneed", libc::MADV_WILLNEED),
-    ("dontneed", libc::MADV_DONTNEED),
-    ("hugepage", libc::MADV_HUGEPAGE),
-    ("nohugepage", libc::MADV_NOHUGEPAGE),
-    ("dontfork", libc::MADV_DONTFORK),
-    ("dofork", libc::MADV_DOFORK),
-    ("dontdump", libc::MADV_DONTDUMP),
-    ("dodump", libc::MADV_DODUMP),
-    ("mergeable", libc::MADV_MERGEABLE),
-    ("unmergeable", libc::MADV_UNMERGEABLE),
-    ("cold", MADV_COLD),
-    ("pageout", MADV_PAGEOUT),
-    ("populate-read", MADV_POPULATE_READ),
-    ("populate-write", MADV_POPULATE_WRITE),
-];
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Advice {
+    Normal,
+    Random,
+    Sequential,
+    WillNeed,
+    DontNeed,
+    HugePage,
+    NoHugePage,
+    DontFork,
+    DoFork,
+    DontDump,
+    DoDump,
+    Mergeable,
+    Unmergeable,
+    Cold,
+    PageOut,
+    PopulateRead,
+    PopulateWrite,
+}
 
 // Linux UAPI values (asm-generic/mman-common.h); newer than the libc crate
 // this builds against. Older kernels answer EINVAL, which is reported.
@@ -240,9 +287,54 @@ const MADV_PAGEOUT: libc::c_int = 21;
 const MADV_POPULATE_READ: libc::c_int = 22;
 const MADV_POPULATE_WRITE: libc::c_int = 23;
 
-/// The advice value for a name of [`ADVICE`].
-pub fn advice_from_name(name: &str) -> Option<libc::c_int> {
-    ADVICE.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+impl Advice {
+    /// Every advice with the name JS gives it.
+    pub const ALL: &'static [(&'static str, Advice)] = &[
+        ("normal", Advice::Normal),
+        ("random", Advice::Random),
+        ("sequential", Advice::Sequential),
+        ("willneed", Advice::WillNeed),
+        ("dontneed", Advice::DontNeed),
+        ("hugepage", Advice::HugePage),
+        ("nohugepage", Advice::NoHugePage),
+        ("dontfork", Advice::DontFork),
+        ("dofork", Advice::DoFork),
+        ("dontdump", Advice::DontDump),
+        ("dodump", Advice::DoDump),
+        ("mergeable", Advice::Mergeable),
+        ("unmergeable", Advice::Unmergeable),
+        ("cold", Advice::Cold),
+        ("pageout", Advice::PageOut),
+        ("populate-read", Advice::PopulateRead),
+        ("populate-write", Advice::PopulateWrite),
+    ];
+
+    /// The advice JS names `name`.
+    pub fn from_name(name: &str) -> Option<Advice> {
+        Advice::ALL.iter().find(|(n, _)| *n == name).map(|&(_, a)| a)
+    }
+
+    pub const fn as_raw(self) -> libc::c_int {
+        match self {
+            Advice::Normal => libc::MADV_NORMAL,
+            Advice::Random => libc::MADV_RANDOM,
+            Advice::Sequential => libc::MADV_SEQUENTIAL,
+            Advice::WillNeed => libc::MADV_WILLNEED,
+            Advice::DontNeed => libc::MADV_DONTNEED,
+            Advice::HugePage => libc::MADV_HUGEPAGE,
+            Advice::NoHugePage => libc::MADV_NOHUGEPAGE,
+            Advice::DontFork => libc::MADV_DONTFORK,
+            Advice::DoFork => libc::MADV_DOFORK,
+            Advice::DontDump => libc::MADV_DONTDUMP,
+            Advice::DoDump => libc::MADV_DODUMP,
+            Advice::Mergeable => libc::MADV_MERGEABLE,
+            Advice::Unmergeable => libc::MADV_UNMERGEABLE,
+            Advice::Cold => MADV_COLD,
+            Advice::PageOut => MADV_PAGEOUT,
+            Advice::PopulateRead => MADV_POPULATE_READ,
+            Advice::PopulateWrite => MADV_POPULATE_WRITE,
+        }
+    }
 }
 
 /// The protection of every page of a mapping, kept as runs so that a huge
@@ -452,8 +544,8 @@ mod tests {
     #[test]
     fn shared_file_mapping_writes_through_private_does_not() {
         let mut file = temp_file(page_size() as u64 * 2);
-        let shared = MapOptions { protection: Protection::READ_WRITE, shared: true, populate: false };
-        let private = MapOptions { shared: false, ..shared };
+        let shared = MapOptions { protection: Protection::READ_WRITE, flags: MapFlags::SHARED };
+        let private = MapOptions { flags: MapFlags::PRIVATE, ..shared };
         let a = MmapRaw::map_fd(file.as_raw_fd(), 0, page_size() * 2, shared).unwrap();
         let b = MmapRaw::map_fd(file.as_raw_fd(), page_size() as u64, page_size(), private).unwrap();
         // SAFETY: both mappings are live; offsets are in range.
@@ -461,7 +553,7 @@ mod tests {
             *a.as_ptr().add(page_size()) = b'S';
             *b.as_ptr().add(1) = b'P';
         }
-        a.flush(0, a.len(), libc::MS_SYNC).unwrap();
+        a.flush(0, a.len(), MsFlags::SYNC).unwrap();
         let mut bytes = Vec::new();
         file.seek(SeekFrom::Start(page_size() as u64)).unwrap();
         file.read_to_end(&mut bytes).unwrap();
@@ -472,7 +564,7 @@ mod tests {
 
     #[test]
     fn map_fd_rejects_unaligned_offsets_and_bad_fds() {
-        let opts = MapOptions { protection: Protection::READ, shared: true, populate: false };
+        let opts = MapOptions { protection: Protection::READ, flags: MapFlags::SHARED | MapFlags::POPULATE };
         assert_eq!(MmapRaw::map_fd(-1, 0, 4096, opts).unwrap_err().code(), "EBADF");
         let file = temp_file(8192);
         assert_eq!(MmapRaw::map_fd(file.as_raw_fd(), 1, 4096, opts).unwrap_err().code(), "EINVAL");
@@ -481,13 +573,14 @@ mod tests {
     #[test]
     fn flush_protect_advise_check_ranges() {
         let map = MmapRaw::anonymous(page_size() * 2, true).unwrap();
-        map.flush(1, 10, libc::MS_ASYNC).unwrap();
-        map.advise(0, map.len(), libc::MADV_WILLNEED).unwrap();
+        map.flush(1, 10, MsFlags::ASYNC | MsFlags::INVALIDATE).unwrap();
+        map.advise(0, map.len(), Advice::WillNeed).unwrap();
         map.protect(0, page_size(), Protection::READ).unwrap();
         map.protect(0, page_size(), Protection::READ_WRITE).unwrap();
-        let err = map.flush(page_size(), page_size() + 1, libc::MS_SYNC).unwrap_err();
+        let err = map.flush(page_size(), page_size() + 1, MsFlags::SYNC).unwrap_err();
         assert_eq!((err.code(), err.syscall()), ("EINVAL", "msync"));
-        assert_eq!(map.advise(0, 1, 9999).unwrap_err().code(), "EINVAL");
+        // Both at once is a contradiction the kernel refuses.
+        assert_eq!(map.flush(0, 1, MsFlags::SYNC | MsFlags::ASYNC).unwrap_err().code(), "EINVAL");
     }
 
     #[test]
@@ -519,11 +612,11 @@ mod tests {
 
     #[test]
     fn advice_names_map_to_values_and_exclude_destructive_ones() {
-        assert_eq!(advice_from_name("dontneed"), Some(libc::MADV_DONTNEED));
-        assert_eq!(advice_from_name("remove"), None);
-        assert_eq!(advice_from_name("free"), None);
+        assert_eq!(Advice::from_name("dontneed").map(Advice::as_raw), Some(libc::MADV_DONTNEED));
+        assert_eq!(Advice::from_name("remove"), None);
+        assert_eq!(Advice::from_name("free"), None);
         let map = MmapRaw::anonymous(page_size() * 4, false).unwrap();
-        for &(name, advice) in ADVICE {
+        for &(name, advice) in Advice::ALL {
             match map.advise(0, map.len(), advice) {
                 Ok(()) => {}
                 // Kernels without THP or KSM refuse those names.

@@ -32,6 +32,12 @@ impl Error {
         Error { errno, syscall }
     }
 
+    /// The error named `code` ("EPERM"), for errors the caller detects
+    /// itself rather than reads from `errno`.
+    pub fn named(code: &str, syscall: &'static str) -> Option<Self> {
+        errno_names::errno_value(code).map(|errno| Error { errno, syscall })
+    }
+
     /// The error the last failed call on this thread left in `errno`.
     pub fn last(syscall: &'static str) -> Self {
         let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
@@ -68,17 +74,37 @@ impl Error {
     }
 }
 
+/// In node:fs's order: "EACCES: permission denied, shmget".
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.syscall, self.code(), self.description())
+        write!(f, "{}: {}, {}", self.code(), self.description(), self.syscall)
     }
 }
 
 impl std::error::Error for Error {}
 
-/// Turns a C-style `-1 means errno` return into a Result.
-pub(crate) fn cvt(ret: libc::c_int, syscall: &'static str) -> Result<libc::c_int> {
-    if ret == -1 {
+/// A C return type with one value that means "failed: see errno".
+pub(crate) trait Sentinel: Copy + PartialEq {
+    const FAILED: Self;
+}
+
+impl Sentinel for libc::c_int {
+    const FAILED: Self = -1;
+}
+
+/// `syscall(2)` and `ssize_t` returns.
+impl Sentinel for libc::c_long {
+    const FAILED: Self = -1;
+}
+
+/// `mmap` and `shmat` return `(void *) -1` (MAP_FAILED).
+impl Sentinel for *mut libc::c_void {
+    const FAILED: Self = libc::MAP_FAILED;
+}
+
+/// Turns a C-style "sentinel means errno" return into a Result.
+pub(crate) fn cvt<T: Sentinel>(ret: T, syscall: &'static str) -> Result<T> {
+    if ret == T::FAILED {
         Err(Error::last(syscall))
     } else {
         Ok(ret)
@@ -86,7 +112,7 @@ pub(crate) fn cvt(ret: libc::c_int, syscall: &'static str) -> Result<libc::c_int
 }
 
 /// Like [`cvt`], retrying while the call is interrupted by a signal.
-pub(crate) fn cvt_retry(mut f: impl FnMut() -> libc::c_int, syscall: &'static str) -> Result<libc::c_int> {
+pub(crate) fn cvt_retry<T: Sentinel>(mut f: impl FnMut() -> T, syscall: &'static str) -> Result<T> {
     loop {
         match cvt(f(), syscall) {
             Err(e) if e.errno() == libc::EINTR => continue,
@@ -148,9 +174,12 @@ mod tests {
         assert_eq!(e.code(), "EACCES");
         assert_eq!(e.errno(), 13);
         assert_eq!(e.description(), "permission denied");
-        assert_eq!(e.to_string(), "shmget EACCES: permission denied");
+        assert_eq!(e.to_string(), "EACCES: permission denied, shmget");
         assert_eq!(Error::new(libc::EAGAIN, "x").code(), "EAGAIN");
         assert_eq!(Error::new(9999, "x").code(), "UNKNOWN");
+        assert_eq!(Error::named("ENOTRECOVERABLE", "x").map(|e| e.errno()), Some(libc::ENOTRECOVERABLE));
+        assert_eq!(Error::named("EPERM", "x").map(|e| e.description()), Some("operation not permitted".into()));
+        assert_eq!(Error::named("EWOULDBLOCK", "x"), None, "aliases are not names");
     }
 
     #[test]
@@ -159,5 +188,12 @@ mod tests {
         let err = cvt(unsafe { libc::close(-1) }, "close").unwrap_err();
         assert_eq!(err.code(), "EBADF");
         assert_eq!(err.syscall(), "close");
+        // SAFETY: a raw close(-1), as above, through syscall(2)'s c_long.
+        let err = cvt(unsafe { libc::syscall(libc::SYS_close, -1) }, "close").unwrap_err();
+        assert_eq!(err.code(), "EBADF");
+        // SAFETY: mapping 0 bytes fails with EINVAL and maps nothing.
+        let err = cvt(unsafe { libc::mmap(std::ptr::null_mut(), 0, libc::PROT_READ, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0) }, "mmap");
+        assert_eq!(err.unwrap_err().code(), "EINVAL");
+        assert_eq!(cvt(7, "x"), Ok(7));
     }
 }

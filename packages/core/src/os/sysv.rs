@@ -77,10 +77,7 @@ pub fn attach(id: i32, read_only: bool) -> Result<MmapRaw> {
     let flags = if read_only { libc::SHM_RDONLY } else { 0 };
     // SAFETY: a null address lets the kernel choose a free range, so no
     // existing memory is replaced.
-    let ptr = unsafe { libc::shmat(id, std::ptr::null(), flags) };
-    if ptr as isize == -1 {
-        return Err(Error::last("shmat"));
-    }
+    let ptr = cvt(unsafe { libc::shmat(id, std::ptr::null(), flags) }, "shmat")?;
     let ptr = NonNull::new(ptr.cast::<u8>()).ok_or(Error::new(libc::EINVAL, "shmat"))?;
     // SAFETY: ptr is a fresh shmat attachment that nothing else owns. This
     // guard detaches it if reading the size fails below.
