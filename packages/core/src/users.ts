@@ -69,12 +69,3 @@ export function ownerLabel(uid: number): string {
     return String(uid);
   }
 }
-
-/** {@link groupName}, or the gid as a string, as {@link ownerLabel}. */
-export function groupLabel(gid: number): string {
-  try {
-    return groupName(gid) ?? String(gid);
-  } catch {
-    return String(gid);
-  }
-}
