@@ -8,6 +8,7 @@
 //! The glue is left out of `cargo test` builds: its symbols live in the Node
 //! binary, which a test executable does not link against.
 
+pub mod engine;
 pub mod os;
 
 mod model;

@@ -15,6 +15,8 @@ import {
   TIMED_OUT,
   addressOf,
   assertLive,
+  assertUsable,
+  corruptError,
   parkAsync,
   parkSync,
   parseWaitOptions,
@@ -75,10 +77,12 @@ export class SharedEvent {
   readonly #view: Int32Array;
   readonly #address: number;
   readonly #auto: boolean;
+  readonly #memory: SyncMemory;
 
-  private constructor(view: Int32Array, auto: boolean) {
+  private constructor(view: Int32Array, auto: boolean, memory: SyncMemory) {
     this.#view = view;
     this.#auto = auto;
+    this.#memory = memory;
     this.#address = addressOf(view, STATE);
   }
 
@@ -100,7 +104,7 @@ export class SharedEvent {
     Atomics.store(view, WAITERS, 0);
     Atomics.store(view, 3, 0);
     Atomics.store(view, KIND, mode === 'auto' ? KIND_AUTO : KIND_MANUAL);
-    return new SharedEvent(view, mode === 'auto');
+    return new SharedEvent(view, mode === 'auto', memory);
   }
 
   /**
@@ -117,7 +121,7 @@ export class SharedEvent {
         `no SharedEvent at offset ${offset} (kind word is ${kind}, expected 1 or 2): call SharedEvent.init first`,
       );
     }
-    return new SharedEvent(view, kind === KIND_AUTO);
+    return new SharedEvent(view, kind === KIND_AUTO, memory);
   }
 
   /** 'manual' or 'auto'. */
@@ -169,9 +173,20 @@ export class SharedEvent {
   }
 
   /**
+   * The state must be 0 or 1 before sleeping on it: sleeping "while it is
+   * 0" on any other value would return at once, again and again.
+   */
+  #checkState(): void {
+    const state = Atomics.load(this.#view, STATE);
+    if (state !== 0 && state !== 1)
+      throw corruptError('SharedEvent', `its state word holds ${state} (expected 0 or 1)`);
+  }
+
+  /**
    * Waits until the event is set. Blocks the calling thread: on the main
    * thread prefer {@link SharedEvent.waitAsync}.
    * @returns true when set, false when `timeout` ms passed first
+   * @throws ERR_SHMKIT_CORRUPT when its state word holds garbage
    */
   wait(options?: EventWaitOptions): boolean {
     const view = this.#view;
@@ -184,8 +199,9 @@ export class SharedEvent {
     try {
       for (;;) {
         if (this.#pass()) return true;
+        this.#checkState();
         if (parkSync(this.#address, 0, deadline) === TIMED_OUT) return this.#pass();
-        assertLive(view);
+        assertUsable(view, this.#memory);
       }
     } finally {
       if (view.length !== 0) Atomics.sub(view, WAITERS, 1);
@@ -193,25 +209,30 @@ export class SharedEvent {
   }
 
   /**
-   * Waits without blocking the event loop (on a dedicated native thread).
+   * Waits without blocking the event loop, in the native wait engine (no
+   * thread per wait; see the README on what async waits cost).
    * @returns true when set, false when `timeout` ms passed first
    * @throws AbortError (code 'ABORT_ERR') when `signal` aborts first
+   * @throws ERR_SHMKIT_CLOSED / ERR_SHMKIT_PROTECTED when its Mapping is
+   *   closed or protected meanwhile; ERR_SHMKIT_CORRUPT for a garbage state
    */
   async waitAsync(options?: EventWaitAsyncOptions): Promise<boolean> {
     const view = this.#view;
-    const { deadline, spin, signal } = parseWaitOptions(options, true);
-    if (signal?.aborted) throw abortError(signal);
+    const wait = parseWaitOptions(options, true);
+    if (wait.signal?.aborted) throw abortError(wait.signal);
     assertLive(view);
     if (this.#pass()) return true;
+    const spin = wait.spin;
     if (spin > 0 && spinUntil(() => Atomics.load(view, STATE) === 1 && this.#pass(), spin))
       return true;
     Atomics.add(view, WAITERS, 1);
     try {
       for (;;) {
         if (this.#pass()) return true;
-        if ((await parkAsync(this.#address, 0, deadline, signal)) === TIMED_OUT)
-          return this.#pass();
-        assertLive(view);
+        this.#checkState();
+        const outcome = await parkAsync(this.#address, 0, wait);
+        assertUsable(view, this.#memory);
+        if (outcome === TIMED_OUT) return this.#pass();
       }
     } finally {
       if (view.length !== 0) Atomics.sub(view, WAITERS, 1);

@@ -10,6 +10,7 @@ import {
 } from '@shmkit/core/internal';
 import {
   NOT_EQUAL,
+  NO_WAIT_OPTIONS,
   TIMED_OUT,
   parkAsync,
   parkSync,
@@ -72,13 +73,12 @@ function wordAddress(array: Int32Array, index: number): number {
 }
 
 function syncOptions(timeoutOrOptions: number | FutexWaitOptions | undefined): ParsedWait {
-  if (timeoutOrOptions === undefined) return { deadline: Infinity, spin: 0, signal: undefined };
+  if (timeoutOrOptions === undefined) return NO_WAIT_OPTIONS;
   if (typeof timeoutOrOptions === 'number') {
     const timeout = validateTimeout(timeoutOrOptions);
     return {
+      ...NO_WAIT_OPTIONS,
       deadline: timeout === Infinity ? Infinity : performance.now() + timeout,
-      spin: 0,
-      signal: undefined,
     };
   }
   return parseWaitOptions(timeoutOrOptions, false);
@@ -117,10 +117,13 @@ export function futexWait(
 }
 
 /**
- * {@link futexWait} as a Promise: the wait sleeps on a dedicated native
- * thread, never on the event loop or libuv's thread pool. `signal` aborts
- * it (rejects with an AbortError named 'AbortError', code 'ABORT_ERR').
- * `spin` spins on the calling thread before the wait is handed off.
+ * {@link futexWait} as a Promise: the wait sleeps in the native wait engine
+ * (no thread per wait, never libuv's thread pool) while the event loop runs
+ * on. `signal` aborts it (rejects with an AbortError named 'AbortError',
+ * code 'ABORT_ERR'; a wake that raced the abort goes to another waiter);
+ * `ref: false` lets the process exit while it pends. `spin` spins on the
+ * calling thread before the wait is handed off. Closing the Mapping the
+ * word lies in rejects it with ERR_SHMKIT_CLOSED.
  */
 export async function futexWaitAsync(
   array: Int32Array,
@@ -130,17 +133,18 @@ export async function futexWaitAsync(
 ): Promise<FutexWaitResult> {
   checkArray(array, index);
   const value = checkExpected(expected);
-  const { deadline, spin, signal } = parseWaitOptions(asOptions(timeoutOrOptions), true);
-  if (signal?.aborted) throw abortError(signal);
+  const wait = parseWaitOptions(asOptions(timeoutOrOptions), true);
+  if (wait.signal?.aborted) throw abortError(wait.signal);
   if (Atomics.load(array, index) !== value) return 'not-equal';
-  if (spin > 0 && spinUntil(() => Atomics.load(array, index) !== value, spin)) return 'ok';
-  const outcome = await parkAsync(wordAddress(array, index), value, deadline, signal);
+  if (wait.spin > 0 && spinUntil(() => Atomics.load(array, index) !== value, wait.spin))
+    return 'ok';
+  const outcome = await parkAsync(wordAddress(array, index), value, wait);
   return outcome === NOT_EQUAL ? 'not-equal' : outcome === TIMED_OUT ? 'timed-out' : 'ok';
 }
 
 /**
  * Wakes up to `count` waiters (default: all) sleeping on `array[index]` in
- * any process. Returns how many were woken.
+ * any process; a count of 0 wakes none. Returns how many were woken.
  */
 export function futexWake(array: Int32Array, index: number, count: number = Infinity): number {
   checkArray(array, index);

@@ -10,6 +10,7 @@ import {
   TIMED_OUT,
   addressOf,
   assertLive,
+  assertUsable,
   parkAsync,
   parkSync,
   parseWaitOptions,
@@ -74,10 +75,12 @@ export class Mutex {
 
   readonly #view: Int32Array;
   readonly #address: number;
+  readonly #memory: SyncMemory;
 
-  private constructor(view: Int32Array) {
+  private constructor(view: Int32Array, memory: SyncMemory) {
     this.#view = view;
     this.#address = addressOf(view);
+    this.#memory = memory;
   }
 
   /**
@@ -90,12 +93,12 @@ export class Mutex {
   static init(memory: SyncMemory, offset = 0): Mutex {
     const view = wordsAt(memory, offset, 1, 'Mutex');
     Atomics.store(view, 0, 0);
-    return new Mutex(view);
+    return new Mutex(view, memory);
   }
 
   /** Uses the existing mutex at byte `offset` of `memory`, as {@link Mutex.init} left it. */
   static attach(memory: SyncMemory, offset = 0): Mutex {
-    return new Mutex(wordsAt(memory, offset, 1, 'Mutex'));
+    return new Mutex(wordsAt(memory, offset, 1, 'Mutex'), memory);
   }
 
   /**
@@ -133,28 +136,28 @@ export class Mutex {
   }
 
   /**
-   * Locks without blocking the event loop: sleeps on a dedicated native
-   * thread, then takes the lock on the calling JS thread (so that thread
+   * Locks without blocking the event loop: sleeps in the native wait engine
+   * (no thread per wait), then takes the lock on the calling JS thread (so that thread
    * owns it, and only it may unlock). Several lockAsync calls of one thread
    * queue like locks of different threads.
    * @throws AbortError (code 'ABORT_ERR') when `signal` aborts first
    * @throws ETIMEDOUT, ENOTRECOVERABLE as {@link Mutex.lock}
    */
   async lockAsync(options?: MutexLockAsyncOptions): Promise<MutexGuard> {
-    const { deadline, spin, signal } = parseWaitOptions(options, true);
-    if (signal?.aborted) throw abortError(signal);
-    const tid = this.#beginLock(spin);
+    const wait = parseWaitOptions(options, true);
+    if (wait.signal?.aborted) throw abortError(wait.signal);
+    const tid = this.#beginLock(wait.spin);
     let contended = false;
     for (;;) {
-      // The memory may have been unmapped while this waiter slept.
-      assertLive(this.#view);
+      // The memory may have been unmapped (or protected) while this waiter slept.
+      assertUsable(this.#view, this.#memory);
       // The calling thread may hold it through another pending lockAsync
       // that will unlock: wait for that like for any owner, no EDEADLK.
       const taken = this.#acquireOrMark(tid, contended, false);
       if (typeof taken !== 'number') return taken;
       contended = true;
       const owner = taken & TID_MASK;
-      const outcome = await parkAsync(this.#address, taken, deadline, signal, owner);
+      const outcome = await parkAsync(this.#address, taken, wait, owner);
       const guard = this.#afterPark(outcome, owner, tid);
       if (guard !== null) return guard;
     }

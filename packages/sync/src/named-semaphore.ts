@@ -14,8 +14,8 @@ import {
   validateString,
 } from '@shmkit/core/internal';
 import type { ExitRemoval, SemHandle } from '@shmkit/core/internal';
-import { semWait, semWaitAsync } from './sem-wait';
-import type { SemaphoreWaitAsyncOptions, SemaphoreWaitOptions } from './sem-wait';
+import { semWait, semWaitAsync } from './semaphore-wait';
+import type { SemaphoreWaitAsyncOptions, SemaphoreWaitOptions } from './semaphore-wait';
 
 /** Options of {@link NamedSemaphore.create}. */
 export interface NamedSemaphoreCreateOptions {

@@ -20,6 +20,7 @@ import {
   assertLive,
   parkAsync,
   parseWaitOptions,
+  remaining,
   syncError,
   wordsAt,
   type AsyncWaitOptions,
@@ -160,11 +161,11 @@ export class PthreadMutex {
   lock(options?: WaitOptions): MutexGuard {
     const view = this.#view;
     assertLive(view);
-    let ms = -1;
+    let ms = Infinity;
     if (options !== undefined) {
       const { deadline, spin } = parseWaitOptions(options, false);
       spinWhileOwned(view, spin);
-      ms = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
+      ms = remaining(deadline);
     }
     return this.#held(native.syncPthreadMutexLock(view, ms, this.#mapping));
   }
@@ -178,16 +179,17 @@ export class PthreadMutex {
   }
 
   /**
-   * Locks without blocking the event loop: a native thread sleeps on the
-   * mutex's futex word until it changes, then the JS thread itself calls
-   * pthread_mutex_trylock, so the JS thread owns the mutex.
+   * Locks without blocking the event loop: the wait engine sleeps on the
+   * mutex's futex word until it changes (no thread per wait), then the JS
+   * thread itself calls pthread_mutex_trylock, so the JS thread owns the
+   * mutex.
    */
   async lockAsync(options?: AsyncWaitOptions): Promise<MutexGuard> {
-    const { deadline, spin, signal } = parseWaitOptions(options, true);
-    if (signal?.aborted) throw abortError(signal);
+    const wait = parseWaitOptions(options, true);
+    if (wait.signal?.aborted) throw abortError(wait.signal);
     const view = this.#view;
     assertLive(view);
-    spinWhileOwned(view, spin);
+    spinWhileOwned(view, wait.spin);
     let slept = false;
     for (;;) {
       assertLive(view);
@@ -202,8 +204,9 @@ export class PthreadMutex {
       const waiting = markWaiting(view, value);
       if (waiting === null) continue;
       slept = true;
-      if ((await parkAsync(this.#address, waiting, deadline, signal)) === TIMED_OUT) {
-        assertLive(view);
+      const outcome = await parkAsync(this.#address, waiting, wait);
+      assertLive(view);
+      if (outcome === TIMED_OUT) {
         const last = native.syncPthreadMutexTryLock(view, this.#mapping);
         if (last !== null) {
           Atomics.or(view, 0, WAITERS);

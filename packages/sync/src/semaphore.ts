@@ -7,10 +7,10 @@ import {
   native,
 } from '@shmkit/core/internal';
 import type { NativeSemLayout, SemHandle } from '@shmkit/core/internal';
-import { semWait, semWaitAsync } from './sem-wait';
-import type { SemaphoreWaitAsyncOptions, SemaphoreWaitOptions } from './sem-wait';
+import { semWait, semWaitAsync } from './semaphore-wait';
+import type { SemaphoreWaitAsyncOptions, SemaphoreWaitOptions } from './semaphore-wait';
 
-export type { SemaphoreWaitAsyncOptions, SemaphoreWaitOptions } from './sem-wait';
+export type { SemaphoreWaitAsyncOptions, SemaphoreWaitOptions } from './semaphore-wait';
 
 /**
  * A counting semaphore placed at an offset inside a {@link Mapping}, shared by

@@ -11,7 +11,7 @@ import {
   validateRemoveOnExit,
   type ExitRemoval,
 } from '@shmkit/core/internal';
-import { parseWait, tryThenWait } from './sem-wait';
+import { parseWaitOptions, remaining, tryThenWait, type AsyncWaitOptions } from './wait';
 
 /** SEM_UNDO as the kernel spells it. */
 const SEM_UNDO = 0x1000;
@@ -83,6 +83,8 @@ export interface SysvSemaphoreOpOptions {
 export interface SysvSemaphoreOpAsyncOptions extends SysvSemaphoreOpOptions {
   /** Aborting it rejects the pending operation with an `AbortError`. */
   signal?: AbortSignal;
+  /** `false`: the pending operation does not keep the process alive. Default `true`. */
+  ref?: AsyncWaitOptions['ref'];
 }
 
 /** Options of the single-semaphore shortcuts (post, wait, tryWait...). */
@@ -292,8 +294,8 @@ export class SysvSemaphoreSet {
    * @throws RangeError ERR_OUT_OF_RANGE for an index outside the set or an op outside -32768..32767.
    */
   op(ops: readonly SemaphoreOp[], options?: SysvSemaphoreOpOptions): boolean {
-    const { timeout } = parseWait(options, false);
-    return native.sysvSemOp(this.#id, this.#encode(ops), timeout);
+    const { deadline } = parseWaitOptions(options, false, false);
+    return native.sysvSemOp(this.#id, this.#encode(ops), remaining(deadline));
   }
 
   /** Applies `ops` if they can all go through right now; false instead of waiting. */
@@ -312,35 +314,48 @@ export class SysvSemaphoreSet {
    */
   opAsync(ops: readonly SemaphoreOp[], options?: SysvSemaphoreOpAsyncOptions): Promise<boolean> {
     let encoded: Int32Array;
-    let parsed: ReturnType<typeof parseWait>;
+    let wait: ReturnType<typeof parseWaitOptions>;
     try {
-      parsed = parseWait(options, false);
+      wait = parseWaitOptions(options, true, false);
       encoded = this.#encode(ops);
     } catch (error) {
       return Promise.reject(error);
     }
     const id = this.#id;
-    const { timeout } = parsed;
     return tryThenWait(
-      parsed,
-      () => native.sysvSemOp(id, encoded, 0),
-      (token) => native.sysvSemOpAsync(id, encoded, timeout, token),
+      wait,
+      () => (native.sysvSemOp(id, encoded, 0) ? true : undefined),
+      false,
+      (timeout, group, flags) => native.sysvSemOpAsync(id, encoded, timeout, group, flags),
     );
   }
 
-  #unit(index: number, sign: 1 | -1, options: SysvSemaphoreUnitOptions | undefined): SemaphoreOp {
+  /**
+   * The one operation of the single-semaphore shortcuts, and the wait
+   * options that came with it: every option is read once, here.
+   */
+  #unit(
+    index: number,
+    sign: 1 | -1,
+    options: (SysvSemaphoreUnitOptions & SysvSemaphoreOpAsyncOptions) | undefined,
+  ): [SemaphoreOp, SysvSemaphoreOpAsyncOptions] {
     const o = validateOptions(options);
-    const count = o.count === undefined ? 1 : validateInteger(o.count, 'options.count', 1, 32767);
-    return {
+    const { count, undo, timeout, signal, ref } = o;
+    const op = {
       index: this.#index(index),
-      op: sign * count,
-      undo: optionalBoolean(o.undo, 'options.undo', false),
+      op: sign * (count === undefined ? 1 : validateInteger(count, 'options.count', 1, 32767)),
+      undo: optionalBoolean(undo, 'options.undo', false),
     };
+    const wait: SysvSemaphoreOpAsyncOptions = {};
+    if (timeout !== undefined) wait.timeout = timeout;
+    if (signal !== undefined) wait.signal = signal;
+    if (ref !== undefined) wait.ref = ref;
+    return [op, wait];
   }
 
   /** Adds `count` (default 1) to semaphore `index`. */
   post(index = 0, options?: SysvSemaphoreUnitOptions): void {
-    this.op([this.#unit(index, 1, options)]);
+    this.op([this.#unit(index, 1, options)[0]]);
   }
 
   /**
@@ -348,13 +363,13 @@ export class SysvSemaphoreSet {
    * @returns false if `timeout` ms passed first.
    */
   wait(index = 0, options?: SysvSemaphoreUnitOptions & SysvSemaphoreOpOptions): boolean {
-    const timeout = validateOptions(options).timeout;
-    return this.op([this.#unit(index, -1, options)], { timeout });
+    const [op, { timeout }] = this.#unit(index, -1, options);
+    return this.op([op], timeout === undefined ? undefined : { timeout });
   }
 
   /** Takes `count` (default 1) from semaphore `index` if it can right now. */
   tryWait(index = 0, options?: SysvSemaphoreUnitOptions): boolean {
-    return this.tryOp([this.#unit(index, -1, options)]);
+    return this.tryOp([this.#unit(index, -1, options)[0]]);
   }
 
   /** {@link SysvSemaphoreSet.wait} as a Promise; see {@link SysvSemaphoreSet.opAsync}. */
@@ -363,13 +378,13 @@ export class SysvSemaphoreSet {
     options?: SysvSemaphoreUnitOptions & SysvSemaphoreOpAsyncOptions,
   ): Promise<boolean> {
     let op: SemaphoreOp;
+    let wait: SysvSemaphoreOpAsyncOptions;
     try {
-      op = this.#unit(index, -1, options);
+      [op, wait] = this.#unit(index, -1, options);
     } catch (error) {
       return Promise.reject(error);
     }
-    const o = validateOptions(options);
-    return this.opAsync([op], { timeout: o.timeout, signal: o.signal });
+    return this.opAsync([op], wait);
   }
 
   /** Blocks until semaphore `index` is 0 (an op of 0). False on timeout. */

@@ -1,11 +1,14 @@
-// The waiting machinery shared by futex, Mutex and SharedEvent: where a
-// primitive's words live, bounded spinning, and parking in the kernel either
-// on the calling thread (sync) or on a dedicated native thread (async, with
-// timeout and AbortSignal). Not exported from the package.
+// The one waiting stack of every primitive (futex, Mutex, PthreadMutex,
+// SharedEvent, the semaphores): where a primitive's words live, the options
+// every wait takes, bounded spinning, and parking in the native wait engine
+// on the calling thread (sync) or without blocking it (async). Not exported
+// from the package.
 import { Mapping } from '@shmkit/core';
 import {
   abortError,
+  abortGroup,
   closedError,
+  codedError,
   invalidArgType,
   invalidArgValue,
   native,
@@ -21,11 +24,11 @@ import {
 /** Memory a primitive can live in: a Mapping, a (Shared)ArrayBuffer, or an Int32Array over one. */
 export type SyncMemory = Mapping | SharedArrayBuffer | ArrayBuffer | Int32Array;
 
-/** Native wait outcomes (see SyncNative.syncFutexWait). */
+/** Native wait outcomes (see WaitNative.waitFutex). */
 export const WOKEN = 0;
 export const NOT_EQUAL = 1;
 export const TIMED_OUT = 2;
-export const CANCELLED = 3;
+export const INTERRUPTED = 3;
 export const OWNER_DEAD = 4;
 
 /** Spin iterations that `spin: true` stands for (tens of microseconds). */
@@ -33,6 +36,9 @@ export const DEFAULT_SPIN = 20_000;
 
 /** Largest `spin` accepted: keeps a typo from freezing a thread for minutes. */
 const MAX_SPIN = 100_000_000;
+
+/** The native flag of an async wait that must not keep the event loop alive. */
+const UNREF = 1;
 
 let cachedTid = 0;
 
@@ -104,13 +110,30 @@ export function assertLive(view: Int32Array): void {
   if (view.length === 0) throw closedError('Mapping');
 }
 
-/** The `spin` option: false/undefined = 0 iterations, true = {@link DEFAULT_SPIN}. */
-export function spinOption(value: unknown): number {
-  if (value === undefined || value === false) return 0;
-  if (value === true) return DEFAULT_SPIN;
-  if (typeof value !== 'number')
-    throw invalidArgType('options.spin', 'of type boolean or number', value);
-  return validateInteger(value, 'options.spin', 0, MAX_SPIN);
+/**
+ * After a wait: throws when the primitive's memory can no longer be used,
+ * ERR_SHMKIT_CLOSED when its Mapping was closed, ERR_SHMKIT_PROTECTED when
+ * `protect()` took its pages away (both detach the views).
+ */
+export function assertUsable(view: Int32Array, memory: SyncMemory): void {
+  if (view.length !== 0) return;
+  if (memory instanceof Mapping && !memory.closed)
+    throw codedError(
+      'ERR_SHMKIT_PROTECTED',
+      'the memory this primitive lives in is not read+write any more: protect() changed it',
+    );
+  throw closedError('Mapping');
+}
+
+/**
+ * A word of a primitive holds a value no shmkit primitive writes: another
+ * process overwrote it. A coded error, never a crash or a busy loop.
+ */
+export function corruptError(what: string, detail: string): Error {
+  return codedError(
+    'ERR_SHMKIT_CORRUPT',
+    `${what}: ${detail}; the shared memory was overwritten (initialise it again)`,
+  );
 }
 
 /**
@@ -126,7 +149,11 @@ export function spinUntil(ready: () => boolean, iterations: number): boolean {
 
 /** Options every sync wait takes. */
 export interface WaitOptions {
-  /** Milliseconds to wait at most (fractions allowed). Default: no limit. */
+  /**
+   * Milliseconds to wait at most (fractions allowed; `0` tries once without
+   * sleeping; any size is fine: `1e33` is practically forever). Default:
+   * no limit.
+   */
   timeout?: number;
   /**
    * Spin on the shared word before sleeping in the kernel: `true` for a
@@ -138,8 +165,14 @@ export interface WaitOptions {
 
 /** Options every async wait takes. */
 export interface AsyncWaitOptions extends WaitOptions {
-  /** Rejects the wait with an AbortError when aborted. */
+  /** Rejects the wait with an AbortError (code 'ABORT_ERR') when aborted. */
   signal?: AbortSignal;
+  /**
+   * `false`: the pending wait does not keep the process alive, like an
+   * unref'd timer (Node's `timers/promises` option of the same name).
+   * Default `true`.
+   */
+  ref?: boolean;
 }
 
 export interface ParsedWait {
@@ -147,24 +180,72 @@ export interface ParsedWait {
   deadline: number;
   spin: number;
   signal: AbortSignal | undefined;
+  ref: boolean;
 }
 
+/** The `spin` option: false/undefined = 0 iterations, true = {@link DEFAULT_SPIN}. */
+function spinOption(value: unknown): number {
+  if (value === undefined || value === false) return 0;
+  if (value === true) return DEFAULT_SPIN;
+  if (typeof value !== 'number')
+    throw invalidArgType('options.spin', 'of type boolean or number', value);
+  return validateInteger(value, 'options.spin', 0, MAX_SPIN);
+}
+
+/**
+ * Reads a wait's options, once, before anything waits: `timeout`, `spin`
+ * (where `allowSpin`), and for async waits `signal` and `ref`.
+ */
 export function parseWaitOptions(
   options: AsyncWaitOptions | undefined,
   async: boolean,
+  allowSpin = true,
 ): ParsedWait {
   const o = validateOptions(options);
   const timeout = validateTimeout(o.timeout, 'options.timeout');
-  const spin = spinOption(o.spin);
-  const signal = async ? validateAbortSignal(o.signal) : undefined;
-  if (!async && o.signal !== undefined) {
-    throw invalidArgValue('options.signal', 'is only accepted by async waits', o.signal);
+  const rawSpin = o.spin;
+  if (!allowSpin && rawSpin !== undefined)
+    throw invalidArgValue(
+      'options.spin',
+      'is not supported here (every try is a system call)',
+      rawSpin,
+    );
+  const spin = spinOption(rawSpin);
+  const rawSignal = o.signal;
+  const rawRef = o.ref;
+  if (!async) {
+    if (rawSignal !== undefined)
+      throw invalidArgValue('options.signal', 'is only accepted by async waits', rawSignal);
+    if (rawRef !== undefined)
+      throw invalidArgValue('options.ref', 'is only accepted by async waits', rawRef);
   }
-  return { deadline: timeout === Infinity ? Infinity : performance.now() + timeout, spin, signal };
+  const signal = async ? validateAbortSignal(rawSignal) : undefined;
+  if (rawRef !== undefined && typeof rawRef !== 'boolean')
+    throw invalidArgType('options.ref', 'of type boolean', rawRef);
+  return {
+    deadline: timeout === Infinity ? Infinity : performance.now() + timeout,
+    spin,
+    signal,
+    ref: rawRef ?? true,
+  };
 }
 
-function remaining(deadline: number): number {
-  return deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
+/** A wait with no options at all: no deadline, no spin, no signal. */
+export const NO_WAIT_OPTIONS: ParsedWait = Object.freeze({
+  deadline: Infinity,
+  spin: 0,
+  signal: undefined,
+  ref: true,
+});
+
+/** Milliseconds left until `deadline` (Infinity for none, 0 once passed). */
+export function remaining(deadline: number): number {
+  return deadline === Infinity ? Infinity : Math.max(0, deadline - performance.now());
+}
+
+/** The group and flags arguments of a native async wait. */
+export function asyncArgs(wait: ParsedWait): [group: number, flags: number] {
+  return [wait.signal === undefined ? 0 : abortGroup(wait.signal), wait.ref ? 0 : UNREF];
 }
 
 /** Sleeps on the word at `address` while it holds `expected`. */
@@ -176,55 +257,29 @@ export function parkSync(
 ): number {
   const ms = remaining(deadline);
   if (ms === 0) return TIMED_OUT;
-  return native.syncFutexWait(address, expected, ms, watchTid);
+  const outcome = native.waitFutex(address, expected, ms, watchTid);
+  // The worker this runs in is being terminated: unwind, whatever loop
+  // the caller is in (nobody will see the error).
+  if (outcome === INTERRUPTED) throw new Error('shmkit: the thread is being terminated');
+  return outcome;
 }
 
 /**
- * {@link parkSync} on a dedicated native thread. An abort rejects at once and
- * cancels the native wait; if that wait had meanwhile consumed a FUTEX_WAKE
- * meant for someone, the wake is passed on to the next waiter.
+ * {@link parkSync} on the wait engine: the event loop keeps running, no
+ * thread is spent on the wait, and an abort racing a wake never loses the
+ * wake (the engine passes it on).
  */
 export function parkAsync(
   address: number,
   expected: number,
-  deadline: number,
-  signal: AbortSignal | undefined,
+  wait: ParsedWait,
   watchTid = 0,
 ): Promise<number> {
-  if (signal?.aborted) return Promise.reject(abortError(signal));
-  const ms = remaining(deadline);
+  if (wait.signal?.aborted) return Promise.reject(abortError(wait.signal));
+  const ms = remaining(wait.deadline);
   if (ms === 0) return Promise.resolve(TIMED_OUT);
-  const canceller = native.syncCanceller();
-  const waiting = native.syncFutexWaitAsync(canceller, address, expected, ms, watchTid);
-  if (signal === undefined) return waiting;
-  return new Promise<number>((resolve, reject) => {
-    let settled = false;
-    const onAbort = (): void => {
-      if (settled) return;
-      settled = true;
-      native.syncCancel(canceller);
-      reject(abortError(signal));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    waiting.then(
-      (outcome) => {
-        signal.removeEventListener('abort', onAbort);
-        if (!settled) {
-          settled = true;
-          resolve(outcome);
-        } else if (outcome === WOKEN) {
-          native.syncFutexWake(address, 1);
-        }
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        if (!settled) {
-          settled = true;
-          reject(error);
-        }
-      },
-    );
-  });
+  const [group, flags] = asyncArgs(wait);
+  return native.waitFutexAsync(address, expected, ms, group, flags, watchTid);
 }
 
 /**
@@ -234,4 +289,29 @@ export function parkAsync(
  */
 export function syncError(code: string, syscall: string, detail: string): SystemError {
   return systemError(code, syscall, { note: detail });
+}
+
+/**
+ * The end of every async wait that can be decided without waiting: an
+ * aborted signal rejects, what goes through at once does, a zero timeout
+ * gives up, and only then does `start` wait (with the native group and
+ * flags of the wait).
+ */
+export function tryThenWait<T>(
+  wait: ParsedWait,
+  tryNow: () => T | undefined,
+  timedOut: T,
+  start: (timeout: number, group: number, flags: number) => Promise<T>,
+): Promise<T> {
+  if (wait.signal?.aborted) return Promise.reject(abortError(wait.signal));
+  try {
+    const now = tryNow();
+    if (now !== undefined) return Promise.resolve(now);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const ms = remaining(wait.deadline);
+  if (ms === 0) return Promise.resolve(timedOut);
+  const [group, flags] = asyncArgs(wait);
+  return start(ms, group, flags);
 }

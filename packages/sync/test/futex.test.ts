@@ -86,30 +86,32 @@ describe('futex', () => {
     ).rejects.toMatchObject({
       name: 'AbortError',
     });
-    expect(native.syncHasFutexWaitv()).toBe(true);
+    // This machine's kernel has io_uring futex waits: no thread per wait.
+    expect(native.waitInfo().backend).toBe('io_uring');
   });
 
-  it('cancels without futex_waitv too (FUTEX_WAIT fallback)', async () => {
-    const file = sharedFile();
-    const result = await runNode(
-      `${childPrelude}
-      const w = mapping.int32Array(0, 4);
-      const controller = new AbortController();
-      const other = futex.waitAsync(w, 0, 0, { timeout: 5000 });
-      const pending = futex.waitAsync(w, 0, 0, { signal: controller.signal });
-      setTimeout(() => controller.abort(), 30);
-      try { await pending; say('resolved'); } catch (e) { say('rejected ' + e.name); }
-      say('waitv ' + native.syncHasFutexWaitv());
-      // The broadcast woke the other waiter too; it re-waits or reports ok.
-      Atomics.store(w, 0, 1); futex.wake(w, 0);
-      say('other ' + await other);`,
-      { cwd: pkgDir, args: childArgs(file), env: { SHMKIT_FUTEX_WAITV: '0' } },
-    );
-    expect(result.stderr).toBe('');
-    expect(result.stdout).toContain('rejected AbortError');
-    expect(result.stdout).toContain('waitv false');
-    expect(result.stdout).toMatch(/other (ok|not-equal)/);
-  });
+  for (const backend of ['futex_waitv', 'pool']) {
+    it(`cancels on the ${backend} backend too`, async () => {
+      const file = sharedFile();
+      const result = await runNode(
+        `${childPrelude}
+        const w = mapping.int32Array(0, 4);
+        const controller = new AbortController();
+        const other = futex.waitAsync(w, 0, 0, { timeout: 5000 });
+        const pending = futex.waitAsync(w, 0, 0, { signal: controller.signal });
+        setTimeout(() => controller.abort(), 30);
+        try { await pending; say('resolved'); } catch (e) { say('rejected ' + e.name); }
+        say('backend ' + native.waitInfo().backend);
+        Atomics.store(w, 0, 1); futex.wake(w, 0);
+        say('other ' + await other);`,
+        { cwd: pkgDir, args: childArgs(file), env: { SHMKIT_WAIT_BACKEND: backend } },
+      );
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toContain('rejected AbortError');
+      expect(result.stdout).toContain(`backend ${backend}`);
+      expect(result.stdout).toMatch(/other (ok|not-equal)/);
+    });
+  }
 
   it('256 pending waits leave fs.promises.readFile responsive', async () => {
     const words = sharedFile().mapping.int32Array(0, 4);

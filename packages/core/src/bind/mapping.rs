@@ -240,6 +240,8 @@ fn close(env: Env, call: &CallInfo) -> JsResult<Value> {
     if let Some(buffer) = buffer_arg(region, call.arg(1, "buffer")?)? {
         detach(region, buffer)?;
     }
+    // Waits on this memory end now (ERR_SHMKIT_CLOSED) instead of never.
+    super::wait::region_closed(env, region);
     env.boolean(region.release(env))
 }
 
@@ -312,7 +314,7 @@ fn address_subject(memory: &MmapRaw) -> Subject {
 /// The page-aligned (offset, length) of a protect/advise range. Unlike msync,
 /// these must not silently widen to the start of the page: `dontneed` or
 /// `none` would then reach bytes the caller did not name.
-fn page_range(call: &CallInfo, region: &Region, index: usize) -> JsResult<(usize, usize)> {
+pub(super) fn page_range(call: &CallInfo, region: &Region, index: usize) -> JsResult<(usize, usize)> {
     let (offset, length) = options_range(call, region, index)?;
     let page = os::page_size();
     if offset % page != 0 {

@@ -8,6 +8,7 @@ mod extent;
 mod fifo;
 mod hints;
 mod mapping;
+mod mapping_copy;
 mod mlock;
 mod mmap;
 mod posix_shm;
@@ -16,7 +17,7 @@ mod sync;
 mod sysv;
 mod sysv_sem;
 mod users;
-mod wait_token;
+pub mod wait;
 
 // Used by the area modules that create mappings (sysv, posix_shm, mmap) and
 // those that operate on them (mlock).
@@ -31,12 +32,13 @@ pub const INTERNAL_ERROR_CODE: &str = error::Code::Internal.as_str();
 pub fn register(exports: &Exports) -> JsResult<()> {
     error::register(exports)?;
     mapping::register(exports)?;
+    mapping_copy::register(exports)?;
     sysv::register(exports)?;
     posix_shm::register(exports)?;
     mmap::register(exports)?;
     mlock::register(exports)?;
     sync::register(exports)?;
-    wait_token::register(exports)?;
+    wait::register(exports)?;
     sem::register(exports)?;
     sysv_sem::register(exports)?;
     fifo::register(exports)?;

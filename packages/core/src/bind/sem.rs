@@ -1,13 +1,14 @@
 //! Bindings for POSIX semaphores: a `sem_t` in a Mapping, and named
-//! semaphores (`sem_open`). Async waits are cancelled through
-//! [`super::wait_token`].
+//! semaphores (`sem_open`). Waits, sync and async, go through the wait
+//! engine, which speaks glibc's protocol on the semaphore's words itself.
 
 use super::error::{Code, ShmkitError, Subject};
-use super::wait_token::{deadline_arg, wait_state};
+use super::wait::{self, Resolve};
 use super::{Region, RegionHandle, RegionPin};
-use crate::napi::{spawn_on_thread, CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
+use crate::engine::{blocking, Op, Outcome};
+use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
 use crate::os::mman::MmapRaw;
-use crate::os::sem::{self as os_sem, Create, NamedSem, Outcome, RawSem, WAIT_SLICE};
+use crate::os::sem::{self as os_sem, Create, NamedSem, RawSem};
 use crate::os::sysv_sem;
 use std::ffi::CString;
 use std::ptr::NonNull;
@@ -37,18 +38,21 @@ enum Live {
 }
 
 impl Live {
-    fn with<R>(&self, f: impl FnOnce(&RawSem) -> R) -> R {
+    /// The semaphore, valid while `self` lives.
+    fn raw(&self) -> RawSem {
         match self {
-            Live::Memory(memory, offset, _pin) => {
-                // SAFETY: the offset was checked to leave SEM_T_SIZE bytes,
-                // aligned, inside this mapping, which `memory` keeps mapped.
-                let sem = unsafe {
-                    RawSem::from_ptr(NonNull::new_unchecked(memory.as_ptr().add(*offset).cast::<libc::sem_t>()))
-                };
-                f(&sem)
-            }
-            Live::Named(named) => f(named.sem()),
+            // SAFETY: the offset was checked to leave SEM_T_SIZE bytes,
+            // aligned, inside this mapping, which `memory` keeps mapped.
+            Live::Memory(memory, offset, _pin) => unsafe {
+                RawSem::from_ptr(NonNull::new_unchecked(memory.as_ptr().add(*offset).cast::<libc::sem_t>()))
+            },
+            // SAFETY: the Arc keeps the semaphore open (and mapped).
+            Live::Named(named) => unsafe { RawSem::from_ptr(NonNull::new_unchecked(named.sem().as_ptr())) },
         }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&RawSem) -> R) -> R {
+        f(&self.raw())
     }
 }
 
@@ -198,8 +202,7 @@ fn post(env: Env, call: &CallInfo) -> JsResult<Value> {
 /// semTryWait(handle): true if a unit was taken.
 fn try_wait(env: Env, call: &CallInfo) -> JsResult<Value> {
     let h = handle(call)?;
-    let taken = h.live()?.with(|s| s.try_wait()).map_err(|e| h.fail(e))?;
-    env.boolean(taken)
+    env.boolean(h.live()?.with(|s| s.try_wait()))
 }
 
 fn spin_arg(call: &CallInfo, index: usize) -> JsResult<u32> {
@@ -209,61 +212,37 @@ fn spin_arg(call: &CallInfo, index: usize) -> JsResult<u32> {
 /// semWait(handle, timeoutMs, spin): blocks this thread; false on timeout.
 fn wait(env: Env, call: &CallInfo) -> JsResult<Value> {
     let h = handle(call)?;
-    let deadline = deadline_arg(call.arg(1, "timeout")?)?;
+    let deadline = wait::timeout(call, 1)?;
     let spin = spin_arg(call, 2)?;
     let live = h.live()?;
-    let taken = live
-        .with(|s| {
-            if s.try_wait()? || s.spin(spin)? {
-                return Ok(true);
-            }
-            if deadline.map_or(false, |d| d.passed()) {
-                return Ok(false);
-            }
-            s.wait(deadline)
-        })
-        .map_err(|e| h.fail(e))?;
-    env.boolean(taken)
+    let sem = live.raw();
+    if sem.spin(spin) {
+        return env.boolean(true);
+    }
+    let outcome = wait::with_interrupt(env, |interrupted| blocking::sem(&sem, deadline, interrupted))?.map_err(|e| h.fail(e))?;
+    env.boolean(outcome == Outcome::Acquired)
 }
 
-/// semWaitAsync(handle, timeoutMs, spin, token?): the wait on its own
-/// thread. Resolves true (taken) or false (timed out, or cancelled: JS has
-/// already rejected then and ignores it).
+/// semWaitAsync(handle, timeoutMs, group, flags, spin) -> Promise<boolean>:
+/// true when a unit was taken, false on timeout; rejects with AbortError.
 fn wait_async(env: Env, call: &CallInfo) -> JsResult<Value> {
     let h = handle(call)?;
-    let deadline = deadline_arg(call.arg(1, "timeout")?)?;
-    let spin = spin_arg(call, 2)?;
+    let common = wait::common(call, 1)?;
+    let spin = spin_arg(call, 4)?;
     let live = h.live()?;
-    let subject = h.subject();
-    let (cancel, sliced, guard) = wait_state(env, call, 3)?;
-    spawn_on_thread(
-        env,
-        "shmkit.semWait",
-        move || {
-            let outcome = live.with(|s| -> crate::os::Result<Outcome> {
-                if s.spin(spin)? {
-                    return Ok(Outcome::Acquired);
-                }
-                if sliced {
-                    s.wait_sliced(deadline, WAIT_SLICE, &|| cancel.requested())
-                } else {
-                    Ok(if s.wait(deadline)? { Outcome::Acquired } else { Outcome::TimedOut })
-                }
-            });
-            Ok(cancel.resolve(outcome, |e| sem_error(e, subject.clone()), || live.with(|s| s.post())))
-        },
-        move |env, taken: JsResult<bool>| {
-            guard.remove();
-            env.boolean(taken?)
-        },
-    )
+    let sem = live.raw();
+    if sem.spin(spin) {
+        let (deferred, promise) = env.promise()?;
+        deferred.resolve(env, env.boolean(true)?);
+        return Ok(promise);
+    }
+    wait::submit(env, Op::Sem { sem, keep: Box::new(live) }, common, None, Resolve::Taken, Some(h.subject()))
 }
 
 /// semValue(handle): sem_getvalue.
 fn value(env: Env, call: &CallInfo) -> JsResult<Value> {
     let h = handle(call)?;
-    let value = h.live()?.with(|s| s.value()).map_err(|e| h.fail(e))?;
-    env.int32(value)
+    env.uint32(h.live()?.with(|s| s.value()))
 }
 
 /// semDestroy(handle): sem_destroy on a sem_t in a Mapping.

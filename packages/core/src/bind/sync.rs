@@ -1,5 +1,6 @@
-//! Bindings for the sync area: futex wait/wake on plain addresses, thread
-//! identity and liveness, and cancellable waits on dedicated threads.
+//! Bindings for the sync area: futex wake on plain addresses, thread
+//! identity and liveness, and glibc's pthread mutexes. Every wait goes
+//! through the wait engine (bind/wait.rs).
 //!
 //! The hot calls take the futex word as a number (its address), resolved
 //! once from an Int32Array by `syncAddressOf`. An address is only ever passed
@@ -8,21 +9,16 @@
 
 use super::error::{Code, ShmkitError};
 use super::{RegionHandle, RegionPin};
-use crate::napi::{spawn_on_thread, CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
-use crate::os::futex::{self, Cancel, Deadline};
+use crate::engine::blocking;
+use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Value};
+use crate::os::deadline::Deadline;
+use crate::os::futex;
 use crate::os::mman::MmapRaw;
 use crate::os::pthread_mutex as pthread;
 use std::cell::RefCell;
 use std::sync::Arc;
 
 const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
-
-/// The cancel flag of one async wait.
-struct Canceller(Arc<Cancel>);
-
-impl Tagged for Canceller {
-    const NAME: &'static str = "Canceller";
-}
 
 fn gettid(env: Env, _call: &CallInfo) -> JsResult<Value> {
     env.int32(futex::gettid())
@@ -48,7 +44,7 @@ fn address_of(env: Env, call: &CallInfo) -> JsResult<Value> {
     env.number(address as f64)
 }
 
-fn address(call: &CallInfo, index: usize) -> JsResult<usize> {
+pub(super) fn address(call: &CallInfo, index: usize) -> JsResult<usize> {
     let address = call.arg(index, "address")?.integer(4, MAX_SAFE_INTEGER)? as usize;
     if address % 4 != 0 {
         return Err(Error::invalid_arg_value("address", "must be a multiple of 4", &address.to_string()));
@@ -56,25 +52,9 @@ fn address(call: &CallInfo, index: usize) -> JsResult<usize> {
     Ok(address)
 }
 
-/// A timeout in ms; negative, NaN or Infinity mean none.
-fn deadline(call: &CallInfo, index: usize) -> JsResult<Option<Deadline>> {
-    let ms = call.arg(index, "timeout")?.number()?;
-    Ok(if ms.is_finite() && ms >= 0.0 { Some(Deadline::after_ms(ms)) } else { None })
-}
-
-fn watch(call: &CallInfo, index: usize) -> JsResult<Option<i32>> {
+pub(super) fn watch(call: &CallInfo, index: usize) -> JsResult<Option<i32>> {
     let tid = call.arg(index, "watchTid")?.optional()?.map(|a| a.i32()).transpose()?.unwrap_or(0);
     Ok((tid > 0).then_some(tid))
-}
-
-/// syncFutexWait(address, expected, timeoutMs, watchTid?) -> outcome code.
-fn wait(env: Env, call: &CallInfo) -> JsResult<Value> {
-    let addr = address(call, 0)?;
-    let expected = call.arg(1, "expected")?.i32()? as u32;
-    let deadline = deadline(call, 2)?;
-    let watch = watch(call, 3)?;
-    let outcome = futex::wait(addr, expected, deadline, None, watch)?;
-    env.int32(outcome as i32)
 }
 
 /// syncFutexWake(address, count) -> number woken.
@@ -82,35 +62,6 @@ fn wake(env: Env, call: &CallInfo) -> JsResult<Value> {
     let addr = address(call, 0)?;
     let count = call.arg(1, "count")?.u32()?;
     env.uint32(futex::wake(addr, count)?)
-}
-
-fn canceller(env: Env, _call: &CallInfo) -> JsResult<Value> {
-    env.external(Canceller(Arc::new(Cancel::new())))
-}
-
-fn cancel(env: Env, call: &CallInfo) -> JsResult<Value> {
-    call.handle::<Canceller>(0, "canceller")?.0.cancel();
-    env.undefined()
-}
-
-/// syncFutexWaitAsync(canceller, address, expected, timeoutMs, watchTid?)
-/// -> Promise<outcome code>, waited on a dedicated thread.
-fn wait_async(env: Env, call: &CallInfo) -> JsResult<Value> {
-    let cancel = call.handle::<Canceller>(0, "canceller")?.0.clone();
-    let addr = address(call, 1)?;
-    let expected = call.arg(2, "expected")?.i32()? as u32;
-    let deadline = deadline(call, 3)?;
-    let watch = watch(call, 4)?;
-    spawn_on_thread(
-        env,
-        "shmkitFutexWait",
-        move || Ok(futex::wait(addr, expected, deadline, Some(&cancel), watch)?),
-        |env, outcome| env.int32(outcome as i32),
-    )
-}
-
-fn has_waitv(env: Env, _call: &CallInfo) -> JsResult<Value> {
-    env.boolean(futex::waitv_supported())
 }
 
 /// The pthread_mutex_t spanned by an Int32Array argument: it must cover
@@ -235,10 +186,29 @@ fn release(mutex: *mut libc::pthread_mutex_t) {
 /// the caller. With the Mapping the array lies in, it stays pinned while held.
 fn pthread_lock(env: Env, call: &CallInfo) -> JsResult<Value> {
     let mutex = pthread_mutex(call, 0)?;
-    let deadline = deadline(call, 1)?;
+    let deadline = super::wait::timeout(call, 1)?;
     let pin = pin_for(call, 2, mutex)?;
-    // SAFETY: as in pthread_init.
-    let outcome = unsafe { pthread::lock(mutex, deadline) }.map_err(pthread_error)?;
+    let outcome = super::wait::with_interrupt(env, |interrupted| {
+        // In a worker, glibc's sleep is cut into slices so a terminate is
+        // noticed: between them the worker asks whether it is ending.
+        let Some(interrupted) = interrupted else {
+            // SAFETY: as in pthread_init.
+            return unsafe { pthread::lock(mutex, deadline) };
+        };
+        loop {
+            let slice = Deadline::min(deadline, Deadline::after_ms(blocking::INTERRUPT_SLICE_MS));
+            // SAFETY: as in pthread_init.
+            match unsafe { pthread::lock(mutex, slice) } {
+                Err(e) if e.errno() == libc::ETIMEDOUT && !deadline.is_some_and(Deadline::passed) => {
+                    if interrupted() {
+                        return Err(e);
+                    }
+                }
+                other => return other,
+            }
+        }
+    })?
+    .map_err(pthread_error)?;
     hold(mutex, pin);
     acquired(env, outcome)
 }
@@ -310,11 +280,6 @@ pub fn register(exports: &Exports) -> JsResult<()> {
     exports.function("syncGettid", gettid)?;
     exports.function("syncThreadAlive", thread_alive)?;
     exports.function("syncAddressOf", address_of)?;
-    exports.function("syncFutexWait", wait)?;
     exports.function("syncFutexWake", wake)?;
-    exports.function("syncCanceller", canceller)?;
-    exports.function("syncCancel", cancel)?;
-    exports.function("syncFutexWaitAsync", wait_async)?;
-    exports.function("syncHasFutexWaitv", has_waitv)?;
     Ok(())
 }

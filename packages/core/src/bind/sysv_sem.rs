@@ -1,10 +1,14 @@
 //! Bindings for System V semaphore sets (`semget`, `semop`, `semctl`).
-//! Async operations are cancelled through [`super::wait_token`].
+//! A blocked `semop` can only be interrupted by a signal, so async ones run
+//! on the wait engine's pool in short steps, and sync ones in a worker
+//! sleep in slices too (to notice a terminate).
 
 use super::error::{ShmkitError, Subject};
-use super::wait_token::{deadline_arg, wait_state};
-use crate::napi::{spawn_on_thread, CallInfo, Env, Error, Exports, JsResult, Value};
-use crate::os::sem::{Outcome, WAIT_SLICE};
+use super::wait::{self, Resolve};
+use crate::engine::blocking::INTERRUPT_SLICE_MS;
+use crate::engine::{Job, Op, Outcome, Step};
+use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Value};
+use crate::os::deadline::Deadline;
 use crate::os::sysv_sem as sysv;
 
 fn id_arg(call: &CallInfo) -> JsResult<i32> {
@@ -69,33 +73,56 @@ fn ops_arg(call: &CallInfo, at: usize) -> JsResult<Vec<libc::sembuf>> {
 fn sysv_op(env: Env, call: &CallInfo) -> JsResult<Value> {
     let id = id_arg(call)?;
     let mut ops = ops_arg(call, 1)?;
-    let deadline = deadline_arg(call.arg(2, "timeout")?)?;
-    let done = sysv::semop(id, &mut ops, deadline).map_err(id_error(id))?;
+    let deadline = wait::timeout(call, 2)?;
+    let done = wait::with_interrupt(env, |interrupted| {
+        let Some(interrupted) = interrupted else { return sysv::semop(id, &mut ops, deadline) };
+        loop {
+            let slice = Deadline::min(deadline, Deadline::after_ms(INTERRUPT_SLICE_MS));
+            if sysv::semop(id, &mut ops, slice)? {
+                return Ok(true);
+            }
+            if deadline.is_some_and(Deadline::passed) || interrupted() {
+                return Ok(false);
+            }
+        }
+    })?
+    .map_err(id_error(id))?;
     env.boolean(done)
 }
 
-/// sysvSemOpAsync(id, ops, timeoutMs, token?): the same on its own thread.
+/// One semop on the pool, a step at a time.
+struct Semop {
+    id: i32,
+    ops: Vec<libc::sembuf>,
+}
+
+// SAFETY: sembuf is plain old data.
+unsafe impl Send for Semop {}
+
+impl Job for Semop {
+    fn step(&mut self, until: Deadline) -> Step {
+        match sysv::semop(self.id, &mut self.ops, Some(until)) {
+            Ok(true) => Step::Done(Outcome::Acquired),
+            Ok(false) => Step::Again,
+            Err(e) => Step::Done(Outcome::Failed(e)),
+        }
+    }
+
+    /// The operations went through after the wait was aborted: nobody will
+    /// see them, so they are undone (units taken are always given back).
+    fn undo(&mut self, outcome: &Outcome) {
+        if *outcome == Outcome::Acquired {
+            let _ = sysv::revert(self.id, &self.ops);
+        }
+    }
+}
+
+/// sysvSemOpAsync(id, ops, timeoutMs, group, flags) -> Promise<boolean>.
 fn sysv_op_async(env: Env, call: &CallInfo) -> JsResult<Value> {
     let id = id_arg(call)?;
-    let mut ops = ops_arg(call, 1)?;
-    let deadline = deadline_arg(call.arg(2, "timeout")?)?;
-    let (cancel, sliced, guard) = wait_state(env, call, 3)?;
-    spawn_on_thread(
-        env,
-        "shmkit.semop",
-        move || {
-            let outcome = if sliced {
-                sysv::semop_sliced(id, &mut ops, deadline, WAIT_SLICE, &|| cancel.requested())
-            } else {
-                sysv::semop(id, &mut ops, deadline).map(|done| if done { Outcome::Acquired } else { Outcome::TimedOut })
-            };
-            Ok(cancel.resolve(outcome, id_error(id), || sysv::revert(id, &ops)))
-        },
-        move |env, done: JsResult<bool>| {
-            guard.remove();
-            env.boolean(done?)
-        },
-    )
+    let ops = ops_arg(call, 1)?;
+    let common = wait::common(call, 2)?;
+    wait::submit(env, Op::Job(Box::new(Semop { id, ops })), common, None, Resolve::Taken, Some(Subject::Id(id)))
 }
 
 fn sysv_get_value(env: Env, call: &CallInfo) -> JsResult<Value> {

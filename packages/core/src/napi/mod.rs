@@ -18,8 +18,10 @@ mod external;
 mod hooks;
 mod instance;
 mod reference;
+mod scope;
 mod system_errors;
 mod task;
+mod uv;
 
 pub use args::{format_number, Arg, ArgKind, CallInfo, TypedArrayKind, TypedArrayView, MAX_SAFE_INTEGER};
 pub use cleanup::{AsyncCleanupHook, CleanupHook, TeardownDone};
@@ -28,8 +30,10 @@ pub use error::{Error, JsResult, Property, SystemError};
 pub use error::set_internal_code;
 pub use external::{type_tag, Tagged};
 pub use reference::Reference;
+pub use scope::{AsyncContext, Deferred};
 pub use system_errors::{set_system_error_texts, system_error_text};
 pub use task::{spawn_on_pool, spawn_on_thread};
+pub use uv::{AsyncSender, UvHandle};
 
 use std::ffi::{c_char, c_void, CString};
 use std::ptr;

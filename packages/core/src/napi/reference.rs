@@ -33,3 +33,11 @@ impl Drop for Reference {
         unsafe { sys::napi_delete_reference(self.env, self.raw) };
     }
 }
+
+impl Env {
+    /// Compiles and runs `source` (a constant the addon owns) in this env.
+    pub fn run_script(self, source: &str) -> JsResult<Value> {
+        let script = self.string(source)?;
+        out_value!(self.0, |v| sys::napi_run_script(self.0, script.raw, &mut v))
+    }
+}

@@ -15,7 +15,8 @@ macro_rules! opaque {
 }
 opaque!(
     napi_env__, napi_value__, napi_ref__, napi_callback_info__, napi_deferred__,
-    napi_async_work__, napi_threadsafe_function__, napi_handle_scope__, napi_async_cleanup_hook_handle__
+    napi_async_work__, napi_threadsafe_function__, napi_handle_scope__,
+    napi_async_context__, napi_callback_scope__, napi_async_cleanup_hook_handle__, uv_loop_s
 );
 
 pub type napi_env = *mut napi_env__;
@@ -26,6 +27,8 @@ pub type napi_deferred = *mut napi_deferred__;
 pub type napi_async_work = *mut napi_async_work__;
 pub type napi_threadsafe_function = *mut napi_threadsafe_function__;
 pub type napi_handle_scope = *mut napi_handle_scope__;
+pub type napi_async_context = *mut napi_async_context__;
+pub type napi_callback_scope = *mut napi_callback_scope__;
 pub type napi_async_cleanup_hook_handle = *mut napi_async_cleanup_hook_handle__;
 pub type napi_async_cleanup_hook = Option<unsafe extern "C" fn(handle: napi_async_cleanup_hook_handle, data: *mut c_void)>;
 
@@ -335,4 +338,22 @@ extern "C" {
 
     pub fn napi_set_instance_data(env: napi_env, data: *mut c_void, finalize_cb: napi_finalize, hint: *mut c_void) -> napi_status;
     pub fn napi_get_instance_data(env: napi_env, data: *mut *mut c_void) -> napi_status;
+
+    // Running work from the event loop: a handle scope for the values made
+    // there, a callback scope so promise reactions (microtasks) run after.
+    pub fn napi_open_handle_scope(env: napi_env, result: *mut napi_handle_scope) -> napi_status;
+    pub fn napi_close_handle_scope(env: napi_env, scope: napi_handle_scope) -> napi_status;
+    pub fn napi_async_init(env: napi_env, resource: napi_value, name: napi_value, result: *mut napi_async_context) -> napi_status;
+    pub fn napi_async_destroy(env: napi_env, context: napi_async_context) -> napi_status;
+    pub fn napi_open_callback_scope(
+        env: napi_env,
+        resource: napi_value,
+        context: napi_async_context,
+        result: *mut napi_callback_scope,
+    ) -> napi_status;
+    pub fn napi_close_callback_scope(env: napi_env, scope: napi_callback_scope) -> napi_status;
+    pub fn napi_run_script(env: napi_env, script: napi_value, result: *mut napi_value) -> napi_status;
+
+    /// The env's libuv loop (Node-API 2).
+    pub fn napi_get_uv_event_loop(env: napi_env, result: *mut *mut uv_loop_s) -> napi_status;
 }

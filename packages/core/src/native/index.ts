@@ -11,7 +11,7 @@ import type { SyncNative } from './sync';
 import type { SysvNative } from './sysv';
 import type { SysvSemNative } from './sysv-sem';
 import type { UsersNative } from './users';
-import type { WaitTokenNative } from './wait-token';
+import type { WaitNative } from './wait';
 
 export type * from './core';
 export type * from './errors';
@@ -24,7 +24,7 @@ export type * from './sync';
 export type * from './sysv';
 export type * from './sysv-sem';
 export type * from './users';
-export type * from './wait-token';
+export type * from './wait';
 
 /** Every function the addon exports. */
 export interface NativeBinding
@@ -37,6 +37,6 @@ export interface NativeBinding
     SyncNative,
     SemNative,
     SysvSemNative,
-    WaitTokenNative,
+    WaitNative,
     FifoNative,
     UsersNative {}

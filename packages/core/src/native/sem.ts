@@ -1,6 +1,5 @@
 // Native functions of POSIX semaphores (bind/sem.rs, used by @shmkit/sync).
 import type { MappingHandle, NativeHandle } from './core';
-import type { WaitToken } from './wait-token';
 
 /** A sem_t: in a Mapping (semInit/semAttach) or named (semOpen). */
 export type SemHandle = NativeHandle<'Semaphore'>;
@@ -32,15 +31,24 @@ export interface SemNative {
   semUnlink(name: string): undefined;
   semPost(handle: SemHandle): undefined;
   semTryWait(handle: SemHandle): boolean;
-  /** `timeout` in ms, Infinity for none. False on timeout. */
+  /**
+   * Takes a unit, spinning `spin` tries first; `timeout` in ms, Infinity for
+   * none. False on timeout (or when a worker is being terminated).
+   */
   semWait(handle: SemHandle, timeout: number, spin: number): boolean;
-  /** Resolves true when taken, false on timeout or after a cancel. */
+  /**
+   * The same on the wait engine: resolves true when taken, false on
+   * timeout; rejects with an AbortError when `group` is aborted, with
+   * ERR_SHMKIT_CLOSED when the semaphore's Mapping is closed.
+   */
   semWaitAsync(
     handle: SemHandle,
     timeout: number,
+    group: number,
+    flags: number,
     spin: number,
-    token: WaitToken | undefined,
   ): Promise<boolean>;
+  /** The value (waiters are not counted). */
   semValue(handle: SemHandle): number;
   semDestroy(handle: SemHandle): undefined;
 }

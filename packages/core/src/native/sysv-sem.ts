@@ -1,6 +1,5 @@
 // Native functions of System V semaphore sets (bind/sysv_sem.rs, used by
 // @shmkit/sync).
-import type { WaitToken } from './wait-token';
 
 /** IPC_STAT of a System V semaphore set. */
 export interface NativeSemSetStat {
@@ -19,11 +18,13 @@ export interface SysvSemNative {
   sysvSemGet(key: number, count: number, create: boolean, exclusive: boolean, mode: number): number;
   /** `ops` holds (index, op, flags) triples; flags: 0x1000 SEM_UNDO, 0o4000 IPC_NOWAIT. */
   sysvSemOp(id: number, ops: Int32Array, timeout: number): boolean;
+  /** semop on the wait engine's pool; resolves false on timeout. */
   sysvSemOpAsync(
     id: number,
     ops: Int32Array,
     timeout: number,
-    token: WaitToken | undefined,
+    group: number,
+    flags: number,
   ): Promise<boolean>;
   sysvSemGetValue(id: number, index: number): number;
   sysvSemSetValue(id: number, index: number, value: number): undefined;

@@ -4,14 +4,17 @@
 //! carries the errno and the name of the call that set it, so the glue can
 //! turn it into a Node-style system error without guessing.
 
+pub mod deadline;
 mod errno_names;
 pub mod fifo;
 pub mod futex;
+pub mod io_uring;
 pub mod mlock;
 pub mod mman;
 pub mod posix_shm;
 pub mod pthread_mutex;
 pub mod sem;
+mod sem_words;
 pub mod sysv;
 pub mod sysv_sem;
 pub mod users;

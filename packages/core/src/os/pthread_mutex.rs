@@ -6,7 +6,8 @@
 //! duration of the call. pthread functions return the error number instead
 //! of setting errno.
 
-use super::futex::{gettid, Deadline};
+use super::deadline::Deadline;
+use super::futex::gettid;
 use super::{Error, Result};
 use libc::{c_int, clockid_t, pthread_mutex_t, pthread_mutexattr_t, timespec};
 
@@ -219,7 +220,7 @@ mod tests {
             // The review's reproducer: PI set, lock word holding a dead tid.
             m.cast::<i32>().write(0x7fff_fff0);
             kind(m).write(0x10 | 0x20 | 0x80);
-            assert_eq!(lock(m, Some(Deadline::after_ms(100.0))).unwrap_err().syscall(), NOT_A_MUTEX);
+            assert_eq!(lock(m, Deadline::after_ms(100.0)).unwrap_err().syscall(), NOT_A_MUTEX);
             assert_eq!(try_lock(m).unwrap_err().syscall(), NOT_A_MUTEX);
             assert_eq!(unlock(m).unwrap_err().syscall(), NOT_A_MUTEX);
             assert_eq!(consistent(m).unwrap_err().errno(), libc::EINVAL);
@@ -300,7 +301,7 @@ mod tests {
         std::thread::spawn(move || unsafe { lock(addr as *mut libc::pthread_mutex_t, None).unwrap() }).join().unwrap();
         // SAFETY: as above.
         unsafe {
-            assert_eq!(lock(m, Some(Deadline::after_ms(1000.0))).unwrap(), Acquired::OwnerDied);
+            assert_eq!(lock(m, Deadline::after_ms(1000.0)).unwrap(), Acquired::OwnerDied);
             consistent(m).unwrap();
             unlock(m).unwrap();
             assert_eq!(try_lock(m).unwrap(), Some(Acquired::Locked));

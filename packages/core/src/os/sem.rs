@@ -1,53 +1,15 @@
 //! POSIX semaphores: glibc's `sem_t`, in shared memory or named through
 //! `sem_open`. System V sets are in [`super::sysv_sem`].
 //!
-//! Everything here is plain Rust over libc so it is unit tested with
-//! `cargo test`. Waits come in three shapes: a try that never sleeps, a
-//! blocking wait with an optional deadline, and a *sliced* wait that sleeps
-//! in short bounded steps and asks a caller-provided predicate between steps
-//! whether to give up. The sliced form is what makes async waits cancellable
-//! without signals: a thread sleeping in `sem_wait` or `semop` can only be
-//! interrupted by a signal, and shmkit installs no signal handlers.
+//! glibc creates, opens and closes them; everything else (post, try, wait,
+//! value) speaks glibc's protocol on the semaphore's words directly
+//! (os/sem_words.rs), because glibc aborts the process when a peer has
+//! written garbage into a semaphore, and because the wait engine sleeps on
+//! the semaphore's value word like on any futex.
 
 use super::{cvt, Error, Result};
 use std::ffi::CStr;
 use std::ptr::NonNull;
-use std::time::Duration;
-
-type SemClockwait = unsafe extern "C" fn(*mut libc::sem_t, libc::clockid_t, *const libc::timespec) -> libc::c_int;
-
-/// glibc >= 2.30's sem_clockwait, looked up at run time so the addon still
-/// loads on older glibc (which then gets sem_timedwait on CLOCK_REALTIME).
-fn sem_clockwait_fn() -> Option<SemClockwait> {
-    use std::sync::OnceLock;
-    static FOUND: OnceLock<usize> = OnceLock::new();
-    let address = *FOUND.get_or_init(|| {
-        // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads.
-        unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"sem_clockwait".as_ptr()) as usize }
-    });
-    // SAFETY: a non-null address for this symbol is glibc's sem_clockwait,
-    // whose C signature SemClockwait spells out.
-    (address != 0).then(|| unsafe { std::mem::transmute::<usize, SemClockwait>(address) })
-}
-
-/// Waits on `sem` until the monotonic `deadline`.
-fn sem_wait_until(sem: *mut libc::sem_t, deadline: &Deadline) -> libc::c_int {
-    match sem_clockwait_fn() {
-        // SAFETY: the caller passes a live sem_t; the deadline is a valid timespec.
-        Some(clockwait) => unsafe { clockwait(sem, libc::CLOCK_MONOTONIC, deadline.as_timespec()) },
-        None => sem_timedwait_monotonic(sem, deadline),
-    }
-}
-
-/// The pre-2.30 fallback: the monotonic deadline turned into a wall-clock one.
-fn sem_timedwait_monotonic(sem: *mut libc::sem_t, deadline: &Deadline) -> libc::c_int {
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: valid out-pointer; CLOCK_REALTIME always exists.
-    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) };
-    let wall = from_nanos(nanos(&now) + deadline.remaining().as_nanos() as i128);
-    // SAFETY: the caller passes a live sem_t; `wall` is a valid timespec.
-    unsafe { libc::sem_timedwait(sem, &wall) }
-}
 
 /// Bytes of a `sem_t` (32 on 64-bit glibc).
 pub const SEM_T_SIZE: usize = std::mem::size_of::<libc::sem_t>();
@@ -72,77 +34,6 @@ const PRIVATE_OFFSET: usize = 8;
 #[cfg(not(target_pointer_width = "64"))]
 const PRIVATE_OFFSET: usize = 4;
 const PSHARED_PRIVATE: u32 = 128;
-
-/// How long one step of a sliced wait sleeps at most before the caller's
-/// predicate is asked again.
-pub const WAIT_SLICE: Duration = Duration::from_millis(50);
-
-/// An absolute point on CLOCK_MONOTONIC, so wall-clock jumps never stretch
-/// or cut a timeout.
-#[derive(Clone, Copy)]
-pub struct Deadline(libc::timespec);
-
-fn monotonic_now() -> libc::timespec {
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `now` is a valid out-pointer; CLOCK_MONOTONIC always exists.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
-    now
-}
-
-fn nanos(ts: &libc::timespec) -> i128 {
-    ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
-}
-
-fn from_nanos(n: i128) -> libc::timespec {
-    // Far-future deadlines saturate instead of wrapping.
-    let n = n.clamp(0, i64::MAX as i128 * 1_000_000_000);
-    libc::timespec { tv_sec: (n / 1_000_000_000) as libc::time_t, tv_nsec: (n % 1_000_000_000) as libc::c_long }
-}
-
-impl Deadline {
-    /// `timeout` from now.
-    pub fn after(timeout: Duration) -> Self {
-        Deadline(from_nanos(nanos(&monotonic_now()) + timeout.as_nanos() as i128))
-    }
-
-    /// Time left, zero once passed.
-    pub fn remaining(&self) -> Duration {
-        let left = nanos(&self.0) - nanos(&monotonic_now());
-        if left <= 0 {
-            Duration::ZERO
-        } else {
-            Duration::from_nanos(left as u64)
-        }
-    }
-
-    pub fn passed(&self) -> bool {
-        self.remaining().is_zero()
-    }
-
-    /// The sooner of `self` and `timeout` from now.
-    pub fn within(deadline: Option<Deadline>, step: Duration) -> Deadline {
-        let step = Deadline::after(step);
-        match deadline {
-            Some(d) if nanos(&d.0) < nanos(&step.0) => d,
-            _ => step,
-        }
-    }
-
-    fn as_timespec(&self) -> &libc::timespec {
-        &self.0
-    }
-}
-
-/// How a sliced wait ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The unit (or the operations) went through.
-    Acquired,
-    /// The deadline passed first.
-    TimedOut,
-    /// The caller's predicate asked to stop.
-    Stopped,
-}
 
 /// A `sem_t` that lives somewhere else: in shared memory (`sem_init` with
 /// pshared = 1) or in glibc's mapping of a named semaphore.
@@ -181,15 +72,19 @@ impl RawSem {
         Ok(RawSem(ptr))
     }
 
+    /// The semaphore's address (for the protocol in os/sem_words.rs).
+    pub(crate) fn as_ptr(&self) -> *mut libc::sem_t {
+        self.0.as_ptr()
+    }
+
     fn ptr(&self) -> *mut libc::sem_t {
         self.0.as_ptr()
     }
 
-    /// Checks the one word glibc trusts blindly: `private` must be what
-    /// sem_init(pshared = 1) writes, or glibc would abort the process on the
-    /// next futex call. Every method below checks it first. Another process
-    /// may still rewrite it between this check and the call (a race no
-    /// library can close); within this process nothing runs in between.
+    /// Whether these bytes are a process-shared semaphore: `private` holds
+    /// what sem_init(pshared = 1) writes. Checked when JS attaches to one
+    /// and before `sem_destroy` (glibc trusts the word blindly); posting and
+    /// waiting do not depend on it.
     pub fn check(&self) -> Result<()> {
         // SAFETY: the constructor's contract keeps SEM_T_SIZE aligned bytes
         // mapped; `private` is a 4-byte aligned int inside them, read
@@ -204,83 +99,29 @@ impl RawSem {
 
     /// Adds one unit, waking a waiter if there is one. EOVERFLOW at SEM_VALUE_MAX.
     pub fn post(&self) -> Result<()> {
-        self.check()?;
-        // SAFETY: the constructor's contract keeps the sem_t mapped.
-        cvt(unsafe { libc::sem_post(self.ptr()) }, "sem_post").map(drop)
+        self.give()
     }
 
     /// Takes a unit if one is there; false instead of waiting.
-    pub fn try_wait(&self) -> Result<bool> {
-        loop {
-            self.check()?;
-            // SAFETY: the constructor's contract keeps the sem_t mapped.
-            match cvt(unsafe { libc::sem_trywait(self.ptr()) }, "sem_trywait") {
-                Ok(_) => return Ok(true),
-                Err(e) if e.errno() == libc::EAGAIN => return Ok(false),
-                Err(e) if e.errno() == libc::EINTR => continue,
-                Err(e) => return Err(e),
-            }
-        }
+    pub fn try_wait(&self) -> bool {
+        self.try_take()
     }
 
     /// Tries up to `spins` more times, pausing the CPU between tries, so a
     /// unit posted within that window is taken without a trip to the kernel.
-    pub fn spin(&self, spins: u32) -> Result<bool> {
+    pub fn spin(&self, spins: u32) -> bool {
         for _ in 0..spins {
-            if self.value()? > 0 && self.try_wait()? {
-                return Ok(true);
+            if self.raw_value() > 0 && self.try_take() {
+                return true;
             }
             std::hint::spin_loop();
         }
-        Ok(false)
+        false
     }
 
-    /// Waits for a unit until `deadline` (forever without one). False when
-    /// the deadline passed first. Signals (EINTR) do not end the wait.
-    pub fn wait(&self, deadline: Option<Deadline>) -> Result<bool> {
-        loop {
-            self.check()?;
-            let ret = match deadline {
-                // SAFETY: the constructor's contract keeps the sem_t mapped.
-                None => unsafe { libc::sem_wait(self.ptr()) },
-                Some(d) => sem_wait_until(self.ptr(), &d),
-            };
-            let syscall = if deadline.is_some() { "sem_clockwait" } else { "sem_wait" };
-            match cvt(ret, syscall) {
-                Ok(_) => return Ok(true),
-                Err(e) if e.errno() == libc::ETIMEDOUT => return Ok(false),
-                Err(e) if e.errno() == libc::EINTR => continue,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// Waits like [`RawSem::wait`], sleeping at most `slice` at a time and
-    /// asking `stop` between sleeps. The check for `stop` happens before each
-    /// sleep, so a unit taken is always reported as `Acquired`.
-    pub fn wait_sliced(&self, deadline: Option<Deadline>, slice: Duration, stop: &dyn Fn() -> bool) -> Result<Outcome> {
-        loop {
-            if stop() {
-                return Ok(Outcome::Stopped);
-            }
-            let step = Deadline::within(deadline, slice);
-            if self.wait(Some(step))? {
-                return Ok(Outcome::Acquired);
-            }
-            if deadline.map_or(false, |d| d.passed()) {
-                return Ok(Outcome::TimedOut);
-            }
-        }
-    }
-
-    /// The current value (never negative with glibc: waiters are not counted).
-    pub fn value(&self) -> Result<i32> {
-        self.check()?;
-        let mut value = 0;
-        // SAFETY: the constructor's contract keeps the sem_t mapped; `value`
-        // is a valid out-pointer.
-        cvt(unsafe { libc::sem_getvalue(self.ptr(), &mut value) }, "sem_getvalue")?;
-        Ok(value)
+    /// The current value (waiters are not counted in it, as with glibc).
+    pub fn value(&self) -> u32 {
+        self.raw_value()
     }
 
     /// `sem_destroy`. Nobody may wait on it afterwards.
@@ -354,8 +195,6 @@ pub fn unlink(name: &CStr) -> Result<()> {
 mod tests {
     use super::*;
     use std::ffi::CString;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::Instant;
 
     /// A sem_t in an anonymous shared mapping.
     struct Sem {
@@ -380,79 +219,37 @@ mod tests {
     #[test]
     fn post_try_wait_value() {
         let s = sem(1);
-        assert_eq!(s.sem.value().unwrap(), 1);
-        assert!(s.sem.try_wait().unwrap());
-        assert!(!s.sem.try_wait().unwrap());
+        assert_eq!(s.sem.value(), 1);
+        assert!(s.sem.try_wait());
+        assert!(!s.sem.try_wait());
         s.sem.post().unwrap();
-        assert!(s.sem.spin(10).unwrap());
-        assert!(!s.sem.spin(10).unwrap());
+        assert!(s.sem.spin(10));
+        assert!(!s.sem.spin(10));
         s.sem.destroy().unwrap();
     }
 
     #[test]
-    fn bytes_that_are_no_pshared_sem_are_refused_before_glibc() {
+    fn garbage_in_private_is_refused_by_check_but_never_aborts() {
         let s = sem(0);
         let words = s._memory.as_ptr().cast::<u32>();
         // The review's reproducer: nwaiters 1, `private` garbage. glibc
-        // would abort in sem_post's FUTEX_WAKE.
+        // would abort in sem_post's FUTEX_WAKE; our post does not use it.
         // SAFETY: the first 16 bytes of a live mapping, not used elsewhere.
         unsafe {
             words.add(1).write_volatile(1);
             words.add(2).write_volatile(0x7fff_ffff);
         }
-        for err in [s.sem.post(), s.sem.wait(None).map(drop), s.sem.try_wait().map(drop), s.sem.value().map(drop), s.sem.destroy()] {
-            let err = err.unwrap_err();
-            assert_eq!((err.errno(), err.syscall()), (libc::EINVAL, NOT_A_SEM));
-        }
+        assert_eq!((s.sem.check().unwrap_err().errno(), s.sem.check().unwrap_err().syscall()), (libc::EINVAL, NOT_A_SEM));
+        assert_eq!(s.sem.destroy().unwrap_err().syscall(), NOT_A_SEM);
+        s.sem.post().unwrap();
+        assert!(s.sem.try_wait());
         // A sem_init(pshared = 0) semaphore is refused as well.
         // SAFETY: as above.
         unsafe { words.add(2).write_volatile(0) };
-        assert_eq!(s.sem.post().unwrap_err().syscall(), NOT_A_SEM);
+        assert_eq!(s.sem.check().unwrap_err().syscall(), NOT_A_SEM);
         // SAFETY: as above.
         unsafe { words.add(2).write_volatile(PSHARED_PRIVATE) };
-        s.sem.post().unwrap();
-    }
-
-    #[test]
-    fn timed_wait_times_out() {
-        let s = sem(0);
-        let start = Instant::now();
-        assert!(!s.sem.wait(Some(Deadline::after(Duration::from_millis(30)))).unwrap());
-        assert!(start.elapsed() >= Duration::from_millis(30));
-        s.sem.post().unwrap();
-        assert!(s.sem.wait(Some(Deadline::after(Duration::from_millis(30)))).unwrap());
-    }
-
-    #[test]
-    fn both_timed_wait_paths_work() {
-        assert!(sem_clockwait_fn().is_some(), "glibc >= 2.30 here");
-        let s = sem(1);
-        let soon = Deadline::after(Duration::from_millis(20));
-        assert_eq!(sem_timedwait_monotonic(s.sem.ptr(), &soon), 0);
-        let start = Instant::now();
-        assert_eq!(sem_timedwait_monotonic(s.sem.ptr(), &Deadline::after(Duration::from_millis(20))), -1);
-        assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(libc::ETIMEDOUT));
-        assert!(start.elapsed() >= Duration::from_millis(15));
-    }
-
-    #[test]
-    fn sliced_wait_stops_and_acquires() {
-        let s = sem(0);
-        let start = Instant::now();
-        let stop = AtomicBool::new(false);
-        let outcome = std::thread::scope(|scope| {
-            scope.spawn(|| {
-                std::thread::sleep(Duration::from_millis(20));
-                stop.store(true, Ordering::SeqCst);
-            });
-            s.sem.wait_sliced(None, Duration::from_millis(5), &|| stop.load(Ordering::SeqCst)).unwrap()
-        });
-        assert_eq!(outcome, Outcome::Stopped);
-        assert!(start.elapsed() < Duration::from_secs(2));
-        let deadline = Some(Deadline::after(Duration::from_millis(20)));
-        assert_eq!(s.sem.wait_sliced(deadline, Duration::from_millis(5), &|| false).unwrap(), Outcome::TimedOut);
-        s.sem.post().unwrap();
-        assert_eq!(s.sem.wait_sliced(None, Duration::from_millis(5), &|| false).unwrap(), Outcome::Acquired);
+        s.sem.check().unwrap();
     }
 
     #[test]
@@ -464,8 +261,8 @@ mod tests {
         let a = NamedSem::open(&name, Some(create)).unwrap();
         assert_eq!(NamedSem::open(&name, Some(create)).unwrap_err().code(), "EEXIST");
         let b = NamedSem::open(&name, None).unwrap();
-        assert!(b.sem().try_wait().unwrap());
-        assert_eq!(a.sem().value().unwrap(), 1);
+        assert!(b.sem().try_wait());
+        assert_eq!(a.sem().value(), 1);
         unlink(&name).unwrap();
         assert_eq!(unlink(&name).unwrap_err().code(), "ENOENT");
     }

@@ -1,21 +1,16 @@
 //! System V semaphore sets: `semget`, `semop`/`semtimedop` and `semctl`.
 //!
-//! Waits share the shapes of [`super::sem`]: a blocking `semop` with an
-//! optional deadline, and a sliced one that asks a predicate between short
-//! sleeps so an async wait can be cancelled without signals.
+//! A `semop` that sleeps can only be interrupted by a signal, so waits that
+//! must stay cancellable (async ones, and sync ones in worker threads) call
+//! [`semop`] with short deadlines in a loop: the wait engine's pool does.
 
-use super::sem::{Deadline, Outcome};
+use super::deadline::Deadline;
 use super::{cvt, Error, Result};
-use std::time::Duration;
 
 // Not declared by the libc crate version we build against; in every glibc.
 extern "C" {
     fn semtimedop(semid: libc::c_int, sops: *mut libc::sembuf, nsops: libc::size_t, timeout: *const libc::timespec)
         -> libc::c_int;
-}
-
-fn relative(d: Duration) -> libc::timespec {
-    libc::timespec { tv_sec: d.as_secs() as libc::time_t, tv_nsec: d.subsec_nanos() as libc::c_long }
 }
 
 
@@ -74,7 +69,7 @@ pub fn semop(id: i32, ops: &mut [libc::sembuf], deadline: Option<Deadline>) -> R
             // SAFETY: ops is a valid array of ops.len() sembufs.
             None => unsafe { libc::semop(id, ops.as_mut_ptr(), ops.len()) },
             Some(d) => {
-                let left = relative(d.remaining());
+                let left = d.relative_timespec();
                 // SAFETY: as above; `left` is a valid relative timespec.
                 unsafe { semtimedop(id, ops.as_mut_ptr(), ops.len(), &left) }
             }
@@ -85,32 +80,9 @@ pub fn semop(id: i32, ops: &mut [libc::sembuf], deadline: Option<Deadline>) -> R
             // semtimedop says EAGAIN for both a timeout and an IPC_NOWAIT
             // refusal. Kernel timers never fire early, so an EAGAIN before
             // the deadline is the IPC_NOWAIT one.
-            Err(e) if e.errno() == libc::EAGAIN && deadline.map_or(false, |d| d.passed()) => return Ok(false),
+            Err(e) if e.errno() == libc::EAGAIN && deadline.is_some_and(Deadline::passed) => return Ok(false),
             Err(e) if e.errno() == libc::EAGAIN && !any_nowait(ops) && deadline.is_some() => continue,
             Err(e) => return Err(e),
-        }
-    }
-}
-
-/// Like [`semop`], sleeping at most `slice` at a time and asking `stop`
-/// between sleeps.
-pub fn semop_sliced(
-    id: i32,
-    ops: &mut [libc::sembuf],
-    deadline: Option<Deadline>,
-    slice: Duration,
-    stop: &dyn Fn() -> bool,
-) -> Result<Outcome> {
-    loop {
-        if stop() {
-            return Ok(Outcome::Stopped);
-        }
-        let step = Deadline::within(deadline, slice);
-        if semop(id, ops, Some(step))? {
-            return Ok(Outcome::Acquired);
-        }
-        if deadline.map_or(false, |d| d.passed()) {
-            return Ok(Outcome::TimedOut);
         }
     }
 }
@@ -217,8 +189,7 @@ pub fn remove(id: i32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
+    use std::time::Duration;
 
     #[test]
     fn sysv_set_operations() {
@@ -236,7 +207,7 @@ mod tests {
         let mut blocked = [op(1, -3, IPC_NOWAIT)];
         assert_eq!(semop(id, &mut blocked, None).unwrap_err().code(), "EAGAIN");
         let mut timed = [op(1, -3, 0)];
-        assert!(!semop(id, &mut timed, Some(Deadline::after(Duration::from_millis(20)))).unwrap());
+        assert!(!semop(id, &mut timed, Deadline::after_ms(20.0)).unwrap());
         set_value(id, 1, 0).unwrap();
         assert_eq!(get_value(id, 1).unwrap(), 0);
         assert_eq!(waiting_count(id, 1).unwrap(), 0);
@@ -248,19 +219,23 @@ mod tests {
     }
 
     #[test]
-    fn sysv_sliced_wait_wakes_on_post() {
+    fn short_deadlines_in_a_loop_wake_on_post() {
         let id = get(libc::IPC_PRIVATE, 1, libc::IPC_CREAT | 0o600).unwrap();
         let _guard = scopeguard(id);
-        let stop = Arc::new(AtomicBool::new(false));
-        let outcome = std::thread::scope(|scope| {
+        let taken = std::thread::scope(|scope| {
             scope.spawn(|| {
                 std::thread::sleep(Duration::from_millis(20));
                 semop(id, &mut [op(0, 1, 0)], None).unwrap();
             });
             let mut ops = [op(0, -1, SEM_UNDO)];
-            semop_sliced(id, &mut ops, None, Duration::from_millis(5), &|| stop.load(Ordering::SeqCst)).unwrap()
+            let mut slices = 0;
+            while !semop(id, &mut ops, Deadline::after_ms(5.0)).unwrap() {
+                slices += 1;
+                assert!(slices < 2000, "never woken");
+            }
+            slices
         });
-        assert_eq!(outcome, Outcome::Acquired);
+        assert!(taken >= 1);
         assert_eq!(get_value(id, 0).unwrap(), 0);
     }
 
