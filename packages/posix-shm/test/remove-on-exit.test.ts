@@ -111,6 +111,21 @@ describe('PosixShm.create({ removeOnExit })', () => {
     expect(again.size).toBe(8192);
   });
 
+  it('publish: false registers the removal when publish() gives the object its name', async () => {
+    const n = name();
+    const result = await runNode(
+      `import { PosixShm } from '@shmkit/posix-shm';
+       const shm = PosixShm.create(${JSON.stringify(n)}, { size: 4096, publish: false, removeOnExit: 'signals' });
+       const before = process.listenerCount('SIGTERM');
+       shm.publish();
+       console.log(before, process.listenerCount('SIGTERM'), shm.published);`,
+      { cwd: pkgDir },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('0 1 true\n');
+    expect(existsSync(file(n))).toBe(false);
+  });
+
   it('unlink() cancels the removal and its signal handlers', async () => {
     const n = name();
     const result = await runNode(
