@@ -33,3 +33,5 @@ export type { ShmkitErrorCode } from './error-codes';
 export { isSystemError } from './errors';
 export type { CodedError, SystemError } from './errors';
 export { platformTriple } from './loader';
+export { groupName, userName } from './users';
+export type { RemoveOnExit } from './remove-on-exit';

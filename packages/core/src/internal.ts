@@ -13,4 +13,7 @@ export * from './errors';
 export { hideFramesIn } from './stack';
 export * from './system-error';
 export * from './validate';
+export { ownerLabel } from './users';
+export { registerExitRemoval, sameFileCheck, validateRemoveOnExit } from './remove-on-exit';
+export type { ExitRemoval } from './remove-on-exit';
 export type * from './native/index';

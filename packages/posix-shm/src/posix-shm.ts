@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, watch } from 'node:fs';
-import type { Mapping } from '@shmkit/core';
+import { lstatSync, readdirSync, watch } from 'node:fs';
+import { userName, type Mapping, type RemoveOnExit } from '@shmkit/core';
 import {
   abortError,
   adoptMapping,
@@ -12,6 +12,8 @@ import {
   native,
   onAbort,
   optionalBoolean,
+  registerExitRemoval,
+  sameFileCheck,
   setLongTimeout,
   systemError,
   validateInteger,
@@ -19,8 +21,10 @@ import {
   validateOptions,
   validateSize,
   validateAbortSignal,
+  validateRemoveOnExit,
   validateString,
   validateTimeout,
+  type ExitRemoval,
   type PosixShmHandle,
 } from '@shmkit/core/internal';
 
@@ -59,6 +63,17 @@ export interface CreateOptions {
    * nothing behind. Implies `exclusive`.
    */
   publish?: boolean;
+  /**
+   * Unlink the object when this process ends, if this call created it (an
+   * object that already existed is never touched; one created with
+   * `publish: false` from when it is published). `true`: at exit (normal
+   * end, `process.exit()`, uncaught exception). `'signals'`: also on
+   * SIGINT, SIGTERM and SIGHUP, which are then re-raised. No signal handler
+   * is installed unless `'signals'` is asked for. An object that was
+   * unlinked and re-created by someone else meanwhile is left alone.
+   * Default false. See `RemoveOnExit` in @shmkit/core.
+   */
+  removeOnExit?: RemoveOnExit;
 }
 
 /** Options for {@link PosixShm.waitFor}. */
@@ -122,7 +137,10 @@ export interface PosixShmStat {
 export interface PosixShmInfo extends PosixShmStat {
   /** The object's name, with its leading '/'. */
   name: string;
-  /** The owner's user name from /etc/passwd, when it has one. */
+  /**
+   * The owner's user name (`getpwuid_r`, so directory-service users resolve
+   * too), or undefined when the uid has no name.
+   */
   owner: string | undefined;
 }
 
@@ -163,6 +181,9 @@ export class PosixShm implements Disposable {
   readonly #readOnly: boolean;
   readonly #created: boolean;
   #published: boolean;
+  /** What `removeOnExit` asked for, until the object has a name to remove. */
+  #removeOnExit: RemoveOnExit = false;
+  #exitRemoval: ExitRemoval | undefined;
 
   private constructor(
     name: string,
@@ -217,6 +238,7 @@ export class PosixShm implements Disposable {
     const exclusiveOption = opts.exclusive;
     const reserve = optionalBoolean(opts.reserve, 'options.reserve', true);
     const publish = optionalBoolean(opts.publish, 'options.publish', true);
+    const removeOnExit = validateRemoveOnExit(opts.removeOnExit);
     const exclusive = optionalBoolean(exclusiveOption, 'options.exclusive', generated || !publish);
     if (!exclusive && (generated || !publish)) {
       throw invalidArgValue(
@@ -237,6 +259,7 @@ export class PosixShm implements Disposable {
         shm.close(); // it has no name: closing it removes it
         throw error;
       }
+      shm.#removeOnExit = removeOnExit; // registered when publish() names it
       return shm;
     }
     // A generated name is taken only if another process generated the same
@@ -262,6 +285,7 @@ export class PosixShm implements Disposable {
         if (opened.created) PosixShm.#unlinkQuietly(target);
         throw error;
       }
+      if (opened.created) shm.#registerExitRemoval(removeOnExit);
       return shm;
     }
   }
@@ -283,6 +307,28 @@ export class PosixShm implements Disposable {
     }
     native.posixShmPublish(handle);
     this.#published = true;
+    this.#registerExitRemoval(this.#removeOnExit);
+  }
+
+  /** Registers the removal `removeOnExit` asked for, once the object has its name. */
+  #registerExitRemoval(when: RemoveOnExit): void {
+    if (when === false) return;
+    const name = this.#name;
+    // The identity of the object is its descriptor's: whatever holds the
+    // name at exit is removed only if it is still this object.
+    const stillOurs = sameFileCheck(`${SHM_DIRECTORY}${name}`, this.#fd);
+    this.#exitRemoval = registerExitRemoval(
+      `POSIX shared memory object '${name}'`,
+      () => {
+        if (!stillOurs()) return;
+        try {
+          native.posixShmUnlink(name);
+        } catch (error) {
+          if (!isSystemError(error) || error.code !== 'ENOENT') throw error;
+        }
+      },
+      when,
+    );
   }
 
   /** False for an object created with `publish: false` until {@link PosixShm.publish}. */
@@ -403,7 +449,6 @@ export class PosixShm implements Disposable {
    * semaphores (`sem.*` files) are not shared memory objects and are left out.
    */
   static list(): PosixShmInfo[] {
-    const owners = userNames();
     const result: PosixShmInfo[] = [];
     for (const entry of readdirSync(SHM_DIRECTORY, { withFileTypes: true })) {
       if (!entry.isFile() || entry.name.startsWith('sem.')) continue;
@@ -419,7 +464,7 @@ export class PosixShm implements Disposable {
         mode: st.mode & 0o7777,
         uid: st.uid,
         gid: st.gid,
-        owner: owners.get(st.uid),
+        owner: ownerName(st.uid),
       });
     }
     return result.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -558,6 +603,8 @@ export class PosixShm implements Disposable {
       );
     }
     native.posixShmUnlink(this.#name);
+    this.#exitRemoval?.cancel();
+    this.#exitRemoval = undefined;
   }
 
   /** close(). Does not unlink: the library never deletes what you did not ask it to. */
@@ -570,15 +617,11 @@ export class PosixShm implements Disposable {
   }
 }
 
-function userNames(): Map<number, string> {
-  const names = new Map<number, string>();
+/** The owner's name; undefined when the uid has none or the lookup fails. */
+function ownerName(uid: number): string | undefined {
   try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const [user, , uid] = line.split(':');
-      if (user && uid !== undefined && !names.has(Number(uid))) names.set(Number(uid), user);
-    }
+    return userName(uid);
   } catch {
-    // No passwd file (minimal containers): owners stay numeric.
+    return undefined; // a directory service that is down must not fail a listing
   }
-  return names;
 }

@@ -8,6 +8,8 @@
 import { EventEmitter } from 'node:events';
 import { closeSync, lstatSync, unlinkSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
+import type { RemoveOnExit } from '@shmkit/core';
 import {
   abortError,
   closedError,
@@ -18,11 +20,14 @@ import {
   native,
   onAbort,
   optionalBoolean,
+  registerExitRemoval,
+  sameFileCheck,
   setLongTimeout,
   validateAbortSignal,
   validateInteger,
   validateMode,
   validateOptions,
+  validateRemoveOnExit,
   validateString,
   validateTimeout,
   type CodedError,
@@ -38,6 +43,16 @@ export interface FifoCreateOptions {
    * EEXIST. Anything that is not a FIFO still fails with EEXIST. Default false.
    */
   reuse?: boolean;
+  /**
+   * Unlink the FIFO when this process ends, if this call created it (one
+   * that `reuse` accepted is never touched). `true`: at exit (normal end,
+   * `process.exit()`, uncaught exception). `'signals'`: also on SIGINT,
+   * SIGTERM and SIGHUP, which are then re-raised. No signal handler is
+   * installed unless `'signals'` is asked for. A relative path is resolved
+   * now, so a later `process.chdir()` does not change what is removed.
+   * Default false. See `RemoveOnExit` in @shmkit/core.
+   */
+  removeOnExit?: RemoveOnExit;
 }
 
 /** Options for {@link Fifo.openReader}. */
@@ -147,7 +162,20 @@ export class Fifo {
     const opts = validateOptions(options);
     const mode = opts.mode === undefined ? 0o600 : validateMode(opts.mode, 'options.mode');
     const reuse = optionalBoolean(opts.reuse, 'options.reuse', false);
-    return native.fifoCreate(p, mode, reuse);
+    const removeOnExit = validateRemoveOnExit(opts.removeOnExit);
+    const created = native.fifoCreate(p, mode, reuse);
+    if (created && removeOnExit !== false) {
+      const absolute = resolvePath(p);
+      const stillOurs = sameFileCheck(absolute);
+      registerExitRemoval(
+        `FIFO '${absolute}'`,
+        () => {
+          if (stillOurs()) unlinkSync(absolute);
+        },
+        removeOnExit,
+      );
+    }
+    return created;
   }
 
   /**

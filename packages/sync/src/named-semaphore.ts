@@ -1,14 +1,19 @@
+import type { RemoveOnExit } from '@shmkit/core';
 import {
   closedError,
   invalidArgValue,
+  isSystemError,
   native,
   optionalBoolean,
+  registerExitRemoval,
+  sameFileCheck,
   validateInteger,
   validateMode,
   validateOptions,
+  validateRemoveOnExit,
   validateString,
 } from '@shmkit/core/internal';
-import type { SemHandle } from '@shmkit/core/internal';
+import type { ExitRemoval, SemHandle } from '@shmkit/core/internal';
 import { semWait, semWaitAsync } from './semaphore-wait';
 import type { SemaphoreWaitAsyncOptions, SemaphoreWaitOptions } from './semaphore-wait';
 
@@ -20,6 +25,15 @@ export interface NamedSemaphoreCreateOptions {
   mode?: number;
   /** Fail with EEXIST if the name is taken (O_EXCL). Default false. */
   exclusive?: boolean;
+  /**
+   * Unlink the name when this process ends, if this call created the
+   * semaphore (an existing one is never touched). `true`: at exit (normal
+   * end, `process.exit()`, uncaught exception). `'signals'`: also on
+   * SIGINT, SIGTERM and SIGHUP, which are then re-raised. No signal handler
+   * is installed unless `'signals'` is asked for. Default false. See
+   * `RemoveOnExit` in @shmkit/core.
+   */
+  removeOnExit?: RemoveOnExit;
 }
 
 /**
@@ -59,6 +73,26 @@ function validateSemName(name: unknown): string {
 }
 
 /**
+ * The removal `removeOnExit` registers for a semaphore this process just
+ * created: sem_unlink, unless /dev/shm/sem.NAME is by then another file.
+ */
+function exitRemoval(name: string, when: RemoveOnExit): ExitRemoval {
+  const stillOurs = sameFileCheck(`/dev/shm/sem.${name.slice(1)}`);
+  return registerExitRemoval(
+    `named semaphore '${name}'`,
+    () => {
+      if (!stillOurs()) return;
+      try {
+        native.semUnlink(name);
+      } catch (error) {
+        if (!isSystemError(error) || error.code !== 'ENOENT') throw error;
+      }
+    },
+    when,
+  );
+}
+
+/**
  * A POSIX named semaphore (`sem_open`), shared by every process that opens
  * the same name, C programs included: `NamedSemaphore.create('/jobs')` and
  * C's `sem_open("/jobs", O_CREAT, 0600, 0)` are the same semaphore, visible
@@ -83,6 +117,7 @@ function validateSemName(name: unknown): string {
 export class NamedSemaphore implements Disposable {
   #handle: SemHandle | undefined;
   readonly #name: string;
+  #exitRemoval: ExitRemoval | undefined;
 
   private constructor(handle: SemHandle, name: string) {
     this.#handle = handle;
@@ -105,7 +140,27 @@ export class NamedSemaphore implements Disposable {
       o.value === undefined ? 0 : validateInteger(o.value, 'options.value', 0, 2 ** 31 - 1);
     const mode = o.mode === undefined ? 0o600 : validateMode(o.mode, 'options.mode');
     const exclusive = optionalBoolean(o.exclusive, 'options.exclusive', false);
-    return new NamedSemaphore(native.semOpen(name, true, exclusive, mode, value), name);
+    const removeOnExit = validateRemoveOnExit(o.removeOnExit);
+    if (removeOnExit === false) {
+      return new NamedSemaphore(native.semOpen(name, true, exclusive, mode, value), name);
+    }
+    // Only what this call creates may be removed, and O_CREAT alone does
+    // not say whether it created: try O_EXCL first, then open.
+    for (;;) {
+      try {
+        const sem = new NamedSemaphore(native.semOpen(name, true, true, mode, value), name);
+        sem.#exitRemoval = exitRemoval(name, removeOnExit);
+        return sem;
+      } catch (error) {
+        if (exclusive || !isSystemError(error) || error.code !== 'EEXIST') throw error;
+      }
+      try {
+        return new NamedSemaphore(native.semOpen(name, false, false, 0, 0), name);
+      } catch (error) {
+        // Unlinked between the two calls: create it again.
+        if (!isSystemError(error) || error.code !== 'ENOENT') throw error;
+      }
+    }
   }
 
   /**
@@ -183,6 +238,8 @@ export class NamedSemaphore implements Disposable {
   /** Removes this semaphore's name; see {@link NamedSemaphore.unlink | the static form}. */
   unlink(): void {
     native.semUnlink(this.#name);
+    this.#exitRemoval?.cancel();
+    this.#exitRemoval = undefined;
   }
 
   /**

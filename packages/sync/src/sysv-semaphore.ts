@@ -1,10 +1,15 @@
+import type { RemoveOnExit } from '@shmkit/core';
 import {
   invalidArgType,
   invalidArgValue,
+  isSystemError,
   native,
   optionalBoolean,
+  registerExitRemoval,
   validateInteger,
   validateOptions,
+  validateRemoveOnExit,
+  type ExitRemoval,
 } from '@shmkit/core/internal';
 import { parseWaitOptions, remaining, tryThenWait, type AsyncWaitOptions } from './wait';
 
@@ -51,6 +56,15 @@ export interface SysvSemaphoreCreateOptions {
   mode?: number;
   /** Fail with EEXIST if a set exists under `key` (IPC_EXCL). Default false. */
   exclusive?: boolean;
+  /**
+   * Remove the set (IPC_RMID) when this process ends, if this call created
+   * it (an existing set is never touched). `true`: at exit (normal end,
+   * `process.exit()`, uncaught exception). `'signals'`: also on SIGINT,
+   * SIGTERM and SIGHUP, which are then re-raised. No signal handler is
+   * installed unless `'signals'` is asked for. Default false. See
+   * `RemoveOnExit` in @shmkit/core.
+   */
+  removeOnExit?: RemoveOnExit;
 }
 
 /** Options of {@link SysvSemaphoreSet.open}. */
@@ -109,6 +123,28 @@ export interface SysvSemaphorePermissions {
   mode?: number;
 }
 
+function isGone(error: unknown): boolean {
+  return isSystemError(error) && (error.code === 'EINVAL' || error.code === 'EIDRM');
+}
+
+/**
+ * The removal `removeOnExit` registers: IPC_RMID of set `id`, unless it is
+ * gone or now has another key (sets record no creator pid to check).
+ */
+function removeSetIfOurs(id: number, key: number): void {
+  try {
+    if (native.sysvSemStat(id).key !== key) return;
+  } catch (error) {
+    if (isGone(error)) return;
+    // EACCES: a mode without owner read; IPC_RMID needs no read permission.
+  }
+  try {
+    native.sysvSemRemove(id);
+  } catch (error) {
+    if (!isGone(error)) throw error;
+  }
+}
+
 function validateKey(key: unknown, name: string, min: number): number {
   return validateInteger(key, name, min, 0xffff_ffff);
 }
@@ -144,6 +180,7 @@ export class SysvSemaphoreSet {
 
   readonly #id: number;
   readonly #count: number;
+  #exitRemoval: ExitRemoval | undefined;
 
   private constructor(id: number, count: number) {
     this.#id = id;
@@ -163,9 +200,35 @@ export class SysvSemaphoreSet {
     const mode =
       options.mode === undefined ? 0o600 : validateInteger(options.mode, 'options.mode', 0, 0o777);
     const exclusive = optionalBoolean(options.exclusive, 'options.exclusive', false);
-    const id = native.sysvSemGet(key, count, true, exclusive, mode);
-    // An existing set keeps its own size, which may exceed `count`.
-    return new SysvSemaphoreSet(id, native.sysvSemStat(id).count);
+    const removeOnExit = validateRemoveOnExit(options.removeOnExit);
+    if (removeOnExit === false) {
+      const id = native.sysvSemGet(key, count, true, exclusive, mode);
+      // An existing set keeps its own size, which may exceed `count`.
+      return new SysvSemaphoreSet(id, native.sysvSemStat(id).count);
+    }
+    // Only what this call creates may be removed, and IPC_CREAT alone does
+    // not say whether it created: try IPC_EXCL first, then open.
+    for (;;) {
+      try {
+        const id = native.sysvSemGet(key, count, true, true, mode);
+        const set = new SysvSemaphoreSet(id, count);
+        set.#exitRemoval = registerExitRemoval(
+          `System V semaphore set id ${id}`,
+          () => removeSetIfOurs(id, key),
+          removeOnExit,
+        );
+        return set;
+      } catch (error) {
+        if (exclusive || !isSystemError(error) || error.code !== 'EEXIST') throw error;
+      }
+      try {
+        const id = native.sysvSemGet(key, 0, false, false, 0);
+        return new SysvSemaphoreSet(id, native.sysvSemStat(id).count);
+      } catch (error) {
+        // Removed between the two calls: create it again.
+        if (!isSystemError(error) || error.code !== 'ENOENT') throw error;
+      }
+    }
   }
 
   /**
@@ -418,6 +481,8 @@ export class SysvSemaphoreSet {
    */
   remove(): void {
     native.sysvSemRemove(this.#id);
+    this.#exitRemoval?.cancel();
+    this.#exitRemoval = undefined;
   }
 
   get [Symbol.toStringTag](): string {

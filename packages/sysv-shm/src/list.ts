@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { codedError } from '@shmkit/core/internal';
+import { codedError, ownerLabel } from '@shmkit/core/internal';
 
 /**
  * One row of `ipcs -m`, and more: what /proc/sysvipc/shm says about a
@@ -22,7 +22,10 @@ export interface SegmentInfo {
   nattch: number;
   /** Owner user id. */
   uid: number;
-  /** Owner user name from /etc/passwd, or the uid as a string (as `ipcs` prints it). */
+  /**
+   * Owner user name (`getpwuid_r`, so directory-service users resolve too),
+   * or the uid as a string when it has none (as `ipcs` prints it).
+   */
   owner: string;
   /** Owner group id. */
   gid: number;
@@ -79,23 +82,6 @@ function readProc(path: string): string {
   }
 }
 
-let users: Map<number, string> | undefined;
-
-function userName(uid: number): string {
-  if (users === undefined) {
-    users = new Map();
-    try {
-      for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-        const [name, , id] = line.split(':');
-        if (name && id !== undefined && !users.has(Number(id))) users.set(Number(id), name);
-      }
-    } catch {
-      // No passwd file (minimal containers): show numbers, as ipcs does.
-    }
-  }
-  return users.get(uid) ?? String(uid);
-}
-
 function time(seconds: number): Date | null {
   return seconds === 0 ? null : new Date(seconds * 1000);
 }
@@ -142,7 +128,7 @@ export function parseSysvipcShm(text: string): SegmentInfo[] {
       size: num(at.size),
       nattch: num(at.nattch),
       uid,
-      owner: userName(uid),
+      owner: ownerLabel(uid),
       gid: num(at.gid),
       cuid: num(at.cuid),
       cgid: num(at.cgid),

@@ -1,13 +1,16 @@
-import type { Mapping } from '@shmkit/core';
+import type { Mapping, RemoveOnExit } from '@shmkit/core';
 import {
   adoptMapping,
   invalidArgValue,
   isSystemError,
   native,
   optionalBoolean,
+  registerExitRemoval,
   validateInteger,
   validateOptions,
+  validateRemoveOnExit,
   validateSize,
+  type ExitRemoval,
 } from '@shmkit/core/internal';
 import { formatKey, IPC_PRIVATE, validateKey } from './key';
 
@@ -48,6 +51,15 @@ export interface CreateOptions {
    * (ERR_INCOMPATIBLE_OPTION_PAIR). Default false.
    */
   noReserve?: boolean;
+  /**
+   * Remove the segment (IPC_RMID) when this process ends, if this call
+   * created it (an existing segment is never touched). `true`: at exit
+   * (normal end, `process.exit()`, uncaught exception). `'signals'`: also on
+   * SIGINT, SIGTERM and SIGHUP, which are then re-raised. No signal handler
+   * is installed unless `'signals'` is asked for. Default false. See
+   * `RemoveOnExit` in @shmkit/core.
+   */
+  removeOnExit?: RemoveOnExit;
 }
 
 /** Options for {@link SysvSegment.open}. */
@@ -140,6 +152,26 @@ function isRemovedError(error: unknown): boolean {
 }
 
 /**
+ * The removal `removeOnExit` registers: IPC_RMID of segment `id`, unless it
+ * is gone or is no longer the one this process created (ids are reused only
+ * after the kernel's sequence number wraps, but the creator pid is checked
+ * anyway).
+ */
+function removeIfOurs(id: number): void {
+  try {
+    if (native.sysvShmStat(id).cpid !== process.pid) return;
+  } catch (error) {
+    if (isRemovedError(error)) return;
+    // EACCES: a mode without owner read; IPC_RMID needs no read permission.
+  }
+  try {
+    native.sysvShmRemove(id);
+  } catch (error) {
+    if (!isRemovedError(error)) throw error;
+  }
+}
+
+/**
  * A System V shared memory segment (shmget and shmctl), identified by its
  * id. Attach it to get zero-copy memory shared with every process that
  * attaches the same segment, C programs included.
@@ -164,6 +196,7 @@ export class SysvSegment implements Disposable {
   #key: number | undefined;
   #size: number | undefined;
   #removedByUs = false;
+  #exitRemoval: ExitRemoval | undefined;
 
   private constructor(
     id: number,
@@ -199,6 +232,7 @@ export class SysvSegment implements Disposable {
     const exclusive = optionalBoolean(o.exclusive, 'options.exclusive', false);
     const hugePages = optionalBoolean(o.hugePages, 'options.hugePages', false);
     const noReserve = optionalBoolean(o.noReserve, 'options.noReserve', false);
+    const removeOnExit = validateRemoveOnExit(o.removeOnExit);
     // Without IPC_EXCL the kernel does not say whether it made the segment.
     // Trying exclusively first does, so `created` (and dispose) can be exact.
     for (;;) {
@@ -210,7 +244,13 @@ export class SysvSegment implements Disposable {
           hugePages,
           noReserve,
         });
-        return new SysvSegment(id, key, size, true);
+        const segment = new SysvSegment(id, key, size, true);
+        segment.#exitRemoval = registerExitRemoval(
+          `System V segment id ${id}`,
+          () => removeIfOurs(id),
+          removeOnExit,
+        );
+        return segment;
       } catch (error) {
         if (exclusive || !isSystemError(error) || error.code !== 'EEXIST') throw error;
       }
@@ -352,6 +392,8 @@ export class SysvSegment implements Disposable {
   remove(): void {
     native.sysvShmRemove(this.id);
     this.#removedByUs = true;
+    this.#exitRemoval?.cancel();
+    this.#exitRemoval = undefined;
   }
 
   /**

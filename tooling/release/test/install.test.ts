@@ -31,6 +31,7 @@ describe('release tarballs', () => {
       'mlock',
       'sync',
       'channel',
+      'cli',
       `core-${triple}`,
     ]) {
       expect(existsSync(tarball(dir, `@shmkit/${name}`))).toBe(true);
@@ -162,6 +163,71 @@ describe('release tarballs', () => {
         rmSync(`/dev/shm${name}`, { force: true });
       }
     });
+  });
+});
+
+/**
+ * Runs a command without blocking this worker's event loop (an npm install
+ * can take a minute under load, longer than vitest waits for its worker).
+ */
+function shAsync(cmd: string, args: string[], cwd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd,
+      env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(stdout)
+        : reject(new Error(`${cmd} ${args.join(' ')} failed (${code}):\n${stdout}\n${stderr}`)),
+    );
+  });
+}
+
+describe('the shmkit command from its tarball', () => {
+  let project: string;
+  beforeAll(async () => {
+    const dir = releaseTarballs();
+    project = mkdtempSync(join(tmpdir(), 'shmkit-consumer-cli-'));
+    cleanup.push(project);
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }),
+    );
+    // What `npx @shmkit/cli` installs: the CLI and the libraries it uses.
+    const tarballs = ['core-' + triple, 'core', 'posix-shm', 'sysv-shm', 'sync', 'cli'].map(
+      (name) => tarball(dir, `@shmkit/${name}`),
+    );
+    await shAsync(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs],
+      project,
+    );
+  }, 300_000);
+
+  it('runs as `shmkit` from node_modules/.bin and lists what another program made', async () => {
+    const shmkit = (...args: string[]) =>
+      shAsync('npx', ['--no-install', 'shmkit', ...args], project);
+    expect((await shmkit('--version')).trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const name = `/shmkit-release-cli-${process.pid}`;
+    writeFileSync(`/dev/shm${name}`, Buffer.alloc(4096));
+    try {
+      const json = JSON.parse(await shmkit('ls', '--json', '--type', 'posix-shm')) as {
+        schema: number;
+        objects: Array<{ name: string; size: number }>;
+      };
+      expect(json.schema).toBe(1);
+      expect(json.objects.find((o) => o.name === name)?.size).toBe(4096);
+      expect(await shmkit('rm', name)).toBe(`removed posix-shm ${name}\n`);
+      expect(existsSync(`/dev/shm${name}`)).toBe(false);
+    } finally {
+      rmSync(`/dev/shm${name}`, { force: true });
+    }
   });
 });
 

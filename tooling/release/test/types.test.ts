@@ -208,7 +208,7 @@ describe('arethetypeswrong', () => {
       expect({ name, problems: report.problems ?? {} }).toEqual({ name, problems: {} });
       expect({ name, status: result.status }).toEqual({ name, status: 0 });
       // The platform packages hold only the binary; every library (the six
-      // above and any package added since) has types.
+      // above and any added since, such as @shmkit/cli) has types.
       if (libraries(tarballs).includes(name)) {
         expect(report.analysis.types).toEqual({ kind: 'included' });
         expect(Object.keys(report.analysis.entrypoints ?? {})).toContain('.');

@@ -2,7 +2,8 @@
 //! neither blocks nor follows a planted symlink); Node's own non-blocking
 //! I/O reads and writes them.
 
-use super::error::{ShmkitError, Subject};
+use super::error::{ShmkitError, Subject, SyscallError};
+use super::hints;
 use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Value};
 use crate::os::fifo::{self, End};
 use crate::os::file::OpenError;
@@ -22,7 +23,8 @@ fn create(env: Env, call: &CallInfo) -> JsResult<Value> {
     let mode = call.arg(1, "mode")?.integer(0, 0o7777)? as u32;
     let reuse = call.arg(2, "reuse")?.boolean()?;
     let c_path = fifo::c_path(&path).map_err(|e| Error::sys(e, Subject::Path(path.clone())))?;
-    let created = fifo::create(&c_path, mode, reuse).map_err(|e| Error::sys(e, Subject::Path(path)))?;
+    let created = fifo::create(&c_path, mode, reuse)
+        .map_err(|e| Error::from(hints::on_exists(SyscallError::from(e).with(Subject::Path(path.clone())), hints::Kind::Fifo, &path)))?;
     env.boolean(created)
 }
 

@@ -6,6 +6,7 @@ mod codes;
 mod error;
 mod extent;
 mod fifo;
+mod hints;
 mod mapping;
 mod mapping_copy;
 mod mlock;
@@ -17,6 +18,7 @@ mod sem;
 mod sync;
 mod sysv;
 mod sysv_sem;
+mod users;
 pub mod wait;
 
 // Used by the area modules that create mappings (sysv, posix_shm, mmap) and
@@ -46,5 +48,6 @@ pub fn register(exports: &Exports) -> JsResult<()> {
     fifo::register(exports)?;
     mqueue::register(exports)?;
     msg::register(exports)?;
+    users::register(exports)?;
     Ok(())
 }

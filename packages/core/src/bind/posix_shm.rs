@@ -6,7 +6,7 @@
 
 use super::error::{Code, ShmkitError, Subject, SyscallError};
 use crate::os::mman::FileMapError;
-use super::{check_page_offset, expose, file_map_error, not_regular, FdMapOptions};
+use super::{check_page_offset, expose, file_map_error, hints, not_regular, FdMapOptions};
 use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
 use crate::os::file::{self, OpenError};
 use crate::os::map_registry::{self, ObjectId};
@@ -104,7 +104,7 @@ fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
             if e.errno() == libc::EINVAL || e.errno() == libc::ENOENT && create {
                 err = err.hint("POSIX shared memory needs /dev/shm mounted as tmpfs");
             }
-            Error::from(err)
+            Error::from(hints::on_exists(err, hints::Kind::PosixShm, &name))
         }
         OpenError::WrongType(kind) => not_regular(&format!("{}{name}", posix_shm::SHM_DIR), kind),
     })?;

@@ -2,7 +2,8 @@
 //! semaphores (`sem_open`). Waits, sync and async, go through the wait
 //! engine, which speaks glibc's protocol on the semaphore's words itself.
 
-use super::error::{Code, ShmkitError, Subject};
+use super::error::{Code, ShmkitError, Subject, SyscallError};
+use super::hints;
 use super::wait::{self, Resolve};
 use super::{Region, RegionHandle, RegionPin};
 use crate::engine::{blocking, Op, Outcome};
@@ -170,7 +171,10 @@ fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
 fn named_open_error(error: OpenSemError, name: &str) -> Error {
     let file = format!("/dev/shm/sem.{}", name.trim_start_matches('/'));
     match error {
-        OpenSemError::Sys(e) => Error::sys(e, Subject::Name(name.to_string())),
+        OpenSemError::Sys(e) => {
+            let failure = SyscallError::from(e).with(Subject::Name(name.to_string()));
+            Error::from(hints::on_exists(failure, hints::Kind::PosixSem, name))
+        }
         OpenSemError::WrongType(kind) => Error::coded(
             Code::NotRegularFile,
             format!("the named semaphore '{name}' is {} ({file}), not a regular file holding a sem_t", kind.described()),

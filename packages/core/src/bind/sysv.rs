@@ -3,7 +3,7 @@
 //! made by another process or by `ipcmk` is used the same way as our own.
 
 use super::error::{ShmkitError, Subject, SyscallError};
-use super::{expose, MappingInit};
+use super::{expose, hints, MappingInit};
 use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Value};
 use crate::os::{self, sysv};
 use std::ffi::CString;
@@ -79,6 +79,7 @@ fn get(env: Env, call: &CallInfo) -> JsResult<Value> {
                 "the size must be within the system's limits (see limits().shmmax), and a segment that already has this key must be at least {size} bytes"
             )),
             "EINVAL" => Some(format!("the segment with this key is smaller than the {size} bytes asked for")),
+            "EEXIST" => Some(hints::name_taken(hints::Kind::SysvShm, &hints::key_target(key))),
             "ENOSPC" => Some("the system limit on segments (shmmni) or on shared pages (shmall) is reached".to_string()),
             "ENOMEM" => Some("the segment would be larger than the memory available".to_string()),
             _ => None,

@@ -41,7 +41,11 @@ fn sysv_get(env: Env, call: &CallInfo) -> JsResult<Value> {
         }
     }
     // key_t is a C int: keys above 2^31 are the same bits read as negative.
-    let id = sysv::get(key as i32, count, flags).map_err(|e| Error::sys(e, Subject::Key(key)))?;
+    let id = sysv::get(key as i32, count, flags)
+        .map_err(|e| {
+            let failure = super::error::SyscallError::from(e).with(Subject::Key(key));
+            Error::from(super::hints::on_exists(failure, super::hints::Kind::SysvSem, &super::hints::key_target(key)))
+        })?;
     env.int32(id)
 }
 

@@ -12,6 +12,7 @@ import type { SemNative } from './sem';
 import type { SyncNative } from './sync';
 import type { SysvNative } from './sysv';
 import type { SysvSemNative } from './sysv-sem';
+import type { UsersNative } from './users';
 import type { WaitNative } from './wait';
 
 export type * from './core';
@@ -26,6 +27,7 @@ export type * from './sem';
 export type * from './sync';
 export type * from './sysv';
 export type * from './sysv-sem';
+export type * from './users';
 export type * from './wait';
 
 /** Every function the addon exports. */
@@ -42,4 +44,5 @@ export interface NativeBinding
     WaitNative,
     FifoNative,
     MqNative,
-    MsgNative {}
+    MsgNative,
+    UsersNative {}

@@ -22,6 +22,7 @@ pub mod sem;
 mod sem_words;
 pub mod sysv;
 pub mod sysv_sem;
+pub mod users;
 
 use std::fmt;
 
