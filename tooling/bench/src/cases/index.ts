@@ -10,12 +10,16 @@ import { syncBulkCases, syncBulkPeers } from './sync-bulk.js';
 import { syncCallCases } from './sync-call.js';
 import { syncContentionCases, syncContentionPeers } from './sync-contention.js';
 import { syncLatencyCases, syncLatencyPeers } from './sync-latency.js';
+import { waitPendingCases, waitPendingPeers } from './wait-pending.js';
+import { waitRttCases, waitRttPeers } from './wait-rtt.js';
 
 export const cases: BenchCase[] = [
   ...callCases,
   ...syncCallCases,
   ...latencyCases,
   ...syncLatencyCases,
+  ...waitRttCases,
+  ...waitPendingCases,
   ...bulkCases,
   ...syncBulkCases,
   ...mappingCases,
@@ -28,4 +32,6 @@ export const peers: Record<string, (args: unknown) => Promise<void>> = {
   ...syncLatencyPeers,
   ...syncBulkPeers,
   ...syncContentionPeers,
+  ...waitRttPeers,
+  ...waitPendingPeers,
 };
