@@ -73,16 +73,17 @@ export function waitNotes(rows: Map<string, Row>, targets: TargetResult[]): stri
           : '') +
         `A sync wait is one \`futex\` system call that sleeps. An async wait on io_uring (profile: ${PROFILED_AT}) ` +
         'is one `io_uring_enter` to submit it, then the event loop sleeps in `epoll_wait` (1.8 calls per wait); the ' +
-        "waker's `FUTEX_WAKE` makes io_uring queue task work on the waiting thread, which the kernel delivers like a " +
-        'signal: the waker pays for a signal-style wake-up (`task_work_add`, 7% of all samples, against a plain futex ' +
-        "wake's few), and the sleeping `epoll_wait` is interrupted (`get_signal`, 4%; under strace one in four returned " +
-        'EINTR and was called again) before the completion is even posted; then libuv runs the ring callback, the ' +
+        "waker's `FUTEX_WAKE` makes io_uring queue task work on the waiting thread (for the waker about what a plain " +
+        'futex wake costs: 1.6 µs of CPU per `FUTEX_WAKE` against 1.35 µs in the sync ping-pong), which reaches the ' +
+        'sleeping `epoll_wait` like a signal (`get_signal`, 4% of the samples; under strace one in four of those ' +
+        'calls returned EINTR and was made again) before the completion is even posted; then libuv runs the ring callback, the ' +
         'engine reaps, settles the promise in a callback scope and the continuation runs as a microtask (the whole ' +
         'loop callback, microtasks included, is 37% of the samples). On futex_waitv the wake goes to a helper thread ' +
-        'first, which hands it to the loop through a libuv async handle: two thread wake-ups instead of one. Worth ' +
-        'trying: `IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER` (the ring has one submitter, its JS ' +
-        'thread): the wake then only marks the ring readable, without interrupting anything, and the loop callback ' +
-        'runs the task work with its `io_uring_enter(GETEVENTS)`.',
+        'first, which hands it to the loop through a libuv async handle: two thread wake-ups instead of one. ' +
+        "Beyond the kernel, the async side's extra user time is spread over Node's promise, microtask and callback-" +
+        'scope machinery and libuv (no single hot spot; the Node-API glue of the engine is under 1 µs per wait). ' +
+        'Tried and dropped: `IORING_SETUP_DEFER_TASKRUN` (the ping-pong hangs: deferred task work does not wake an ' +
+        '`epoll_wait` on the ring) and `IORING_SETUP_COOP_TASKRUN` (no difference that this machine could resolve).',
     );
   }
 
