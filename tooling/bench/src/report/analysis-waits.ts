@@ -73,8 +73,7 @@ export function waitNotes(rows: Map<string, Row>, targets: TargetResult[]): stri
           : '') +
         `A sync wait is one \`futex\` system call that sleeps. An async wait on io_uring (profile: ${PROFILED_AT}) ` +
         'is one `io_uring_enter` to submit it, then the event loop sleeps in `epoll_wait` (1.8 calls per wait); the ' +
-        "waker's `FUTEX_WAKE` makes io_uring queue task work on the waiting thread (for the waker about what a plain " +
-        'futex wake costs: 1.6 µs of CPU per `FUTEX_WAKE` against 1.35 µs in the sync ping-pong), which reaches the ' +
+        "waker's `FUTEX_WAKE` makes io_uring queue task work on the waiting thread, which reaches the " +
         'sleeping `epoll_wait` like a signal (`get_signal`, 4% of the samples; under strace one in four of those ' +
         'calls returned EINTR and was made again) before the completion is even posted; then libuv runs the ring callback, the ' +
         'engine reaps, settles the promise in a callback scope and the continuation runs as a microtask (the whole ' +
