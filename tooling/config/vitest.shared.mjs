@@ -1,8 +1,25 @@
 // Shared vitest settings for every shmkit package.
 // `forks` runs each test file in its own child process, so a crash in native
 // code fails one file instead of the whole run.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * With SHMKIT_TEST_RESULTS=<dir> (CI sets it), each suite also leaves a JSON
+ * report there, which tooling/scripts/test-summary.mjs counts for CI's
+ * closing line.
+ */
+function reportSettings() {
+  const dir = process.env.SHMKIT_TEST_RESULTS;
+  if (!dir) return {};
+  const { name } = JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8'));
+  return {
+    reporters: ['default', 'json'],
+    outputFile: { json: join(dir, `vitest-${name.replace(/\//g, '__')}.json`) },
+  };
+}
 
 export function shmkitVitestConfig(overrides = {}) {
   return defineConfig({
@@ -18,6 +35,7 @@ export function shmkitVitestConfig(overrides = {}) {
       // Workspace packages are imported from their built CommonJS: let Node
       // load it, or vite-node transforms it as source and loses its exports.
       server: { deps: { external: [/\/packages\/[^/]+\/dist\//] } },
+      ...reportSettings(),
       ...overrides,
     },
   });

@@ -11,7 +11,7 @@
 //        node tooling/scripts/cargo.mjs --napi <napi build args...>
 // SHMKIT_CARGO_SOURCE=crates-io|debian skips the probe (optional).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -101,6 +101,35 @@ export function cargoSourceArgs() {
   return ['--config', debianConfigFile()];
 }
 
+/**
+ * cargo test, its output shown as usual and also kept, with the exit
+ * status, in SHMKIT_TEST_RESULTS for CI's closing line (test-summary.mjs).
+ */
+function testWithReport(command) {
+  // Through a shell so both streams keep their order in one capture.
+  const result = spawnSync(
+    'bash',
+    ['-o', 'pipefail', '-c', '"$@" 2>&1 | tee /dev/stderr', 'cargo', ...command],
+    {
+      cwd: coreDir,
+      stdio: ['inherit', 'pipe', 'inherit'],
+      encoding: 'utf8',
+      maxBuffer: 256 << 20,
+    },
+  );
+  const status = result.status ?? 1;
+  const pkg = JSON.parse(readFileSync(join(coreDir, 'package.json'), 'utf8'));
+  const report = join(
+    process.env.SHMKIT_TEST_RESULTS,
+    `cargo-${pkg.name.replace(/\//g, '__')}.json`,
+  );
+  writeFileSync(
+    report,
+    JSON.stringify({ status, signal: result.signal, output: result.stdout ?? '' }),
+  );
+  return status;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const config = cargoSourceArgs();
@@ -115,6 +144,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       '--locked',
       ...config,
     ]);
+  } else if (args[0] === 'test' && process.env.SHMKIT_TEST_RESULTS) {
+    status = testWithReport(['cargo', ...args, '--manifest-path', manifest, '--locked', ...config]);
   } else {
     status = run('cargo', [...args, '--manifest-path', manifest, '--locked', ...config]);
   }

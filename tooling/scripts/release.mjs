@@ -51,7 +51,12 @@ function platformPackages() {
   }));
 }
 
-sh('pnpm', ['turbo', 'run', 'build', '--filter=./packages/*']);
+sh(process.execPath, [
+  join(root, 'tooling/scripts/turbo.mjs'),
+  'run',
+  'build',
+  '--filter=./packages/*',
+]);
 rmSync(join(coreDir, 'npm'), { recursive: true, force: true });
 sh(napi, ['create-npm-dirs'], coreDir);
 

@@ -69,9 +69,58 @@ describe('mmap-file', () => {
     const tooBig = await cli('write', join(dir, 'tiny'), '0.000001', 'more than one byte');
     expect(tooBig.code).toBe(1);
     expect(tooBig.stderr).toContain('does not fit');
-    expect((await cli('write', join(dir, 'x'), 'lots')).code).toBe(1);
     expect((await cli('frobnicate')).code).toBe(2);
     expect((await cli('cat')).stderr).toContain('usage');
+  });
+
+  it('--help, -h and --version print to stdout and exit 0', async () => {
+    for (const flag of ['--help', '-h']) {
+      const help = await cli(flag);
+      expect(help).toMatchObject({ code: 0, stderr: '' });
+      expect(help.stdout).toMatch(/^usage: mmap-file cat <file>/);
+      expect(help.stdout).toContain('mmap-file write <file> <sizeMB> [text]');
+    }
+    const version = await cli('--version');
+    expect(version).toMatchObject({ code: 0, stderr: '' });
+    expect(version.stdout).toMatch(/^mmap-file \d+\.\d+\.\d+\n$/);
+  });
+
+  it('usage mistakes say what is wrong and exit 2, without touching the file', async () => {
+    const file = join(dir, 'never.bin');
+    for (const [args, message] of [
+      [['write', file, 'abc'], "<sizeMB> must be a positive number of MiB. Received 'abc'"],
+      [['write', file, '-3'], "Unknown option '-3'"],
+      [['write', file, '0'], "<sizeMB> must be a positive number of MiB. Received '0'"],
+      [['write', file, ''], "<sizeMB> must be a positive number of MiB. Received ''"],
+      [['write', file], 'write takes <file> <sizeMB> [text]'],
+      [['cat', file, 'extra'], 'cat takes one <file>'],
+      [['--frob'], "Unknown option '--frob'"],
+      [[], 'a command is missing'],
+      [['frobnicate'], "unknown command 'frobnicate'"],
+    ] as const) {
+      const result = await cli(...args);
+      expect({ args, code: result.code }).toEqual({ args, code: 2 });
+      expect(result.stderr).toContain(`mmap-file: ${message}`);
+      expect(result.stderr).toContain('usage: mmap-file');
+      expect(result.stderr).not.toContain('NaN');
+      expect(result.stdout).toBe('');
+    }
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('cat into a pipe whose reader stops early (| head) ends quietly with exit 0', async () => {
+    const file = join(dir, 'big.bin');
+    writeFileSync(file, Buffer.alloc(16 << 20, 'x'));
+    const result = await run('bash', [
+      '-o',
+      'pipefail',
+      '-c',
+      `"$0" "$1" cat "$2" | head -c 10`,
+      process.execPath,
+      main,
+      file,
+    ]);
+    expect(result).toEqual({ code: 0, signal: null, stdout: 'xxxxxxxxxx', stderr: '' });
   });
 
   it('the demo runs by itself and removes what it created', async () => {

@@ -7,6 +7,8 @@ import { PosixShm } from '@shmkit/posix-shm';
 import { AREA_SIZE, readMessage } from './layout';
 import { parseOptions, stopSignal } from './options';
 
+const PROGRAM = 'shmkit-consumer';
+
 async function openShm(name: string, wait: number, signal: AbortSignal): Promise<PosixShm> {
   const deadline = Date.now() + wait;
   for (;;) {
@@ -26,7 +28,7 @@ async function openShm(name: string, wait: number, signal: AbortSignal): Promise
 }
 
 async function main(): Promise<number> {
-  const options = parseOptions(process.argv.slice(2), 'shmkit-consumer');
+  const options = parseOptions(process.argv.slice(2), PROGRAM);
   const { signal, exitCode } = stopSignal();
   const waitSignal = AbortSignal.any([signal, AbortSignal.timeout(options.wait)]);
   const shm = await openShm(options.name, options.wait, signal);
@@ -66,7 +68,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`consumer: ${(error as Error).message}`);
+    // The same prefix as usage errors (options.ts): the command's name.
+    console.error(`${PROGRAM}: ${(error as Error).message}`);
     process.exit(1);
   },
 );

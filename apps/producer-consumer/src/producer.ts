@@ -6,6 +6,8 @@ import { PosixShm } from '@shmkit/posix-shm';
 import { writeMessage } from './layout';
 import { parseOptions, stopSignal } from './options';
 
+const PROGRAM = 'shmkit-producer';
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
@@ -19,7 +21,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  const options = parseOptions(process.argv.slice(2), 'shmkit-producer');
+  const options = parseOptions(process.argv.slice(2), PROGRAM);
   const { signal, exitCode } = stopSignal();
   const size = options.transport.objectSize;
   const shm = PosixShm.create(options.name, { size, mode: 0o600 });
@@ -69,7 +71,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`producer: ${(error as Error).message}`);
+    // The same prefix as usage errors (options.ts): the command's name.
+    console.error(`${PROGRAM}: ${(error as Error).message}`);
     process.exit(1);
   },
 );

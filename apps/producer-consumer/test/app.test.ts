@@ -250,7 +250,9 @@ describe('--sync semaphore', () => {
     ]) {
       const r = await run(process.execPath, [dist('consumer.js'), ...args]);
       expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr).toMatch(/--sync must be one of fifo, semaphore|--fifo does not apply/);
+      expect(r.stderr).toMatch(
+        /^shmkit-consumer: (--sync must be one of fifo, semaphore|--fifo does not apply)/,
+      );
     }
     const { shm, fifo } = names();
     const producer = node('producer.js', ['--name', shm, '--fifo', fifo]);
@@ -259,10 +261,22 @@ describe('--sync semaphore', () => {
     const c = await run(process.execPath, [dist('consumer.js'), ...sem(shm, '--wait', '300')]);
     expect(c.code).toBe(1);
     expect(c.stderr).toContain(
-      `consumer: no semaphore producer: '${shm}' is 4096 bytes, not 8192: is its producer using --sync semaphore?`,
+      // Runtime errors carry the same prefix as usage errors: the command's name.
+      `shmkit-consumer: no semaphore producer: '${shm}' is 4096 bytes, not 8192: is its producer using --sync semaphore?`,
     );
     producer.kill('SIGINT');
     expect((await presult).code).toBe(130);
+    const bad = await run(process.execPath, [dist('producer.js'), '--count', 'many']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^shmkit-producer: --count must be a whole number, got 'many'/);
+  });
+
+  it('--help prints the usage to stdout and exits 0', async () => {
+    for (const program of ['producer.js', 'consumer.js']) {
+      const r = await run(process.execPath, [dist(program), '--help']);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      expect(r.stdout).toMatch(/^usage: shmkit-(producer|consumer) \[options\]/);
+    }
   });
 });
 

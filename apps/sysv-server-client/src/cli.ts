@@ -4,6 +4,9 @@
 //   client [--key K | --ftok PATH [--proj N]] [--timeout SECONDS]
 //   stat <id>
 import { isSystemError } from '@shmkit/sysv-shm';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { client } from './client';
 import { parseSeconds, resolveKey, UsageError } from './options';
@@ -21,7 +24,20 @@ const keyOptions = {
   key: { type: 'string' },
   ftok: { type: 'string' },
   proj: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** `--help` after a command: the usage to stdout, exit 0. */
+function helped(values: { help?: boolean | undefined }): boolean {
+  if (values.help) log(USAGE);
+  return values.help === true;
+}
+
+function version(): string {
+  return (
+    JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
+  ).version;
+}
 
 function log(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -62,10 +78,11 @@ async function main(argv: string[]): Promise<void> {
           timeout: { type: 'string' },
         },
       });
+      if (helped(values)) return;
       const size = values.size === undefined ? undefined : Number(values.size);
       if (size !== undefined && (!Number.isInteger(size) || size < 1))
         throw new UsageError('--size must be a whole number of bytes >= 1');
-      await server({
+      const stopped = await server({
         key: resolveKey(values),
         message: values.message ?? 'Hello',
         size,
@@ -73,6 +90,8 @@ async function main(argv: string[]): Promise<void> {
         timeout: parseSeconds(values.timeout, '--timeout', Infinity),
         log,
       });
+      // Stopped by a signal: the exit code a shell expects (128 + its number).
+      if (stopped !== undefined) process.exitCode = 128 + (os.constants.signals[stopped] ?? 0);
       return;
     }
     case 'client': {
@@ -80,7 +99,9 @@ async function main(argv: string[]): Promise<void> {
         args: rest,
         options: { ...keyOptions, timeout: { type: 'string' } },
       });
+      if (helped(values)) return;
       const key = resolveKey(values);
+      if (helped(values)) return;
       const timeout = parseSeconds(values.timeout, '--timeout', 5);
       const interrupt = abortOnSignals();
       try {
@@ -91,18 +112,27 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'stat': {
-      const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { help: keyOptions.help },
+      });
+      if (helped(values)) return;
       const id = Number(positionals[0]);
       if (positionals.length !== 1 || !Number.isInteger(id) || id < 0)
         throw new UsageError('stat takes one segment id');
       for (const line of statLines(id)) log(line);
       return;
     }
-    case undefined:
     case '-h':
     case '--help':
       log(USAGE);
       return;
+    case '--version':
+      log(`sysv-server-client ${version()}`);
+      return;
+    case undefined:
+      throw new UsageError('a command is missing');
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

@@ -19,8 +19,9 @@ export interface ServerOptions {
  * is an error rather than silently shared), publishes the message (after
  * `delay` seconds) and sets the message-ready event, then
  * waits for SIGINT/SIGTERM or the timeout and detaches and removes it.
+ * Resolves the signal that stopped it, if one did.
  */
-export async function server(options: ServerOptions): Promise<void> {
+export async function server(options: ServerOptions): Promise<NodeJS.Signals | undefined> {
   const { key, message, log } = options;
   const size = Math.max(options.size ?? 4096, segmentSizeFor(message));
   // Listen before the segment exists and until it is gone, so that no
@@ -66,6 +67,7 @@ export async function server(options: ServerOptions): Promise<void> {
       segment.remove();
     }
     log('done');
+    return stop.signal();
   } finally {
     stop.dispose();
   }
@@ -79,10 +81,23 @@ const MAX_DELAY_MS = 2 ** 31 - 1;
  * The listeners stay until `dispose()`, so a second signal during cleanup is
  * absorbed instead of killing the process half-way.
  */
-function stopWhenTold(seconds: number): { reason: Promise<string>; dispose(): void } {
-  let finish: (why: string) => void = () => {};
-  const reason = new Promise<string>((resolve) => (finish = resolve));
-  const onSignal = (signal: NodeJS.Signals) => finish(`got ${signal}`);
+function stopWhenTold(seconds: number): {
+  reason: Promise<string>;
+  signal(): NodeJS.Signals | undefined;
+  dispose(): void;
+} {
+  let resolve: (why: string) => void = () => {};
+  const reason = new Promise<string>((r) => (resolve = r));
+  // The first reason wins; a signal during cleanup is absorbed, not counted.
+  let decided = false;
+  let stoppedBy: NodeJS.Signals | undefined;
+  const finish = (why: string, signal?: NodeJS.Signals) => {
+    if (decided) return;
+    decided = true;
+    stoppedBy = signal;
+    resolve(why);
+  };
+  const onSignal = (signal: NodeJS.Signals) => finish(`got ${signal}`, signal);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // Neither a pending promise nor a signal listener keeps Node running: a
@@ -94,6 +109,7 @@ function stopWhenTold(seconds: number): { reason: Promise<string>; dispose(): vo
       : setInterval(() => {}, MAX_DELAY_MS);
   return {
     reason,
+    signal: () => stoppedBy,
     dispose() {
       clearTimeout(timer);
       process.off('SIGINT', onSignal);

@@ -200,7 +200,7 @@ describe('server and client', () => {
 
     child.kill('SIGTERM');
     const result = await exited;
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(143); // 128 + SIGTERM, as a shell expects
     expect(result.stdout).toMatch(/^attached at 0x[0-9a-f]+$/m);
     expect(result.stdout).toMatch(new RegExp(`got SIGTERM: detaching and removing segment ${id}`));
     expect(gone(k)).toBe(true);
@@ -241,7 +241,7 @@ describe('server and client', () => {
     expect(client.code).toBe(0);
     expect(client.stdout).toContain('Data Hello');
     child.kill('SIGINT');
-    expect((await exited).code).toBe(0);
+    expect((await exited).code).toBe(130);
     expect(gone(k)).toBe(true);
   });
 
@@ -296,7 +296,7 @@ describe('server and client', () => {
     expect(client.stdout).toBe('already set\nData Hello from Node\n');
     child.kill('SIGTERM');
     const result = await exited;
-    expect(result, JSON.stringify(result)).toMatchObject({ code: 0 });
+    expect(result, JSON.stringify(result)).toMatchObject({ code: 143 });
     expect(gone(k)).toBe(true);
   });
 
@@ -318,7 +318,7 @@ describe('server and client', () => {
     expect(client.stderr).toBe('');
     expect(client.stdout).toBe('waited\nData late news\n');
     child.kill('SIGINT');
-    expect((await exited).code).toBe(0);
+    expect((await exited).code).toBe(130);
     expect(gone(k)).toBe(true);
   });
 
@@ -351,8 +351,32 @@ describe('server and client', () => {
     expect(late.stderr).toContain(`no message was published in segment ${seg.id} within 0.3 s`);
 
     child.kill('SIGTERM');
-    expect((await exited).code).toBe(0);
+    expect((await exited).code).toBe(143);
     expect(gone(k)).toBe(true);
+  });
+});
+
+describe('help and version', () => {
+  it('--help and -h, alone or after any command, print the usage to stdout and exit 0', async () => {
+    for (const args of [
+      ['--help'],
+      ['-h'],
+      ['server', '--help'],
+      ['server', '-h', '--key', 'abc'],
+      ['client', '--help'],
+      ['stat', '--help'],
+    ]) {
+      const result = await cliRun(...args);
+      expect({ args, code: result.code, stderr: result.stderr }).toEqual({
+        args,
+        code: 0,
+        stderr: '',
+      });
+      expect(result.stdout).toMatch(/^usage:\n {2}sysv-server-client server/);
+    }
+    const version = await cliRun('--version');
+    expect(version).toMatchObject({ code: 0, stderr: '' });
+    expect(version.stdout).toMatch(/^sysv-server-client \d+\.\d+\.\d+\n$/);
   });
 });
 
@@ -408,6 +432,7 @@ describe('stat and errors', () => {
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr).toContain('usage:');
     }
+    expect((await cliRun()).code).toBe(2);
     const stat = await cliRun('stat', '2147483647');
     expect(stat.code).toBe(1);
     expect(stat.stderr).toMatch(/EINVAL: invalid argument, shmctl id 2147483647 /);

@@ -1,8 +1,9 @@
-// One abort group per AbortSignal, shared by every package that waits in
-// the native wait engine: one 'abort' listener per signal however many
-// waits share it (hundreds of waits on one signal would otherwise trip
-// Node's MaxListenersExceededWarning). The engine rejects the group's
-// pending waits itself, with an AbortError caused by the signal's reason.
+// One 'abort' listener per AbortSignal, however many waits share it
+// (hundreds of waits on one signal would otherwise trip Node's
+// MaxListenersExceededWarning), for every package: native waits join the
+// signal's abort group (the engine rejects them itself, with an AbortError
+// caused by the signal's reason); JS-side waits (FIFO reads, timers)
+// subscribe a callback.
 import { native } from './loader';
 
 const groups = new WeakMap<AbortSignal, number>();
@@ -17,4 +18,30 @@ export function abortGroup(signal: AbortSignal): number {
     signal.addEventListener('abort', () => native.waitAbort(id, signal.reason), { once: true });
   }
   return group;
+}
+
+const callbacks = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Runs `callback` once when `signal` aborts, through the signal's one
+ * listener; the returned function unsubscribes (call it when the wait ends).
+ */
+export function onAbort(signal: AbortSignal, callback: () => void): () => void {
+  let set = callbacks.get(signal);
+  if (set === undefined) {
+    const subscribers = new Set<() => void>();
+    set = subscribers;
+    callbacks.set(signal, subscribers);
+    signal.addEventListener(
+      'abort',
+      () => {
+        callbacks.delete(signal);
+        for (const cb of subscribers) cb();
+      },
+      { once: true },
+    );
+  }
+  set.add(callback);
+  const subscribers = set;
+  return () => subscribers.delete(callback);
 }

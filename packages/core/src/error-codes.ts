@@ -64,6 +64,12 @@ export const ErrorCodes = {
    */
   NOT_INITIALIZED: 'ERR_SHMKIT_NOT_INITIALIZED',
   /**
+   * The POSIX shared memory object was created with `publish: false` and has no name yet: its name
+   * may belong to another object, so it is not unlinked (closing the object removes it). Thrown as
+   * a Error by `PosixShm.unlink` (@shmkit/posix-shm).
+   */
+  NOT_PUBLISHED: 'ERR_SHMKIT_NOT_PUBLISHED',
+  /**
    * A device, FIFO or directory given to map: only regular files have a size that keeps a mapping
    * safe from SIGBUS. Thrown as a Error by `mapFile` (@shmkit/mmap).
    */
@@ -74,6 +80,11 @@ export const ErrorCodes = {
    * `Mapping.read` (@shmkit/core).
    */
   PROTECTED: 'ERR_SHMKIT_PROTECTED',
+  /**
+   * The POSIX shared memory object already has its name: `publish()` runs once, for an object
+   * created with `publish: false`. Thrown as a Error by `PosixShm.publish` (@shmkit/posix-shm).
+   */
+  PUBLISHED: 'ERR_SHMKIT_PUBLISHED',
   /**
    * Write access to something opened or mapped read-only: `buffer` of a shared read-only mapping
    * (use `read()`), resizing a read-only POSIX object, placing a primitive in read-only memory.

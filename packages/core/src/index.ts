@@ -15,8 +15,19 @@ export type {
   MappingKind,
   PageRangeOptions,
   Protection,
+  Residency,
   SyncOptions,
 } from './mapping';
+export { Layout, layout } from './layout';
+export type {
+  FieldPlacement,
+  FieldSpec,
+  Placeable,
+  Scalar,
+  ScalarField,
+  ScalarViews,
+  ViewOf,
+} from './layout';
 export { ErrorCodes } from './error-codes';
 export type { ShmkitErrorCode } from './error-codes';
 export { isSystemError } from './errors';

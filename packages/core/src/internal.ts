@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 export { native } from './loader';
-export { abortGroup } from './abort-group';
+export { abortGroup, onAbort } from './abort-group';
+export { setLongTimeout, type LongTimer } from './timers';
 export { adoptMapping, mappingHandle } from './mapping';
 export type { MappingInit } from './mapping';
 export * from './errors';

@@ -1,4 +1,5 @@
-import { closedError, codedError } from './errors';
+import { isSharedArrayBuffer } from 'node:util/types';
+import { closedError, codedError, invalidArgValue } from './errors';
 import { native } from './loader';
 import type { MappingHandle, NativeMapping } from './native/core';
 import { validateInteger, validateOptions } from './validate';
@@ -56,6 +57,24 @@ export interface PageRangeOptions {
   length?: number | bigint;
 }
 
+/** What {@link Mapping.residency} reports (mincore). */
+export interface Residency {
+  /** Pages in the range. */
+  pages: number;
+  /** How many of them are resident in memory. */
+  resident: number;
+  /** One byte per page of the range: 1 when it is resident, else 0. */
+  vector: Uint8Array;
+}
+
+/** A TypedArray or DataView constructor, as the view helpers use it. */
+interface ViewConstructor<T> {
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
+  /** Absent for DataView, whose elements are bytes. */
+  readonly BYTES_PER_ELEMENT?: number;
+  readonly name: string;
+}
+
 /** How a package that maps memory describes the new Mapping to core. */
 export interface MappingInit {
   kind: MappingKind;
@@ -66,6 +85,8 @@ export interface MappingInit {
 }
 
 const HANDLE = Symbol.for('shmkit.mapping.handle');
+
+let create: (init: NativeMapping, options: MappingInit) => Mapping;
 
 /**
  * One mapped region of memory: anonymous, a file, a POSIX shared memory
@@ -98,8 +119,13 @@ export class Mapping implements Disposable {
   #onClose: (() => void) | undefined;
   #closed = false;
 
-  /** @internal Packages create Mappings through `adoptMapping`. */
-  constructor(init: NativeMapping, options: MappingInit) {
+  static {
+    // The one way in for `adoptMapping`: the constructor stays private, so
+    // the published type offers no `new Mapping()`.
+    create = (init, options) => new Mapping(init, options);
+  }
+
+  private constructor(init: NativeMapping, options: MappingInit) {
     const [handle, buffer, address, byteLength] = init;
     this.#handle = handle;
     this.#buffer = buffer;
@@ -165,33 +191,159 @@ export class Mapping implements Disposable {
     if (this.#closed) throw closedError('Mapping');
   }
 
-  /** A Uint8Array over `length` bytes from `byteOffset` (default: all). */
-  uint8Array(byteOffset = 0, length?: number): Uint8Array {
+  /**
+   * A view of `View` over the mapped memory: `length` elements from
+   * `byteOffset` (default: every whole element from there). Arguments are
+   * checked before the buffer is touched, with Node's error codes.
+   */
+  #view<T>(View: ViewConstructor<T>, byteOffset: unknown, length: unknown): T {
     this.#live();
-    return new Uint8Array(this.buffer, byteOffset, length);
+    const size = View.BYTES_PER_ELEMENT ?? 1;
+    const offset =
+      byteOffset === undefined ? 0 : validateInteger(byteOffset, 'byteOffset', 0, this.#length);
+    if (offset % size !== 0) {
+      throw invalidArgValue(
+        'byteOffset',
+        `must be a multiple of ${size} (${View.name}.BYTES_PER_ELEMENT)`,
+        offset,
+        'RangeError',
+      );
+    }
+    const fits = Math.floor((this.#length - offset) / size);
+    const count = length === undefined ? fits : validateInteger(length, 'length', 0, fits);
+    return new View(this.buffer, offset, count);
   }
 
   /**
-   * An Int32Array over `length` words from `byteOffset` (default: all
-   * whole words). Use it with `Atomics`: atomics on mapped memory work
-   * across processes.
+   * The typed views below all take `(byteOffset = 0, length?)`: `length`
+   * elements from `byteOffset` (default: every whole element to the end),
+   * zero-copy over {@link Mapping.buffer}.
+   *
+   * @throws TypeError ERR_INVALID_ARG_TYPE for a `byteOffset` or `length` that is not a number.
+   * @throws RangeError ERR_OUT_OF_RANGE for a negative or fractional one, or
+   *   one that reaches past the end of the mapping.
+   * @throws RangeError ERR_INVALID_ARG_VALUE for a `byteOffset` that is not a
+   *   multiple of the element size.
+   * @throws ERR_SHMKIT_READ_ONLY, ERR_SHMKIT_PROTECTED as {@link Mapping.buffer}.
    */
-  int32Array(byteOffset = 0, length?: number): Int32Array {
-    this.#live();
-    const words = length ?? Math.floor((this.#length - byteOffset) / 4);
-    return new Int32Array(this.buffer, byteOffset, words);
+  uint8Array(byteOffset?: number, length?: number): Uint8Array {
+    return this.#view(Uint8Array, byteOffset, length);
   }
 
-  /** A DataView over `byteLength` bytes from `byteOffset` (default: all). */
-  dataView(byteOffset = 0, byteLength?: number): DataView {
-    this.#live();
-    return new DataView(this.buffer, byteOffset, byteLength);
+  /** An Int8Array; see {@link Mapping.uint8Array}. */
+  int8Array(byteOffset?: number, length?: number): Int8Array {
+    return this.#view(Int8Array, byteOffset, length);
+  }
+
+  /** A Uint8ClampedArray; see {@link Mapping.uint8Array}. */
+  uint8ClampedArray(byteOffset?: number, length?: number): Uint8ClampedArray {
+    return this.#view(Uint8ClampedArray, byteOffset, length);
+  }
+
+  /** An Int16Array; `byteOffset` a multiple of 2. See {@link Mapping.uint8Array}. */
+  int16Array(byteOffset?: number, length?: number): Int16Array {
+    return this.#view(Int16Array, byteOffset, length);
+  }
+
+  /** A Uint16Array; `byteOffset` a multiple of 2. See {@link Mapping.uint8Array}. */
+  uint16Array(byteOffset?: number, length?: number): Uint16Array {
+    return this.#view(Uint16Array, byteOffset, length);
+  }
+
+  /**
+   * An Int32Array; `byteOffset` a multiple of 4. Use it with `Atomics`:
+   * atomics on mapped memory work across processes. See {@link Mapping.uint8Array}.
+   */
+  int32Array(byteOffset?: number, length?: number): Int32Array {
+    return this.#view(Int32Array, byteOffset, length);
+  }
+
+  /** A Uint32Array; `byteOffset` a multiple of 4. See {@link Mapping.uint8Array}. */
+  uint32Array(byteOffset?: number, length?: number): Uint32Array {
+    return this.#view(Uint32Array, byteOffset, length);
+  }
+
+  /** A Float32Array; `byteOffset` a multiple of 4. See {@link Mapping.uint8Array}. */
+  float32Array(byteOffset?: number, length?: number): Float32Array {
+    return this.#view(Float32Array, byteOffset, length);
+  }
+
+  /** A Float64Array; `byteOffset` a multiple of 8. See {@link Mapping.uint8Array}. */
+  float64Array(byteOffset?: number, length?: number): Float64Array {
+    return this.#view(Float64Array, byteOffset, length);
+  }
+
+  /**
+   * A BigInt64Array; `byteOffset` a multiple of 8. `Atomics` work on it too
+   * (64-bit counters shared across processes). See {@link Mapping.uint8Array}.
+   */
+  bigInt64Array(byteOffset?: number, length?: number): BigInt64Array {
+    return this.#view(BigInt64Array, byteOffset, length);
+  }
+
+  /** A BigUint64Array; `byteOffset` a multiple of 8. See {@link Mapping.uint8Array}. */
+  bigUint64Array(byteOffset?: number, length?: number): BigUint64Array {
+    return this.#view(BigUint64Array, byteOffset, length);
+  }
+
+  /**
+   * A DataView over `byteLength` bytes from `byteOffset` (default: to the
+   * end), for mixed-width fields at any alignment and either byte order.
+   * Throws as {@link Mapping.uint8Array}.
+   */
+  dataView(byteOffset?: number, byteLength?: number): DataView {
+    return this.#view(DataView, byteOffset, byteLength);
   }
 
   /** Copies `length` bytes from `offset` (default: everything) into a new Buffer. */
   read(offset: number | bigint = 0, length?: number | bigint): Buffer {
     this.#live();
     return native.mappingRead(this.#handle, offset, length);
+  }
+
+  /**
+   * Copies `length` bytes from `offset` into the start of `target` (an
+   * ArrayBuffer, SharedArrayBuffer, TypedArray, DataView or Buffer) and
+   * returns how many it copied. Without `length`, as many as fit in
+   * `target` and remain in the mapping after `offset`, so a loop of
+   * `readInto(chunk, position)` reads a mapping through one buffer. It
+   * allocates nothing, and works on read-only mappings that have no buffer.
+   *
+   * @throws TypeError ERR_INVALID_ARG_TYPE for a `target` that is not binary data.
+   * @throws RangeError ERR_OUT_OF_RANGE for an `offset` past the end, a
+   *   `length` larger than `target` or reaching past the end of the mapping.
+   * @throws ERR_SHMKIT_PROTECTED when `protect('none')` made part of the range unreadable.
+   */
+  readInto(
+    target: ArrayBufferView | ArrayBuffer | SharedArrayBuffer,
+    offset: number | bigint = 0,
+    length?: number,
+  ): number {
+    this.#live();
+    // Node-API reads no SharedArrayBuffer itself, but any view over one.
+    const into = isSharedArrayBuffer(target) ? new Uint8Array(target) : target;
+    return native.mappingReadInto(this.#handle, into, offset, length);
+  }
+
+  /**
+   * mincore: which pages of a page-aligned range (default: the whole
+   * mapping) are resident in memory now. Reading it does not fault pages in.
+   * For shared memory and file mappings this is the page cache (is the page
+   * in memory for anyone?), not only this process's page tables.
+   *
+   * @throws RangeError ERR_INVALID_ARG_VALUE for an `offset` that is not page-aligned.
+   * @throws RangeError ERR_OUT_OF_RANGE for a range outside the mapping.
+   */
+  residency(options?: PageRangeOptions): Residency {
+    this.#live();
+    const vector = native.mappingResidency(this.#handle, validateOptions(options));
+    let resident = 0;
+    for (const page of vector) resident += page;
+    return {
+      pages: vector.length,
+      resident,
+      vector: new Uint8Array(vector.buffer, vector.byteOffset, vector.length),
+    };
   }
 
   /**
@@ -275,12 +427,15 @@ export class Mapping implements Disposable {
   }
 }
 
-/** @internal Wraps a native mapping result in a Mapping. */
+/**
+ * Wraps a native mapping result in a Mapping. For @shmkit packages, through
+ * `@shmkit/core/internal`.
+ */
 export function adoptMapping(init: NativeMapping, options: MappingInit): Mapping {
-  return new Mapping(init, options);
+  return create(init, options);
 }
 
-/** @internal The native handle of a Mapping, for other packages' bindings. */
+/** The native handle of a Mapping, for other packages' bindings (`@shmkit/core/internal`). */
 export function mappingHandle(mapping: Mapping): MappingHandle {
   const handle = (mapping as unknown as Record<symbol, MappingHandle | undefined>)[HANDLE];
   if (handle === undefined) {

@@ -16,3 +16,6 @@ export { lockAll, unlockAll } from './lock-all';
 export type { LockAllOptions } from './lock-all';
 export { canLock, limits, lockedBytes } from './limits';
 export type { MemlockLimits } from './limits';
+/** True for errors from a failed system call (`code`, `errno`, `syscall`): the guard for `catch` blocks. */
+export { isSystemError } from '@shmkit/core';
+export type { SystemError } from '@shmkit/core';

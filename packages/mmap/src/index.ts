@@ -2,7 +2,7 @@
  * @shmkit/mmap: memory-mapped files and anonymous memory for Node.js.
  *
  * {@link mapFile} maps a file (64-bit, page-aligned offsets) and returns a
- * core {@link Mapping}: one zero-copy ArrayBuffer, `sync()`/`syncAsync()`
+ * core {@link @shmkit/core!Mapping | Mapping}: one zero-copy ArrayBuffer, `sync()`/`syncAsync()`
  * (msync), `protect()` (mprotect) and `advise()` (madvise), none of which
  * can make a later JS access crash the process.
  *

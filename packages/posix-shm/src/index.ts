@@ -11,6 +11,7 @@ hideFramesIn(__dirname);
 export { PosixShm, SHM_DIRECTORY } from './posix-shm';
 export type {
   CreateOptions,
+  WaitForOptions,
   MapOptions,
   OpenOptions,
   PosixShmInfo,
@@ -18,3 +19,6 @@ export type {
 } from './posix-shm';
 /** The core Mapping class that {@link PosixShm.map} returns, for `instanceof` checks and types. */
 export { Mapping } from '@shmkit/core';
+/** True for errors from a failed system call (`code`, `errno`, `syscall`): the guard for `catch` blocks. */
+export { isSystemError } from '@shmkit/core';
+export type { SystemError } from '@shmkit/core';

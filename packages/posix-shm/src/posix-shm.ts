@@ -1,17 +1,26 @@
-import { readdirSync, lstatSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { lstatSync, readdirSync, readFileSync, watch } from 'node:fs';
 import type { Mapping } from '@shmkit/core';
 import {
+  abortError,
   adoptMapping,
   closedError,
   codedError,
   invalidArgType,
+  invalidArgValue,
+  isSystemError,
   native,
+  onAbort,
   optionalBoolean,
+  setLongTimeout,
+  systemError,
   validateInteger,
   validateMode,
   validateOptions,
   validateSize,
+  validateAbortSignal,
   validateString,
+  validateTimeout,
   type PosixShmHandle,
 } from '@shmkit/core/internal';
 
@@ -31,6 +40,33 @@ export interface CreateOptions {
   mode?: number;
   /** Fail with EEXIST if the object already exists. Default false (open or create). */
   exclusive?: boolean;
+  /**
+   * Allocate every page now (fallocate), so that a full /dev/shm fails here
+   * with ENOSPC. Default true. With `false` the object is sparse: creating
+   * it costs nothing whatever its size, and pages are allocated when first
+   * touched; if /dev/shm (or the memory cgroup) is full by then, the process
+   * that touches the page is killed with SIGBUS, which shmkit cannot catch.
+   * Use it for large objects that are mostly never written.
+   */
+  reserve?: boolean;
+  /**
+   * Give the object its name now (default true). With `false` the object is
+   * created without a name, where no other process can open it: map it,
+   * initialise it, then call {@link PosixShm.publish}, which gives it the
+   * name in one atomic step (EEXIST if the name is taken meanwhile). A
+   * process waiting in {@link PosixShm.waitFor} then only ever sees a fully
+   * initialised object, and a creator that dies before publishing leaves
+   * nothing behind. Implies `exclusive`.
+   */
+  publish?: boolean;
+}
+
+/** Options for {@link PosixShm.waitFor}. */
+export interface WaitForOptions extends OpenOptions {
+  /** Give up after this many milliseconds (rejects with ETIMEDOUT). Default: no limit. */
+  timeout?: number;
+  /** Aborting it rejects the pending wait with an AbortError. */
+  signal?: AbortSignal;
 }
 
 /** Options for {@link PosixShm.open}. */
@@ -90,6 +126,11 @@ export interface PosixShmInfo extends PosixShmStat {
   owner: string | undefined;
 }
 
+/** A name no object has yet, in the style of Python's SharedMemory(): '/shmkit-' and 16 hex digits. */
+function generatedName(): string {
+  return `/shmkit-${randomBytes(8).toString('hex')}`;
+}
+
 function validateName(name: unknown): string {
   // The native side checks the shape (one leading '/', no other '/', length)
   // so that both layers agree; here only the type.
@@ -121,6 +162,7 @@ export class PosixShm implements Disposable {
   readonly #name: string;
   readonly #readOnly: boolean;
   readonly #created: boolean;
+  #published: boolean;
 
   private constructor(
     name: string,
@@ -128,44 +170,194 @@ export class PosixShm implements Disposable {
     fd: number,
     readOnly: boolean,
     created: boolean,
+    published = true,
   ) {
     this.#name = name;
     this.#handle = handle;
     this.#fd = fd;
     this.#readOnly = readOnly;
     this.#created = created;
+    this.#published = published;
   }
 
   /**
-   * Creates an object of `size` bytes, or opens the existing one unless
-   * `exclusive` is set. The pages are reserved up front.
+   * Creates a new object of `options.size` bytes under a generated unique
+   * name (`/shmkit-` and 16 hex digits, in {@link PosixShm.name}), like
+   * Python's `SharedMemory(create=True)`. Always exclusive.
+   *
+   * @throws RangeError ERR_OUT_OF_RANGE for a bad size or mode.
+   * @throws TypeError ERR_INVALID_ARG_VALUE for `exclusive: false`.
+   * @throws SystemError EACCES, ENOSPC (no room in /dev/shm).
+   */
+  static create(options: CreateOptions): PosixShm;
+  /**
+   * Creates an object of `options.size` bytes, or opens the existing one
+   * unless `exclusive` is set. The pages are reserved up front unless
+   * `reserve` is false; with `publish: false` the object gets its name only
+   * at {@link PosixShm.publish}.
    *
    * @param name - '/name': one leading '/', no other '/', at most 255 bytes.
    * @throws TypeError ERR_INVALID_ARG_VALUE for a bad name.
    * @throws RangeError ERR_OUT_OF_RANGE for a bad size or mode.
    * @throws SystemError EEXIST (exclusive, exists), EACCES, ENOSPC (no room in /dev/shm).
    */
-  static create(name: string, options: CreateOptions): PosixShm {
-    validateName(name);
+  static create(name: string, options: CreateOptions): PosixShm;
+  static create(nameOrOptions: string | CreateOptions, maybeOptions?: CreateOptions): PosixShm {
+    const generated = typeof nameOrOptions === 'object' && nameOrOptions !== null;
+    const name = generated ? undefined : validateName(nameOrOptions);
+    const options = generated ? nameOrOptions : maybeOptions;
     const opts = validateOptions(options);
     if (options === undefined || options === null)
       throw invalidArgType('options', 'of type object', options);
+    // Every option read once, before anything is created.
     const size = validateSize(opts.size, 'options.size');
     const mode = opts.mode === undefined ? 0o600 : validateMode(opts.mode, 'options.mode');
-    const exclusive = optionalBoolean(opts.exclusive, 'options.exclusive', false);
-    const opened = native.posixShmOpen(name, true, exclusive, false, mode);
-    const shm = new PosixShm(name, opened.handle, opened.fd, false, opened.created);
-    try {
-      if (opened.created || native.posixShmStat(opened.handle).size < size) {
-        native.posixShmResize(opened.handle, size);
-      }
-    } catch (error) {
-      shm.close();
-      // Only what this call made is removed: an existing object is left as it was.
-      if (opened.created) PosixShm.#unlinkQuietly(name);
-      throw error;
+    const exclusiveOption = opts.exclusive;
+    const reserve = optionalBoolean(opts.reserve, 'options.reserve', true);
+    const publish = optionalBoolean(opts.publish, 'options.publish', true);
+    const exclusive = optionalBoolean(exclusiveOption, 'options.exclusive', generated || !publish);
+    if (!exclusive && (generated || !publish)) {
+      throw invalidArgValue(
+        'options.exclusive',
+        generated
+          ? 'cannot be false for a generated name (nobody else has it)'
+          : 'cannot be false with publish: false (publishing never replaces an object)',
+        exclusiveOption,
+      );
     }
-    return shm;
+    if (!publish) {
+      const target = name ?? generatedName();
+      const opened = native.posixShmCreateUnnamed(target, mode);
+      const shm = new PosixShm(target, opened.handle, opened.fd, false, true, false);
+      try {
+        native.posixShmResize(opened.handle, size, reserve);
+      } catch (error) {
+        shm.close(); // it has no name: closing it removes it
+        throw error;
+      }
+      return shm;
+    }
+    // A generated name is taken only if another process generated the same
+    // 64 random bits: retrying is the whole remedy.
+    for (let attempt = 0; ; attempt++) {
+      const target = name ?? generatedName();
+      let opened;
+      try {
+        opened = native.posixShmOpen(target, true, exclusive, false, mode);
+      } catch (error) {
+        if (name === undefined && isSystemError(error) && error.code === 'EEXIST' && attempt < 8)
+          continue;
+        throw error;
+      }
+      const shm = new PosixShm(target, opened.handle, opened.fd, false, opened.created);
+      try {
+        if (opened.created || native.posixShmStat(opened.handle).size < size) {
+          native.posixShmResize(opened.handle, size, reserve);
+        }
+      } catch (error) {
+        shm.close();
+        // Only what this call made is removed: an existing object is left as it was.
+        if (opened.created) PosixShm.#unlinkQuietly(target);
+        throw error;
+      }
+      return shm;
+    }
+  }
+
+  /**
+   * Gives an object created with `publish: false` its name, in one atomic
+   * step (`linkat` in /dev/shm): from now on other processes can open it,
+   * and {@link PosixShm.waitFor} in other processes returns. Initialise the
+   * memory before calling it.
+   *
+   * @throws SystemError EEXIST when another object took the name meanwhile
+   *   (this one keeps working, still without a name).
+   * @throws Error ERR_SHMKIT_PUBLISHED when it already has its name.
+   */
+  publish(): void {
+    const handle = this.#live();
+    if (this.#published) {
+      throw codedError('ERR_SHMKIT_PUBLISHED', `PosixShm '${this.#name}' is already published`);
+    }
+    native.posixShmPublish(handle);
+    this.#published = true;
+  }
+
+  /** False for an object created with `publish: false` until {@link PosixShm.publish}. */
+  get published(): boolean {
+    return this.#published;
+  }
+
+  /**
+   * Waits until an object named `name` exists, then opens it. Meant for
+   * the other side of `create(name, { publish: false })` + `publish()`: the
+   * object appears only once initialised, so what this returns is ready.
+   * (An object made with a plain `create` can be seen before its creator
+   * has written anything into it.)
+   *
+   * It watches /dev/shm (inotify, through `fs.watch`) and tries the name
+   * again when an entry of that name appears: no polling. A pending wait
+   * keeps the process alive, like a timer.
+   *
+   * @throws TypeError ERR_INVALID_ARG_VALUE for a bad name.
+   * @throws Error ETIMEDOUT after `timeout`; AbortError when `signal` aborts;
+   *   SystemError EACCES and other open errors.
+   */
+  static async waitFor(name: string, options?: WaitForOptions): Promise<PosixShm> {
+    validateName(name);
+    const opts = validateOptions(options);
+    const readOnly = optionalBoolean(opts.readOnly, 'options.readOnly', false);
+    const timeout = validateTimeout(opts.timeout, 'options.timeout');
+    const signal = validateAbortSignal(opts.signal, 'options.signal');
+    if (signal?.aborted) throw abortError(signal);
+    // Checks the name's syntax too: a bad one fails here, not after a wait.
+    const attempt = (): PosixShm | undefined => {
+      try {
+        return PosixShm.open(name, { readOnly });
+      } catch (error) {
+        if (isSystemError(error) && error.code === 'ENOENT') return undefined;
+        throw error;
+      }
+    };
+    const now = attempt();
+    if (now !== undefined) return now;
+    return new Promise<PosixShm>((resolve, reject) => {
+      const entry = name.slice(1);
+      const watcher = watch(SHM_DIRECTORY, { persistent: true });
+      const finish = (error: unknown, shm?: PosixShm) => {
+        watcher.close();
+        timer.clear();
+        unsubscribe();
+        if (shm !== undefined) resolve(shm);
+        else reject(error);
+      };
+      const check = () => {
+        try {
+          const shm = attempt();
+          if (shm !== undefined) finish(undefined, shm);
+        } catch (error) {
+          finish(error);
+        }
+      };
+      const timer = setLongTimeout(
+        () =>
+          finish(
+            systemError('ETIMEDOUT', 'shm_open', {
+              ipcName: name,
+              note: `it did not appear within ${timeout} ms`,
+            }),
+          ),
+        timeout,
+      );
+      const unsubscribe = signal ? onAbort(signal, () => finish(abortError(signal))) : () => {};
+      watcher.on('change', (_event, file) => {
+        if (String(file) === entry) check();
+      });
+      watcher.on('error', (error) => finish(error));
+      // The watch is in place: an object published from now on is seen.
+      // One published between the first attempt and the watch is found here.
+      check();
+    });
   }
 
   /**
@@ -348,6 +540,13 @@ export class PosixShm implements Disposable {
    * @throws SystemError ENOENT if it was already removed.
    */
   unlink(): void {
+    // The name may belong to another object until this one is published.
+    if (!this.#published) {
+      throw codedError(
+        'ERR_SHMKIT_NOT_PUBLISHED',
+        `PosixShm '${this.#name}' has no name yet (publish: false); closing it removes it`,
+      );
+    }
     native.posixShmUnlink(this.#name);
   }
 

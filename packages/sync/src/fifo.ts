@@ -22,7 +22,9 @@ import {
   invalidArgType,
   invalidArgValue,
   native,
+  onAbort,
   optionalBoolean,
+  setLongTimeout,
   validateAbortSignal,
   validateInteger,
   validateMode,
@@ -31,6 +33,7 @@ import {
   validateTimeout,
   type CodedError,
 } from '@shmkit/core/internal';
+import type { LongTimer } from '@shmkit/core/internal';
 
 /** Options for {@link Fifo.create}. */
 export interface FifoCreateOptions {
@@ -122,15 +125,16 @@ function timeoutError(syscall: string, path: string, note: string): CodedError {
 
 function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+    const forget = signal
+      ? onAbort(signal, () => {
+          timer.clear();
+          reject(abortError(signal));
+        })
+      : undefined;
+    const timer = setLongTimeout(() => {
+      forget?.();
       resolve();
     }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -358,10 +362,11 @@ export class FifoReader extends EventEmitter implements AsyncIterable<Buffer>, D
     if (this.#ended) return Promise.reject(this.#error ?? ended(this.path));
     if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise<Buffer>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: LongTimer | undefined;
+      let forget: (() => void) | undefined;
       const cleanup = () => {
-        if (timer) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        timer?.clear();
+        forget?.();
         const at = this.#waiters.indexOf(waiter);
         if (at >= 0) this.#waiters.splice(at, 1);
       };
@@ -375,14 +380,13 @@ export class FifoReader extends EventEmitter implements AsyncIterable<Buffer>, D
           reject(error);
         },
       };
-      const onAbort = () => waiter.reject(abortError(signal));
       if (timeout !== Infinity)
-        timer = setTimeout(
+        timer = setLongTimeout(
           () =>
             waiter.reject(timeoutError('read', this.path, `no message came within ${timeout} ms`)),
           timeout,
         );
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal) forget = onAbort(signal, () => waiter.reject(abortError(signal)));
       this.#waiters.push(waiter);
     });
   }
@@ -438,9 +442,10 @@ function defaultToken(): Buffer {
 
 /**
  * The write end of a FIFO. Writes of at most PIPE_BUF bytes are atomic, so
- * records from several writers never interleave. Works with `using`.
+ * records from several writers never interleave. Works with `using`, and
+ * with `await using`, which waits until queued records are written.
  */
-export class FifoWriter implements Disposable {
+export class FifoWriter implements Disposable, AsyncDisposable {
   /** The FIFO's path. */
   readonly path: string;
   #socket: Socket | undefined;
@@ -498,5 +503,27 @@ export class FifoWriter implements Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /**
+   * Closes the write end after every queued record has reached the pipe,
+   * and resolves once the descriptor is closed: `await using writer = await
+   * Fifo.openWriter(path)` ends the block with the records delivered. Rejects
+   * with the write's error (EPIPE: every reader closed) if queued records
+   * could not be written. Calling it again, or after close(), does nothing.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    const socket = this.#socket;
+    if (socket === undefined) return;
+    this.#socket = undefined;
+    // Already torn down by a write error, which notify() reported.
+    if (socket.closed) return;
+    await new Promise<void>((resolve, reject) => {
+      socket.once('close', (hadError: boolean) => {
+        if (hadError && this.#error) reject(this.#error);
+        else resolve();
+      });
+      socket.end();
+    });
   }
 }

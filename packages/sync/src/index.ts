@@ -18,3 +18,6 @@ export * from './semaphore';
 export * from './named-semaphore';
 export * from './sysv-semaphore';
 export * from './fifo';
+/** True for errors from a failed system call (`code`, `errno`, `syscall`): the guard for `catch` blocks. */
+export { isSystemError } from '@shmkit/core';
+export type { SystemError } from '@shmkit/core';

@@ -311,3 +311,40 @@ int main(int argc, char **argv) {
     Fifo.unlink(p);
   });
 });
+
+describe('FIFO waits and their options', () => {
+  it('takes timeouts beyond setTimeout range and shares one abort listener', async () => {
+    // In a child: setTimeout would turn 2^31 ms into 1 ms (and warn), and
+    // twenty waits on one signal would add twenty listeners (and warn).
+    const p = fifoPath();
+    Fifo.create(p);
+    const result = await runNode(
+      `import { Fifo } from '@shmkit/sync';
+      const warnings = [];
+      process.on('warning', (w) => warnings.push(w.name));
+      const reader = await Fifo.openReader(${JSON.stringify(p)}, { keepAlive: true });
+      const settled = [];
+      for (const timeout of [2 ** 31, 2 ** 53, 1e33]) {
+        reader.wait({ timeout }).then(() => settled.push('resolved'), (e) => settled.push(e.code));
+      }
+      const controller = new AbortController();
+      const waits = Array.from({ length: 20 }, () => reader.wait({ signal: controller.signal }).catch((e) => e.name));
+      await new Promise((r) => setTimeout(r, 100));
+      controller.abort();
+      const aborted = (await Promise.all(waits)).filter((n) => n === 'AbortError').length;
+      await new Promise((r) => setTimeout(r, 50));
+      console.log(JSON.stringify({ settled, aborted, warnings }));
+      reader.close();`,
+      { cwd: pkgDir, timeout: 20_000 },
+    );
+    Fifo.unlink(p);
+    expect(result.stderr).toBe('');
+    const summary = JSON.parse(result.stdout.trim()) as {
+      settled: string[];
+      aborted: number;
+      warnings: string[];
+    };
+    // The long waits were still pending when the reader closed.
+    expect(summary).toEqual({ settled: [], aborted: 20, warnings: [] });
+  });
+});

@@ -115,7 +115,7 @@ export interface SegmentStat {
 /**
  * One attachment of a segment: a core `Mapping` (zero-copy `buffer`,
  * `int32Array()` for Atomics, `read()`, `close()`, `using`) plus
- * {@link SysvAttachment.detach}, the System V name for `close()`.
+ * `detach()`, the System V name for `close()`.
  */
 export type SysvAttachment = Mapping & {
   /**

@@ -44,6 +44,8 @@ export interface Scale {
   mapOps: number;
   /** Milliseconds each contention level runs. */
   contentionMs: number;
+  /** Size of the POSIX shared memory objects the create cases make. */
+  shmBytes: number;
 }
 
 export const FULL: Scale = {
@@ -59,6 +61,7 @@ export const FULL: Scale = {
   scanBytes: 512 * 1024 ** 2,
   mapOps: 1_000,
   contentionMs: 1_000,
+  shmBytes: 256 * 1024 ** 2,
 };
 
 export const SMOKE: Scale = {
@@ -72,6 +75,7 @@ export const SMOKE: Scale = {
   scanBytes: 16 * 1024 ** 2,
   mapOps: 500,
   contentionMs: 150,
+  shmBytes: 16 * 1024 ** 2,
 };
 
 /** What a case gets from the runner. */

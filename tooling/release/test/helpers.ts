@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { inject } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -16,19 +17,9 @@ export function sh(cmd: string, args: string[], cwd: string): string {
   return r.stdout;
 }
 
-let tarballDir: string | undefined;
-
-/** Runs the release dry run once per test file and returns the tarball folder. */
+/** The folder of release tarballs the global setup packed. */
 export function releaseTarballs(): string {
-  if (tarballDir) return tarballDir;
-  const out = mkdtempSync(join(tmpdir(), 'shmkit-tarballs-'));
-  sh(
-    process.execPath,
-    [join(repoRoot, 'tooling/scripts/release.mjs'), '--dry-run', '--out', out],
-    repoRoot,
-  );
-  tarballDir = out;
-  return out;
+  return inject('tarballs');
 }
 
 /** The tarball of `name` (e.g. '@shmkit/mmap') in `dir`. */

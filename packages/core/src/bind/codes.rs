@@ -34,12 +34,19 @@ pub enum Code {
     /// process-shared pthread mutex, or bytes that are no process-shared sem_t (glibc would abort
     /// the process on them). Thrown as a Error.
     NotInitialized,
+    /// The POSIX shared memory object was created with publish: false and has no name yet: its name
+    /// may belong to another object, so it is not unlinked (closing the object removes it). Thrown
+    /// as a Error.
+    NotPublished,
     /// A device, FIFO or directory given to map: only regular files have a size that keeps a
     /// mapping safe from SIGBUS. Thrown as a Error.
     NotRegularFile,
     /// buffer or a view while protect() has made some page less than read+write, or read() of a
     /// range that is not readable. Thrown as a Error.
     Protected,
+    /// The POSIX shared memory object already has its name: publish() runs once, for an object
+    /// created with publish: false. Thrown as a Error.
+    Published,
     /// Write access to something opened or mapped read-only: buffer of a shared read-only mapping
     /// (use read()), resizing a read-only POSIX object, placing a primitive in read-only memory.
     /// Thrown as a Error.
@@ -61,8 +68,10 @@ impl Code {
             Code::Internal => "ERR_SHMKIT_INTERNAL",
             Code::NativeLoad => "ERR_SHMKIT_NATIVE_LOAD",
             Code::NotInitialized => "ERR_SHMKIT_NOT_INITIALIZED",
+            Code::NotPublished => "ERR_SHMKIT_NOT_PUBLISHED",
             Code::NotRegularFile => "ERR_SHMKIT_NOT_REGULAR_FILE",
             Code::Protected => "ERR_SHMKIT_PROTECTED",
+            Code::Published => "ERR_SHMKIT_PUBLISHED",
             Code::ReadOnly => "ERR_SHMKIT_READ_ONLY",
             Code::Unsupported => "ERR_SHMKIT_UNSUPPORTED",
         }
@@ -80,8 +89,10 @@ impl Code {
             Code::Internal => "Error",
             Code::NativeLoad => "Error",
             Code::NotInitialized => "Error",
+            Code::NotPublished => "Error",
             Code::NotRegularFile => "Error",
             Code::Protected => "Error",
+            Code::Published => "Error",
             Code::ReadOnly => "Error",
             Code::Unsupported => "Error",
         }

@@ -314,7 +314,7 @@ fn address_subject(memory: &MmapRaw) -> Subject {
 /// The page-aligned (offset, length) of a protect/advise range. Unlike msync,
 /// these must not silently widen to the start of the page: `dontneed` or
 /// `none` would then reach bytes the caller did not name.
-fn page_range(call: &CallInfo, region: &Region, index: usize) -> JsResult<(usize, usize)> {
+pub(super) fn page_range(call: &CallInfo, region: &Region, index: usize) -> JsResult<(usize, usize)> {
     let (offset, length) = options_range(call, region, index)?;
     let page = os::page_size();
     if offset % page != 0 {

@@ -7,6 +7,7 @@ mod error;
 mod extent;
 mod fifo;
 mod mapping;
+mod mapping_copy;
 mod mlock;
 mod mmap;
 mod posix_shm;
@@ -29,6 +30,7 @@ pub const INTERNAL_ERROR_CODE: &str = error::Code::Internal.as_str();
 pub fn register(exports: &Exports) -> JsResult<()> {
     error::register(exports)?;
     mapping::register(exports)?;
+    mapping_copy::register(exports)?;
     sysv::register(exports)?;
     posix_shm::register(exports)?;
     mmap::register(exports)?;

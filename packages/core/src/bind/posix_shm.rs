@@ -77,11 +77,13 @@ fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
     Ok(result)
 }
 
-/// posixShmResize(handle, size, unlinkOnFailure)
+/// posixShmResize(handle, size, reserve = true): ftruncate, allocating the
+/// pages it adds (fallocate) unless `reserve` is false.
 fn resize(env: Env, call: &CallInfo) -> JsResult<Value> {
     let object = object(call)?;
     let size = call.arg(1, "size")?.integer(0, (1i64 << 53) - 1)? as u64;
-    object.with_fd(|fd| posix_shm::resize(fd, size).map_err(|e| {
+    let reserve = call.arg(2, "reserve")?.boolean_or(true)?;
+    object.with_fd(|fd| posix_shm::resize(fd, size, reserve).map_err(|e| {
         let mut err = SyscallError::from(e).with(object.subject());
         if e.errno() == libc::ENOSPC {
             err = err.hint("/dev/shm is full: free space there or mount it with a larger size=");
@@ -145,8 +147,41 @@ fn unlink(env: Env, call: &CallInfo) -> JsResult<Value> {
     env.undefined()
 }
 
+/// posixShmCreateUnnamed(name, mode) -> { handle, fd, created: true }
+///
+/// An object with no name yet (O_TMPFILE in /dev/shm), to be initialised
+/// and then given `name` with posixShmPublish. If the process dies first,
+/// nothing is left behind.
+fn create_unnamed(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let (name, _) = name_arg(call, 0)?;
+    let mode = call.arg(1, "mode")?.integer(0, 0o7777)? as u32;
+    let fd = posix_shm::create_unnamed(mode).map_err(|e| {
+        let mut err = SyscallError::from(e).with(Subject::Name(name.clone()));
+        if matches!(e.errno(), libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL) {
+            err = err.hint("publish: false needs /dev/shm on tmpfs and Linux 3.11 or later (O_TMPFILE)");
+        }
+        Error::from(err)
+    })?;
+    let result = env.object()?;
+    result.set("fd", env.int32(fd.as_raw_fd())?)?;
+    result.set("created", env.boolean(true)?)?;
+    result.set("handle", env.external(ShmObject { fd: Mutex::new(Some(fd)), name, read_only: false })?)?;
+    Ok(result)
+}
+
+/// posixShmPublish(handle): gives an object from posixShmCreateUnnamed its
+/// name, atomically; EEXIST if the name is taken.
+fn publish(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let object = object(call)?;
+    let c_name = posix_shm::validate_name(&object.name).map_err(|e| Error::invalid_arg_value("name", e.reason(), &quoted(&object.name)))?;
+    object.with_fd(|fd| posix_shm::publish(fd, &c_name).map_err(|e| Error::sys(e, object.subject())))?;
+    env.undefined()
+}
+
 pub fn register(exports: &Exports) -> JsResult<()> {
     exports
+        .function("posixShmCreateUnnamed", create_unnamed)?
+        .function("posixShmPublish", publish)?
         .function("posixShmOpen", open)?
         .function("posixShmResize", resize)?
         .function("posixShmStat", stat)?

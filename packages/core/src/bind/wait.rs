@@ -371,6 +371,11 @@ pub fn with_interrupt<R>(env: Env, f: impl FnOnce(Option<&dyn Fn() -> bool>) -> 
     let probe = LOOP.with(|cell| -> JsResult<Option<Rc<Reference>>> {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
+            // The main thread is never terminated under a wait: no engine
+            // needed for its sync waits.
+            if env.is_main_thread()? {
+                return Ok(None);
+            }
             *slot = Some(Loop::new(env)?);
         }
         let lp = slot.as_mut().expect("made above");

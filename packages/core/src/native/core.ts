@@ -68,6 +68,18 @@ export interface CoreNative {
   ): ArrayBuffer | undefined;
   /** madvise with a named advice over a page-aligned range. */
   mappingAdvise(handle: MappingHandle, advice: string, options?: NativeRangeOptions): undefined;
+  /**
+   * Copies `length` bytes from `offset` (default: as many as fit in `target`
+   * and remain in the mapping) into the start of `target`; returns the count.
+   */
+  mappingReadInto(
+    handle: MappingHandle,
+    target: ArrayBufferView | ArrayBuffer,
+    offset?: number | bigint,
+    length?: number,
+  ): number;
+  /** mincore over a page-aligned range: one byte per page, 1 when resident. */
+  mappingResidency(handle: MappingHandle, options?: NativeRangeOptions): Buffer;
 }
 
 /** A byte range of a mapping as the native side reads it. */

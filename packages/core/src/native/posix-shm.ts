@@ -29,8 +29,12 @@ export interface PosixShmNative {
     readOnly: boolean,
     mode: number,
   ): NativePosixShmOpened;
-  /** ftruncate, reserving the pages (fallocate) when growing. */
-  posixShmResize(handle: PosixShmHandle, size: number): undefined;
+  /** ftruncate, reserving the pages it adds (fallocate) unless `reserve` is false. */
+  posixShmResize(handle: PosixShmHandle, size: number, reserve?: boolean): undefined;
+  /** An object with no name yet (O_TMPFILE in /dev/shm), mode exactly `mode`. */
+  posixShmCreateUnnamed(name: string, mode: number): NativePosixShmOpened;
+  /** Gives an object from posixShmCreateUnnamed its name, atomically (linkat); EEXIST if taken. */
+  posixShmPublish(handle: PosixShmHandle): undefined;
   posixShmStat(handle: PosixShmHandle): NativePosixShmStat;
   /** mmap of `offset..offset+length` (default: to the end), checked against the size. */
   posixShmMap(

@@ -236,6 +236,20 @@ impl MmapRaw {
         // zero pages) is documented.
         cvt(unsafe { libc::madvise(addr, span, advice.as_raw()) }, "madvise").map(drop)
     }
+
+    /// mincore over `offset..offset+len`, widened to whole pages: one entry
+    /// per page, true when the page is resident in memory right now.
+    pub fn residency(&self, offset: usize, len: usize) -> Result<Vec<bool>> {
+        let (addr, span) = self.page_span(offset, len).map_err(|e| Error::new(e.errno(), "mincore"))?;
+        let mut vec = vec![0u8; span.div_ceil(page_size())];
+        if span > 0 {
+            // SAFETY: addr..addr+span lies inside this live mapping, and `vec`
+            // has one byte for each of its pages, as mincore writes.
+            cvt(unsafe { libc::mincore(addr, span, vec.as_mut_ptr()) }, "mincore")?;
+        }
+        // Only the lowest bit is defined; the others are reserved.
+        Ok(vec.into_iter().map(|b| b & 1 != 0).collect())
+    }
 }
 
 impl Drop for MmapRaw {
@@ -510,6 +524,23 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         file.set_len(len).unwrap();
         file
+    }
+
+    #[test]
+    fn residency_reports_touched_pages_only() {
+        let page = page_size();
+        let m = MmapRaw::anonymous(4 * page, false).unwrap();
+        assert_eq!(m.residency(0, 4 * page).unwrap(), vec![false; 4]);
+        // SAFETY: pages 1 and 3 lie inside the mapping, which is read+write.
+        unsafe {
+            m.as_ptr().add(page).write(1);
+            m.as_ptr().add(3 * page + 10).write(1);
+        }
+        assert_eq!(m.residency(0, 4 * page).unwrap(), vec![false, true, false, true]);
+        // Widened to whole pages: one byte of page 3 is all of page 3.
+        assert_eq!(m.residency(3 * page + 1, 1).unwrap(), vec![true]);
+        assert_eq!(m.residency(page, 0).unwrap(), Vec::<bool>::new());
+        assert_eq!(m.residency(0, 5 * page).unwrap_err().errno(), libc::EINVAL);
     }
 
     fn rand_suffix() -> u64 {

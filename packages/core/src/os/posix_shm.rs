@@ -5,6 +5,9 @@
 //! Python's `multiprocessing.shared_memory` see exactly what we see.
 
 use super::{cvt, cvt_retry, Error, Result};
+
+mod publish;
+pub use publish::{create_unnamed, publish};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -135,14 +138,16 @@ pub fn stat(fd: RawFd) -> Result<Stat> {
     Ok(Stat { size: st.st_size as u64, mode: st.st_mode & 0o7777, uid: st.st_uid, gid: st.st_gid })
 }
 
-/// Sets the size to `size` bytes. Growing reserves the memory (fallocate),
-/// so that a full tmpfs fails here with ENOSPC instead of raising SIGBUS on
-/// the first write to a page that cannot be allocated. Shrinking frees it.
-pub fn resize(fd: RawFd, size: u64) -> Result<()> {
+/// Sets the size to `size` bytes. Growing reserves the memory (fallocate)
+/// when `reserve` is set, so that a full tmpfs fails here with ENOSPC
+/// instead of raising SIGBUS on the first write to a page that cannot be
+/// allocated; without it the object grows sparse (pages are allocated when
+/// first touched). Shrinking frees the memory past the new end.
+pub fn resize(fd: RawFd, size: u64, reserve: bool) -> Result<()> {
     let len = libc::off_t::try_from(size).map_err(|_| Error::new(libc::EFBIG, "ftruncate"))?;
     let current = stat(fd)?.size;
-    if size > current {
-        reserve(fd, len)?;
+    if reserve && size > current {
+        allocate(fd, len)?;
     }
     // fallocate already grew the file; ftruncate also handles shrinking and
     // file systems without fallocate.
@@ -152,7 +157,7 @@ pub fn resize(fd: RawFd, size: u64) -> Result<()> {
 
 /// Allocates every page of `0..len`. tmpfs supports this since Linux 3.5;
 /// where a file system does not, the size is set without a reservation.
-fn reserve(fd: RawFd, len: libc::off_t) -> Result<()> {
+fn allocate(fd: RawFd, len: libc::off_t) -> Result<()> {
     if len == 0 {
         return Ok(());
     }
@@ -203,13 +208,33 @@ mod tests {
         assert_eq!(open(&name, opts(true, true)).unwrap_err().code(), "EEXIST");
         let again = open(&name, opts(true, false)).unwrap();
         assert!(!again.created);
-        resize(made.fd.as_raw_fd(), 10_000).unwrap();
+        resize(made.fd.as_raw_fd(), 10_000, true).unwrap();
         assert_eq!(stat(again.fd.as_raw_fd()).unwrap().size, 10_000);
-        resize(made.fd.as_raw_fd(), 100).unwrap();
+        resize(made.fd.as_raw_fd(), 100, true).unwrap();
         assert_eq!(stat(again.fd.as_raw_fd()).unwrap().size, 100);
         unlink(&name).unwrap();
         assert_eq!(unlink(&name).unwrap_err().code(), "ENOENT");
         assert_eq!(open(&name, opts(false, false)).unwrap_err().code(), "ENOENT");
+    }
+
+    #[test]
+    fn resize_without_reserve_grows_sparse() {
+        let blocks = |fd: RawFd| {
+            // SAFETY: all-zero is a valid `struct stat`; fd is live.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            // SAFETY: st is a writable stat buffer.
+            assert_eq!(unsafe { libc::fstat(fd, &mut st) }, 0);
+            st.st_blocks as u64 * 512
+        };
+        let name = unique("s");
+        let made = open(&name, opts(true, true)).unwrap();
+        let fd = made.fd.as_raw_fd();
+        resize(fd, 64 << 20, false).unwrap();
+        assert_eq!(stat(fd).unwrap().size, 64 << 20);
+        assert!(blocks(fd) < 1 << 20, "a sparse object holds no pages yet");
+        resize(fd, 128 << 20, true).unwrap();
+        assert!(blocks(fd) >= 128 << 20, "a reserved one holds all of them");
+        unlink(&name).unwrap();
     }
 
     #[test]
