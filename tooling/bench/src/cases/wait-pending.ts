@@ -58,7 +58,7 @@ interface PendingResult {
 }
 
 function rounds(ctx: Context, waits: number): PendingArgs {
-  // [settle rounds, register+cancel rounds]: about the same number of waits per round kind
+  // [settle rounds, register+cancel rounds]: fewer for more waits (aborting 10,000 takes seconds)
   const full = waits === 1 ? [51, 1_001] : waits <= 100 ? [21, 101] : [5, 3];
   const smoke = waits === 1 ? [11, 101] : waits <= 100 ? [5, 11] : [1, 1];
   const [settleRounds = 1, cancelRounds = 1] = ctx.scale.smoke ? smoke : full;
@@ -112,9 +112,7 @@ async function runChild(
   }
 }
 
-type Metric = PendingMetric;
-
-const METRICS: { metric: Metric; unit: Unit; what: string }[] = [
+const METRICS: { metric: PendingMetric; unit: Unit; what: string }[] = [
   { metric: 'threads', unit: 'threads', what: 'native threads they add' },
   { metric: 'rss', unit: 'MiB', what: 'resident memory they add' },
   { metric: 'register-cancel', unit: 'ns', what: 'register + cancel (abort), per wait' },
@@ -126,7 +124,7 @@ const METRICS: { metric: Metric; unit: Unit; what: string }[] = [
   { metric: 'settle', unit: 'ns', what: 'one set() until all have resolved' },
 ];
 
-function outcomeOf(r: PendingResult, metric: Metric): Outcome {
+function outcomeOf(r: PendingResult, metric: PendingMetric): Outcome {
   const one = { kind: 'measured', samples: 1 } as const;
   switch (metric) {
     case 'threads':
@@ -166,7 +164,11 @@ function outcomeOf(r: PendingResult, metric: Metric): Outcome {
 }
 
 /** Register + cancel rows compare to one pending wait; the stackless ones to the same count with stacks. */
-function baselineOf(choice: BackendChoice, waits: number, metric: Metric): { baseline?: string } {
+function baselineOf(
+  choice: BackendChoice,
+  waits: number,
+  metric: PendingMetric,
+): { baseline?: string } {
   if (metric === 'register-cancel-stackless')
     return { baseline: pendingId(choice, waits, 'register-cancel') };
   if (metric === 'register-cancel' && waits !== 1)

@@ -6,6 +6,7 @@
 // rows of a primitive differ only in the wait. They join the latency
 // group's passes, so they alternate with the Unix socket and the
 // node + C futex floor they are judged against.
+import type { ChildProcess } from 'node:child_process';
 import { formatNs } from '../format.js';
 import { nowNs, sleepSync } from '../harness.js';
 import { reap, spawnPeer, waitForExit, waitForLine } from '../proc.js';
@@ -69,15 +70,17 @@ async function roundTrips(
   const path = sharedPath(`wait-${primitive}`);
   const tag = `/shmkit-bench-${process.pid}-${pairs}`;
   const names: [string, string] = [`${tag}-ping`, `${tag}-pong`];
-  const mapping = mapShared(path, SIZE, true);
-  const remove = PRIMITIVES[primitive].create({ mapping, names });
   const { count, warmup } = trips(ctx);
   const args: PeerArgs = { primitive, mode, path, names, count, warmup };
-  const env = backendEnv(choice);
-  const pinger = spawnPeer('wait-ping', args, { env });
-  const ponger = spawnPeer('wait-pong', args, { env });
-  const children = [pinger, ponger];
+  const mapping = mapShared(path, SIZE, true);
+  const children: ChildProcess[] = [];
+  let remove = (): void => undefined;
   try {
+    remove = PRIMITIVES[primitive].create({ mapping, names });
+    const env = backendEnv(choice);
+    const pinger = spawnPeer('wait-ping', args, { env });
+    const ponger = spawnPeer('wait-pong', args, { env });
+    children.push(pinger, ponger);
     await Promise.all(children.map((child) => waitForLine(child, /^ready$/)));
     Atomics.store(new Int32Array(mapping.buffer), GO, 1);
     const line = await waitForLine(pinger, /^\{/, 300_000);
@@ -110,7 +113,7 @@ async function roundTrips(
 
 /** The three rows of one primitive: sync, async on the engine's backend, async on futex_waitv. */
 function rowsOf(primitive: Primitive): BenchCase[] {
-  const title = PRIMITIVES[primitive].title;
+  const { title, calls } = PRIMITIVES[primitive];
   const syncId = syncRttId(primitive);
   const common = {
     group: 'waits',
@@ -123,7 +126,7 @@ function rowsOf(primitive: Primitive): BenchCase[] {
   const asyncRow = (choice: BackendChoice): BenchCase => ({
     ...common,
     id: asyncRttId(primitive, choice),
-    title: `${title}: waitAsync on both sides, ${expectedBackend(choice)}`,
+    title: `${title}: ${calls.async} on both sides, ${expectedBackend(choice)}`,
     baseline: syncId,
     run: (ctx) => roundTrips(ctx, primitive, 'async', choice),
   });
@@ -131,7 +134,7 @@ function rowsOf(primitive: Primitive): BenchCase[] {
     {
       ...common,
       id: syncId,
-      title: `${title}: sync wait on both sides`,
+      title: `${title}: ${calls.sync} on both sides`,
       baseline: 'rtt.node-c-futex',
       run: (ctx) => roundTrips(ctx, primitive, 'sync', 'default'),
     },

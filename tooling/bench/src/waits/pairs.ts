@@ -41,6 +41,8 @@ export interface End {
 interface Kind {
   /** The primitive and how the round trip goes through it, for row titles. */
   title: string;
+  /** The blocking wait and the Promise wait each side makes, for row titles. */
+  calls: { sync: string; async: string };
   /** Writes fresh primitives (in the process that owns the mapping); returns what removes them. */
   create(place: Place): () => void;
   /** The pinger's halves, after whatever it must hold before the start. */
@@ -57,6 +59,7 @@ export const FREE_OFFSET = 2048;
 
 const event: Kind = {
   title: 'SharedEvent (two auto-reset events)',
+  calls: { sync: 'wait()', async: 'waitAsync()' },
   create({ mapping }) {
     SharedEvent.init(mapping, SLOT[0], { mode: 'auto' });
     SharedEvent.init(mapping, SLOT[1], { mode: 'auto' });
@@ -111,7 +114,8 @@ function publish(words: Int32Array, index: number, value: number): void {
 }
 
 const futex: Kind = {
-  title: 'raw futex (futexWait/futexWaitAsync + futexWake on two words)',
+  title: 'raw futex (two words, futexWake)',
+  calls: { sync: 'futexWait', async: 'futexWaitAsync' },
   create({ mapping }) {
     new Int32Array(mapping.buffer).fill(0, 0, SLOT[2] / 4);
     return () => undefined;
@@ -141,6 +145,7 @@ const futex: Kind = {
 // from the other process, so a trip is two unlock-to-lock hand-offs.
 const mutex: Kind = {
   title: 'Mutex hand-off (three mutexes passed in turn)',
+  calls: { sync: 'lock()', async: 'lockAsync()' },
   create({ mapping }) {
     for (const offset of SLOT) Mutex.init(mapping, offset);
     return () => undefined;
@@ -202,6 +207,7 @@ function counting(post: Counting, take: Counting): Halves {
 
 const semaphore: Kind = {
   title: 'Semaphore (two sem_t in the shared mapping)',
+  calls: { sync: 'wait()', async: 'waitAsync()' },
   create({ mapping }) {
     Semaphore.init(mapping, SLOT[0], 0).close();
     Semaphore.init(mapping, SLOT[1], 0).close();
@@ -217,6 +223,7 @@ const semaphore: Kind = {
 
 const namedSemaphore: Kind = {
   title: 'NamedSemaphore (two sem_open semaphores)',
+  calls: { sync: 'wait()', async: 'waitAsync()' },
   create({ names }) {
     for (const name of names) NamedSemaphore.create(name, { value: 0, exclusive: true }).close();
     return () => {
