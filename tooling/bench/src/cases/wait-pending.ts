@@ -113,15 +113,15 @@ async function runChild(
 }
 
 const METRICS: { metric: PendingMetric; unit: Unit; what: string }[] = [
-  { metric: 'threads', unit: 'threads', what: 'native threads they add' },
-  { metric: 'rss', unit: 'MiB', what: 'resident memory they add' },
+  { metric: 'threads', unit: 'threads', what: 'native threads added' },
+  { metric: 'rss', unit: 'MiB', what: 'resident memory added' },
   { metric: 'register-cancel', unit: 'ns', what: 'register + cancel (abort), per wait' },
   {
     metric: 'register-cancel-stackless',
     unit: 'ns',
-    what: 'the same with Error.stackTraceLimit = 0 (AbortErrors without a stack)',
+    what: 'register + cancel per wait, Error.stackTraceLimit = 0 (AbortErrors without a stack)',
   },
-  { metric: 'settle', unit: 'ns', what: 'one set() until all have resolved' },
+  { metric: 'settle', unit: 'ns', what: 'from one set() until every wait resolved' },
 ];
 
 function outcomeOf(r: PendingResult, metric: PendingMetric): Outcome {
