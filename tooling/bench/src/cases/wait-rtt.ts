@@ -120,8 +120,9 @@ function rowsOf(primitive: Primitive): BenchCase[] {
     interleave: 'latency',
     unit: 'ns',
     p99: true,
+    // The total is exact; the kernel splits it into user and system by tick sampling.
     describe: ({ userNs = NaN, systemNs = NaN }: Record<string, number>) =>
-      `pinger CPU per round trip: ${formatNs(userNs)} user + ${formatNs(systemNs)} system`,
+      `pinger CPU per round trip ${formatNs(userNs + systemNs)} (user ${formatNs(userNs)}, system ${formatNs(systemNs)})`,
   } as const;
   const asyncRow = (choice: BackendChoice): BenchCase => ({
     ...common,

@@ -21,12 +21,12 @@ function span(ratios: (number | undefined)[]): string | undefined {
   return lo === hi ? formatRatio(lo) : `${formatRatio(lo)} to ${formatRatio(hi)}`;
 }
 
-/** The pinger's CPU per round trip of a row, "1.6 µs user + 3.9 µs system". */
+/** The pinger's CPU time per round trip of a row (user + system: the split itself is tick-sampled). */
 function cpuOf(row: Row | undefined): string | undefined {
   const user = row?.extra?.userNs;
   const system = row?.extra?.systemNs;
   if (user === undefined || system === undefined) return undefined;
-  return `${formatNs(user)} user + ${formatNs(system)} system`;
+  return formatNs(user + system);
 }
 
 export function waitNotes(rows: Map<string, Row>, targets: TargetResult[]): string[] {
@@ -67,7 +67,7 @@ export function waitNotes(rows: Map<string, Row>, targets: TargetResult[]): stri
           : ` (${span(speedUps('futex_waitv')) ?? 'n/a'} on futex_waitv)`) +
         '. ' +
         (cpuSync !== undefined && cpuAsync !== undefined
-          ? `The pinger's CPU time per event round trip says where it goes: ${cpuSync} sync, ${cpuAsync} async on ${uring}` +
+          ? `The pinger's CPU time per event round trip grows with it: ${cpuSync} sync, ${cpuAsync} async on ${uring}` +
             (cpuWaitv === undefined ? '' : `, ${cpuWaitv} on futex_waitv`) +
             '; on two busy cores that CPU time is on the critical path of every round trip. '
           : '') +

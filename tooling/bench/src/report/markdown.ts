@@ -81,6 +81,8 @@ export function renderMarkdown(input: ReportInput): string {
       "  sync wait on both sides, the async wait (`waitAsync`/`lockAsync`) on both sides on the engine's own backend, and",
       '  the same with `SHMKIT_WAIT_BACKEND=futex_waitv` (what kernels before 6.7 get). Nothing spins before parking. They',
       '  run in the passes of the round-trip group above, so they alternate with the Unix socket and the node floor.',
+      "  The pinger's CPU time per round trip (`process.cpuUsage`, its threads included) is in the notes; the total is",
+      "  exact, its split into user and system is the kernel's tick sampling.",
       '- Pending waits: a fresh node child (`--expose-gc`) per backend and count starts 1, 100 or 10,000',
       '  `SharedEvent.waitAsync()` calls on one manual-reset event; threads are counted in /proc/self/task and RSS read',
       '  after a full GC, before the first wait and while they pend; then one `set()` and the time until every promise',
