@@ -139,11 +139,11 @@ async function udsRun(ctx: Context, size: Size): Promise<Outcome> {
   const { blocks, block } = plan(ctx, 'uds', size);
   const path = join(ctx.tmpDir, `rate-${TAG[size]}.sock`);
   const total = blocks * block + block;
-  const receiver = spawnPeer('uds-recv', { path, size, block, total });
+  const receiver = spawnPeer('msg-uds-recv', { path, size, block, total });
   const children = [receiver];
   try {
     await waitForLine(receiver, /^ready$/);
-    children.push(spawnPeer('uds-send', { path, size, total }));
+    children.push(spawnPeer('msg-uds-send', { path, size, total }));
     const line = await waitForLine(receiver, /^\{/, 300_000);
     const { stamps, bad } = JSON.parse(line) as { stamps: number[]; bad: number };
     if (bad !== 0) throw new Error(`${bad} frames arrived with the wrong length`);
@@ -470,7 +470,7 @@ async function ipcSend(args: unknown): Promise<void> {
 export const channelRatePeers: Record<string, (args: unknown) => Promise<void>> = {
   'channel-send': channelSend,
   'channel-recv': channelRecv,
-  'uds-recv': udsRecv,
-  'uds-send': udsSend,
+  'msg-uds-recv': udsRecv,
+  'msg-uds-send': udsSend,
   'ipc-send': ipcSend,
 };

@@ -32,15 +32,29 @@ export const cases: BenchCase[] = [
   ...kernelQueueCases,
 ];
 
-export const peers: Record<string, (args: unknown) => Promise<void>> = {
-  ...latencyPeers,
-  ...bulkPeers,
-  ...syncLatencyPeers,
-  ...syncBulkPeers,
-  ...syncContentionPeers,
-  ...channelLatencyPeers,
-  ...channelRatePeers,
-  ...kernelQueuePeers,
-  ...waitRttPeers,
-  ...waitPendingPeers,
-};
+type Peers = Record<string, (args: unknown) => Promise<void>>;
+
+/** One registry of every module's peers; a name two modules use is a bug, not an override. */
+function mergePeers(...groups: Peers[]): Peers {
+  const all: Peers = {};
+  for (const group of groups) {
+    for (const [name, peer] of Object.entries(group)) {
+      if (name in all) throw new Error(`two bench modules register a peer named '${name}'`);
+      all[name] = peer;
+    }
+  }
+  return all;
+}
+
+export const peers: Peers = mergePeers(
+  latencyPeers,
+  bulkPeers,
+  syncLatencyPeers,
+  syncBulkPeers,
+  syncContentionPeers,
+  channelLatencyPeers,
+  channelRatePeers,
+  kernelQueuePeers,
+  waitRttPeers,
+  waitPendingPeers,
+);
