@@ -9,7 +9,7 @@ import {
   type OptionSpec,
   type Parsed,
 } from '../args';
-import { recognizers } from '../decode/index';
+import { describeContent, recognizers } from '../decode/index';
 import { EXIT_OK } from '../errors';
 import { formatOctal, formatSize } from '../format';
 import type { Style } from '../io';
@@ -169,11 +169,7 @@ function info(object: IpcObject): string {
     case 'sysv-msg':
       return `${object.messages} ${object.messages === 1 ? 'message' : 'messages'}`;
     case 'posix-shm': {
-      if (object.content !== null) {
-        const recognizer = recognizers.find((r) => r.kind === object.content!.kind);
-        return recognizer?.describe(object.content) ?? object.content.kind;
-      }
-      return pids(object.users);
+      return object.content === null ? pids(object.users) : describeContent(object.content);
     }
     case 'posix-sem':
       if (object.value === null)
@@ -188,8 +184,15 @@ function infoStyle(object: IpcObject): Style | undefined {
   if (object.type === 'sysv-shm')
     return object.removed ? 'yellow' : object.cpidAlive ? undefined : 'red';
   if (object.type === 'posix-sem') return object.problem ? 'yellow' : undefined;
+  if (object.type === 'posix-shm' && object.content !== null) {
+    const content = object.content;
+    return recognizers.find((r) => r.kind === content.kind)?.style(content);
+  }
   return undefined;
 }
+
+/** INFO keeps this many columns while other columns can still shrink. */
+const INFO_KEPT = 26;
 
 /** The ls table as lines. */
 export function lsTable(
@@ -216,7 +219,9 @@ export function lsTable(
       cell: useText,
       style: (o) => (useText(o) === '0' ? 'dim' : undefined),
     },
-    { header: 'INFO', cell: info, shrinkTo: 8, shrinkFirst: true, style: infoStyle },
+    // A channel's summary (kind, fill, ends) fits in INFO_KEPT: names are
+    // shortened before it is.
+    { header: 'INFO', cell: info, shrinkTo: 8, shrinkFirstTo: INFO_KEPT, style: infoStyle },
   ];
   return renderTable(objects, columns, { width, color, wide: s.wide });
 }
