@@ -3,6 +3,7 @@
 // the terminal back: main screen, visible cursor, canonical mode with echo.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { Channel } from '@shmkit/channel';
 import { describe, expect, it } from 'vitest';
 import { bin, later, posixName, shmkit } from './helpers';
 
@@ -75,6 +76,21 @@ describe('shmkit watch', () => {
     expect(after).not.toMatch(/-icanon|(^|\s)-echo(\s|$)/m);
     // The table stayed on the alternate screen: the main one shows none of it.
     expect(after).not.toContain('TYPE');
+  });
+
+  it('shows a channel filling up as a live sender sends', async () => {
+    const prefix = `/shmkit-cli-watch-chan-${process.pid}`;
+    const name = posixName(`${prefix.slice(1)}`);
+    using channel = Channel.create(name, { capacity: 4096, exclusive: true });
+    using tx = channel.sender();
+    startWatch(prefix);
+    await until('the empty channel', () => /\sspsc 0% tx 1 rx 0/.test(screen()));
+    // 20 messages of 100 bytes: 20 records of 112 bytes, 2240 of 4096.
+    for (let i = 0; i < 20; i++) tx.send(Buffer.alloc(100));
+    tx.flush();
+    await until('the fill level', () => /\sspsc 55% tx 1 rx 0/.test(screen()));
+    tmux('send-keys', '-t', 'watch', 'q');
+    await until('watch to quit', () => screen().includes('EXIT=0'));
   });
 
   it('refuses to run without a terminal', async () => {

@@ -13,6 +13,7 @@ import {
 import { describeError } from '../errors';
 import type { ChannelStatus } from '../model';
 import { isAlive, startTime } from '../sources/processes';
+import { u32 } from './view';
 
 /** Bytes of a header's static part: enough to know its size (LAYOUT.md). */
 export const CHANNEL_STATIC_BYTES = 64;
@@ -31,8 +32,18 @@ export interface ChannelReading {
 
 const PREFIX = /^channel '\(header\)' is corrupt: /;
 
-function failed(error: unknown): ChannelReading {
+/** Format versions a later @shmkit/channel could plausibly write; any other word is garbage. */
+const PLAUSIBLE_VERSIONS = 255;
+
+function failed(error: unknown, version?: number): ChannelReading {
   const code = (error as { code?: unknown } | null)?.code;
+  if (code === ChannelErrorCode.VERSION && version !== undefined && version > PLAUSIBLE_VERSIONS) {
+    return {
+      status: 'corrupt',
+      info: null,
+      problems: [`version word 0x${version.toString(16).padStart(8, '0')} is no format version`],
+    };
+  }
   const message = error instanceof Error ? error.message.replace(PREFIX, '') : describeError(error);
   return {
     status: code === ChannelErrorCode.VERSION ? 'unsupported' : 'corrupt',
@@ -81,7 +92,7 @@ export function readChannelHeader(
     }
     info = decodeChannelHeader(bytes);
   } catch (error) {
-    return failed(error);
+    return failed(error, u32(head, 8));
   }
   for (const end of [...info.senders, ...info.receivers]) {
     if (end.owner !== 0) end.alive = endAlive(end.owner, end.ownerStart);

@@ -71,14 +71,10 @@ export function percent(fill: number, used: number): string {
   return rounded === 0 && used > 0 ? '<1%' : `${rounded}%`;
 }
 
-function endsText(side: string, e: ChannelEnds): string {
-  const dead = e.attached - e.alive;
-  return `${side} ${e.alive}${dead > 0 ? `+${dead} dead` : ''}`;
-}
-
 /**
- * INFO, at most 26 columns for a healthy channel: `spsc 27% full, tx 1,
- * rx 1`; `mpsc 3% full, tx 0+1 dead, rx 1`; `channel corrupt: unknown kind 9`.
+ * INFO, at most 26 columns for spsc and mpsc: `spsc 27% tx 1 rx 1` (fill,
+ * then the senders and receivers alive), `mpsc 3% tx 0 rx 1, 1 dead` (ends
+ * still claimed by a thread that is gone), `channel corrupt: unknown kind 9`.
  */
 export function describeChannel(content: ChannelContent): string {
   const { senders, receivers } = content;
@@ -89,13 +85,12 @@ export function describeChannel(content: ChannelContent): string {
     content.channelKind === 'broadcast'
       ? Math.round((content.fill ?? 0) * (content.capacity ?? 0))
       : (content.usedBytes ?? 0);
-  const parts = [
-    `${content.status === 'damaged' ? 'damaged ' : ''}${content.channelKind} ${percent(content.fill ?? 0, used)} full`,
-    endsText('tx', senders),
-    endsText('rx', receivers),
-  ];
-  if (content.ended === true) parts.push('ended');
-  return parts.join(', ');
+  const damaged = content.status === 'damaged' ? 'damaged ' : '';
+  let text = `${damaged}${content.channelKind} ${percent(content.fill ?? 0, used)} tx ${senders.alive} rx ${receivers.alive}`;
+  const dead = senders.attached - senders.alive + receivers.attached - receivers.alive;
+  if (dead > 0) text += `, ${dead} dead`;
+  if (content.ended === true) text += ', ended';
+  return text;
 }
 
 function styleOf(content: ChannelContent): Style | undefined {

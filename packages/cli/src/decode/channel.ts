@@ -84,7 +84,6 @@ export const channelDecoder: Decoder = {
     const { info } = reading;
     if (info === null) {
       const result = view(offset, bytes.length, reading.status);
-      result.fields.push(['status', `${reading.status}: ${reading.problems[0] ?? '?'}`]);
       result.data = { status: reading.status, info: null };
       result.problems = reading.problems;
       return result;
