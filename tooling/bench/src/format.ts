@@ -10,7 +10,16 @@ export function formatNs(ns: number): string {
 
 export function formatValue(value: number | undefined, unit: Unit): string {
   if (value === undefined) return '';
-  return unit === 'ns' ? formatNs(value) : `${value.toFixed(2)} GB/s`;
+  switch (unit) {
+    case 'ns':
+      return formatNs(value);
+    case 'GB/s':
+      return `${value.toFixed(2)} GB/s`;
+    case 'threads':
+      return `${value.toFixed(0)} ${Math.abs(value) === 1 ? 'thread' : 'threads'}`;
+    case 'MiB':
+      return `${value.toFixed(Math.abs(value) < 10 ? 2 : 1)} MiB`;
+  }
 }
 
 export function formatRatio(ratio: number | undefined): string {

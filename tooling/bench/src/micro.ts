@@ -88,13 +88,29 @@ export async function runInterleaved(
       (o): o is Extract<Outcome, { kind: 'measured' }> => o.kind === 'measured',
     );
     const p99s = measured.map((o) => o.p99).filter((p): p is number => p !== undefined);
+    const extra = medianExtras(measured.map((o) => o.extra));
     results.set(id, {
       ...first,
       value: summarize(measured.map((o) => o.value)).median,
       ...(p99s.length > 0 ? { p99: summarize(p99s).median } : {}),
+      ...(extra === undefined ? {} : { extra }),
       samples: measured.reduce((n, o) => n + o.samples, 0),
       provisional: measured.some((o) => o.provisional === true),
     });
   }
   return results;
+}
+
+/** Each extra figure's median over the passes that reported it. */
+function medianExtras(
+  extras: (Record<string, number> | undefined)[],
+): Record<string, number> | undefined {
+  const keys = new Set(extras.flatMap((e) => (e === undefined ? [] : Object.keys(e))));
+  if (keys.size === 0) return undefined;
+  const out: Record<string, number> = {};
+  for (const key of keys) {
+    const values = extras.map((e) => e?.[key]).filter((v): v is number => v !== undefined);
+    out[key] = summarize(values).median;
+  }
+  return out;
 }

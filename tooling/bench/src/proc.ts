@@ -12,19 +12,27 @@ export interface PeerOptions {
   /** With `ipc`: how messages are serialized ('advanced' sends Buffers as bytes). */
   serialization?: 'json' | 'advanced';
   stdio?: StdioOptions;
+  /** The peer's environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** Node options for the peer, such as `--expose-gc`. */
+  execArgv?: string[];
 }
 
 /** Starts `peer` (a name registered in child.ts) with JSON-serialisable args. */
 export function spawnPeer(peer: string, args: unknown, options: PeerOptions = {}): ChildProcess {
   const argv = [peer, JSON.stringify(args ?? null)];
+  const env = options.env ?? process.env;
   if (options.ipc === true) {
     return fork(childEntry, argv, {
       stdio: options.stdio ?? ['ignore', 'inherit', 'inherit', 'ipc'],
       ...(options.serialization === undefined ? {} : { serialization: options.serialization }),
+      env,
+      ...(options.execArgv === undefined ? {} : { execArgv: options.execArgv }),
     });
   }
-  return spawn(process.execPath, [childEntry, ...argv], {
+  return spawn(process.execPath, [...(options.execArgv ?? []), childEntry, ...argv], {
     stdio: options.stdio ?? ['ignore', 'pipe', 'inherit'],
+    env,
   });
 }
 

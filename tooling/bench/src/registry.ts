@@ -1,15 +1,29 @@
 // What a benchmark case is, what it returns, and the context it runs in.
 import type { SyncAdapter } from './sync/adapter.js';
 
-/** 'ns' rows are latencies (lower is better); 'GB/s' rows are throughputs (10^9 bytes/s, higher is better). */
-export type Unit = 'ns' | 'GB/s';
+/**
+ * 'ns' rows are latencies (lower is better); 'GB/s' rows are throughputs
+ * (10^9 bytes/s, higher is better); 'threads' and 'MiB' rows are resources
+ * a workload holds (lower is better).
+ */
+export type Unit = 'ns' | 'GB/s' | 'threads' | 'MiB';
 
-export type GroupId = 'call' | 'latency' | 'messages' | 'bulk' | 'mapping' | 'contention';
+export type GroupId =
+  | 'call'
+  | 'latency'
+  | 'waits'
+  | 'pending'
+  | 'messages'
+  | 'bulk'
+  | 'mapping'
+  | 'contention';
 
 export const GROUPS: Record<GroupId, string> = {
   call: 'Call overhead (per operation)',
   latency: 'Round trip between two processes (one small message)',
   messages: 'Message rate between two processes (one way, per message)',
+  waits: 'Async and sync waits: round trip between two node processes, per primitive',
+  pending: 'Many pending async waits in one process',
   bulk: 'Bulk throughput between two processes',
   mapping: 'Mapping',
   contention: 'Contention under one mutex',
@@ -101,9 +115,11 @@ export interface BenchCase {
   /**
    * Run in interleaved passes with the other interleaved cases of its group
    * (see Scale.passes): for latencies that swing with the machine's load, so
-   * a row and its baseline see the same conditions.
+   * a row and its baseline see the same conditions. A group id instead of
+   * `true` joins that group's passes while the row is still reported in its
+   * own group (so rows of two tables compared in a target alternate too).
    */
-  interleave?: boolean;
+  interleave?: boolean | GroupId;
   /** Stable id used by --filter, the JSON results, targets and baselines. */
   id: string;
   group: GroupId;
@@ -111,8 +127,20 @@ export interface BenchCase {
   unit: Unit;
   /** Id of a case in the same run this one is compared to (ratio column). */
   baseline?: string;
+  /**
+   * This row is a floor (no row compared to it can take less time) or a
+   * ceiling (no row compared to it can move more GB/s). A row that beats
+   * its bound proves the bound wrong and is reported so, never as a win.
+   */
+  bound?: 'floor' | 'ceiling';
   /** True when p99 is meaningful for this row (latency distributions). */
   p99?: boolean;
+  /**
+   * Words for the row's extra figures, added to its note. Interleaved rows
+   * get the median of each extra figure over their passes, so the words
+   * are made from those, after the passes.
+   */
+  describe?(extra: Record<string, number>): string;
   /** A case measured on its own. */
   run?(ctx: Context): Promise<Outcome>;
   /**
@@ -146,6 +174,7 @@ export interface Row {
   p99?: number;
   samples?: number;
   baseline?: string;
+  bound?: 'floor' | 'ceiling';
   /** value / baseline value (for 'ns', >1 means slower; for 'GB/s', >1 means faster). */
   ratio?: number;
   note?: string;

@@ -2,9 +2,10 @@
 // row of the report. Micro cases of one group are measured together (and
 // interleaved cases of one group alternate), so their first row runs the
 // whole group and the others read its results.
+import { beatsBound, boundWarning } from './bounds.js';
 import { formatValue } from './format.js';
 import { runInterleaved, runMicroGroup } from './micro.js';
-import type { BenchCase, Context, Outcome, Row } from './registry.js';
+import type { BenchCase, Context, GroupId, Outcome, Row } from './registry.js';
 
 /** The selected cases plus the baselines they are compared to, in registry order. */
 export function select(all: BenchCase[], filter: string | undefined): BenchCase[] {
@@ -18,6 +19,12 @@ export function select(all: BenchCase[], filter: string | undefined): BenchCase[
   return all.filter((c) => chosen.has(c.id));
 }
 
+/** The group whose interleaved passes case `c` joins, if it is interleaved. */
+function interleaveSet(c: BenchCase): GroupId | undefined {
+  if (c.interleave === undefined || c.interleave === false) return undefined;
+  return c.interleave === true ? c.group : c.interleave;
+}
+
 /** Results of the cases measured as a group, by case id. */
 type GroupResults = Map<string, Outcome | Error>;
 
@@ -28,11 +35,13 @@ async function outcomeOf(
   ctx: Context,
   grouped: GroupResults,
 ): Promise<Outcome> {
-  if (c.micro !== undefined || c.interleave === true) {
+  if (c.micro !== undefined || interleaveSet(c) !== undefined) {
     if (!grouped.has(c.id)) {
-      const sameKind = (x: BenchCase) =>
-        c.micro !== undefined ? x.micro !== undefined : x.interleave === true;
-      const group = selected.filter((x) => x.group === c.group && sameKind(x));
+      const together = (x: BenchCase) =>
+        c.micro !== undefined
+          ? x.micro !== undefined && x.group === c.group
+          : interleaveSet(x) === interleaveSet(c);
+      const group = selected.filter(together);
       const results =
         c.micro !== undefined ? runMicroGroup(group, ctx) : await runInterleaved(group, ctx);
       for (const [id, r] of results) grouped.set(id, r);
@@ -50,6 +59,7 @@ async function outcomeOf(
 function rowOf(c: BenchCase, outcome: Outcome | Error): Row {
   const row: Row = { id: c.id, group: c.group, title: c.title, unit: c.unit, status: 'failed' };
   if (c.baseline !== undefined) row.baseline = c.baseline;
+  if (c.bound !== undefined) row.bound = c.bound;
   if (outcome instanceof Error) {
     row.note = outcome.message;
   } else if (outcome.kind === 'pending') {
@@ -61,7 +71,11 @@ function rowOf(c: BenchCase, outcome: Outcome | Error): Row {
     if (c.p99 === true && outcome.p99 !== undefined) row.p99 = outcome.p99;
     row.samples = outcome.samples;
     if (outcome.note !== undefined) row.note = outcome.note;
-    if (outcome.extra !== undefined) row.extra = outcome.extra;
+    if (outcome.extra !== undefined) {
+      row.extra = outcome.extra;
+      const words = c.describe?.(outcome.extra);
+      if (words !== undefined) row.note = row.note === undefined ? words : `${row.note}; ${words}`;
+    }
   }
   return row;
 }
@@ -88,12 +102,20 @@ export async function runCases(selected: BenchCase[], ctx: Context): Promise<Row
   return rows;
 }
 
-/** Sets each row's ratio to its baseline, where both were measured. */
+/**
+ * Sets each row's ratio to its baseline, where both were measured. A row
+ * that beats its floor or ceiling gets a note saying the bound is wrong.
+ */
 export function addRatios(rows: Row[]): Map<string, Row> {
   const byId = new Map(rows.map((r) => [r.id, r]));
   for (const r of rows) {
     const base = r.baseline === undefined ? undefined : byId.get(r.baseline);
-    if (r.value !== undefined && base?.value !== undefined) r.ratio = r.value / base.value;
+    if (r.value === undefined || base?.value === undefined) continue;
+    r.ratio = r.value / base.value;
+    if (base.bound !== undefined && beatsBound(base.bound, r.ratio)) {
+      const warning = boundWarning(base.bound, r.ratio);
+      r.note = r.note === undefined ? warning : `${warning}; ${r.note}`;
+    }
   }
   return byId;
 }

@@ -29,6 +29,7 @@ export const callCases: BenchCase[] = [
     group: 'call',
     title: 'C Node-API addon noop (floor)',
     unit: 'ns',
+    bound: 'floor',
     micro: (ctx) => {
       const noop = addon().noop;
       return {

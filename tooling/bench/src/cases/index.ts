@@ -13,6 +13,8 @@ import { syncBulkCases, syncBulkPeers } from './sync-bulk.js';
 import { syncCallCases } from './sync-call.js';
 import { syncContentionCases, syncContentionPeers } from './sync-contention.js';
 import { syncLatencyCases, syncLatencyPeers } from './sync-latency.js';
+import { waitPendingCases, waitPendingPeers } from './wait-pending.js';
+import { waitRttCases, waitRttPeers } from './wait-rtt.js';
 
 export const cases: BenchCase[] = [
   ...callCases,
@@ -21,6 +23,8 @@ export const cases: BenchCase[] = [
   ...syncLatencyCases,
   ...channelLatencyCases,
   ...channelRateCases,
+  ...waitRttCases,
+  ...waitPendingCases,
   ...bulkCases,
   ...syncBulkCases,
   ...mappingCases,
@@ -37,4 +41,6 @@ export const peers: Record<string, (args: unknown) => Promise<void>> = {
   ...channelLatencyPeers,
   ...channelRatePeers,
   ...kernelQueuePeers,
+  ...waitRttPeers,
+  ...waitPendingPeers,
 };

@@ -170,6 +170,7 @@ export const mappingCases: BenchCase[] = [
     group: 'mapping',
     title: 'C mmap(4096, MAP_SHARED|MAP_ANONYMOUS) + munmap (floor)',
     unit: 'ns',
+    bound: 'floor',
     run: async (ctx) => ({ kind: 'measured', value: cMapClose(ctx).anon, samples: 1 }),
   },
   {
@@ -177,6 +178,7 @@ export const mappingCases: BenchCase[] = [
     group: 'mapping',
     title: 'C mmap of a file page + munmap (floor)',
     unit: 'ns',
+    bound: 'floor',
     run: async (ctx) => ({ kind: 'measured', value: cMapClose(ctx).fd, samples: 1 }),
   },
   {

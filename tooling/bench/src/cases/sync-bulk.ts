@@ -17,7 +17,9 @@ import { tag } from './sync-common.js';
 /** Spin before parking: a chunk takes ~100 µs to copy, so most waits end while spinning. */
 const RING_SPIN = Number(process.env.RING_SPIN ?? 2_000);
 const HEADER = 4096;
-const SIZE = HEADER + SLOTS * CHUNK;
+/** Bytes of the ring's shared file: the header, then the slots. */
+export const RING_BYTES = HEADER + SLOTS * CHUNK;
+const SIZE = RING_BYTES;
 
 interface Ring {
   data: BenchEvent;
@@ -78,7 +80,7 @@ export const syncBulkCases: BenchCase[] = [
     group: 'bulk',
     title: `shared-memory ring (${SLOTS} x 1 MiB) + sync events, checksummed`,
     unit: 'GB/s',
-    baseline: 'bulk.c-memcpy',
+    baseline: 'bulk.copy-alone',
     run: async (ctx): Promise<Outcome> => {
       const total = ctx.scale.bulkBytes;
       const expected = expectedSum(makePatterns(), total);
@@ -93,16 +95,27 @@ export const syncBulkCases: BenchCase[] = [
   },
 ];
 
+/** Where the producer copies to: the ring's slots as bytes. */
+function producerSlots(mapping: Mapping): Uint8Array[] {
+  return Array.from(
+    { length: SLOTS },
+    (_, k) => new Uint8Array(mapping.buffer, HEADER + k * CHUNK, CHUNK),
+  );
+}
+
+/** Args of the ring's producer and of the copy-alone ceiling. */
+export interface ProducerArgs {
+  path: string;
+  total: number;
+}
+
 export const syncBulkPeers: Record<string, (args: unknown) => Promise<void>> = {
   'ring-produce': async (args) => {
-    const { path, total } = args as { path: string; total: number };
+    const { path, total } = args as ProducerArgs;
     const patterns = makePatterns();
     const mapping = mapShared(path, SIZE, false);
     const r = ring(loadSyncAdapter(), mapping, false);
-    const bytes = Array.from(
-      { length: SLOTS },
-      (_, k) => new Uint8Array(mapping.buffer, HEADER + k * CHUNK, CHUNK),
-    );
+    const bytes = producerSlots(mapping);
     process.stdout.write('ready\n');
     while (Atomics.load(r.ctl, GO) === 0) sleepSync(0.05);
     const chunks = total / CHUNK;
@@ -112,6 +125,21 @@ export const syncBulkPeers: Record<string, (args: unknown) => Promise<void>> = {
       Atomics.store(r.ctl, HEAD, k + 1);
       r.data.set();
     }
+    mapping.close();
+  },
+  // The ceiling of the ring: the producer's copies, the same chunks into
+  // the same slots of the same kind of mapping, with nobody to wait for.
+  'ring-copy-alone': async (args) => {
+    const { path, total } = args as ProducerArgs;
+    const patterns = makePatterns();
+    const mapping = mapShared(path, SIZE, false);
+    const bytes = producerSlots(mapping);
+    const chunks = total / CHUNK;
+    const t0 = nowNs();
+    for (let k = 0; k < chunks; k++)
+      (bytes[k % SLOTS] as Uint8Array).set(patterns[k % patterns.length] as Buffer);
+    const ns = nowNs() - t0;
+    process.stdout.write(`${JSON.stringify({ ns })}\n`);
     mapping.close();
   },
 };

@@ -43,11 +43,15 @@ async function formatMarkdown(md: string, path: string): Promise<string> {
   }
 }
 
+/** Groups whose rows measure different things (per wait, for all waits): one chart would mislead. */
+const UNCHARTED: ReadonlySet<GroupId> = new Set(['pending']);
+
 /** One SVG chart per group and unit, in docs/benchmarks/; their paths by group. */
 function writeCharts(chartDir: string, rows: Row[]): Partial<Record<GroupId, string[]>> {
   mkdirSync(chartDir, { recursive: true });
   const charts: Partial<Record<GroupId, string[]>> = {};
   for (const group of Object.keys(GROUPS) as GroupId[]) {
+    if (UNCHARTED.has(group)) continue;
     for (const unit of ['ns', 'GB/s'] as const) {
       const groupRows = rows.filter((r) => r.group === group && r.unit === unit);
       if (groupRows.length === 0) continue;

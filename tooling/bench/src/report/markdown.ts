@@ -19,9 +19,18 @@ export interface ReportInput {
 const STATUS_MARK: Record<TargetResult['status'], string> = {
   achieved: '✅ achieved',
   missed: '❌ missed',
+  'bound wrong': '⚠️ floor/ceiling wrong',
   provisional: '🟠 provisional',
   pending: '⏳ pending',
   'not measured': '⚠️ not measured',
+};
+
+/** How a ratio column reads for each unit: "1.20x the time of ...". */
+const RATIO_WORDS: Record<Row['unit'], string> = {
+  ns: 'the time of',
+  'GB/s': 'the rate of',
+  threads: 'the threads of',
+  MiB: 'the memory of',
 };
 
 function cell(s: string): string {
@@ -57,14 +66,27 @@ export function renderMarkdown(input: ReportInput): string {
   md.push(
     [
       '- Every ratio compares rows measured in the same run, on the same machine: no figure is carried over from elsewhere.',
-      '- The C floors and ceilings (a Node-API addon noop, futex and spin ping-pong between two forked processes over a',
-      '  MAP_SHARED file in /dev/shm, memcpy) are compiled by the bench with `cc -O2` and run as separate programs.',
+      '- A floor or ceiling is a row nothing compared to it can beat: the same work with less in the way (a C Node-API',
+      '  noop, C mmap+munmap, two node processes parking with a 40-line C futex addon, two C processes spinning, the ring',
+      "  producer's own copies with nobody to wait for). A row that beats its floor or ceiling is reported as proving it",
+      '  wrong (or the run too noisy), never as a target met. The C programs and addons are compiled by the bench with',
+      '  `cc -O2`; rows marked "information" frame nothing (two idle C processes parking on a futex, glibc memcpy).',
       `- Per-call rows: ${input.scale.opsPerBatch.toLocaleString('en-US')} calls per batch (map+close: ${input.scale.mapOps.toLocaleString('en-US')}), 3 warm-up batches, then ${input.scale.batches} rounds that time one batch of every row of the group in turn (interleaved, so a busy phase of the machine hits a row and its baseline alike); the median batch.`,
       `- Round trips: one 8-byte message (or \`{ seq: 1 }\` for IPC and workers) in flight at a time; ${input.scale.roundTrips.toLocaleString('en-US')} round trips per row timed one by one,`,
       `  in ${input.scale.passes} passes that visit every row of the group in turn (each pass starts fresh peers and warms up with 3,000 round trips: a new node process needs a few thousand before its latency settles), so a row and its baseline see the`,
       '  same load; the row is the median over passes of the pass median and of the pass p99. Spin rows are timed in batches of 100 round trips (a clock read costs about as much as',
       '  a spin round trip), so their p99 is the p99 of batch means. Node peers are separate `node` processes; the',
       '  worker_threads row is in-process and only a reference.',
+      '- Wait rows (issue #11): every primitive of @shmkit/sync bounces between two fresh node child processes, with the',
+      "  sync wait on both sides, the async wait (`waitAsync`/`lockAsync`) on both sides on the engine's own backend, and",
+      '  the same with `SHMKIT_WAIT_BACKEND=futex_waitv` (what kernels before 6.7 get). Nothing spins before parking. They',
+      '  run in the passes of the round-trip group above, so they alternate with the Unix socket and the node floor.',
+      "  The pinger's CPU time per round trip (`process.cpuUsage`, its threads included) is in the notes; the total is",
+      "  exact, its split into user and system is the kernel's tick sampling.",
+      '- Pending waits: a fresh node child (`--expose-gc`) per backend and count starts 1, 100 or 10,000',
+      '  `SharedEvent.waitAsync()` calls on one manual-reset event; threads are counted in /proc/self/task and RSS read',
+      '  after a full GC, before the first wait and while they pend; then one `set()` and the time until every promise',
+      '  has resolved (median over rounds); then rounds of starting that many waits on one AbortSignal and aborting it.',
       `- Bulk: ${input.scale.bulkBytes / 1024 ** 3 >= 1 ? `${input.scale.bulkBytes / 1024 ** 3} GiB` : `${input.scale.bulkBytes / 1024 ** 2} MiB`} moved from one node process to another in 1 MiB chunks (16 distinct chunks in rotation), one warm-up`,
       `  transfer then the median of ${input.scale.bulkRepeats}. The receiver verifies a checksum (32-bit sum of one word per 64-byte line, so every`,
       '  cache line is read) and the run fails on a mismatch. The shared-memory receiver checksums in place (zero copy).',
@@ -116,7 +138,7 @@ export function renderMarkdown(input: ReportInput): string {
       const ratio =
         r.ratio === undefined || base === undefined
           ? ''
-          : `${formatRatio(r.ratio)} ${r.unit === 'ns' ? 'the time of' : 'the rate of'} ${base.title}`;
+          : `${formatRatio(r.ratio)} ${RATIO_WORDS[r.unit]} ${base.title}`;
       const median =
         r.status === 'pending'
           ? '⏳ pending'

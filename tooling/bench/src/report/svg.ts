@@ -39,7 +39,9 @@ export function barChart(title: string, rows: Row[], unit: Unit): string {
       row.id.startsWith('sync.') ||
       row.id.includes('shmkit') ||
       row.id.startsWith('map.') ||
-      row.id.startsWith('scan.mmap');
+      row.id.startsWith('scan.mmap') ||
+      row.id.startsWith('wait-rtt.') ||
+      row.id.startsWith('pending');
     const colour = row.status === 'provisional' ? '#f0a43a' : shmkit ? '#2f6fdf' : '#8a8f98';
     const label = row.title.length > 62 ? `${row.title.slice(0, 61)}…` : row.title;
     out.push(
