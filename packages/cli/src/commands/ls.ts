@@ -206,6 +206,11 @@ export function lsTable(
     if (object.type === 'posix-mq' && object.bytes === null) return '?';
     return s.bytes ? String(sizeOf(object)) : formatSize(sizeOf(object));
   };
+  // INFO gives way first (a list of pids is a detail), except that a
+  // channel's summary (kind, fill, ends) keeps up to INFO_KEPT columns:
+  // names are shortened before it is.
+  const summaries = objects.filter((o) => o.type === 'posix-shm' && o.content !== null);
+  const infoKept = Math.max(8, ...summaries.map((o) => Math.min(INFO_KEPT, info(o).length)));
   const columns: Array<Column<IpcObject>> = [
     { header: 'TYPE', cell: (o) => o.type },
     { header: 'NAME', cell: (o) => o.name, shrinkTo: 12 },
@@ -219,9 +224,7 @@ export function lsTable(
       cell: useText,
       style: (o) => (useText(o) === '0' ? 'dim' : undefined),
     },
-    // A channel's summary (kind, fill, ends) fits in INFO_KEPT: names are
-    // shortened before it is.
-    { header: 'INFO', cell: info, shrinkTo: 8, shrinkFirstTo: INFO_KEPT, style: infoStyle },
+    { header: 'INFO', cell: info, shrinkTo: 8, shrinkFirstTo: infoKept, style: infoStyle },
   ];
   return renderTable(objects, columns, { width, color, wide: s.wide });
 }
