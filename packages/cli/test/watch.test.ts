@@ -7,7 +7,9 @@ import { Channel } from '@shmkit/channel';
 import { describe, expect, it } from 'vitest';
 import { bin, later, posixName, shmkit } from './helpers';
 
-const socket = `shmkit-cli-test-${process.pid}`;
+// A server per test: a killed one may still hold its socket when the next test starts.
+let sessions = 0;
+let socket = `shmkit-cli-test-${process.pid}-0`;
 
 function tmux(...args: string[]): string {
   const result = spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
@@ -29,6 +31,9 @@ async function until(what: string, check: () => boolean): Promise<void> {
 
 /** Starts watch in a 100x30 tmux pane; after it quits, the shell prints its status and the tty modes. */
 function startWatch(prefix: string): void {
+  sessions += 1;
+  socket = `shmkit-cli-test-${process.pid}-${sessions}`;
+  const mine = socket;
   const command = `${process.execPath} ${bin} watch --interval 0.2 --type posix-shm --name '${prefix}*'; echo "EXIT=$?"; stty -a; sleep 60`;
   tmux(
     'new-session',
@@ -41,7 +46,7 @@ function startWatch(prefix: string): void {
     '30',
     `env -u NO_COLOR -u FORCE_COLOR TERM=xterm sh -c '${command.replace(/'/g, "'\\''")}'`,
   );
-  later(() => spawnSync('tmux', ['-L', socket, 'kill-server']));
+  later(() => spawnSync('tmux', ['-L', mine, 'kill-server']));
 }
 
 describe('shmkit watch', () => {
