@@ -15,6 +15,9 @@ export type { ListOptions } from './list';
 export type { Io } from './io';
 export { JSON_SCHEMA, OBJECT_TYPES } from './model';
 export type {
+  ChannelContent,
+  ChannelEnds,
+  ChannelStatus,
   Content,
   Creator,
   IpcObject,

@@ -144,6 +144,66 @@ export interface Content {
   [field: string]: unknown;
 }
 
+/**
+ * How much of a channel's header could be trusted:
+ * - `ok`: decoded, and its cursors agree with each other;
+ * - `damaged`: decoded, but a cursor or the object's size is impossible
+ *   (`problems` says which), so the numbers may be wrong;
+ * - `corrupt`: the channel magic is there but the rest is not a channel
+ *   header (or the object is too short to hold one): nothing else is known;
+ * - `unsupported`: another version of the channel format.
+ */
+export type ChannelStatus = 'ok' | 'damaged' | 'corrupt' | 'unsupported';
+
+/** The ends of one side of a channel. */
+export interface ChannelEnds {
+  /** Slots the header has for this side. */
+  slots: number;
+  /** Slots held by a thread now. */
+  attached: number;
+  /** Of those, the ones whose thread is alive (in this PID namespace). */
+  alive: number;
+  /** Ends of this side asleep waiting (senders for room, receivers for messages). */
+  waiting: number;
+}
+
+/**
+ * A @shmkit/channel found in a POSIX object (`content.kind` `channel`),
+ * recognised by the magic `shmkchan` at its start. Every field but `kind`,
+ * `status` and `problems` is null unless `status` is `ok` or `damaged`.
+ */
+export interface ChannelContent extends Content {
+  kind: 'channel';
+  status: ChannelStatus;
+  /** What is wrong, one sentence each; empty when `ok`. */
+  problems: string[];
+  /** `spsc`, `mpsc` or `broadcast`. */
+  channelKind: 'spsc' | 'mpsc' | 'broadcast' | null;
+  /** The codec its ends use by default: `bytes`, `string`, `json`, `v8`. */
+  codec: string | null;
+  /** Bytes of data per ring. */
+  capacity: number | null;
+  /** Rings: one per sender slot (mpsc), else 1. */
+  rings: number | null;
+  /** Bytes in all rings between each ring's head and tail. */
+  usedBytes: number | null;
+  /**
+   * How full, 0 to 1. spsc and mpsc: `usedBytes` over the rings' capacity
+   * (messages sent and not yet received). broadcast: the slowest attached
+   * receiver's lag over the ring's capacity (at 1 it starts losing
+   * messages); 0 with no receiver.
+   */
+  fill: number | null;
+  senders: ChannelEnds | null;
+  receivers: ChannelEnds | null;
+  /** No sender attached, one has been, and nothing is left to receive. */
+  ended: boolean | null;
+  /** How the last sender left: `none` (none has), `closed`, `died`. */
+  lastExit: 'none' | 'closed' | 'died' | null;
+  /** Senders found dead so far. */
+  deaths: number | null;
+}
+
 /** A POSIX shared memory object: a file in /dev/shm. */
 export interface PosixShmObject extends ObjectBase {
   type: 'posix-shm';
@@ -154,8 +214,11 @@ export interface PosixShmObject extends ObjectBase {
   mtime: string;
   ctime: string;
   users: Users;
-  /** A shmkit structure recognised at its start, or null. */
-  content: Content | null;
+  /**
+   * A shmkit structure recognised at its start (only a channel, so far), or
+   * null: none, or the object could not be read.
+   */
+  content: ChannelContent | null;
 }
 
 /** A named POSIX semaphore (sem_open): /dev/shm/sem.NAME holding a sem_t. */

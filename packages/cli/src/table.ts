@@ -10,8 +10,11 @@ export interface Column<Row> {
    * cut with '…'. Columns without it never shrink.
    */
   readonly shrinkTo?: number;
-  /** Shrink this column before the others (details before identifiers). */
-  readonly shrinkFirst?: boolean;
+  /**
+   * Shrink this column before the others (details before identifiers) down
+   * to this width, and below it only once the others are at their floors.
+   */
+  readonly shrinkFirstTo?: number;
   readonly cell: (row: Row) => string;
   readonly style?: (row: Row) => Style | undefined;
 }
@@ -34,7 +37,7 @@ export function truncate(text: string, width: number): string {
   return width <= 1 ? chars.slice(0, width).join('') : `${chars.slice(0, width - 1).join('')}…`;
 }
 
-/** The widths the columns get: natural widths, shrunk to fit (the shrinkFirst ones, then the widest). */
+/** The widths the columns get: natural widths, shrunk to fit (the shrinkFirstTo ones, then the widest). */
 function layout<Row>(
   rows: readonly Row[],
   columns: readonly Column<Row>[],
@@ -47,7 +50,10 @@ function layout<Row>(
   const total = () => widths.reduce((sum, w) => sum + w, 0) + GAP * (columns.length - 1);
   while (total() > options.width) {
     let widest = -1;
-    const rank = (i: number) => (columns[i]!.shrinkFirst ? 1 : 0);
+    const first = columns.map((column) => column.shrinkFirstTo);
+    // 2: a shrinkFirstTo column above that width; 1: the others; 0: a
+    // shrinkFirstTo column at or below it, last to give up more.
+    const rank = (i: number) => (first[i] === undefined ? 1 : widths[i]! > first[i]! ? 2 : 0);
     columns.forEach((column, i) => {
       const floor = Math.max(column.shrinkTo ?? Infinity, visibleWidth(column.header));
       if (widths[i]! <= floor) return;

@@ -4,7 +4,6 @@
 // other programs on the machine have stale objects of their own.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { native } from '@shmkit/core/internal';
 import { compileC, runNode, uniqueKey } from '@shmkit/testing';
 import { describe, expect, it } from 'vitest';
 import {
@@ -121,10 +120,10 @@ describe('shmkit rm refuses', () => {
     expect(setExists(id)).toBe(false);
   });
 
-  it('a message queue whose last sender is alive; afterwards msgctl(IPC_RMID), or ipcrm named when the core lacks it', async () => {
+  it('a message queue whose last sender is alive; afterwards msgctl(IPC_RMID), which fails as another user', async () => {
     const key = uniqueKey();
     const py = python(
-      `import sysv_ipc, sys\nq = sysv_ipc.MessageQueue(${key}, sysv_ipc.IPC_CREX)\nq.send(b'x')\nprint('ready', q.id, flush=True)\nsys.stdin.read()`,
+      `import sysv_ipc, sys\nq = sysv_ipc.MessageQueue(${key}, sysv_ipc.IPC_CREX, 0o644)\nq.send(b'x')\nprint('ready', q.id, flush=True)\nsys.stdin.read()`,
     );
     const [, idText] = await started(py, /ready (\d+)/);
     const id = removeLater('msg', Number(idText));
@@ -136,20 +135,16 @@ describe('shmkit rm refuses', () => {
     py.kill('SIGKILL');
     await exited(py);
     const queueExists = () => sysvipc('msg').some((row) => Number(row.msqid) === id);
+    // Another user who insists: the kernel says no, and rm says which call.
+    const denied = await shmkit(['rm', '--any-owner', hex(key)], { wrapper: asNobody });
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toBe(
+      `shmkit: rm: sysv-msg ${hex(key)} (id ${id}): EPERM: operation not permitted, msgctl id ${id} (only the queue's owner, its creator or a process with CAP_SYS_ADMIN may do this)\n`,
+    );
+    expect(queueExists()).toBe(true);
     const removed = await shmkit(['rm', hex(key)]);
-    if ('msgRemove' in native) {
-      expect(removed).toMatchObject({
-        code: 0,
-        stdout: `removed sysv-msg ${hex(key)} (id ${id})\n`,
-      });
-      expect(queueExists()).toBe(false);
-    } else {
-      expect(removed.code).toBe(1);
-      expect(removed.stderr).toContain(
-        `needs msgctl(IPC_RMID), which this version of @shmkit/core does not bind yet: use ipcrm -q ${id}`,
-      );
-      expect(queueExists()).toBe(true);
-    }
+    expect(removed).toMatchObject({ code: 0, stdout: `removed sysv-msg ${hex(key)} (id ${id})\n` });
+    expect(queueExists()).toBe(false);
   });
 
   it('a FIFO held open, and anything at a path that is no FIFO', async () => {

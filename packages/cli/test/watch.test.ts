@@ -3,10 +3,13 @@
 // the terminal back: main screen, visible cursor, canonical mode with echo.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { Channel } from '@shmkit/channel';
 import { describe, expect, it } from 'vitest';
 import { bin, later, posixName, shmkit } from './helpers';
 
-const socket = `shmkit-cli-test-${process.pid}`;
+// A server per test: a killed one may still hold its socket when the next test starts.
+let sessions = 0;
+let socket = `shmkit-cli-test-${process.pid}-0`;
 
 function tmux(...args: string[]): string {
   const result = spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
@@ -28,6 +31,9 @@ async function until(what: string, check: () => boolean): Promise<void> {
 
 /** Starts watch in a 100x30 tmux pane; after it quits, the shell prints its status and the tty modes. */
 function startWatch(prefix: string): void {
+  sessions += 1;
+  socket = `shmkit-cli-test-${process.pid}-${sessions}`;
+  const mine = socket;
   const command = `${process.execPath} ${bin} watch --interval 0.2 --type posix-shm --name '${prefix}*'; echo "EXIT=$?"; stty -a; sleep 60`;
   tmux(
     'new-session',
@@ -40,7 +46,7 @@ function startWatch(prefix: string): void {
     '30',
     `env -u NO_COLOR -u FORCE_COLOR TERM=xterm sh -c '${command.replace(/'/g, "'\\''")}'`,
   );
-  later(() => spawnSync('tmux', ['-L', socket, 'kill-server']));
+  later(() => spawnSync('tmux', ['-L', mine, 'kill-server']));
 }
 
 describe('shmkit watch', () => {
@@ -75,6 +81,21 @@ describe('shmkit watch', () => {
     expect(after).not.toMatch(/-icanon|(^|\s)-echo(\s|$)/m);
     // The table stayed on the alternate screen: the main one shows none of it.
     expect(after).not.toContain('TYPE');
+  });
+
+  it('shows a channel filling up as a live sender sends', async () => {
+    const prefix = `/shmkit-cli-watch-chan-${process.pid}`;
+    const name = posixName(`${prefix.slice(1)}`);
+    using channel = Channel.create(name, { capacity: 4096, exclusive: true });
+    using tx = channel.sender();
+    startWatch(prefix);
+    await until('the empty channel', () => /\sspsc 0% tx 1 rx 0/.test(screen()));
+    // 20 messages of 100 bytes: 20 records of 112 bytes, 2240 of 4096.
+    for (let i = 0; i < 20; i++) tx.send(Buffer.alloc(100));
+    tx.flush();
+    await until('the fill level', () => /\sspsc 55% tx 1 rx 0/.test(screen()));
+    tmux('send-keys', '-t', 'watch', 'q');
+    await until('watch to quit', () => screen().includes('EXIT=0'));
   });
 
   it('refuses to run without a terminal', async () => {

@@ -200,9 +200,15 @@ describe('the shmkit command from its tarball', () => {
       JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }),
     );
     // What `npx @shmkit/cli` installs: the CLI and the libraries it uses.
-    const tarballs = ['core-' + triple, 'core', 'posix-shm', 'sysv-shm', 'sync', 'cli'].map(
-      (name) => tarball(dir, `@shmkit/${name}`),
-    );
+    const tarballs = [
+      'core-' + triple,
+      'core',
+      'posix-shm',
+      'sysv-shm',
+      'sync',
+      'channel',
+      'cli',
+    ].map((name) => tarball(dir, `@shmkit/${name}`));
     await shAsync(
       'npm',
       ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs],
@@ -215,14 +221,22 @@ describe('the shmkit command from its tarball', () => {
       shAsync('npx', ['--no-install', 'shmkit', ...args], project);
     expect((await shmkit('--version')).trim()).toMatch(/^\d+\.\d+\.\d+/);
     const name = `/shmkit-release-cli-${process.pid}`;
-    writeFileSync(`/dev/shm${name}`, Buffer.alloc(4096));
+    // An empty spsc channel header (LAYOUT.md: magic, version 1, kind 1,
+    // 2^12-byte ring, 1 ring, 1 receiver slot, 4096-byte header, codec 0).
+    const header = Buffer.alloc(8192);
+    header.write('shmkchan', 'latin1');
+    [1, 1, 12, 1, 1, 4096, 0].forEach((word, i) => header.writeUInt32LE(word, 8 + 4 * i));
+    writeFileSync(`/dev/shm${name}`, header);
     try {
       const json = JSON.parse(await shmkit('ls', '--json', '--type', 'posix-shm')) as {
         schema: number;
-        objects: Array<{ name: string; size: number }>;
+        objects: Array<{ name: string; size: number; content: Record<string, unknown> | null }>;
       };
       expect(json.schema).toBe(1);
-      expect(json.objects.find((o) => o.name === name)?.size).toBe(4096);
+      const listed = json.objects.find((o) => o.name === name);
+      expect(listed?.size).toBe(8192);
+      // The published CLI carries the channel recogniser (and @shmkit/channel with it).
+      expect(listed?.content).toMatchObject({ kind: 'channel', status: 'ok', channelKind: 'spsc' });
       expect(await shmkit('rm', name)).toBe(`removed posix-shm ${name}\n`);
       expect(existsSync(`/dev/shm${name}`)).toBe(false);
     } finally {

@@ -4,7 +4,13 @@
 import { lstatSync } from 'node:fs';
 import { SysvSemaphoreSet } from '@shmkit/sync';
 import { byteNumber, oneOf, parse, typesOption, wantsHelp, type Parsed } from '../args';
-import { decoderFor, VIEW_NAMES, type DecodedView, type ViewName } from '../decode/index';
+import {
+  decoderFor,
+  nameContent,
+  VIEW_NAMES,
+  type DecodedView,
+  type ViewName,
+} from '../decode/index';
 import { hexDump } from '../decode/hex';
 import { CommandError, describeError, EXIT_OK, UsageError } from '../errors';
 import { formatBytes, formatKey, formatOctal, formatTime, plural } from '../format';
@@ -171,7 +177,7 @@ function objectFields(object: TargetObject): Array<[string, string]> {
         ['used by', usersField(object.users)],
         ...(object.content === null
           ? []
-          : ([['content', object.content.kind]] as Array<[string, string]>)),
+          : ([['content', nameContent(object.content)]] as Array<[string, string]>)),
       ];
     case 'posix-sem':
       return [
@@ -251,11 +257,6 @@ const article = (word: string) => `${/^[aeiou]/.test(word) ? 'an' : 'a'} ${word}
 
 function decodeAt(object: IpcObject, as: ViewName, at: number): DecodedView {
   const decoder = decoderFor(as);
-  if (decoder === undefined) {
-    throw new CommandError(
-      `this build of shmkit cannot decode ${article(as)}: channel views come with @shmkit/channel, which it does not include yet`,
-    );
-  }
   if (at % decoder.alignment !== 0) {
     throw new UsageError(
       `--at ${at} is not a multiple of ${decoder.alignment}, the alignment of ${article(as)}`,
@@ -269,7 +270,14 @@ function decodeAt(object: IpcObject, as: ViewName, at: number): DecodedView {
         `${article(as)} at offset ${at} needs ${decoder.byteLength} bytes, but ${label(object)} has ${bytes.size}`,
       );
     }
-    return decoder.decode(bytes.read(at, decoder.byteLength), at);
+    const head = bytes.read(at, decoder.byteLength);
+    if (head.length < decoder.byteLength) {
+      throw new CommandError(`${label(object)} shrank while it was read: try again`);
+    }
+    const span = Math.max(decoder.byteLength, decoder.spanOf?.(head) ?? 0);
+    // Fewer bytes than the span when the object ends (or shrank) first: the decoder says so.
+    const data = span > head.length ? bytes.read(at, span) : head;
+    return decoder.decode(data, at, Math.max(0, bytes.size - at));
   } finally {
     bytes.close();
   }
@@ -341,8 +349,15 @@ export const inspect: Command = {
       );
     }
     const ipc = object as IpcObject;
-    // A named semaphore's file is one sem_t: show it decoded without being asked.
-    const viewAs = as ?? (object.type === 'posix-sem' ? 'semaphore' : undefined);
+    // A named semaphore's file is one sem_t, and a recognised channel is one
+    // from its start: show them decoded without being asked.
+    const viewAs =
+      as ??
+      (object.type === 'posix-sem'
+        ? 'semaphore'
+        : object.type === 'posix-shm' && object.content?.kind === 'channel'
+          ? 'channel'
+          : undefined);
     let view: DecodedView | null = null;
     if (viewAs !== undefined) {
       try {

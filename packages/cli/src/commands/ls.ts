@@ -9,7 +9,7 @@ import {
   type OptionSpec,
   type Parsed,
 } from '../args';
-import { recognizers } from '../decode/index';
+import { describeContent, recognizers } from '../decode/index';
 import { EXIT_OK } from '../errors';
 import { formatOctal, formatSize } from '../format';
 import type { Style } from '../io';
@@ -169,11 +169,7 @@ function info(object: IpcObject): string {
     case 'sysv-msg':
       return `${object.messages} ${object.messages === 1 ? 'message' : 'messages'}`;
     case 'posix-shm': {
-      if (object.content !== null) {
-        const recognizer = recognizers.find((r) => r.kind === object.content!.kind);
-        return recognizer?.describe(object.content) ?? object.content.kind;
-      }
-      return pids(object.users);
+      return object.content === null ? pids(object.users) : describeContent(object.content);
     }
     case 'posix-sem':
       if (object.value === null)
@@ -188,8 +184,15 @@ function infoStyle(object: IpcObject): Style | undefined {
   if (object.type === 'sysv-shm')
     return object.removed ? 'yellow' : object.cpidAlive ? undefined : 'red';
   if (object.type === 'posix-sem') return object.problem ? 'yellow' : undefined;
+  if (object.type === 'posix-shm' && object.content !== null) {
+    const content = object.content;
+    return recognizers.find((r) => r.kind === content.kind)?.style(content);
+  }
   return undefined;
 }
+
+/** INFO keeps this many columns while other columns can still shrink. */
+const INFO_KEPT = 26;
 
 /** The ls table as lines. */
 export function lsTable(
@@ -203,6 +206,11 @@ export function lsTable(
     if (object.type === 'posix-mq' && object.bytes === null) return '?';
     return s.bytes ? String(sizeOf(object)) : formatSize(sizeOf(object));
   };
+  // INFO gives way first (a list of pids is a detail), except that a
+  // channel's summary (kind, fill, ends) keeps up to INFO_KEPT columns:
+  // names are shortened before it is.
+  const summaries = objects.filter((o) => o.type === 'posix-shm' && o.content !== null);
+  const infoKept = Math.max(8, ...summaries.map((o) => Math.min(INFO_KEPT, info(o).length)));
   const columns: Array<Column<IpcObject>> = [
     { header: 'TYPE', cell: (o) => o.type },
     { header: 'NAME', cell: (o) => o.name, shrinkTo: 12 },
@@ -216,7 +224,7 @@ export function lsTable(
       cell: useText,
       style: (o) => (useText(o) === '0' ? 'dim' : undefined),
     },
-    { header: 'INFO', cell: info, shrinkTo: 8, shrinkFirst: true, style: infoStyle },
+    { header: 'INFO', cell: info, shrinkTo: 8, shrinkFirstTo: infoKept, style: infoStyle },
   ];
   return renderTable(objects, columns, { width, color, wide: s.wide });
 }

@@ -115,13 +115,6 @@ function owns(object: TargetObject): boolean {
   return object.owner.uid === me || ('creator' in object && object.creator.uid === me);
 }
 
-/**
- * msgctl(IPC_RMID), which @shmkit/core binds once its System V message
- * queues are in (`msgRemove`); looked up at run time until then, so rm
- * uses it the day the core has it.
- */
-const msgRemove = (native as { msgRemove?: (id: number) => undefined }).msgRemove;
-
 function remove(object: TargetObject): void {
   switch (object.type) {
     case 'sysv-shm':
@@ -130,15 +123,9 @@ function remove(object: TargetObject): void {
     case 'sysv-sem':
       native.sysvSemRemove(object.id);
       return;
-    case 'sysv-msg': {
-      if (msgRemove === undefined) {
-        throw new CommandError(
-          `removing ${label(object)} needs msgctl(IPC_RMID), which this version of @shmkit/core does not bind yet: use ipcrm -q ${object.id}`,
-        );
-      }
-      msgRemove(object.id);
+    case 'sysv-msg':
+      native.msgRemove(object.id);
       return;
-    }
     case 'posix-shm':
       native.posixShmUnlink(object.name);
       return;

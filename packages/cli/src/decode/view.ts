@@ -28,12 +28,25 @@ export interface DecodedView {
 /** A way to read one kind of primitive from raw bytes. */
 export interface Decoder {
   readonly name: ViewName;
-  /** Bytes the primitive spans (glibc's sizes for sem_t and pthread_mutex_t). */
+  /**
+   * Bytes the primitive spans (glibc's sizes for sem_t and pthread_mutex_t),
+   * or the least it may span when {@link spanOf} says more.
+   */
   readonly byteLength: number;
   /** The alignment its offset must have. */
   readonly alignment: number;
-  /** Decodes `bytes` (exactly `byteLength` of them) found at `offset`. Must not throw on garbage. */
-  decode(bytes: Buffer, offset: number): DecodedView;
+  /**
+   * For a primitive whose size is written in it (a channel's header): how
+   * many bytes it spans, from its first `byteLength`. Must not throw.
+   */
+  spanOf?(head: Buffer): number;
+  /**
+   * Decodes `bytes` found at `offset`: `byteLength` of them, or what
+   * {@link spanOf} asked for (fewer if the object ends first). `available`
+   * is how many bytes the object has from `offset` on. Must not throw on
+   * garbage.
+   */
+  decode(bytes: Buffer, offset: number, available: number): DecodedView;
 }
 
 const little = endianness() === 'LE';

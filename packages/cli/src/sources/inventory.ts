@@ -10,7 +10,7 @@ import { readSemT } from '../decode/semaphore';
 import { describeError } from '../errors';
 import { formatKey, formatPerms } from '../format';
 import type {
-  Content,
+  ChannelContent,
   IpcObject,
   ObjectType,
   Owner,
@@ -22,7 +22,7 @@ import type {
   SysvShmObject,
   Users,
 } from '../model';
-import { openRegularFile, readRegularFile } from './files';
+import { openRegularFile, readRegularFile, type RegularFile } from './files';
 import {
   commandName,
   couldOpen,
@@ -218,20 +218,31 @@ function common(st: BigIntStats, path: string) {
   };
 }
 
-/** What a recogniser finds at the start of an object; null if none or unreadable. */
-function recognize(path: string, size: number): Content | null {
-  const fitting = recognizers.filter((r) => r.headerBytes <= size);
+/**
+ * What a recogniser finds at the start of an object; null if none, or if
+ * this user may not read it. The file is read, never mapped: its owner may
+ * truncate it meanwhile, which shows as a short read (a truncated header),
+ * not as SIGBUS.
+ */
+function recognize(path: string, size: number): ChannelContent | null {
+  const fitting = recognizers.filter((r) => r.magicBytes <= size);
   if (fitting.length === 0) return null;
+  let file: RegularFile;
   try {
-    const { bytes } = readRegularFile(path, 0, Math.max(...fitting.map((r) => r.headerBytes)));
-    for (const recognizer of fitting) {
-      const summary = recognizer.recognize(bytes, size);
-      if (summary !== undefined) return { ...summary, kind: recognizer.kind };
-    }
+    file = openRegularFile(path);
   } catch {
-    // unreadable for this user: nothing recognised
+    return null; // unreadable for this user, or gone: nothing recognised
   }
-  return null;
+  try {
+    const head = file.read(0, Math.max(...fitting.map((r) => r.magicBytes)));
+    const recognizer = fitting.find((r) => r.matches(head));
+    const opened = Number(file.stat.size);
+    return recognizer?.recognize((offset, length) => file.read(offset, length), opened) ?? null;
+  } catch {
+    return null; // a read error (EIO): as unreadable
+  } finally {
+    file.close();
+  }
 }
 
 function posix(

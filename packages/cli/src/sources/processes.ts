@@ -99,6 +99,22 @@ export function taskState(pid: number): string | undefined {
 }
 
 /**
+ * When a task started: field 22 of /proc/PID/stat (clock ticks since boot),
+ * or undefined when no such task exists. With the id it names a task for
+ * good, since the kernel reuses ids but not start times.
+ */
+export function startTime(pid: number): number | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const start = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isFinite(start) ? start : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Whether a process or thread with this id is alive: it exists and is not
  * a zombie (dead, not yet reaped). Thread ids work too (/proc/TID exists
  * for every thread, listed or not). Only meaningful in this PID namespace.
