@@ -55,6 +55,10 @@ export const bulkCases: BenchCase[] = [
       "the ring producer's copies alone: TypedArray.set of the same chunks into the same slots (ceiling)",
     unit: 'GB/s',
     bound: 'ceiling',
+    // Alternates with the ring's passes: memory bandwidth on a shared host
+    // swings by 2x from minute to minute, and a ceiling measured at another
+    // moment than the ring is no ceiling.
+    interleave: true,
     run: async (ctx) => ({
       kind: 'measured',
       ...(await medianRate(ctx, () => copyAlone(ctx.scale.bulkBytes))),

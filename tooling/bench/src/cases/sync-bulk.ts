@@ -81,6 +81,7 @@ export const syncBulkCases: BenchCase[] = [
     title: `shared-memory ring (${SLOTS} x 1 MiB) + sync events, checksummed`,
     unit: 'GB/s',
     baseline: 'bulk.copy-alone',
+    interleave: true,
     run: async (ctx): Promise<Outcome> => {
       const total = ctx.scale.bulkBytes;
       const expected = expectedSum(makePatterns(), total);
