@@ -7,36 +7,8 @@ import type { Row } from './registry.js';
 import { BACKEND_CHOICES, expectedBackend, type BackendChoice } from './waits/backend.js';
 import { WAIT_PRIMITIVES, asyncRttId, pendingId, syncRttId } from './waits/ids.js';
 
-export type TargetStatus =
-  | 'achieved'
-  | 'missed'
-  | 'bound wrong'
-  | 'provisional'
-  | 'pending'
-  | 'not measured';
-
-export interface TargetResult {
-  target: string;
-  /** What was measured, in words. */
-  measured: string;
-  /** The figure compared to the limit, as a ratio where the target is relative. */
-  ratio?: number;
-  status: TargetStatus;
-  detail: string;
-}
-
-export interface TargetSpec {
-  target: string;
-  /** Row ids; `id#name` stands for the row's `extra.name` instead of its value. */
-  rows: string[];
-  /**
-   * The second row is a floor (or ceiling) of the first: a ratio below
-   * (above) 1 proves it wrong, and the target is then not judged.
-   */
-  bound?: 'floor' | 'ceiling';
-  /** Given the rows (all measured), the figure and whether it meets the target. */
-  judge(values: number[]): { ratio: number; ok: boolean; measured: string };
-}
+export type { TargetResult, TargetSpec, TargetStatus } from './target-spec.js';
+import type { TargetResult, TargetSpec, TargetStatus } from './target-spec.js';
 
 const SPECS: TargetSpec[] = [
   {

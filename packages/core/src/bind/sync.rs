@@ -44,22 +44,9 @@ fn address_of(env: Env, call: &CallInfo) -> JsResult<Value> {
     env.number(address as f64)
 }
 
-pub(super) fn address(call: &CallInfo, index: usize) -> JsResult<usize> {
-    let address = call.arg(index, "address")?.integer(4, MAX_SAFE_INTEGER)? as usize;
-    if address % 4 != 0 {
-        return Err(Error::invalid_arg_value("address", "must be a multiple of 4", &address.to_string()));
-    }
-    Ok(address)
-}
-
-pub(super) fn watch(call: &CallInfo, index: usize) -> JsResult<Option<i32>> {
-    let tid = call.arg(index, "watchTid")?.optional()?.map(|a| a.i32()).transpose()?.unwrap_or(0);
-    Ok((tid > 0).then_some(tid))
-}
-
 /// syncFutexWake(address, count) -> number woken.
 fn wake(env: Env, call: &CallInfo) -> JsResult<Value> {
-    let addr = address(call, 0)?;
+    let addr = super::wait::address(call, 0)?;
     let count = call.arg(1, "count")?.u32()?;
     env.uint32(futex::wake(addr, count)?)
 }

@@ -397,13 +397,30 @@ pub fn with_interrupt<R>(env: Env, f: impl FnOnce(Option<&dyn Fn() -> bool>) -> 
     })
 }
 
+/// A futex word's address argument: a non-null, 4-byte aligned number (the
+/// JS side took it from `addressOf` of a live mapping).
+pub(super) fn address(call: &CallInfo, index: usize) -> JsResult<usize> {
+    let address = call.arg(index, "address")?.integer(4, crate::napi::MAX_SAFE_INTEGER as i64)? as usize;
+    if address % 4 != 0 {
+        return Err(Error::invalid_arg_value("address", "must be a multiple of 4", &address.to_string()));
+    }
+    Ok(address)
+}
+
+/// The optional owner thread a wait watches (a robust mutex's holder): its
+/// death ends the wait.
+pub(super) fn watch(call: &CallInfo, index: usize) -> JsResult<Option<i32>> {
+    let tid = call.arg(index, "watchTid")?.optional()?.map(|a| a.i32()).transpose()?.unwrap_or(0);
+    Ok((tid > 0).then_some(tid))
+}
+
 /// waitFutex(address, expected, timeoutMs, watchTid): a sync wait; the
 /// outcome code as for async waits (3 when the worker is terminating).
 fn wait_futex(env: Env, call: &CallInfo) -> JsResult<Value> {
-    let addr = super::sync::address(call, 0)?;
+    let addr = address(call, 0)?;
     let expected = call.arg(1, "expected")?.i32()? as u32;
     let deadline = timeout(call, 2)?;
-    let watch = super::sync::watch(call, 3)?;
+    let watch = watch(call, 3)?;
     let outcome = with_interrupt(env, |interrupted| blocking::futex(addr, expected, deadline, watch, interrupted))?.map_err(Error::from)?;
     env.int32(match outcome {
         Outcome::Woken => 0,
@@ -418,10 +435,10 @@ fn wait_futex(env: Env, call: &CallInfo) -> JsResult<Value> {
 /// -> Promise<outcome code>. A Mapping closed under the word rejects it
 /// with ERR_SHMKIT_CLOSED.
 fn wait_futex_async(env: Env, call: &CallInfo) -> JsResult<Value> {
-    let addr = super::sync::address(call, 0)?;
+    let addr = address(call, 0)?;
     let expected = call.arg(1, "expected")?.i32()? as u32;
     let common = common(call, 2)?;
-    let watch = super::sync::watch(call, 5)?;
+    let watch = watch(call, 5)?;
     submit(env, Op::Futex { addr, expected }, common, watch, Resolve::Futex, None)
 }
 

@@ -1,6 +1,6 @@
 // The @shmkit/channel targets (issue 14), judged on rows of the same run.
 import { formatNs } from '../format.js';
-import type { TargetSpec } from '../targets.js';
+import type { TargetSpec } from '../target-spec.js';
 
 const rate = (ns: number): string => `${(1e3 / ns).toFixed(2)} M msg/s`;
 
