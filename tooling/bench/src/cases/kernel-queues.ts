@@ -4,6 +4,7 @@
 // async one (receiveAsync on both sides, through the wait engine) against
 // its sync twin; the one-way message rate is the reference the
 // shared-memory channel rows compare to.
+import type { ChildProcess } from 'node:child_process';
 import { PosixMessageQueue, SysvMessageQueue } from '@shmkit/channel';
 import { nowNs, timeEach } from '../harness.js';
 import { reap, spawnPeer, waitForLine } from '../proc.js';
@@ -65,24 +66,42 @@ function timeStream(receive: () => void, batches: number, perBatch: number): Sum
   return summarize(samples);
 }
 
+/** What a round trip needs of a queue: both kinds have these. */
+interface Pingable {
+  send(data: Buffer): unknown;
+  receive(): unknown;
+  receiveAsync(): Promise<unknown>;
+}
+
+/** Once the echo peer is ready: `up.send` then a receive from `down`, timed one by one. */
+async function timeRoundTrips(
+  ctx: Context,
+  child: ChildProcess,
+  up: Pingable,
+  down: Pingable,
+  async: boolean,
+): Promise<Outcome> {
+  await waitForLine(child, /^ready$/);
+  const ping = Buffer.alloc(SIZE, 7);
+  const trip = async
+    ? async () => {
+        up.send(ping);
+        await down.receiveAsync();
+      }
+    : () => {
+        up.send(ping);
+        down.receive();
+      };
+  const { count, warmup } = trips(ctx);
+  return outcome(await timeEach(trip, count, warmup));
+}
+
 async function posixRoundTrip(ctx: Context, async: boolean): Promise<Outcome> {
   const up = PosixMessageQueue.create(queueName('up'), { messageSize: SIZE, exclusive: true });
   const down = PosixMessageQueue.create(queueName('down'), { messageSize: SIZE, exclusive: true });
   const child = spawnPeer('mq-echo', { up: up.name, down: down.name, async } satisfies EchoArgs);
   try {
-    await waitForLine(child, /^ready$/);
-    const ping = Buffer.alloc(SIZE, 7);
-    const trip = async
-      ? async () => {
-          up.send(ping);
-          await down.receiveAsync();
-        }
-      : () => {
-          up.send(ping);
-          down.receive();
-        };
-    const { count, warmup } = trips(ctx);
-    return outcome(await timeEach(trip, count, warmup));
+    return await timeRoundTrips(ctx, child, up, down, async);
   } finally {
     await reap([child]);
     for (const q of [up, down]) {
@@ -97,19 +116,7 @@ async function sysvRoundTrip(ctx: Context, async: boolean): Promise<Outcome> {
   const down = SysvMessageQueue.create();
   const child = spawnPeer('sysv-msg-echo', { up: up.id, down: down.id, async } satisfies EchoArgs);
   try {
-    await waitForLine(child, /^ready$/);
-    const ping = Buffer.alloc(SIZE, 7);
-    const trip = async
-      ? async () => {
-          up.send(ping);
-          await down.receiveAsync();
-        }
-      : () => {
-          up.send(ping);
-          down.receive();
-        };
-    const { count, warmup } = trips(ctx);
-    return outcome(await timeEach(trip, count, warmup));
+    return await timeRoundTrips(ctx, child, up, down, async);
   } finally {
     await reap([child]);
     up.remove();
