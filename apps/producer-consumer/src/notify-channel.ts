@@ -11,28 +11,12 @@
 import { Channel, ChannelErrorCode, type Receiver, type Sender } from '@shmkit/channel';
 import { AREA_SIZE, type Message } from './layout';
 import type { NotifyReceiver, NotifySender, Transport } from './notify';
+import { pause } from './pause';
 
 /** What one channel message holds. */
 type Wire = Message;
 
 const CAPACITY = 64 * 1024;
-
-/** Resolves after `ms`, or at once (false) when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const timer = setTimeout(() => done(true), ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-    function onAbort() {
-      done(false);
-    }
-    function done(elapsed: boolean) {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(elapsed);
-    }
-  });
-}
 
 function codeOf(error: unknown): unknown {
   return (error as { code?: unknown }).code;

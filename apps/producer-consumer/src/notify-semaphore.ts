@@ -24,6 +24,7 @@ import { PosixShm } from '@shmkit/posix-shm';
 import { futexWaitAsync, futexWake, Semaphore } from '@shmkit/sync';
 import { AREA_SIZE } from './layout';
 import type { NotifyReceiver, NotifySender, Transport } from './notify';
+import { pause } from './pause';
 
 /** Object offset of the sync page: right after the message area. */
 export const SYNC_OFFSET = AREA_SIZE;
@@ -54,23 +55,6 @@ type Mapping = ReturnType<PosixShm['map']>;
 
 function isAbort(error: unknown): boolean {
   return (error as { code?: unknown }).code === 'ABORT_ERR';
-}
-
-/** Resolves after `ms`, or at once (false) when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const timer = setTimeout(() => done(true), ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-    function onAbort() {
-      done(false);
-    }
-    function done(elapsed: boolean) {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(elapsed);
-    }
-  });
 }
 
 function alive(pid: number): boolean {
