@@ -195,6 +195,7 @@ const EXPORTS = [
   'syncThreadAlive',
   'syncAddressOf',
   'syncFutexWake',
+  'syncSpinWhile',
   'waitFutex',
   'waitFutexAsync',
   'waitFdAsync',
