@@ -2,36 +2,38 @@
 // still unpublished at the end of the event-loop turn (setImmediate) or
 // before any wait of a channel end in this thread. Module state is per
 // thread, as every worker loads its own copy.
+//
+// The pending ends are a plain array, each end flagged while it is in it:
+// this runs before every wait, where a Set's iterator and deletes cost more
+// than the publishing itself.
 
-/** An end with a cursor it has not published yet. */
+/** Set while an end sits in this thread's pending list. */
+export const QUEUED: unique symbol = Symbol('queued');
+
+/** An end with a cursor it may not have published yet. */
 export interface Publisher {
-  /** Publishes the cursor (and wakes the peer if it sleeps). */
+  /** Publishes the cursor (and wakes the peer if it sleeps). A no-op when there is nothing new or the end closed. */
   publish(): void;
+  [QUEUED]: boolean;
 }
 
-const pending = new Set<Publisher>();
+let pending: Publisher[] = [];
 let scheduled = false;
 
 function publishPending(): void {
   scheduled = false;
-  for (const end of pending) {
-    pending.delete(end);
-    end.publish();
-  }
+  publishAll();
 }
 
 /** Publishes `end` at the end of this event-loop turn, unless it does so earlier. */
 export function publishLater(end: Publisher): void {
-  pending.add(end);
+  if (end[QUEUED]) return;
+  end[QUEUED] = true;
+  pending.push(end);
   if (!scheduled) {
     scheduled = true;
     setImmediate(publishPending);
   }
-}
-
-/** Forgets `end` (it published, or closed). */
-export function published(end: Publisher): void {
-  pending.delete(end);
 }
 
 /**
@@ -40,9 +42,12 @@ export function published(end: Publisher): void {
  * own request.
  */
 export function publishAll(): void {
-  if (pending.size === 0) return;
-  for (const end of pending) {
-    pending.delete(end);
+  if (pending.length === 0) return;
+  const ends = pending;
+  pending = [];
+  for (let i = 0; i < ends.length; i++) {
+    const end = ends[i]!;
+    end[QUEUED] = false;
     end.publish();
   }
 }

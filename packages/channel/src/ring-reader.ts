@@ -2,7 +2,7 @@
 // order, round robin between rings; the head is published once per batch
 // so the sender sees room without a cache miss per message.
 import { busy, corrupt, ended, invalidState, peerDied } from './errors';
-import { publishLater, published, type Publisher } from './flush';
+import { QUEUED, publishLater, type Publisher } from './flush';
 import {
   EXIT_DIED,
   PADDING,
@@ -24,7 +24,7 @@ import {
   slotWord,
 } from './layout';
 import type { ChannelMemory } from './memory';
-import { WakeWord } from './native';
+import { WakeWord, spinWhile } from './native';
 import { claim, reclaimIfDead, reclaimRing, release } from './owner';
 import type { ReceiverCore, ReceiverEvent } from './receiver-core';
 import { SLICE_MS } from './wait-options';
@@ -64,7 +64,8 @@ export class RingReader implements ReceiverCore, Publisher {
   #peekSize = 0;
   #unreleased = 0;
   #unreleasedBytes = 0;
-  #later = false;
+  /** @internal In this thread's pending list (flush.ts). */
+  [QUEUED] = false;
   #lastSweep = 0;
 
   constructor(mem: ChannelMemory, report: (event: ReceiverEvent) => void) {
@@ -168,8 +169,7 @@ export class RingReader implements ReceiverCore, Publisher {
       (Atomics.load(this.#words, this.#senderWaitingW) !== 0 && this.#roomToWake())
     ) {
       this.publish();
-    } else if (!this.#later) {
-      this.#later = true;
+    } else {
       publishLater(this);
     }
     return true;
@@ -177,6 +177,16 @@ export class RingReader implements ReceiverCore, Publisher {
 
   poll(): boolean {
     return this.#peekAt >= 0 || this.#pos !== this.#tail || this.#refill();
+  }
+
+  spin(tries: number): boolean {
+    if (this.poll()) return true;
+    if (this.#rings !== 1) {
+      // Several tails to watch: no single word to pause on.
+      for (let i = 1; i < tries; i++) if (this.poll()) return true;
+      return false;
+    }
+    return spinWhile(this.#words, this.#tailW, this.#tail, tries) >= 0 && this.poll();
   }
 
   ending(): Error | undefined {
@@ -215,7 +225,6 @@ export class RingReader implements ReceiverCore, Publisher {
   }
 
   publish(): void {
-    this.#later = false;
     if (this.#unreleasedBytes === 0) return;
     const words = this.#words;
     if (words.length === 0) return;
@@ -272,7 +281,6 @@ export class RingReader implements ReceiverCore, Publisher {
 
   #switchTo(r: number): void {
     this.publish();
-    published(this);
     const from = this.#ring;
     this.#positions[from] = this.#pos;
     this.#tails[from] = this.#tail;
@@ -291,7 +299,6 @@ export class RingReader implements ReceiverCore, Publisher {
 
   close(): void {
     this.publish();
-    published(this);
     const words = this.#words;
     if (words.length === 0) return;
     release(words, this.#ownerW, this.#ownerStartW);

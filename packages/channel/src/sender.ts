@@ -15,7 +15,7 @@ import {
 import { BYTES, JSON_TEXT, STRING, V8, codecOption, textOf, viewOf, type Encodable } from './codec';
 import { busy, corrupt, invalidState, noReceiver, peerDied } from './errors';
 import { SerialQueue } from './serial';
-import { publishAll, publishLater, published } from './flush';
+import { QUEUED, publishAll, publishLater } from './flush';
 import {
   CODEC,
   PADDING,
@@ -39,7 +39,7 @@ import {
 } from './layout';
 import { isAlive } from './liveness';
 import type { ChannelMemory } from './memory';
-import { WakeWord } from './native';
+import { WakeWord, spinWhile } from './native';
 import { claim, leaveRing, reclaimRing } from './owner';
 import {
   FOREVER,
@@ -121,7 +121,8 @@ export class Sender<In = unknown> implements Disposable {
   #version: number;
   #unpublished = 0;
   #unpublishedBytes = 0;
-  #later = false;
+  /** @internal In this thread's pending list (flush.ts). */
+  [QUEUED] = false;
   /** Length of the reserved payload, or -1. */
   #reserved = -1;
   /** Logical position of the reserved record (after any padding). */
@@ -487,8 +488,7 @@ export class Sender<In = unknown> implements Disposable {
       Atomics.load(this.#words, W_RECEIVER_WAITING) !== 0
     ) {
       this.publish();
-    } else if (!this.#later) {
-      this.#later = true;
+    } else {
       publishLater(this);
     }
   }
@@ -555,7 +555,6 @@ export class Sender<In = unknown> implements Disposable {
 
   /** @internal The batching hook (see flush.ts). */
   publish(): void {
-    this.#later = false;
     if (this.#unpublished === 0) return;
     const words = this.#words;
     if (words.length === 0) return;
@@ -588,7 +587,7 @@ export class Sender<In = unknown> implements Disposable {
     const total = this.#worstCase(length);
     publishAll();
     this.publish();
-    for (let i = 0; i < wait.spin; i++) if (this.#hasRoom(total)) return true;
+    if (wait.spin > 0 && this.#spinForRoom(total, wait.spin)) return true;
     for (;;) {
       const left = this.#prepareSleep(total, wait.deadline);
       if (left === 0) return true;
@@ -602,7 +601,7 @@ export class Sender<In = unknown> implements Disposable {
     const total = this.#worstCase(length);
     publishAll();
     this.publish();
-    for (let i = 0; i < wait.spin; i++) if (this.#hasRoom(total)) return true;
+    if (wait.spin > 0 && this.#spinForRoom(total, wait.spin)) return true;
     // One event-loop turn first: a busy receiver gives room back within
     // microseconds, far less than parking a wait costs.
     await new Promise((resolve) => setImmediate(resolve));
@@ -627,6 +626,19 @@ export class Sender<In = unknown> implements Disposable {
       this.#live();
       if (result === 'timed-out') this.#sliceEnded(total);
     }
+  }
+
+  /**
+   * Re-reads the head up to `tries` times until `total` bytes fit, pausing
+   * the CPU while the head stands still.
+   */
+  #spinForRoom(total: number, tries: number): boolean {
+    let left = tries;
+    while (left > 0) {
+      if (this.#hasRoom(total)) return true;
+      left = spinWhile(this.#words, this.#headW, this.#head, left - 1);
+    }
+    return this.#hasRoom(total);
   }
 
   /** A sleep ran out: check the object's size, and whether a wake-up was missed. */
@@ -791,7 +803,6 @@ export class Sender<In = unknown> implements Disposable {
     this.#reserved = -1;
     this.publish();
     this.#closed = true;
-    published(this);
     const words = this.#words;
     if (words.length !== 0) {
       // Wake this sender's own async wait for room: it sees the close and settles.
