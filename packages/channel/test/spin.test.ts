@@ -1,0 +1,146 @@
+// Spinning waits and the small-message copy path. A spin runs in the
+// native core (re-checks with the CPU's pause hint between them): a message
+// or room that another process makes within the spin must be taken without
+// a single sleep in the kernel. Small 'bytes' messages are copied into a
+// shared slab: each must stay a Buffer of its own, whatever the ring does
+// after it was received.
+import { describe, expect, it } from 'vitest';
+import { native } from '@shmkit/core/internal';
+import { Channel } from '../src/index';
+import { channelName, expectClean, lastJson, startCode } from './helpers';
+
+/** Enough re-checks to cover a child's ~50 ms delay many times over on any CPU. */
+const LONG_SPIN = 100_000_000;
+
+describe('native spin on a shared word', () => {
+  it('returns the tries left when the word already differs, and -1 when it never changes', () => {
+    const words = new Int32Array(4);
+    words[1] = 7;
+    expect(native.syncSpinWhile(words, 1, 6, 10)).toBe(9);
+    expect(native.syncSpinWhile(words, 1, 7, 1000)).toBe(-1);
+    expect(native.syncSpinWhile(words, 1, 7, 0)).toBe(-1);
+  });
+
+  it('rejects what is not a word it may read, by code', () => {
+    const words = new Int32Array(4);
+    const call =
+      (...args: unknown[]) =>
+      () =>
+        (native.syncSpinWhile as (...a: unknown[]) => number)(...args);
+    expect(call(new Uint32Array(4), 0, 0, 1)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    expect(call(words, 4, 0, 1)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(call(words, -1, 0, 1)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(call(words, 0, 0, 100_000_001)).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(call(words, 0, 0, -1)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(call(words, 0, 0.5, 1)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+  });
+});
+
+describe('spinning waits between processes', () => {
+  it('a spinning receive takes a message sent 50 ms later without sleeping', async () => {
+    const name = channelName();
+    using channel = Channel.create(name, { capacity: 4096, exclusive: true });
+    using rx = channel.receiver();
+    const child = startCode(
+      `import { Channel } from '@shmkit/channel';
+       const channel = Channel.open(process.argv.at(-1));
+       const tx = channel.sender();
+       await new Promise((r) => setTimeout(r, 50));
+       tx.send(Buffer.from('late'));
+       tx.close();
+       channel.close();`,
+      [name],
+    );
+    const message = rx.receive({ spin: LONG_SPIN, timeout: 30_000 });
+    expectClean(await child.result);
+    expect(message?.toString()).toBe('late');
+    expect(rx.stats.sleeps).toBe(0);
+  }, 60_000);
+
+  it('a spinning send waits for room a receiver frees 50 ms later, without sleeping', async () => {
+    const name = channelName();
+    using channel = Channel.create(name, { capacity: 4096, exclusive: true });
+    using tx = channel.sender();
+    // Two messages of 2000 bytes fill the 4 KiB ring.
+    tx.send(Buffer.alloc(2000, 1));
+    tx.send(Buffer.alloc(2000, 2));
+    expect(tx.trySend(Buffer.alloc(2000, 3))).toBe(false);
+    const child = startCode(
+      `import { Channel } from '@shmkit/channel';
+       const channel = Channel.open(process.argv.at(-1));
+       const rx = channel.receiver();
+       await new Promise((r) => setTimeout(r, 50));
+       const first = rx.receive({ timeout: 10_000 });
+       rx.close();
+       channel.close();
+       console.log(JSON.stringify({ first: first?.[0] }));`,
+      [name],
+    );
+    expect(tx.send(Buffer.alloc(2000, 3), { spin: LONG_SPIN, timeout: 30_000 })).toBe(true);
+    const out = lastJson<{ first: number }>(expectClean(await child.result));
+    expect(out.first).toBe(1);
+    expect(tx.stats.sleeps).toBe(0);
+  }, 60_000);
+
+  it('spin: true is accepted and still sleeps when nothing comes', () => {
+    const name = channelName();
+    using channel = Channel.create(name, { capacity: 4096, exclusive: true });
+    using _tx = channel.sender();
+    using rx = channel.receiver();
+    expect(rx.receive({ spin: true, timeout: 30 })).toBeUndefined();
+    expect(rx.stats.sleeps).toBeGreaterThan(0);
+  });
+});
+
+describe('small messages copied into a slab', () => {
+  it('every size around the small-message limit arrives intact, as its own Buffer', () => {
+    const name = channelName();
+    using channel = Channel.create(name, { capacity: 65536, exclusive: true });
+    using tx = channel.sender();
+    using rx = channel.receiver();
+    const sizes = [0, 1, 7, 8, 9, 63, 64, 65, 120, 127, 128, 129, 136, 255, 4096];
+    const got: Buffer[] = [];
+    for (const [i, size] of sizes.entries()) {
+      tx.send(Buffer.alloc(size, i + 1));
+      got.push(rx.receive({ timeout: 0 })!);
+    }
+    for (const [i, size] of sizes.entries()) {
+      const m = got[i]!;
+      expect(Buffer.isBuffer(m)).toBe(true);
+      expect(m.length).toBe(size);
+      expect(m.every((b) => b === i + 1)).toBe(true);
+    }
+    // Writing into one received message leaves its neighbours alone.
+    got[7]!.fill(0xee);
+    expect(got[6]!.every((b) => b === 7)).toBe(true);
+    expect(got[8]!.every((b) => b === 9)).toBe(true);
+  });
+
+  it('messages kept while the ring wraps many times and the slab is replaced stay unchanged', () => {
+    const name = channelName();
+    using channel = Channel.create(name, { capacity: 4096, exclusive: true });
+    using tx = channel.sender();
+    using rx = channel.receiver();
+    // 5,000 x ~100 bytes: the 4 KiB ring wraps over a hundred times and
+    // several 64 KiB slabs fill up; every message is held to the end.
+    const kept: Buffer[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const size = 90 + (i % 39);
+      const message = Buffer.alloc(size, i & 0xff);
+      message.writeUInt32LE(i, 0);
+      tx.send(message);
+      tx.flush();
+      kept.push(rx.receive({ timeout: 0 })!);
+    }
+    for (let i = 0; i < kept.length; i++) {
+      const m = kept[i]!;
+      expect(m.length).toBe(90 + (i % 39));
+      expect(m.readUInt32LE(0)).toBe(i);
+      expect(m.subarray(4).every((b) => b === (i & 0xff))).toBe(true);
+    }
+  });
+});
