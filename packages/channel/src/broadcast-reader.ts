@@ -27,7 +27,6 @@ import {
 } from './layout';
 import type { BroadcastStart } from './layout';
 import type { ChannelMemory } from './memory';
-import { spinWhile } from './native';
 import { claim, reclaimIfDead, reclaimRing, release } from './owner';
 import type { ReceiverCore, ReceiverEvent } from './receiver-core';
 import { SLICE_MS } from './wait-options';
@@ -214,11 +213,6 @@ export class BroadcastReader implements ReceiverCore {
 
   poll(): boolean {
     return this.#peekAt >= 0 || this.#lapped || this.#pos !== this.#tail || this.#loadTail();
-  }
-
-  spin(tries: number): boolean {
-    if (this.poll()) return true;
-    return spinWhile(this.#words, this.#tailW, this.#tail, tries) >= 0 && this.poll();
   }
 
   ending(): Error | undefined {

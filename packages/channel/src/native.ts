@@ -1,6 +1,5 @@
 // The one file that reaches below @shmkit/sync's public API: the futex wake
-// by bound address (the hot wake-up), the pausing spin on a cursor, and the
-// calling thread's id. Waiting
+// by bound address (the hot wake-up), and the calling thread's id. Waiting
 // itself goes through the public futexWait/futexWaitAsync, whatever engine
 // sits under them.
 import { native } from '@shmkit/core/internal';
@@ -46,17 +45,6 @@ export class WakeWord {
       signal === undefined ? { timeout } : { timeout, signal },
     );
   }
-}
-
-/**
- * Re-checks `words[index]` up to `tries` times while it holds `value`,
- * pausing the CPU between checks (a JS loop cannot: it would starve a
- * hyperthread sibling, often the very peer about to write the word).
- * Returns the tries left when the word changed, -1 when it never did or
- * the memory is gone.
- */
-export function spinWhile(words: Int32Array, index: number, value: number, tries: number): number {
-  return words.length === 0 ? -1 : native.syncSpinWhile(words, index, value, tries);
 }
 
 /** The kernel thread id of the calling JS thread. */

@@ -22,8 +22,6 @@ export interface ReceiverCore {
   release(): boolean;
   /** Whether a message is waiting (looks at the shared cursors). */
   poll(): boolean;
-  /** {@link ReceiverCore.poll} again and again, up to `tries` times, pausing the CPU in between. */
-  spin(tries: number): boolean;
   /**
    * When every sender is gone and every message was taken: the error that
    * says so (ended, or the last sender died). Loads the owners before the

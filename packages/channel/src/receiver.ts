@@ -401,7 +401,7 @@ export class Receiver<Out = unknown>
     const core = this.#core;
     publishAll();
     core.publish();
-    if (wait.spin > 0 && core.spin(wait.spin)) return true;
+    for (let i = 0; i < wait.spin; i++) if (core.poll()) return true;
     for (;;) {
       const left = this.#prepareSleep(wait.deadline);
       if (left === 0) return true;
@@ -422,7 +422,7 @@ export class Receiver<Out = unknown>
     const core = this.#core;
     publishAll();
     core.publish();
-    if (wait.spin > 0 && core.spin(wait.spin)) return true;
+    for (let i = 0; i < wait.spin; i++) if (core.poll()) return true;
     // One event-loop turn first: a busy sender publishes its next batch
     // within microseconds, far less than parking a wait costs.
     await nextTurn();

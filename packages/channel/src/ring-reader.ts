@@ -24,7 +24,7 @@ import {
   slotWord,
 } from './layout';
 import type { ChannelMemory } from './memory';
-import { WakeWord, spinWhile } from './native';
+import { WakeWord } from './native';
 import { claim, reclaimIfDead, reclaimRing, release } from './owner';
 import type { ReceiverCore, ReceiverEvent } from './receiver-core';
 import { SLICE_MS } from './wait-options';
@@ -177,16 +177,6 @@ export class RingReader implements ReceiverCore, Publisher {
 
   poll(): boolean {
     return this.#peekAt >= 0 || this.#pos !== this.#tail || this.#refill();
-  }
-
-  spin(tries: number): boolean {
-    if (this.poll()) return true;
-    if (this.#rings !== 1) {
-      // Several tails to watch: no single word to pause on.
-      for (let i = 1; i < tries; i++) if (this.poll()) return true;
-      return false;
-    }
-    return spinWhile(this.#words, this.#tailW, this.#tail, tries) >= 0 && this.poll();
   }
 
   ending(): Error | undefined {

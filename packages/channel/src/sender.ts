@@ -39,7 +39,7 @@ import {
 } from './layout';
 import { isAlive } from './liveness';
 import type { ChannelMemory } from './memory';
-import { WakeWord, spinWhile } from './native';
+import { WakeWord } from './native';
 import { claim, leaveRing, reclaimRing } from './owner';
 import {
   FOREVER,
@@ -587,7 +587,7 @@ export class Sender<In = unknown> implements Disposable {
     const total = this.#worstCase(length);
     publishAll();
     this.publish();
-    if (wait.spin > 0 && this.#spinForRoom(total, wait.spin)) return true;
+    for (let i = 0; i < wait.spin; i++) if (this.#hasRoom(total)) return true;
     for (;;) {
       const left = this.#prepareSleep(total, wait.deadline);
       if (left === 0) return true;
@@ -601,7 +601,7 @@ export class Sender<In = unknown> implements Disposable {
     const total = this.#worstCase(length);
     publishAll();
     this.publish();
-    if (wait.spin > 0 && this.#spinForRoom(total, wait.spin)) return true;
+    for (let i = 0; i < wait.spin; i++) if (this.#hasRoom(total)) return true;
     // One event-loop turn first: a busy receiver gives room back within
     // microseconds, far less than parking a wait costs.
     await new Promise((resolve) => setImmediate(resolve));
@@ -626,19 +626,6 @@ export class Sender<In = unknown> implements Disposable {
       this.#live();
       if (result === 'timed-out') this.#sliceEnded(total);
     }
-  }
-
-  /**
-   * Re-reads the head up to `tries` times until `total` bytes fit, pausing
-   * the CPU while the head stands still.
-   */
-  #spinForRoom(total: number, tries: number): boolean {
-    let left = tries;
-    while (left > 0) {
-      if (this.#hasRoom(total)) return true;
-      left = spinWhile(this.#words, this.#headW, this.#head, left - 1);
-    }
-    return this.#hasRoom(total);
   }
 
   /** A sleep ran out: check the object's size, and whether a wake-up was missed. */

@@ -14,11 +14,9 @@ export interface WaitOptions {
   /** Milliseconds to wait at most (fractions allowed); `0` tries once. Default: no limit. */
   timeout?: number;
   /**
-   * Re-check the ring this many times before sleeping in the kernel,
-   * pausing the CPU between checks (x86 `PAUSE`: from a few ns to about
-   * 30 ns on recent AMD and Intel cores). `true` = 2,000, tens of
-   * microseconds. Costs CPU; cuts latency when the other side answers
-   * within microseconds and both sides have a core.
+   * Re-check the ring this many times before sleeping in the kernel (`true`
+   * = 20,000, tens of microseconds). Costs CPU; cuts latency when the other
+   * side answers within microseconds and both sides have a core.
    */
   spin?: boolean | number;
 }
@@ -29,7 +27,7 @@ export interface AsyncWaitOptions extends WaitOptions {
   signal?: AbortSignal;
 }
 
-export const DEFAULT_SPIN = 2_000;
+export const DEFAULT_SPIN = 20_000;
 
 /**
  * Waits sleep in slices of at most this many ms, checking between slices

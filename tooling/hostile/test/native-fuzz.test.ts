@@ -195,7 +195,6 @@ const EXPORTS = [
   'syncThreadAlive',
   'syncAddressOf',
   'syncFutexWake',
-  'syncSpinWhile',
   'waitFutex',
   'waitFutexAsync',
   'waitFdAsync',

@@ -19,8 +19,6 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
-/// The most re-checks one syncSpinWhile makes (a few seconds of pauses).
-const MAX_SPIN_TRIES: i64 = 100_000_000;
 
 fn gettid(env: Env, _call: &CallInfo) -> JsResult<Value> {
     env.int32(futex::gettid())
@@ -44,32 +42,6 @@ fn address_of(env: Env, call: &CallInfo) -> JsResult<Value> {
         return Err(Error::invalid_arg_value("array", "must be 4-byte aligned in memory", "an unaligned Int32Array"));
     }
     env.number(address as f64)
-}
-
-/// syncSpinWhile(array, index, value, tries) -> tries left when
-/// `array[index]` stopped holding `value`, or -1 when every try saw it.
-fn spin_while(env: Env, call: &CallInfo) -> JsResult<Value> {
-    let view = call.arg(0, "array")?.int32_array()?;
-    let index = call.arg(1, "index")?.integer(0, MAX_SAFE_INTEGER)? as usize;
-    let value = call.arg(2, "value")?.i32()?;
-    // A bound, so that no argument can hold the thread for more than seconds.
-    let tries = call.arg(3, "tries")?.integer(0, MAX_SPIN_TRIES)? as u32;
-    if index >= view.length {
-        let range = if view.length == 0 { "a valid index (the array is empty)".to_string() } else { format!(">= 0 && <= {}", view.length - 1) };
-        return Err(Error::out_of_range("index", &range, &index.to_string()));
-    }
-    let ptr = view.data.wrapping_add(index * 4);
-    if ptr as usize % 4 != 0 {
-        return Err(Error::invalid_arg_value("array", "must be 4-byte aligned in memory", "an unaligned Int32Array"));
-    }
-    // SAFETY: the index is inside the array and the element is aligned, so
-    // the pointer is a valid i32 for the call: JS cannot run meanwhile to
-    // detach the array or close the Mapping under it, and an AtomicI32 has
-    // the layout of an i32. (A peer that shrinks the shared object makes
-    // this load raise SIGBUS exactly as a JS load of the same word would.)
-    let word = unsafe { &*ptr.cast::<std::sync::atomic::AtomicI32>() };
-    let left = crate::os::spin::spin_while(word, value, tries);
-    env.number(left.map_or(-1.0, f64::from))
 }
 
 /// syncFutexWake(address, count) -> number woken.
@@ -296,6 +268,5 @@ pub fn register(exports: &Exports) -> JsResult<()> {
     exports.function("syncThreadAlive", thread_alive)?;
     exports.function("syncAddressOf", address_of)?;
     exports.function("syncFutexWake", wake)?;
-    exports.function("syncSpinWhile", spin_while)?;
     Ok(())
 }

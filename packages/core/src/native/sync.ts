@@ -9,13 +9,6 @@ export interface SyncNative {
   syncThreadAlive(tid: number, thorough?: boolean): boolean;
   /** The address of `array[index]`, checked to be in range and 4-byte aligned. */
   syncAddressOf(array: Int32Array, index: number): number;
-  /**
-   * Re-checks `array[index]` up to `tries` times while it holds `value`,
-   * with the CPU's spin-wait hint between checks (`tries` at most
-   * 100,000,000). Returns the tries left when it changed, or -1 when it
-   * never did.
-   */
-  syncSpinWhile(array: Int32Array, index: number, value: number, tries: number): number;
   /** Shared FUTEX_WAKE: wakes up to `count` waiters (0 wakes none); returns how many. */
   syncFutexWake(address: number, count: number): number;
   /** sizeof and alignof glibc's pthread_mutex_t on this platform. */

@@ -19,7 +19,6 @@ pub mod named_sem;
 pub mod posix_shm;
 pub mod pthread_mutex;
 pub mod sem;
-pub mod spin;
 mod sem_words;
 pub mod sysv;
 pub mod sysv_sem;
