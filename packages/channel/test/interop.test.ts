@@ -50,12 +50,17 @@ describe('C peers', () => {
   it('mpsc: C and node senders together, to a node receiver and to a C receiver', async () => {
     for (const receiving of ['node', 'c'] as const) {
       const name = channelName();
-      using _channel = Channel.create(name, {
+      using channel = Channel.create(name, {
         kind: 'mpsc',
-        senders: 3,
+        senders: 4,
         capacity: 8192,
         exclusive: true,
       });
+      // The test holds a fourth sender slot until every peer is done: the
+      // peers start at their own pace, and a channel whose senders have all
+      // closed ends (as a FIFO does), which a slow start could otherwise
+      // make happen between two of them.
+      using holder = channel.sender();
       const per = 50_000;
       const receiver =
         receiving === 'node'
@@ -69,6 +74,7 @@ describe('C peers', () => {
         startProgram(peer, ['send', name, per, 'id:2']),
       ];
       for (const s of senders) expectClean(await s.result);
+      holder.close();
       const got = lastJson<{ received: number; bad: number; next: number[] }>(
         expectClean(await receiver.result),
       );
