@@ -74,7 +74,8 @@ function nextTurn(): Promise<void> {
  * builtin copy's setup costs more than the copy.
  */
 const SMALL_MESSAGE = 128;
-const SLAB_BYTES = 64 * 1024;
+/** Node's Buffer pool size: a kept message holds at most this much memory alive. */
+const SLAB_BYTES = 8 * 1024;
 
 /** A torn broadcast record: read again. */
 const TORN: unique symbol = Symbol('torn');
@@ -121,8 +122,9 @@ export class Receiver<Out = unknown>
   #sleeps = 0;
   #missedWakeups = 0;
   readonly #serial = new SerialQueue();
-  #slab = new ArrayBuffer(SLAB_BYTES);
-  #slabWords = new Int32Array(this.#slab);
+  // Made on the first small copy: receivers that never make one cost nothing.
+  #slab = new ArrayBuffer(0);
+  #slabWords = new Int32Array(0);
   #slabUsed = 0;
 
   /** @internal Use {@link Channel.receiver}. */
@@ -301,7 +303,7 @@ export class Receiver<Out = unknown>
    */
   #copySmall(at: number, length: number): Buffer {
     const size = (length + 7) & ~7;
-    if (this.#slabUsed + size > SLAB_BYTES) {
+    if (this.#slabUsed + size > this.#slab.byteLength) {
       this.#slab = new ArrayBuffer(SLAB_BYTES);
       this.#slabWords = new Int32Array(this.#slab);
       this.#slabUsed = 0;

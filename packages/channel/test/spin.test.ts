@@ -100,7 +100,7 @@ describe('small messages copied into a slab', () => {
     using tx = channel.sender();
     using rx = channel.receiver();
     // 5,000 x ~100 bytes: the 4 KiB ring wraps over a hundred times and
-    // several 64 KiB slabs fill up; every message is held to the end.
+    // dozens of 8 KiB slabs fill up; every message is held to the end.
     const kept: Buffer[] = [];
     for (let i = 0; i < 5000; i++) {
       const size = 90 + (i % 39);
