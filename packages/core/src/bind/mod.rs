@@ -28,7 +28,17 @@ pub use mapping::{
     check_page_offset, expose, file_map_error, not_regular, FdMapOptions, MappingInit, Region, RegionHandle, RegionPin,
 };
 
-use crate::napi::{Exports, JsResult};
+use crate::napi::{Env, Exports, JsResult, Value};
+
+/// A System V IPC_STAT time (seconds since the epoch) as a Date; 0, which
+/// the kernel stores for "never", as null.
+fn ipc_time(env: Env, seconds: i64) -> JsResult<Value> {
+    if seconds == 0 {
+        env.null()
+    } else {
+        env.date(seconds as f64 * 1000.0)
+    }
+}
 
 /// The `code` of errors that are bugs in the native glue.
 pub const INTERNAL_ERROR_CODE: &str = error::Code::Internal.as_str();

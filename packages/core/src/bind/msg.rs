@@ -512,14 +512,6 @@ fn receive_async(env: Env, call: &CallInfo) -> JsResult<Value> {
     wait::submit(env, Op::Job(Box::new(job)), common, None, Resolve::Custom(found_value), Some(Subject::Id(id)))
 }
 
-fn time_or_null(env: Env, seconds: i64) -> JsResult<Value> {
-    if seconds == 0 {
-        env.null()
-    } else {
-        env.date(seconds as f64 * 1000.0)
-    }
-}
-
 /// msgStat(id): every field of IPC_STAT's msqid_ds.
 fn stat(env: Env, call: &CallInfo) -> JsResult<Value> {
     let id = id_arg(call)?;
@@ -537,9 +529,9 @@ fn stat(env: Env, call: &CallInfo) -> JsResult<Value> {
     o.set("maxBytes", env.number(st.max_bytes as f64)?)?;
     o.set("lspid", env.int32(st.lspid)?)?;
     o.set("lrpid", env.int32(st.lrpid)?)?;
-    o.set("stime", time_or_null(env, st.stime)?)?;
-    o.set("rtime", time_or_null(env, st.rtime)?)?;
-    o.set("ctime", time_or_null(env, st.ctime)?)?;
+    o.set("stime", super::ipc_time(env, st.stime)?)?;
+    o.set("rtime", super::ipc_time(env, st.rtime)?)?;
+    o.set("ctime", super::ipc_time(env, st.ctime)?)?;
     Ok(o)
 }
 

@@ -105,14 +105,6 @@ fn attach(env: Env, call: &CallInfo) -> JsResult<Value> {
     expose(env, memory, MappingInit { buffer: !read_only })
 }
 
-fn time_or_null(env: Env, seconds: i64) -> JsResult<Value> {
-    if seconds == 0 {
-        env.null()
-    } else {
-        env.date(seconds as f64 * 1000.0)
-    }
-}
-
 /// sysvShmStat(id): every field of IPC_STAT's shmid_ds.
 fn stat(env: Env, call: &CallInfo) -> JsResult<Value> {
     let id = id_arg(call, 0)?;
@@ -133,9 +125,9 @@ fn stat(env: Env, call: &CallInfo) -> JsResult<Value> {
     out.set("lpid", env.int32(st.lpid)?)?;
     out.set("nattch", env.int64(st.nattch as i64)?)?;
     out.set("seq", env.uint32(st.seq as u32)?)?;
-    out.set("atime", time_or_null(env, st.atime)?)?;
-    out.set("dtime", time_or_null(env, st.dtime)?)?;
-    out.set("ctime", time_or_null(env, st.ctime)?)?;
+    out.set("atime", super::ipc_time(env, st.atime)?)?;
+    out.set("dtime", super::ipc_time(env, st.dtime)?)?;
+    out.set("ctime", super::ipc_time(env, st.ctime)?)?;
     Ok(out)
 }
 

@@ -190,7 +190,7 @@ fn sysv_stat(env: Env, call: &CallInfo) -> JsResult<Value> {
     o.set("cgid", env.uint32(ds.sem_perm.cgid)?)?;
     o.set("mode", env.uint32((ds.sem_perm.mode & 0o777).into())?)?;
     o.set("count", env.int64(ds.sem_nsems as i64)?)?;
-    o.set("otime", if ds.sem_otime == 0 { env.null()? } else { env.date(ds.sem_otime as f64 * 1000.0)? })?;
+    o.set("otime", super::ipc_time(env, ds.sem_otime as i64)?)?;
     o.set("ctime", env.date(ds.sem_ctime as f64 * 1000.0)?)?;
     Ok(o)
 }
