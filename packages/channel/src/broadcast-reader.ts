@@ -7,6 +7,7 @@ import { busy, corrupt, ended, invalidState, peerDied } from './errors';
 import {
   EXIT_DIED,
   PADDING,
+  recordExtent,
   RECORD_HEADER,
   R_DEATHS,
   R_HEAD,
@@ -164,19 +165,12 @@ export class BroadcastReader implements ReceiverCore {
         this.#resync(true);
         continue;
       }
+      const size = recordExtent(length, pos, off, avail, this.#capacity, this.#max);
+      if (typeof size === 'string') throw this.#corrupt(size);
       if (length === PADDING) {
-        const room = this.#capacity - off;
-        if (room > avail) throw this.#corrupt(`padding at ${pos >>> 0} runs past the tail`);
-        this.#pos = (pos + room) | 0;
+        this.#pos = (pos + size) | 0;
         continue;
       }
-      if (length >>> 0 > this.#max)
-        throw this.#corrupt(`a record at ${pos >>> 0} claims ${length >>> 0} bytes`);
-      const size = RECORD_HEADER + ((length + 7) & ~7);
-      if (size > avail || off + size > this.#capacity)
-        throw this.#corrupt(
-          `a record at ${pos >>> 0} of ${length} bytes runs past the tail or the ring's end`,
-        );
       if (!this.#seqKnown) {
         this.#seq = seq;
         this.#seqKnown = true;

@@ -164,6 +164,31 @@ export function recordSize(length: number): number {
 }
 
 /**
+ * Checks a record header read at ring position `pos` (offset `off` in the
+ * ring, `avail` bytes before the tail) against the ring. Returns the bytes
+ * the record takes (for padding, the rest of the ring), or a sentence
+ * saying what is wrong with it: a peer may have written anything there.
+ */
+export function recordExtent(
+  length: number,
+  pos: number,
+  off: number,
+  avail: number,
+  capacity: number,
+  max: number,
+): number | string {
+  if (length === PADDING) {
+    const room = capacity - off;
+    return room > avail ? `padding at ${pos >>> 0} runs past the tail` : room;
+  }
+  if (length >>> 0 > max) return `a record at ${pos >>> 0} claims ${length >>> 0} bytes`;
+  const size = RECORD_HEADER + ((length + 7) & ~7);
+  if (size > avail || off + size > capacity)
+    return `a record at ${pos >>> 0} of ${length} bytes runs past the tail or the ring's end`;
+  return size;
+}
+
+/**
  * Reads and checks the static words. Returns the layout, or a sentence
  * saying what is wrong with them.
  */

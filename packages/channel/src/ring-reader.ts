@@ -6,6 +6,7 @@ import { QUEUED, publishLater, type Publisher } from './flush';
 import {
   EXIT_DIED,
   PADDING,
+  recordExtent,
   RECORD_HEADER,
   R_DEATHS,
   R_EXIT,
@@ -137,20 +138,13 @@ export class RingReader implements ReceiverCore, Publisher {
       const off = pos & this.#mask;
       const at = this.#data + off;
       const length = words[at >> 2]!;
+      const size = recordExtent(length, pos, off, avail, this.#capacity, this.#max);
+      if (typeof size === 'string') throw this.#corrupt(size);
       if (length === PADDING) {
-        const room = this.#capacity - off;
-        if (room > avail) throw this.#corrupt(`padding at ${pos >>> 0} runs past the tail`);
-        this.#pos = (pos + room) | 0;
-        this.#unreleasedBytes += room;
+        this.#pos = (pos + size) | 0;
+        this.#unreleasedBytes += size;
         continue;
       }
-      if (length >>> 0 > this.#max)
-        throw this.#corrupt(`a record at ${pos >>> 0} claims ${length >>> 0} bytes`);
-      const size = RECORD_HEADER + ((length + 7) & ~7);
-      if (size > avail || off + size > this.#capacity)
-        throw this.#corrupt(
-          `a record at ${pos >>> 0} of ${length} bytes runs past the tail or the ring's end`,
-        );
       this.#peekAt = at + RECORD_HEADER;
       this.#peekLength = length;
       this.#peekSize = size;
