@@ -17,7 +17,10 @@ export interface Publisher {
   [QUEUED]: boolean;
 }
 
+// Two lists in turn, so that publishing allocates nothing: an end that
+// publishes may queue again (on a full ring, say) while the other is walked.
 let pending: Publisher[] = [];
+let spare: Publisher[] = [];
 let scheduled = false;
 
 function publishPending(): void {
@@ -44,10 +47,14 @@ export function publishLater(end: Publisher): void {
 export function publishAll(): void {
   if (pending.length === 0) return;
   const ends = pending;
-  pending = [];
-  for (let i = 0; i < ends.length; i++) {
-    const end = ends[i]!;
-    end[QUEUED] = false;
-    end.publish();
+  pending = spare;
+  spare = ends;
+  // Unflagged first: should a publish throw, the ends not reached yet queue
+  // again on their next send or release instead of being lost.
+  for (let i = 0; i < ends.length; i++) ends[i]![QUEUED] = false;
+  try {
+    for (let i = 0; i < ends.length; i++) ends[i]!.publish();
+  } finally {
+    ends.length = 0;
   }
 }

@@ -15,6 +15,7 @@ import { BYTES, JSON_TEXT, STRING, codecOption, decodeV8 } from './codec';
 import { ChannelErrorCode } from './error-codes';
 import { decodeError, nodeError } from './errors';
 import { SerialQueue } from './serial';
+import { SlabBuffer } from './slab-buffer';
 import { publishAll } from './flush';
 import { CODEC, W_RECEIVER_WAITING, type BroadcastStart, type Codec } from './layout';
 import type { ChannelMemory } from './memory';
@@ -185,15 +186,10 @@ export class Receiver<Out = unknown>
     this.#live();
     const wait = options === undefined ? FOREVER : parseWait(options, false);
     const core = this.#core;
-    const at = core.peek();
-    if (at >= 0) {
-      const value = this.#take(at);
-      if (value !== TORN) return value;
-    }
     for (;;) {
-      const next = core.peek();
-      if (next >= 0) {
-        const value = this.#take(next);
+      const at = core.peek();
+      if (at >= 0) {
+        const value = this.#take(at);
         if (value !== TORN) return value;
         continue;
       }
@@ -313,8 +309,7 @@ export class Receiver<Out = unknown>
     const from = this.#mem.words;
     const to = this.#slabWords;
     for (let s = at >> 2, d = start >> 2, end = s + (size >> 2); s < end; ) to[d++] = from[s++]!;
-    // Buffer.from(arrayBuffer, ...) makes the view faster than subarray().
-    return Buffer.from(this.#slab, start, length);
+    return new SlabBuffer(this.#slab, start, length);
   }
 
   // ---- zero-copy ----------------------------------------------------------
@@ -366,11 +361,9 @@ export class Receiver<Out = unknown>
     this.#live();
     const wait = options === undefined ? FOREVER : parseWait(options, false);
     const core = this.#core;
-    const at = core.peek();
-    if (at >= 0) return at;
     for (;;) {
-      const next = core.peek();
-      if (next >= 0) return next;
+      const at = core.peek();
+      if (at >= 0) return at;
       if (!this.#wait(wait)) return -1;
     }
   }
