@@ -3,6 +3,8 @@
 // sleep in the kernel. Small 'bytes' messages are copied into a
 // shared slab: each must stay a Buffer of its own, whatever the ring does
 // after it was received.
+import { inspect } from 'node:util';
+import { deserialize, serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { Channel } from '../src/index';
 import { channelName, expectClean, lastJson, startCode } from './helpers';
@@ -92,6 +94,32 @@ describe('small messages copied into a slab', () => {
     got[7]!.fill(0xee);
     expect(got[6]!.every((b) => b === 7)).toBe(true);
     expect(got[8]!.every((b) => b === 9)).toBe(true);
+  });
+
+  it('a small message is a Buffer to everything that asks', () => {
+    const name = channelName();
+    using channel = Channel.create(name, { capacity: 4096, exclusive: true });
+    using tx = channel.sender();
+    using rx = channel.receiver();
+    tx.send(Buffer.from('abcdefgh'));
+    const m = rx.receive({ timeout: 0 })!;
+    expect(m.length).toBe(8);
+    expect(m.constructor).toBe(Buffer);
+    expect(m instanceof Buffer).toBe(true);
+    expect(Object.prototype.toString.call(m)).toBe('[object Uint8Array]');
+    expect(m.toString()).toBe('abcdefgh');
+    expect(m.equals(Buffer.from('abcdefgh'))).toBe(true);
+    expect(inspect(m)).toBe('<Buffer 61 62 63 64 65 66 67 68>');
+    expect(JSON.stringify(m)).toBe(JSON.stringify(Buffer.from('abcdefgh')));
+    // node:v8 asks for the constructor: a Buffer comes back, not a Uint8Array.
+    const copy = deserialize(serialize(m)) as unknown;
+    expect(Buffer.isBuffer(copy)).toBe(true);
+    expect(String(copy)).toBe('abcdefgh');
+    for (const part of [m.subarray(2, 5), m.slice(2, 5), Buffer.concat([m.subarray(2, 5)])]) {
+      expect(part.constructor).toBe(Buffer);
+      expect(part.toString()).toBe('cde');
+    }
+    expect(m.readUInt32LE(0)).toBe(0x64636261);
   });
 
   it('messages kept while the ring wraps many times and the slab is replaced stay unchanged', () => {
