@@ -17,10 +17,10 @@ export interface Publisher {
   [QUEUED]: boolean;
 }
 
-// Two lists in turn, so that publishing allocates nothing: an end that
-// publishes may queue again (on a full ring, say) while the other is walked.
-let pending: Publisher[] = [];
-let spare: Publisher[] = [];
+// A list that only grows, with a count of the ends in it, so that the hot
+// path allocates nothing and never sets `length` (a runtime call in V8).
+const pending: (Publisher | undefined)[] = [];
+let count = 0;
 let scheduled = false;
 
 function publishPending(): void {
@@ -32,7 +32,7 @@ function publishPending(): void {
 export function publishLater(end: Publisher): void {
   if (end[QUEUED]) return;
   end[QUEUED] = true;
-  pending.push(end);
+  pending[count++] = end;
   if (!scheduled) {
     scheduled = true;
     setImmediate(publishPending);
@@ -45,16 +45,23 @@ export function publishLater(end: Publisher): void {
  * own request.
  */
 export function publishAll(): void {
-  if (pending.length === 0) return;
-  const ends = pending;
-  pending = spare;
-  spare = ends;
-  // Unflagged first: should a publish throw, the ends not reached yet queue
-  // again on their next send or release instead of being lost.
-  for (let i = 0; i < ends.length; i++) ends[i]![QUEUED] = false;
+  if (count === 0) return;
+  let done = 0;
   try {
-    for (let i = 0; i < ends.length; i++) ends[i]!.publish();
+    // `count` is read again each pass: a publish may queue another end.
+    while (done < count) {
+      const end = pending[done]!;
+      pending[done++] = undefined;
+      end[QUEUED] = false;
+      end.publish();
+    }
   } finally {
-    ends.length = 0;
+    // After a throw, the ends not reached yet stay queued, in order.
+    let kept = 0;
+    while (done < count) {
+      pending[kept++] = pending[done];
+      pending[done++] = undefined;
+    }
+    count = kept;
   }
 }

@@ -160,7 +160,8 @@ export class RingReader implements ReceiverCore, Publisher {
     if (
       ++this.#unreleased >= RELEASE_BATCH ||
       this.#unreleasedBytes >= this.#bigBatch ||
-      (Atomics.load(this.#words, this.#senderWaitingW) !== 0 && this.#roomToWake())
+      // A hint, read plainly: publish() re-reads the flag atomically.
+      (this.#words[this.#senderWaitingW] !== 0 && this.#roomToWake())
     ) {
       this.publish();
     } else {

@@ -482,10 +482,13 @@ export class Sender<In = unknown> implements Disposable {
     this.#seq = (this.#seq + 1) | 0;
     this.#reserved = -1;
     this.#unpublishedBytes += size;
+    // The receiver's flag is only a hint here, read plainly (an atomic load
+    // is a builtin call): publish() itself re-reads it atomically after the
+    // tail's store, which is what the wake protocol relies on.
     if (
       ++this.#unpublished >= this.#batch ||
       this.#unpublishedBytes >= this.#bigBatch ||
-      Atomics.load(this.#words, W_RECEIVER_WAITING) !== 0
+      this.#words[W_RECEIVER_WAITING] !== 0
     ) {
       this.publish();
     } else {
