@@ -126,7 +126,8 @@ export class Receiver<Out = unknown>
   // Made on the first small copy: receivers that never make one cost nothing.
   #slab = new ArrayBuffer(0);
   #slabWords = new Int32Array(0);
-  #slabUsed = 0;
+  /** Bytes left in the slab; -1 before the first, so that even an empty message makes one. */
+  #slabFree = -1;
 
   /** @internal Use {@link Channel.receiver}. */
   constructor(init: ReceiverInit) {
@@ -299,13 +300,14 @@ export class Receiver<Out = unknown>
    */
   #copySmall(at: number, length: number): Buffer {
     const size = (length + 7) & ~7;
-    if (this.#slabUsed + size > this.#slab.byteLength) {
+    // A count of its own, not the slab's byteLength (a builtin call here).
+    if (size > this.#slabFree) {
       this.#slab = new ArrayBuffer(SLAB_BYTES);
       this.#slabWords = new Int32Array(this.#slab);
-      this.#slabUsed = 0;
+      this.#slabFree = SLAB_BYTES;
     }
-    const start = this.#slabUsed;
-    this.#slabUsed = start + size;
+    const start = SLAB_BYTES - this.#slabFree;
+    this.#slabFree -= size;
     const from = this.#mem.words;
     const to = this.#slabWords;
     for (let s = at >> 2, d = start >> 2, end = s + (size >> 2); s < end; ) to[d++] = from[s++]!;

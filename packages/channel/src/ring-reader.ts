@@ -211,8 +211,9 @@ export class RingReader implements ReceiverCore, Publisher {
 
   publish(): void {
     if (this.#unreleasedBytes === 0) return;
+    // Not once closed or broken; a field, as `words.length` is a builtin call.
+    if (!this.#mem.ok) return;
     const words = this.#words;
-    if (words.length === 0) return;
     Atomics.store(words, this.#headW, this.#pos);
     this.#unreleased = 0;
     this.#unreleasedBytes = 0;
