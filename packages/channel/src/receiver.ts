@@ -398,7 +398,11 @@ export class Receiver<Out = unknown>
     const core = this.#core;
     publishAll();
     core.publish();
-    for (let i = 0; i < wait.spin; i++) if (core.poll()) return true;
+    // At least one look before preparing to sleep: publishing this thread's
+    // own ends may just have made the message.
+    let i = 0;
+    do if (core.poll()) return true;
+    while (++i < wait.spin);
     for (;;) {
       const left = this.#prepareSleep(wait.deadline);
       if (left === 0) return true;
@@ -419,7 +423,11 @@ export class Receiver<Out = unknown>
     const core = this.#core;
     publishAll();
     core.publish();
-    for (let i = 0; i < wait.spin; i++) if (core.poll()) return true;
+    // At least one look before preparing to sleep: publishing this thread's
+    // own ends may just have made the message.
+    let i = 0;
+    do if (core.poll()) return true;
+    while (++i < wait.spin);
     // One event-loop turn first: a busy sender publishes its next batch
     // within microseconds, far less than parking a wait costs.
     await nextTurn();

@@ -595,7 +595,11 @@ export class Sender<In = unknown> implements Disposable {
     const total = this.#worstCase(length);
     publishAll();
     this.publish();
-    for (let i = 0; i < wait.spin; i++) if (this.#hasRoom(total)) return true;
+    // At least one look before preparing to sleep: publishing this thread's
+    // own receivers may just have made the room.
+    let i = 0;
+    do if (this.#hasRoom(total)) return true;
+    while (++i < wait.spin);
     for (;;) {
       const left = this.#prepareSleep(total, wait.deadline);
       if (left === 0) return true;
@@ -609,7 +613,11 @@ export class Sender<In = unknown> implements Disposable {
     const total = this.#worstCase(length);
     publishAll();
     this.publish();
-    for (let i = 0; i < wait.spin; i++) if (this.#hasRoom(total)) return true;
+    // At least one look before preparing to sleep: publishing this thread's
+    // own receivers may just have made the room.
+    let i = 0;
+    do if (this.#hasRoom(total)) return true;
+    while (++i < wait.spin);
     // One event-loop turn first: a busy receiver gives room back within
     // microseconds, far less than parking a wait costs.
     await new Promise((resolve) => setImmediate(resolve));
