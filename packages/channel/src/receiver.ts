@@ -300,7 +300,7 @@ export class Receiver<Out = unknown>
    */
   #copySmall(at: number, length: number): Buffer {
     const size = (length + 7) & ~7;
-    // A count of its own, not the slab's byteLength (a builtin call here).
+    // A count of its own: an ArrayBuffer's byteLength is a builtin call.
     if (size > this.#slabFree) {
       this.#slab = new ArrayBuffer(SLAB_BYTES);
       this.#slabWords = new Int32Array(this.#slab);

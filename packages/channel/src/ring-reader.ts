@@ -211,7 +211,7 @@ export class RingReader implements ReceiverCore, Publisher {
 
   publish(): void {
     if (this.#unreleasedBytes === 0) return;
-    // Not once closed or broken; a field, as `words.length` is a builtin call.
+    // Not once the channel is closed or broken: it must not touch the memory.
     if (!this.#mem.ok) return;
     const words = this.#words;
     Atomics.store(words, this.#headW, this.#pos);
