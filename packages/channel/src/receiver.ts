@@ -2,6 +2,7 @@
 // codecs on top, waits in three forms, the async iterator and a Readable.
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
+import { markAsUntransferable } from 'node:worker_threads';
 import {
   abortError,
   closedError,
@@ -300,9 +301,13 @@ export class Receiver<Out = unknown>
    */
   #copySmall(at: number, length: number): Buffer {
     const size = (length + 7) & ~7;
-    // A count of its own: an ArrayBuffer's byteLength is a builtin call.
-    if (size > this.#slabFree) {
+    // A count of its own: an ArrayBuffer's byteLength is a builtin call. A
+    // slab that was detached anyway (its views are empty) is replaced.
+    if (size > this.#slabFree || this.#slabWords.length === 0) {
       this.#slab = new ArrayBuffer(SLAB_BYTES);
+      // As Node does for its Buffer pool: a transfer list copies the slab
+      // instead of detaching every message that shares it.
+      markAsUntransferable(this.#slab);
       this.#slabWords = new Int32Array(this.#slab);
       this.#slabFree = SLAB_BYTES;
     }

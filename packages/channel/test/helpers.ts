@@ -63,8 +63,13 @@ export function startProgram(file: string, args: (string | number)[], timeout = 
 }
 
 /** Starts `code` (an ES module) from the package directory. */
-export function startCode(code: string, args: string[] = [], timeout = 60_000): Started {
-  const proc = killAfterTest(spawnNode(code, { cwd: pkgDir, args }));
+export function startCode(
+  code: string,
+  args: string[] = [],
+  timeout = 60_000,
+  nodeArgs: string[] = [],
+): Started {
+  const proc = killAfterTest(spawnNode(code, { cwd: pkgDir, args, nodeArgs }));
   return started(proc, timeout);
 }
 

@@ -3,8 +3,10 @@
 // sleep in the kernel. Small 'bytes' messages are copied into a
 // shared slab: each must stay a Buffer of its own, whatever the ring does
 // after it was received.
+import { once } from 'node:events';
 import { inspect } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
+import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Channel } from '../src/index';
 import { channelName, expectClean, lastJson, startCode } from './helpers';
@@ -120,6 +122,59 @@ describe('small messages copied into a slab', () => {
       expect(part.toString()).toBe('cde');
     }
     expect(m.readUInt32LE(0)).toBe(0x64636261);
+  });
+
+  it('a transfer list copies a small message’s pool, as for pooled Node Buffers', async () => {
+    const name = channelName();
+    using channel = Channel.create(name, { capacity: 4096, exclusive: true });
+    using tx = channel.sender();
+    using rx = channel.receiver();
+    tx.send(Buffer.from('first'));
+    tx.send(Buffer.from('second'));
+    const first = rx.receive({ timeout: 0 })!;
+    const second = rx.receive({ timeout: 0 })!;
+    expect(second.buffer).toBe(first.buffer);
+    const { port1, port2 } = new MessageChannel();
+    try {
+      const arrived = once(port2, 'message') as Promise<[Uint8Array]>;
+      port1.postMessage(first, [first.buffer as ArrayBuffer]);
+      const [copy] = await arrived;
+      expect(Buffer.from(copy).toString()).toBe('first');
+    } finally {
+      port1.close();
+    }
+    // Nothing was detached: neither the message nor its neighbour in the pool.
+    expect([first.toString(), second.toString()]).toEqual(['first', 'second']);
+  });
+
+  it('a receiver whose pool was detached anyway starts a new one', async () => {
+    // %ArrayBufferDetach detaches even an untransferable buffer: the worst
+    // any code in the process could do to the pool.
+    const child = startCode(
+      `import { Channel } from '@shmkit/channel';
+       const name = process.argv.at(-1);
+       const channel = Channel.create(name, { capacity: 4096, exclusive: true });
+       const tx = channel.sender(), rx = channel.receiver();
+       tx.send(Buffer.from('first'));
+       const first = rx.receive({ timeout: 0 });
+       %ArrayBufferDetach(first.buffer);
+       let intact = 0;
+       for (let i = 0; i < 300; i++) {
+         const message = Buffer.alloc(64, i & 0xff);
+         message.writeUInt32LE(i, 0);
+         tx.send(message);
+         const got = rx.receive({ timeout: 0 });
+         if (got.length === 64 && got.readUInt32LE(0) === i && got[63] === (i & 0xff)) intact++;
+         if (i % 50 === 0) %ArrayBufferDetach(got.buffer);
+       }
+       channel.close();
+       Channel.unlink(name);
+       console.log(JSON.stringify({ detached: first.length, intact }));`,
+      [channelName()],
+      60_000,
+      ['--allow-natives-syntax'],
+    );
+    expect(lastJson(expectClean(await child.result))).toEqual({ detached: 0, intact: 300 });
   });
 
   it('messages kept while the ring wraps many times and the slab is replaced stay unchanged', () => {
