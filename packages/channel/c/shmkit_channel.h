@@ -82,6 +82,8 @@ void shmkit_receiver_leave(shmkit_receiver *rx);
 #define SC_W_RECEIVER_EVER 136
 #define SC_W_DEATHS 140
 #define SC_W_RECEIVER_WAITING 256
+/* A hint from a spinning receiver; this sender publishes every message anyway. */
+#define SC_W_RECEIVER_SPINNING 260
 #define SC_RINGS 384
 #define SC_RING_STRIDE 384
 #define SC_R_TAIL 0

@@ -55,6 +55,11 @@ export const W_RECEIVER_EVER = 34;
 export const W_DEATHS = 35;
 /** Line 2 (byte 256): the receivers' futex word, 1 while some receiver may sleep. */
 export const W_RECEIVER_WAITING = 64;
+/**
+ * Byte 260: spsc/mpsc: 1 while the receiver spins on the tails, a hint that
+ * senders should publish each message at once rather than batch it.
+ */
+export const W_RECEIVER_SPINNING = 65;
 
 /** Byte offset of ring 0's control block. */
 export const RINGS_OFFSET = 384;

@@ -18,7 +18,13 @@ import { decodeError, nodeError } from './errors';
 import { SerialQueue } from './serial';
 import { SlabBuffer } from './slab-buffer';
 import { publishAll } from './flush';
-import { CODEC, W_RECEIVER_WAITING, type BroadcastStart, type Codec } from './layout';
+import {
+  CODEC,
+  W_RECEIVER_SPINNING,
+  W_RECEIVER_WAITING,
+  type BroadcastStart,
+  type Codec,
+} from './layout';
 import type { ChannelMemory } from './memory';
 import type { ReceiverCore, ReceiverEvent } from './receiver-core';
 import { RingReader } from './ring-reader';
@@ -398,6 +404,25 @@ export class Receiver<Out = unknown>
 
   // ---- waiting --------------------------------------------------------------
 
+  /**
+   * The rest of a spin: `count - 1` more looks. An spsc/mpsc receiver says
+   * so in the header meanwhile, and senders then publish each message at
+   * once: a receiver that spins waits for the very next one.
+   */
+  #spin(count: number): boolean {
+    const core = this.#core;
+    const words = this.#mem.words;
+    const hint = core.ownsWaitingWord;
+    if (hint) Atomics.store(words, W_RECEIVER_SPINNING, 1);
+    try {
+      for (let i = 1; i < count; i++) if (core.poll()) return true;
+      return false;
+    } finally {
+      // A plain store: it does nothing should the memory be gone by now.
+      if (hint) words[W_RECEIVER_SPINNING] = 0;
+    }
+  }
+
   /** Sleeps until a message may be there: false when the deadline passed. */
   #wait(wait: Wait): boolean {
     const core = this.#core;
@@ -405,9 +430,7 @@ export class Receiver<Out = unknown>
     core.publish();
     // At least one look before preparing to sleep: publishing this thread's
     // own ends may just have made the message.
-    let i = 0;
-    do if (core.poll()) return true;
-    while (++i < wait.spin);
+    if (core.poll() || (wait.spin > 1 && this.#spin(wait.spin))) return true;
     for (;;) {
       const left = this.#prepareSleep(wait.deadline);
       if (left === 0) return true;
@@ -430,9 +453,7 @@ export class Receiver<Out = unknown>
     core.publish();
     // At least one look before preparing to sleep: publishing this thread's
     // own ends may just have made the message.
-    let i = 0;
-    do if (core.poll()) return true;
-    while (++i < wait.spin);
+    if (core.poll() || (wait.spin > 1 && this.#spin(wait.spin))) return true;
     // One event-loop turn first: a busy sender publishes its next batch
     // within microseconds, far less than parking a wait costs.
     await nextTurn();

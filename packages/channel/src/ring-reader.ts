@@ -19,6 +19,7 @@ import {
   S_OWNER_START,
   W_LAST_EXIT,
   W_RECEIVER_EVER,
+  W_RECEIVER_SPINNING,
   W_SENDER_EVER,
   ringData,
   ringWord,
@@ -114,6 +115,8 @@ export class RingReader implements ReceiverCore, Publisher {
     this.#headW = ringWord(0, R_HEAD);
     this.#senderWaitingW = ringWord(0, R_SENDER_WAITING);
     Atomics.store(words, W_RECEIVER_EVER, 1);
+    // A receiver killed while it spun left its hint set: the new owner clears it.
+    Atomics.store(words, W_RECEIVER_SPINNING, 0);
   }
 
   get peekLength(): number {

@@ -30,6 +30,7 @@ import {
   S_OWNER,
   S_OWNER_START,
   W_RECEIVER_EVER,
+  W_RECEIVER_SPINNING,
   W_RECEIVER_WAITING,
   W_SENDER_EVER,
   ringData,
@@ -484,13 +485,16 @@ export class Sender<In = unknown> implements Disposable {
     this.#seq = (this.#seq + 1) | 0;
     this.#reserved = -1;
     this.#unpublishedBytes += size;
-    // The receiver's flag is only a hint here, read plainly (an atomic load
-    // is a builtin call): publish() itself re-reads it atomically after the
-    // tail's store, which is what the wake protocol relies on.
+    // The receiver's flags are only hints here, read plainly (an atomic load
+    // is a builtin call): publish() itself re-reads the waiting flag
+    // atomically after the tail's store, which is what the wake protocol
+    // relies on. A spinning receiver wants each message at once too.
+    const words = this.#words;
     if (
       ++this.#unpublished >= this.#batch ||
       this.#unpublishedBytes >= this.#bigBatch ||
-      this.#words[W_RECEIVER_WAITING] !== 0
+      words[W_RECEIVER_WAITING] !== 0 ||
+      words[W_RECEIVER_SPINNING] !== 0
     ) {
       this.publish();
     } else {

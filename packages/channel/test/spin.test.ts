@@ -64,6 +64,62 @@ describe('spinning waits between processes', () => {
     expect(tx.stats.sleeps).toBe(0);
   }, 60_000);
 
+  it('a spinning receiver gets a message its sender would still be batching', async () => {
+    // The sender sends one message (far from a full batch) and then computes
+    // for 2 s without waiting or yielding: before the spinning hint, nothing
+    // published it until the computation ended.
+    const name = channelName();
+    using channel = Channel.create(name, { capacity: 4096, exclusive: true });
+    using rx = channel.receiver();
+    const child = startCode(
+      `import { Channel } from '@shmkit/channel';
+       const channel = Channel.open(process.argv.at(-1));
+       const tx = channel.sender();
+       console.log('ready');
+       await new Promise((r) => setTimeout(r, 100));
+       const sent = Date.now();
+       tx.send(Buffer.from('now'));
+       const unpublished = tx.unpublished;
+       while (Date.now() - sent < 2000);
+       const busyEnd = Date.now();
+       tx.close();
+       channel.close();
+       console.log(JSON.stringify({ sent, busyEnd, unpublished }));`,
+      [name],
+    );
+    await child.line(/ready/);
+    const message = rx.receive({ spin: LONG_SPIN, timeout: 30_000 });
+    const received = Date.now();
+    const out = lastJson<{ sent: number; busyEnd: number; unpublished: number }>(
+      expectClean(await child.result),
+    );
+    expect(message?.toString()).toBe('now');
+    // Published by the send itself, and taken long before the sender was free.
+    expect(out.unpublished).toBe(0);
+    expect(rx.stats.sleeps).toBe(0);
+    expect(received).toBeLessThan(out.busyEnd - 1000);
+  }, 60_000);
+
+  it('the spinning hint is up only while a receive spins, and a new receiver clears a stale one', () => {
+    const name = channelName();
+    using channel = Channel.create(name, { capacity: 4096, exclusive: true });
+    using tx = channel.sender();
+    const hint = (): number => new Int32Array(tx.memory.buffer, tx.memory.byteOffset, 128)[65]!;
+    {
+      using rx = channel.receiver();
+      tx.send(Buffer.from('a'));
+      expect(rx.receive({ spin: 1000, timeout: 0 })?.toString()).toBe('a');
+      expect(rx.receive({ spin: 1000, timeout: 0 })).toBeUndefined();
+      expect(hint()).toBe(0);
+    }
+    // What a receiver killed in the middle of a spin leaves behind.
+    new Int32Array(tx.memory.buffer, tx.memory.byteOffset, 128)[65] = 1;
+    using rx = channel.receiver();
+    expect(hint()).toBe(0);
+    tx.send(Buffer.from('b'));
+    expect(rx.receive({ timeout: 0 })?.toString()).toBe('b');
+  });
+
   it('spin: true is accepted and still sleeps when nothing comes', () => {
     const name = channelName();
     using channel = Channel.create(name, { capacity: 4096, exclusive: true });
