@@ -3,6 +3,7 @@
 import { formatNs, formatRatio } from '../format.js';
 import type { Row } from '../registry.js';
 import type { TargetResult } from '../targets.js';
+import { channelNotes } from './analysis-channel.js';
 import { waitNotes } from './analysis-waits.js';
 
 /** Profile facts measured with callgrind (instructions per call), see tooling/bench/README.md. */
@@ -109,5 +110,6 @@ export function analysis(rows: Map<string, Row>, targets: TargetResult[]): strin
     );
   }
   out.push(...waitNotes(rows, targets));
+  out.push(...channelNotes(rows, targets));
   return out;
 }
