@@ -214,9 +214,9 @@ export class RingReader implements ReceiverCore, Publisher {
 
   publish(): void {
     if (this.#unreleasedBytes === 0) return;
-    // Not once the channel is closed or broken: it must not touch the memory.
-    if (!this.#mem.ok) return;
     const words = this.#words;
+    // Only once the mapping is gone: see Sender.publish.
+    if (words.length === 0) return;
     Atomics.store(words, this.#headW, this.#pos);
     this.#unreleased = 0;
     this.#unreleasedBytes = 0;

@@ -565,10 +565,11 @@ export class Sender<In = unknown> implements Disposable {
   /** @internal The batching hook (see flush.ts). */
   publish(): void {
     if (this.#unpublished === 0) return;
-    // Not once the channel is closed or broken: it must not touch the memory
-    // (a closed mapping's views are empty; a broken channel is left alone).
-    if (!this.#mem.ok) return;
     const words = this.#words;
+    // Only once the mapping is gone (its views are empty). Not on `ok`: a
+    // sibling end that found corruption elsewhere breaks the whole channel,
+    // and close() must still publish what this end committed.
+    if (words.length === 0) return;
     if (this.#broadcast) {
       // A sequence lock, so that a receiver attaching now reads a tail and
       // the sequence number of the message there as one pair.

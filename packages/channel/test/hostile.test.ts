@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { PosixShm } from '@shmkit/posix-shm';
 import { uniqueName } from '@shmkit/testing';
 import { Channel, ChannelErrorCode, inspectChannel } from '../src/index';
-import { channelName, expectClean, lastJson, startNode } from './helpers';
+import { channelName, expectClean, lastJson, startCode, startNode } from './helpers';
 
 describe('a hostile peer', () => {
   it('garbage in every header word and in record headers: coded errors only, no crash, hang or busy loop', async () => {
@@ -35,6 +35,46 @@ describe('a hostile peer', () => {
       .filter((f) => f.startsWith(prefix));
     expect(left).toEqual([]);
   }, 200_000);
+
+  it('a scribble that breaks one mpsc sender does not lose what a sibling committed', async () => {
+    // Two senders of one Channel in one process share its memory object; a
+    // peer scribbles ring 1's head, so sender 2 finds it corrupt, which
+    // breaks the channel in that process. Sender 1's committed but still
+    // batched messages must reach the receiver when it closes.
+    const name = channelName();
+    const child = startCode(
+      `import { Channel } from '@shmkit/channel';
+       const name = process.argv.at(-1);
+       const channel = Channel.create(name, { kind: 'mpsc', capacity: 4096, exclusive: true });
+       const s1 = channel.sender(), s2 = channel.sender();
+       while (s2.trySend(Buffer.alloc(500, 2)));
+       for (let i = 0; i < 3; i++) s1.send(Buffer.from('msg' + i));
+       // Ring 1's head (LAYOUT.md: ring block at 384 + 384 r, head at +128).
+       const words = new Int32Array(s2.memory.buffer, s2.memory.byteOffset, 256);
+       const head = (384 + 384 + 128) / 4;
+       const saved = words[head];
+       words[head] = 3;
+       let code;
+       try { s2.trySend(Buffer.alloc(500, 2)); } catch (error) { code = error.code; }
+       words[head] = saved;
+       const unpublished = s1.unpublished;
+       s1.close();
+       const other = Channel.open(name);
+       const rx = other.receiver();
+       const got = [];
+       for (let m; (m = rx.tryReceive()) !== undefined; ) if (m.length < 10) got.push(m.toString());
+       other.close();
+       channel.close();
+       Channel.unlink(name);
+       console.log(JSON.stringify({ unpublished, code, got }));`,
+      [name],
+    );
+    expect(lastJson(expectClean(await child.result))).toEqual({
+      unpublished: 3,
+      code: ChannelErrorCode.CORRUPT,
+      got: ['msg0', 'msg1', 'msg2'],
+    });
+  });
 
   for (const mode of ['sync', 'async'] as const) {
     it(`truncating the object under a ${mode} waiting receiver: ERR_SHMKIT_CHANNEL_CORRUPT, not SIGBUS`, async () => {
