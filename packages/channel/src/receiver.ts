@@ -16,7 +16,6 @@ import { BYTES, JSON_TEXT, STRING, codecOption, decodeV8 } from './codec';
 import { ChannelErrorCode } from './error-codes';
 import { decodeError, nodeError } from './errors';
 import { SerialQueue } from './serial';
-import { SlabBuffer } from './slab-buffer';
 import { publishAll } from './flush';
 import {
   CODEC,
@@ -311,8 +310,9 @@ export class Receiver<Out = unknown>
     // slab that was detached anyway (its views are empty) is replaced.
     if (size > this.#slabFree || this.#slabWords.length === 0) {
       this.#slab = new ArrayBuffer(SLAB_BYTES);
-      // As Node does for its Buffer pool: a transfer list copies the slab
-      // instead of detaching every message that shares it.
+      // As Node does for its Buffer pool: a transfer list must not detach
+      // every message that shares the slab (Node 20 copies it, later
+      // versions refuse it with a DataCloneError).
       markAsUntransferable(this.#slab);
       this.#slabWords = new Int32Array(this.#slab);
       this.#slabFree = SLAB_BYTES;
@@ -322,7 +322,10 @@ export class Receiver<Out = unknown>
     const from = this.#mem.words;
     const to = this.#slabWords;
     for (let s = at >> 2, d = start >> 2, end = s + (size >> 2); s < end; ) to[d++] = from[s++]!;
-    return new SlabBuffer(this.#slab, start, length);
+    // A real Buffer, as Buffer.from makes it: a faster view of our own (a
+    // Uint8Array subclass with Buffer.prototype behind it) was not deep-equal
+    // to Buffers, which compare prototypes.
+    return Buffer.from(this.#slab, start, length);
   }
 
   // ---- zero-copy ----------------------------------------------------------
