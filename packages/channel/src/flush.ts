@@ -28,15 +28,19 @@ function publishPending(): void {
   publishAll();
 }
 
+function schedule(): void {
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(publishPending);
+  }
+}
+
 /** Publishes `end` at the end of this event-loop turn, unless it does so earlier. */
 export function publishLater(end: Publisher): void {
   if (end[QUEUED]) return;
   end[QUEUED] = true;
   pending[count++] = end;
-  if (!scheduled) {
-    scheduled = true;
-    setImmediate(publishPending);
-  }
+  schedule();
 }
 
 /**
@@ -56,12 +60,14 @@ export function publishAll(): void {
       end.publish();
     }
   } finally {
-    // After a throw, the ends not reached yet stay queued, in order.
+    // After a throw, the ends not reached yet stay queued, in order, and
+    // still publish at the end of the turn (they cannot queue again).
     let kept = 0;
     while (done < count) {
       pending[kept++] = pending[done];
       pending[done++] = undefined;
     }
     count = kept;
+    if (kept > 0) schedule();
   }
 }

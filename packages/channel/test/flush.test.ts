@@ -2,8 +2,11 @@
 // per publishAll, an end queued while the list is walked is published in
 // the same pass, and an end whose publish throws does not take the others
 // down with it.
+import { join } from 'node:path';
+import { runNode } from '@shmkit/testing';
 import { describe, expect, it } from 'vitest';
 import { QUEUED, publishAll, publishLater, type Publisher } from '../src/flush';
+import { pkgDir } from './helpers';
 
 class FakeEnd implements Publisher {
   [QUEUED] = false;
@@ -71,6 +74,29 @@ describe('publishLater / publishAll', () => {
     expect([first.published, bad.published, second.published, third.published]).toEqual([
       1, 1, 1, 1,
     ]);
+  });
+
+  it('ends after one that throws in the end-of-turn publish still publish at the end of a turn', async () => {
+    // The throw escapes setImmediate, so this runs in a child that catches it.
+    const r = await runNode(
+      `import { QUEUED, publishLater } from ${JSON.stringify(join(pkgDir, 'dist', 'flush.js'))};
+       const errors = [];
+       process.on('uncaughtException', (error) => errors.push(error.message));
+       const end = (name, fail) => ({ [QUEUED]: false, published: 0, name,
+         publish() { this.published++; if (fail) throw new Error(name + ' failed'); } });
+       const bad = end('bad', true), good = end('good', false);
+       publishLater(bad);
+       publishLater(good);
+       await new Promise((resolve) => setTimeout(resolve, 50));
+       console.log(JSON.stringify({ errors, bad: bad.published, good: good.published, queued: good[QUEUED] }));`,
+      { cwd: pkgDir },
+    );
+    expect(JSON.parse(r.stdout)).toEqual({
+      errors: ['bad failed'],
+      bad: 1,
+      good: 1,
+      queued: false,
+    });
   });
 
   it('many ends, many passes: nothing is lost or repeated', () => {
