@@ -8,7 +8,7 @@ import type { TargetResult } from '../targets.js';
 
 /** Where the per-operation facts below come from. */
 const PROFILED_AT =
-  'measured on this machine while making commits f5523d0 to 598cd78, with `perf record` (`--perf-basic-prof`) and `--cpu-prof` line ticks, one node process sending and receiving 64-byte messages';
+  'measured on this machine while making commits f5523d0 to d937278, with `perf record` (`--perf-basic-prof`) and `--cpu-prof` line ticks, one node process sending and receiving 64-byte messages';
 
 function rate(ns: number): string {
   return `${(1e3 / ns).toFixed(2)} M msg/s`;
@@ -30,7 +30,9 @@ export function channelNotes(rows: Map<string, Row>, targets: TargetResult[]): s
         `(\`send\` + \`receive\`, ${rate(copying)}) and ${formatNs(zeroCopy)} zero-copy (\`reserve\`/\`commit\` + ` +
         `\`peek\`/\`release\`, ${rate(zeroCopy)}); the Unix socket, 64 frames corked per write, ${formatNs(uds)}. ` +
         `Profile (${PROFILED_AT}): a send is 60-100 ns and a receive 130-190 ns alone in one process. The receive's ` +
-        'largest part is the Buffer it returns: the view (35-55 ns) and its share of the 8 KiB pool ArrayBuffer it ' +
+        'largest part is the Buffer it returns: the view (`Buffer.from(pool, offset, length)`, 80-100 ns; a ' +
+        'Uint8Array subclass with Buffer.prototype behind it takes half that, but is not deep-equal to a Buffer) and ' +
+        'its share of the 8 KiB pool ArrayBuffer it ' +
         'sits in (about 4 µs per pool, zero-filled and counted as external memory, so it also drives the GC: some ' +
         '40 ns per message); any copying receive must allocate that memory. `TypedArray.prototype.set` from a Buffer ' +
         'takes 40 ns (26 ns from a plain Uint8Array), and `Atomics.load`/`store` are builtin calls, not inlined. ' +
@@ -38,8 +40,7 @@ export function channelNotes(rows: Map<string, Row>, targets: TargetResult[]): s
         '100 ns per message to each side, less than V8 spends making and filling one Buffer, so the copying path ' +
         'cannot reach it here; the zero-copy rows make no Buffer. Found on the way and fixed (each a measured ' +
         "win): `@shmkit/core/internal`'s re-exports had put its exports object in V8's dictionary mode (25-40 ns " +
-        'per validator call from another package), reading `byteLength` (a builtin call; `length` is inlined), and ' +
-        '`Buffer.from(arrayBuffer, …)` (80-100 ns; the pool view is now built as Node builds its own).',
+        'per validator call from another package), and reading `byteLength` (a builtin call; `length` is inlined).',
     );
   }
 
