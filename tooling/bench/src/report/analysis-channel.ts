@@ -36,7 +36,7 @@ export function channelNotes(rows: Map<string, Row>, targets: TargetResult[]): s
         'sits in (about 4 µs per pool, zero-filled and counted as external memory, so it also drives the GC: some ' +
         '40 ns per message); any copying receive must allocate that memory. `TypedArray.prototype.set` from a Buffer ' +
         'takes 40 ns (26 ns from a plain Uint8Array), and `Atomics.load`/`store` are builtin calls, not inlined. ' +
-        'With both processes busy each runs at about half its single-process speed on this VM. 10 M msg/s leaves ' +
+        'With both processes busy each runs at half its single-process speed or less on this VM (a sender that takes 60 ns alone took 150-190 ns per message here). 10 M msg/s leaves ' +
         '100 ns per message to each side, less than V8 spends making and filling one Buffer, so the copying path ' +
         'cannot reach it here; the zero-copy rows make no Buffer. Found on the way and fixed (each a measured ' +
         "win): `@shmkit/core/internal`'s re-exports had put its exports object in V8's dictionary mode (25-40 ns " +
