@@ -1,13 +1,14 @@
 // Request/response round trips of 8 bytes through two @shmkit/channel
-// rings (one each way) between two node processes: spinning on both sides,
-// blocking sync waits, and receiveAsync on both sides.
+// rings (one each way) between two node processes: spinning on both sides
+// (copying, and zero-copy for comparison), blocking sync waits, and
+// receiveAsync on both sides.
 import { Channel, type Receiver, type Sender } from '@shmkit/channel';
 import { nowNs, timeEach } from '../harness.js';
 import { reap, spawnPeer, waitForLine } from '../proc.js';
 import type { BenchCase, Context, Outcome } from '../registry.js';
 import { summarize } from '../stats.js';
 
-type Mode = 'spin' | 'sync' | 'async';
+type Mode = 'spin' | 'spin-zero-copy' | 'sync' | 'async';
 
 /** Re-checks before sleeping: a few microseconds, enough to cover a sub-microsecond reply. */
 const SPIN = 5_000;
@@ -52,13 +53,24 @@ async function roundTrips(ctx: Context, mode: Mode): Promise<Outcome> {
     const tx = requests.sender();
     const rx = responses.receiver();
     const message = Buffer.alloc(8, 1);
-    const spin = mode === 'spin' ? SPIN : 0;
-    const trip = (): void => {
-      tx.send(message);
-      if (rx.receive({ spin }) === undefined) throw new Error('no response');
-    };
+    const spinning = mode === 'spin' || mode === 'spin-zero-copy';
+    const spin = spinning ? SPIN : 0;
+    const out = tx.memory;
+    const trip =
+      mode === 'spin-zero-copy'
+        ? (): void => {
+            // The same 8 bytes written into and read from the rings in place.
+            out.set(message, tx.reserveOffset(8));
+            tx.commit();
+            if (rx.peekOffset({ spin }) < 0) throw new Error('no response');
+            rx.release();
+          }
+        : (): void => {
+            tx.send(message);
+            if (rx.receive({ spin }) === undefined) throw new Error('no response');
+          };
     const warmup = ctx.scale.smoke ? 50 : 3_000;
-    if (mode === 'spin') {
+    if (spinning) {
       // A clock read costs about as much as a spinning round trip: time batches.
       const batch = 100;
       const samples = Math.max(20, Math.floor(ctx.scale.roundTrips / 5 / batch));
@@ -107,6 +119,16 @@ export const channelLatencyCases: BenchCase[] = [
     run: (ctx) => roundTrips(ctx, 'spin'),
   },
   {
+    id: 'rtt.channel-spin-zc',
+    group: 'latency',
+    interleave: true,
+    title: 'channel 8 B request/response, spinning, zero-copy (reserve/commit, peek/release)',
+    unit: 'ns',
+    p99: true,
+    baseline: 'rtt.channel-spin',
+    run: (ctx) => roundTrips(ctx, 'spin-zero-copy'),
+  },
+  {
     id: 'rtt.channel-sync',
     group: 'latency',
     interleave: true,
@@ -136,10 +158,21 @@ export const channelLatencyPeers: Record<string, (args: unknown) => Promise<void
     const rx: Receiver<Buffer> = input.receiver();
     const tx: Sender<unknown> = output.sender();
     process.stdout.write('ready\n');
-    const spin = mode === 'spin' ? SPIN : 0;
+    const spin = mode === 'spin' || mode === 'spin-zero-copy' ? SPIN : 0;
     // Until the pinger closes its sender (the channel ends) or the process is killed.
     try {
-      if (mode === 'async') {
+      if (mode === 'spin-zero-copy') {
+        const from = rx.memory;
+        const to = tx.memory;
+        for (;;) {
+          const at = rx.peekOffset({ spin });
+          if (at < 0) continue;
+          const length = rx.peekedLength;
+          to.set(from.subarray(at, at + length), tx.reserveOffset(length));
+          rx.release();
+          tx.commit();
+        }
+      } else if (mode === 'async') {
         for (;;) {
           const m = await rx.receiveAsync();
           if (m !== undefined) tx.send(m);
