@@ -2,7 +2,7 @@
 // writes JSON results and (full, unfiltered runs) docs/benchmarks.md with
 // SVG charts.
 //
-//   node dist/main.js [--smoke] [--filter a,b] [--list] [--no-report]
+//   node dist/main.js [--smoke] [--filter a,b] [--list] [--no-report] [--passes N] [--help]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,16 +19,37 @@ import { judgeTargets } from './targets.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-const { values: opts } = parseArgs({
-  options: {
-    smoke: { type: 'boolean', default: false },
-    filter: { type: 'string' },
-    list: { type: 'boolean', default: false },
-    'no-report': { type: 'boolean', default: false },
-    passes: { type: 'string' },
-  },
-  allowPositionals: false,
-});
+const USAGE = `usage: pnpm bench [options]   (or: node tooling/bench/dist/main.js [options])
+
+  --smoke          a few iterations of every case: checks that each runs (its figures mean nothing)
+  --filter a,b     only the cases whose id contains one of the words, and their baselines;
+                   writes bench-results/filtered.json, not the docs
+  --list           the ids and titles of every case, then exit
+  --no-report      do not write docs/benchmarks.md (a full run writes it by default)
+  --passes N       passes of the interleaved groups (a full run: 5)
+  -h, --help       this text
+`;
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        help: { type: 'boolean', short: 'h', default: false },
+        smoke: { type: 'boolean', default: false },
+        filter: { type: 'string' },
+        list: { type: 'boolean', default: false },
+        'no-report': { type: 'boolean', default: false },
+        passes: { type: 'string' },
+      },
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const opts = parseOptions();
 
 /** Iterations and passes: smoke or full, with `--passes` overriding the passes. */
 function scaleOf(): Scale {
@@ -55,6 +76,10 @@ function resultsName(): string {
 }
 
 async function main(): Promise<void> {
+  if (opts.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const selected = select(cases, opts.filter);
   if (opts.list) {
     for (const c of cases) process.stdout.write(`${c.id.padEnd(30)} ${c.title}\n`);
