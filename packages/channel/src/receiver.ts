@@ -132,8 +132,7 @@ export class Receiver<Out = unknown>
   // Made on the first small copy: receivers that never make one cost nothing.
   #slab = new ArrayBuffer(0);
   #slabWords = new Int32Array(0);
-  /** Bytes left in the slab; -1 before the first, so that even an empty message makes one. */
-  #slabFree = -1;
+  #slabFree = 0;
 
   /** @internal Use {@link Channel.receiver}. */
   constructor(init: ReceiverInit) {
@@ -306,8 +305,8 @@ export class Receiver<Out = unknown>
    */
   #copySmall(at: number, length: number): Buffer {
     const size = (length + 7) & ~7;
-    // A count of its own: an ArrayBuffer's byteLength is a builtin call. A
-    // slab that was detached anyway (its views are empty) is replaced.
+    // A count of its own: an ArrayBuffer's byteLength is a builtin call. An
+    // empty view means no slab yet, or one that was detached anyway.
     if (size > this.#slabFree || this.#slabWords.length === 0) {
       this.#slab = new ArrayBuffer(SLAB_BYTES);
       // As Node does for its Buffer pool: a transfer list must not detach

@@ -595,15 +595,22 @@ export class Sender<In = unknown> implements Disposable {
 
   // ---- waiting for room ---------------------------------------------------
 
+  /**
+   * Re-reads the head `spin` times, at least once before preparing to
+   * sleep: publishing this thread's own receivers may just have made room.
+   */
+  #lookForRoom(total: number, spin: number): boolean {
+    let i = 0;
+    do if (this.#hasRoom(total)) return true;
+    while (++i < spin);
+    return false;
+  }
+
   #waitForRoom(length: number, wait: Wait): boolean {
     const total = this.#worstCase(length);
     publishAll();
     this.publish();
-    // At least one look before preparing to sleep: publishing this thread's
-    // own receivers may just have made the room.
-    let i = 0;
-    do if (this.#hasRoom(total)) return true;
-    while (++i < wait.spin);
+    if (this.#lookForRoom(total, wait.spin)) return true;
     for (;;) {
       const left = this.#prepareSleep(total, wait.deadline);
       if (left === 0) return true;
@@ -617,11 +624,7 @@ export class Sender<In = unknown> implements Disposable {
     const total = this.#worstCase(length);
     publishAll();
     this.publish();
-    // At least one look before preparing to sleep: publishing this thread's
-    // own receivers may just have made the room.
-    let i = 0;
-    do if (this.#hasRoom(total)) return true;
-    while (++i < wait.spin);
+    if (this.#lookForRoom(total, wait.spin)) return true;
     // One event-loop turn first: a busy receiver gives room back within
     // microseconds, far less than parking a wait costs.
     await new Promise((resolve) => setImmediate(resolve));
