@@ -28,6 +28,14 @@ export interface TargetSpec {
    * (above) 1 proves it wrong, and the target is then not judged.
    */
   bound?: 'floor' | 'ceiling';
+  /**
+   * A row of the same run (in ns) that the first row can never take less
+   * time than: the least any implementation does for this target, with no
+   * shmkit in it. The first row beating it proves the floor wrong; the floor
+   * missing the target itself means no implementation could meet it in this
+   * run, and the result says so.
+   */
+  floor?: string;
   /** Given the rows (all measured), the figure and whether it meets the target. */
   judge(values: number[]): { ratio: number; ok: boolean; measured: string };
 }

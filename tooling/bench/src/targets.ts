@@ -180,6 +180,15 @@ function resolve(rows: Map<string, Row>, ref: string): { row?: Row; value?: numb
   return { row, value: field === undefined ? row.value : row.extra?.[field] };
 }
 
+/** Whether the floor of a missed target would have met it: is it within reach here at all? */
+function reach(spec: TargetSpec, floor: number, values: number[]): string {
+  const atFloor = spec.judge([floor, ...values.slice(1)]);
+  const what = `its floor (${spec.floor ?? ''}, ${formatNs(floor)}) alone`;
+  return atFloor.ok
+    ? `within reach: ${what} would meet it (${formatRatio(atFloor.ratio)})`
+    : `out of reach in this run: ${what} misses it too (${formatRatio(atFloor.ratio)})`;
+}
+
 export function judgeTargets(rows: Map<string, Row>): TargetResult[] {
   return ALL_SPECS.map((spec) => {
     const inputs = spec.rows.map((ref) => resolve(rows, ref));
@@ -193,7 +202,18 @@ export function judgeTargets(rows: Map<string, Row>): TargetResult[] {
           : (r.note ?? r.status);
       return { target: spec.target, measured: '', status, detail };
     }
-    const verdict = spec.judge(inputs.map((r) => r.value as number));
+    const values = inputs.map((r) => r.value as number);
+    const verdict = spec.judge(values);
+    const floor = spec.floor === undefined ? undefined : resolve(rows, spec.floor).value;
+    if (floor !== undefined && beatsBound('floor', (values[0] ?? 0) / floor)) {
+      return {
+        target: spec.target,
+        measured: verdict.measured,
+        ratio: verdict.ratio,
+        status: 'bound wrong',
+        detail: `${spec.floor ?? ''} ${boundWarning('floor', (values[0] ?? 0) / floor)}`,
+      };
+    }
     if (spec.bound !== undefined && beatsBound(spec.bound, verdict.ratio)) {
       return {
         target: spec.target,
@@ -212,7 +232,9 @@ export function judgeTargets(rows: Map<string, Row>): TargetResult[] {
       status: provisional ? 'provisional' : word,
       detail: provisional
         ? `would be ${word} (${formatRatio(verdict.ratio)}), but measured with a stand-in adapter, not @shmkit/sync`
-        : '',
+        : verdict.ok || floor === undefined
+          ? ''
+          : reach(spec, floor, values),
     };
   });
 }

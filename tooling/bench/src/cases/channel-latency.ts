@@ -115,7 +115,7 @@ export const channelLatencyCases: BenchCase[] = [
     title: 'channel 8 B request/response, spinning on both sides',
     unit: 'ns',
     p99: true,
-    baseline: 'rtt.c-spin',
+    baseline: 'rtt.node-spin',
     run: (ctx) => roundTrips(ctx, 'spin'),
   },
   {

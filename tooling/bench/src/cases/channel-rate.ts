@@ -56,7 +56,7 @@ function channelName(tag: string): string {
 }
 
 /** ns per message of each block after the first, from the receiver's block timestamps. */
-function perMessage(stamps: number[], block: number, note?: string): Outcome {
+export function perMessage(stamps: number[], block: number, note?: string): Outcome {
   const samples: number[] = [];
   for (let i = 2; i < stamps.length; i++) samples.push((stamps[i]! - stamps[i - 1]!) / block);
   const s = summarize(samples);

@@ -8,6 +8,7 @@ export const channelTargets: TargetSpec[] = [
   {
     target: 'channel spsc 64 B sync send+receive ≥ 10 M msg/s',
     rows: ['msg.channel-64'],
+    floor: 'msg.floor-copy-64',
     judge: ([v = 1]) => ({
       ratio: 100 / v,
       ok: v <= 100,
@@ -17,6 +18,7 @@ export const channelTargets: TargetSpec[] = [
   {
     target: 'channel spsc 64 B ≥ 20x the Unix-socket message rate',
     rows: ['msg.channel-64', 'msg.uds-64'],
+    floor: 'msg.floor-copy-64',
     judge: ([v = 1, uds = 0]) => ({
       ratio: uds / v,
       ok: uds / v >= 20,
@@ -26,6 +28,7 @@ export const channelTargets: TargetSpec[] = [
   {
     target: 'channel spsc 64 B through for await ≥ 3 M msg/s',
     rows: ['msg.channel-iter-64'],
+    floor: 'msg.floor-iter-64',
     judge: ([v = 1]) => ({
       ratio: 1e3 / 3 / v,
       ok: v <= 1e3 / 3,
@@ -44,6 +47,7 @@ export const channelTargets: TargetSpec[] = [
   {
     target: 'channel 8 B round trip with spin ≤ 1 µs',
     rows: ['rtt.channel-spin'],
+    floor: 'rtt.node-spin',
     judge: ([v = 0]) => ({
       ratio: v / 1000,
       ok: v <= 1000,

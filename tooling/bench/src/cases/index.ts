@@ -4,6 +4,7 @@
 import type { BenchCase } from '../registry.js';
 import { bulkCases, bulkPeers } from './bulk.js';
 import { callCases } from './call.js';
+import { channelFloorCases, channelFloorPeers } from './channel-floors.js';
 import { channelLatencyCases, channelLatencyPeers } from './channel-latency.js';
 import { channelRateCases, channelRatePeers } from './channel-rate.js';
 import { kernelQueueCases, kernelQueuePeers } from './kernel-queues.js';
@@ -23,6 +24,7 @@ export const cases: BenchCase[] = [
   ...syncLatencyCases,
   ...channelLatencyCases,
   ...channelRateCases,
+  ...channelFloorCases,
   ...waitRttCases,
   ...waitPendingCases,
   ...bulkCases,
@@ -54,6 +56,7 @@ export const peers: Peers = mergePeers(
   syncContentionPeers,
   channelLatencyPeers,
   channelRatePeers,
+  channelFloorPeers,
   kernelQueuePeers,
   waitRttPeers,
   waitPendingPeers,

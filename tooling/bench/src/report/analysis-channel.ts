@@ -23,36 +23,55 @@ export function channelNotes(rows: Map<string, Row>, targets: TargetResult[]): s
   const copying = v('msg.channel-64');
   const zeroCopy = v('msg.channel-zc-64');
   const uds = v('msg.uds-64');
+  const copyFloor = v('msg.floor-copy-64');
   if (copying !== undefined && zeroCopy !== undefined && uds !== undefined) {
+    const floorNote =
+      copyFloor === undefined
+        ? ''
+        : ` The floor row makes Node's cheapest fresh 64-byte Buffer copy (\`Buffer.allocUnsafe(64)\` + \`set\`) ` +
+          `alone in one process, with no channel and no other process: ${formatNs(copyFloor)} per message ` +
+          `(${rate(copyFloor)}, ${formatRatio(uds / copyFloor)} the socket's rate). A copying receive does at least ` +
+          `that, so in this run 10 M msg/s was ${copyFloor <= 100 ? 'within reach' : 'out of reach'} and 20x the ` +
+          `socket ${uds / copyFloor >= 20 ? 'within reach' : 'out of reach'} for any copying receiver, shmkit's or not.`;
     out.push(
       `**Channel message rate** (≥ 10 M msg/s: ${status('channel spsc 64 B sync')}, ≥ 20x the Unix socket: ` +
         `${status('channel spsc 64 B ≥ 20x')}). 64-byte messages cost ${formatNs(copying)} each copied ` +
         `(\`send\` + \`receive\`, ${rate(copying)}) and ${formatNs(zeroCopy)} zero-copy (\`reserve\`/\`commit\` + ` +
-        `\`peek\`/\`release\`, ${rate(zeroCopy)}); the Unix socket, 64 frames corked per write, ${formatNs(uds)}. ` +
-        `Profile (${PROFILED_AT}): a send is 60-100 ns and a receive 130-190 ns alone in one process. The receive's ` +
+        `\`peek\`/\`release\`, ${rate(zeroCopy)}); the Unix socket, 64 frames corked per write, ${formatNs(uds)}.` +
+        floorNote +
+        ` Profile (${PROFILED_AT}): a send is 60-100 ns and a receive 130-190 ns alone in one process. The receive's ` +
         'largest part is the Buffer it returns: the view (`Buffer.from(pool, offset, length)`, 80-100 ns; a ' +
-        'Uint8Array subclass with Buffer.prototype behind it takes half that, but is not deep-equal to a Buffer) and ' +
-        'its share of the 8 KiB pool ArrayBuffer it ' +
-        'sits in (about 4 µs per pool, zero-filled and counted as external memory, so it also drives the GC: some ' +
-        '40 ns per message); any copying receive must allocate that memory. `TypedArray.prototype.set` from a Buffer ' +
-        'takes 40 ns (26 ns from a plain Uint8Array), and `Atomics.load`/`store` are builtin calls, not inlined. ' +
-        'With both processes busy each runs at half its single-process speed or less on this VM (a sender that takes 60 ns alone took 150-190 ns per message here). 10 M msg/s leaves ' +
-        '100 ns per message to each side, less than V8 spends making and filling one Buffer, so the copying path ' +
-        'cannot reach it here; the zero-copy rows make no Buffer. Found on the way and fixed (each a measured ' +
-        "win): `@shmkit/core/internal`'s re-exports had put its exports object in V8's dictionary mode (25-40 ns " +
-        'per validator call from another package), and reading `byteLength` (a builtin call; `length` is inlined).',
+        'Uint8Array subclass with Buffer.prototype behind it takes half that, but is not deep-equal to a Buffer, and ' +
+        '`Reflect.construct` with Buffer as new.target takes over 1 µs) and its share of the 8 KiB pool ArrayBuffer ' +
+        'it sits in (about 3-4 µs per pool, some 25-40 ns per message, and it drives the GC). ' +
+        '`TypedArray.prototype.set` from a Buffer takes 40 ns (26 ns from a plain Uint8Array), and ' +
+        '`Atomics.load`/`store` are builtin calls, not inlined. With both processes busy each runs slower than alone ' +
+        'on this VM (a sender that takes 60 ns alone took 150-190 ns per message here), and the VM itself runs up to ' +
+        '2x slower for minutes at a time, which is why the floors are measured in the same run. Found on the way and ' +
+        "fixed (each a measured win): `@shmkit/core/internal`'s re-exports had put its exports object in V8's " +
+        'dictionary mode (25-40 ns per validator call from another package), and reading `byteLength` (a builtin ' +
+        'call; `length` is inlined).',
     );
   }
 
   const iterate = v('msg.channel-iter-64');
+  const iterateFloor = v('msg.floor-iter-64');
   if (iterate !== undefined && copying !== undefined) {
+    const floorNote =
+      iterateFloor === undefined
+        ? ''
+        : ` Its floor, \`for await\` over the least async iterator there is (\`next()\` returns ` +
+          `\`Promise.resolve({ value, done })\` with the same fresh Buffer copy) alone in one process, took ` +
+          `${formatNs(iterateFloor)} per message (${rate(iterateFloor)}): 3 M msg/s was ` +
+          `${iterateFloor <= 1e3 / 3 ? 'within reach' : 'out of reach'} for any \`for await\` receiver in this run.`;
     out.push(
       `**for await** (${status('channel spsc 64 B through for await')}). Each message costs ${formatNs(iterate)}, ` +
         `${formatRatio(iterate / copying)} the sync row: on top of the receive, a promise and a microtask turn per ` +
-        'message, and the receiver is now the slower side (the sender waits for room). Resolving a promise with a ' +
-        'Buffer costs about 230 ns against 80 ns for a plain object here (V8 looks up `then` on a typed array in a ' +
-        'generic path); the iterator resolves with its `{ value, done }` object, which is why `for await` is cheaper ' +
-        'per message than `await receiveAsync()`.',
+        'message, and the receiver is the slower side (the sender waits for room).' +
+        floorNote +
+        ' Resolving a promise with a Buffer costs about 230 ns against 80 ns for a plain object here (V8 looks up ' +
+        '`then` on a typed array in a generic path); the iterator resolves with its `{ value, done }` object, which ' +
+        'is why `for await` is cheaper per message than `await receiveAsync()`.',
     );
   }
 
@@ -67,9 +86,20 @@ export function channelNotes(rows: Map<string, Row>, targets: TargetResult[]): s
           `(${formatRatio(spinZeroCopy / spin)} the copying row). In three filtered runs of these rows while adding it, it ` +
           'came out at 1.15x, 0.73x and 1.17x the copying row: the Buffer a copying receive makes is not the main part ' +
           'of the gap to 1 µs.';
+    const nodeSpin = v('rtt.node-spin');
+    const floorNote =
+      nodeSpin === undefined
+        ? ''
+        : ` Two node processes doing the same with \`Atomics\` (its floor: no message, one word each way) took ` +
+          `${formatNs(nodeSpin)}: ` +
+          (nodeSpin <= 1000
+            ? "1 µs is within reach of JS, and the rest is the channel's own work."
+            : '1 µs was out of reach for any JS round trip in this run.');
     out.push(
       `**Spinning round trip** (${status('channel 8 B round trip with spin')}). ${formatNs(spin)} against ` +
-        `${formatNs(cSpin)} for two C processes spinning on one word each. Each hop is a receive (peek, copy into ` +
+        `${formatNs(cSpin)} for two C processes spinning on one word each.` +
+        floorNote +
+        ` Each hop is a receive (peek, copy into ` +
         'the pool, release) and a send (claim, copy, publish) in JS: 440-520 ns for both in one process, and the ' +
         "peer's spin loop on the other vCPU slows that down. A spinning receiver now tells senders to publish at " +
         'once (LAYOUT.md: `receiver_spinning`); before, the reply waited for the echoing side to reach its next ' +

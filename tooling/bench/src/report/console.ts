@@ -33,7 +33,8 @@ export function printSummary(rows: Row[], targets: TargetResult[], durationMs: n
   process.stdout.write('\nTargets:\n');
   for (const t of targets) {
     process.stdout.write(
-      `  ${t.status.padEnd(12)} ${t.target}${t.ratio === undefined ? '' : `: ${formatRatio(t.ratio)}`} ${t.measured}\n`,
+      `  ${t.status.padEnd(12)} ${t.target}${t.ratio === undefined ? '' : `: ${formatRatio(t.ratio)}`} ${t.measured}` +
+        `${t.detail === '' || t.status === 'not measured' ? '' : `; ${t.detail}`}\n`,
     );
   }
   process.stdout.write(`\n${rows.length} cases in ${(durationMs / 1000).toFixed(1)} s\n`);

@@ -1,0 +1,171 @@
+// Floors of the channel's absolute targets, measured in the same run: the
+// least any implementation has to do per message or round trip in node,
+// with no channel at all. A copying receive must at least make a fresh
+// Buffer holding the bytes; a `for await` receiver must also take a promise
+// and a microtask turn per message; a spinning round trip in JS must at
+// least see the peer's word change and write its own, twice. When a floor
+// itself misses a target, no channel can meet that target in this run; when
+// the channel beats its floor, the floor is wrong (targets.ts says so).
+import { nowNs } from '../harness.js';
+import { reap, spawnPeer, waitForLine } from '../proc.js';
+import type { BenchCase, Context, Outcome } from '../registry.js';
+import { mapShared, sharedPath, unlinkShared } from '../shared.js';
+import { summarize } from '../stats.js';
+import { perMessage } from './channel-rate.js';
+
+const SIZE = 64;
+/** The same blocks as the 64 B channel rows. */
+const BLOCK = 200_000;
+
+function blocks(ctx: Context): { blocks: number; block: number } {
+  return ctx.scale.smoke ? { blocks: 2, block: BLOCK / 20 } : { blocks: 6, block: BLOCK };
+}
+
+/**
+ * Node's cheapest fresh Buffer with a copy of 64 bytes in it: a slice of
+ * Node's own pool (`Buffer.allocUnsafe`, not zero-filled), filled with one
+ * `TypedArray.set` from a plain Uint8Array.
+ */
+function freshCopy(source: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafe(SIZE);
+  copy.set(source);
+  return copy;
+}
+
+/** A fresh 64 B Buffer copy per message, one process, nothing else. */
+function copyFloor(ctx: Context): Outcome {
+  const { blocks: count, block } = blocks(ctx);
+  const source = new Uint8Array(SIZE).fill(7);
+  let bad = 0;
+  const stamps: number[] = [nowNs()];
+  for (let b = 0; b <= count; b++) {
+    for (let i = 0; i < block; i++) if (freshCopy(source)[SIZE - 1] !== 7) bad++;
+    stamps.push(nowNs());
+  }
+  if (bad !== 0) throw new Error(`${bad} copies came out wrong`);
+  return perMessage(stamps, block, 'Buffer.allocUnsafe(64) + set per message');
+}
+
+/** `for await` over the least async iterator there is, yielding fresh 64 B copies. */
+async function iterateFloor(ctx: Context): Promise<Outcome> {
+  const { blocks: count, block } = blocks(ctx);
+  const total = (count + 1) * block;
+  const source = new Uint8Array(SIZE).fill(7);
+  const messages: AsyncIterable<Buffer> = {
+    [Symbol.asyncIterator]: () => ({
+      next: () => Promise.resolve({ value: freshCopy(source), done: false }),
+    }),
+  };
+  let bad = 0;
+  let n = 0;
+  const stamps: number[] = [nowNs()];
+  for await (const m of messages) {
+    if (m[SIZE - 1] !== 7) bad++;
+    if (++n % block === 0) stamps.push(nowNs());
+    if (n === total) break;
+  }
+  if (bad !== 0) throw new Error(`${bad} copies came out wrong`);
+  return perMessage(stamps, block, 'Promise.resolve({ value, done }) per message');
+}
+
+/** The two words of the ping-pong, a cache line apart (the channel's two rings are too). */
+const PING = 0;
+const PONG = 16;
+const DONE = -1;
+const TRIPS_PER_SAMPLE = 100;
+
+interface SpinArgs {
+  path: string;
+}
+
+/** Round trips of one Int32 each way between two spinning node processes. */
+async function spinFloor(ctx: Context): Promise<Outcome> {
+  const path = sharedPath('node-spin');
+  const mapping = mapShared(path, 4096, true);
+  const words = new Int32Array(mapping.buffer, 0, 1024);
+  const echo = spawnPeer('node-spin-echo', { path } satisfies SpinArgs);
+  try {
+    await waitForLine(echo, /^ready$/);
+    let seq = 0;
+    const trip = (): void => {
+      seq = (seq + 1) & 0x3fffffff;
+      Atomics.store(words, PING, seq);
+      while (Atomics.load(words, PONG) !== seq);
+    };
+    const warmup = ctx.scale.smoke ? 50 : 3_000;
+    for (let i = 0; i < warmup; i++) trip();
+    // As in the channel's spinning row: a clock read costs about as much as
+    // a round trip, so each sample is the mean of a batch.
+    const samples = new Float64Array(
+      Math.max(20, Math.floor(ctx.scale.roundTrips / 5 / TRIPS_PER_SAMPLE)),
+    );
+    for (let s = 0; s < samples.length; s++) {
+      const t0 = nowNs();
+      for (let j = 0; j < TRIPS_PER_SAMPLE; j++) trip();
+      samples[s] = (nowNs() - t0) / TRIPS_PER_SAMPLE;
+    }
+    Atomics.store(words, PING, DONE);
+    const sum = summarize(samples);
+    return {
+      kind: 'measured',
+      value: sum.median,
+      p99: sum.p99,
+      samples: sum.count,
+      note: `Atomics.store + an Atomics.load loop on each side; each sample is the mean of ${TRIPS_PER_SAMPLE} round trips`,
+    };
+  } finally {
+    await reap([echo]);
+    mapping.close();
+    unlinkShared(path);
+  }
+}
+
+export const channelFloorCases: BenchCase[] = [
+  {
+    id: 'rtt.node-spin',
+    group: 'latency',
+    interleave: true,
+    title:
+      'node spin ping-pong, one word each way (floor for the channel\u2019s spinning round trip)',
+    bound: 'floor',
+    unit: 'ns',
+    p99: true,
+    baseline: 'rtt.c-spin',
+    run: (ctx) => spinFloor(ctx),
+  },
+  {
+    id: 'msg.floor-copy-64',
+    group: 'messages',
+    title: 'floor of a copying receive: a fresh 64 B Buffer copy per message, alone in one process',
+    bound: 'floor',
+    unit: 'ns',
+    run: async (ctx) => copyFloor(ctx),
+  },
+  {
+    id: 'msg.floor-iter-64',
+    group: 'messages',
+    title: 'floor of a for-await receiver: the same copies through a minimal async iterator',
+    bound: 'floor',
+    unit: 'ns',
+    baseline: 'msg.floor-copy-64',
+    run: (ctx) => iterateFloor(ctx),
+  },
+];
+
+export const channelFloorPeers: Record<string, (args: unknown) => Promise<void>> = {
+  'node-spin-echo': async (args) => {
+    const { path } = args as SpinArgs;
+    const mapping = mapShared(path, 4096, false);
+    const words = new Int32Array(mapping.buffer, 0, 1024);
+    process.stdout.write('ready\n');
+    let last = 0;
+    for (;;) {
+      const seq = Atomics.load(words, PING);
+      if (seq === last) continue;
+      if (seq === DONE) break;
+      last = seq;
+      Atomics.store(words, PONG, seq);
+    }
+    mapping.close();
+  },
+};

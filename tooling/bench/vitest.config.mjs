@@ -1,0 +1,3 @@
+import { shmkitVitestConfig } from '@shmkit/config/vitest';
+
+export default shmkitVitestConfig();
