@@ -28,6 +28,7 @@ import {
   W_DEATHS,
   W_LAST_EXIT,
   W_RECEIVER_EVER,
+  W_RECEIVER_SPINNING,
   W_RECEIVER_WAITING,
   W_SENDER_EVER,
   readLayout,
@@ -122,6 +123,12 @@ export interface ChannelInfo {
   deaths: number;
   /** True while some receiver may be asleep waiting for messages. */
   receiverWaiting: boolean;
+  /**
+   * spsc/mpsc: true while the receiver spins on the tails, asking senders to
+   * publish each message at once (a hint: a receiver killed while it spun
+   * leaves it set until the next one attaches). Always false for broadcast.
+   */
+  receiverSpinning: boolean;
   /** Sum of every ring's used bytes. */
   usedBytes: number;
   /** Every sender slot (ring), attached or not. */
@@ -287,6 +294,7 @@ export function decodeHeader(bytes: Uint8Array): ChannelInfo {
     lastExit: exitName(words[W_LAST_EXIT]!),
     deaths: u(W_DEATHS),
     receiverWaiting: words[W_RECEIVER_WAITING] !== 0,
+    receiverSpinning: layout.kind !== 'broadcast' && words[W_RECEIVER_SPINNING] !== 0,
     usedBytes,
     senders,
     receivers,

@@ -9,7 +9,7 @@ import { inspect, isDeepStrictEqual } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
 import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { Channel } from '../src/index';
+import { Channel, inspectChannel } from '../src/index';
 import { channelName, expectClean, lastJson, startCode } from './helpers';
 
 /** Re-checks enough to cover a child's 50 ms delay many times over (each is a few ns). */
@@ -115,11 +115,39 @@ describe('spinning waits between processes', () => {
     }
     // What a receiver killed in the middle of a spin leaves behind.
     new Int32Array(tx.memory.buffer, tx.memory.byteOffset, 128)[65] = 1;
+    expect(channel.inspect().receiverSpinning).toBe(true);
     using rx = channel.receiver();
     expect(hint()).toBe(0);
+    expect(channel.inspect().receiverSpinning).toBe(false);
     tx.send(Buffer.from('b'));
     expect(rx.receive({ timeout: 0 })?.toString()).toBe('b');
   });
+
+  it('inspectChannel shows the hint of a receiver spinning in another process', async () => {
+    const name = channelName();
+    using channel = Channel.create(name, { capacity: 4096, exclusive: true });
+    using tx = channel.sender();
+    const child = startCode(
+      `import { Channel } from '@shmkit/channel';
+       const channel = Channel.open(process.argv.at(-1));
+       const rx = channel.receiver();
+       console.log('ready');
+       const message = rx.receive({ spin: ${LONG_SPIN}, timeout: 30_000 });
+       console.log(JSON.stringify({ message: message?.toString(), sleeps: rx.stats.sleeps }));
+       rx.close();
+       channel.close();`,
+      [name],
+    );
+    await child.line(/ready/);
+    const deadline = Date.now() + 20_000;
+    while (!inspectChannel(name).receiverSpinning && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 2));
+    expect(inspectChannel(name).receiverSpinning).toBe(true);
+    tx.send(Buffer.from('seen'));
+    const out = lastJson<{ message: string; sleeps: number }>(expectClean(await child.result));
+    expect(out).toEqual({ message: 'seen', sleeps: 0 });
+    expect(inspectChannel(name).receiverSpinning).toBe(false);
+  }, 60_000);
 
   it('spin: true is accepted and still sleeps when nothing comes', () => {
     const name = channelName();

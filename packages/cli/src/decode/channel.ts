@@ -135,7 +135,11 @@ export const channelDecoder: Decoder = {
       ],
       [
         'waiting',
-        `receiver asleep for messages: ${info.receiverWaiting ? 'yes' : 'no'}; senders asleep for room: ${info.senders.filter((s) => s.waiting).length}`,
+        `receiver asleep for messages: ${info.receiverWaiting ? 'yes' : 'no'}` +
+          (info.kind === 'broadcast'
+            ? ''
+            : `; receiver spinning: ${info.receiverSpinning ? 'yes' : 'no'}`) +
+          `; senders asleep for room: ${info.senders.filter((s) => s.waiting).length}`,
       ],
       [
         'history',
