@@ -47,7 +47,9 @@ async function attemptAsync(what, fn) {
  * V8's garbage collector threads may run during a sleeping wait.
  */
 function threadCpuMs() {
-  return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  return (
+    Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6
+  );
 }
 
 /**

@@ -173,7 +173,12 @@ describe.each(BACKENDS)('on %s', (backend) => {
     const name = mqName();
     const full = mqName();
     const again = mqName();
-    const result = await onBackend<{ errors: unknown[]; reused: boolean; got: string; pending: number }>(
+    const result = await onBackend<{
+      errors: unknown[];
+      reused: boolean;
+      got: string;
+      pending: number;
+    }>(
       backend,
       `
       const q = PosixMessageQueue.create(${JSON.stringify(name)}, { maxMessages: 1, messageSize: 16 });

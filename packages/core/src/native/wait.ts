@@ -27,7 +27,12 @@ export interface WaitNative {
    * thread. `timeout` in ms (Infinity for none). With `watchTid`, returns 4
    * once that thread is gone (checked every 100 ms).
    */
-  waitFutex(address: number, expected: number, timeout: number, watchTid: number): NativeWaitOutcome;
+  waitFutex(
+    address: number,
+    expected: number,
+    timeout: number,
+    watchTid: number,
+  ): NativeWaitOutcome;
   /**
    * The same on the wait engine, without a thread per wait. `group` (0 for
    * none) comes from {@link WaitNative.waitGroup}; `flags` bit 0 (1) makes
@@ -43,7 +48,13 @@ export interface WaitNative {
     watchTid: number,
   ): Promise<NativeWaitOutcome>;
   /** Waits until `fd` is ready for `events` (POLLIN 1, POLLOUT 4); -1 on timeout. */
-  waitFdAsync(fd: number, events: number, timeout: number, group: number, flags: number): Promise<number>;
+  waitFdAsync(
+    fd: number,
+    events: number,
+    timeout: number,
+    group: number,
+    flags: number,
+  ): Promise<number>;
   /** A new abort group: the waits of one AbortSignal. */
   waitGroup(): number;
   /** Rejects every pending wait of `group` with an AbortError caused by `reason`. */
