@@ -12,7 +12,10 @@ use crate::napi::{Error, JsResult, MAX_SAFE_INTEGER};
 /// how to give an empty one bytes.
 pub fn mappable_length(what: &str, grow: &str, size: u64, offset: u64, length: Option<usize>) -> JsResult<usize> {
     let refused = match mappable(size, offset, length.map(|l| l as u64), MAX_SAFE_INTEGER) {
-        Ok(length) => return usize::try_from(length).map_err(|_| Error::out_of_range("options.length", &format!("<= {}", usize::MAX), &length.to_string())),
+        Ok(length) => {
+            return usize::try_from(length)
+                .map_err(|_| Error::out_of_range("options.length", &format!("<= {}", usize::MAX), &length.to_string()))
+        }
         Err(refused) => refused,
     };
     Err(match refused {

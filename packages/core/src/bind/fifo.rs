@@ -12,7 +12,11 @@ use std::os::fd::IntoRawFd;
 fn path_arg(call: &CallInfo) -> JsResult<String> {
     let path = call.arg(0, "path")?.string()?;
     if path.is_empty() || path.contains('\0') {
-        return Err(Error::invalid_arg_value("path", "must be a non-empty string without null bytes", &format!("'{path}'")));
+        return Err(Error::invalid_arg_value(
+            "path",
+            "must be a non-empty string without null bytes",
+            &format!("'{path}'"),
+        ));
     }
     Ok(path)
 }
@@ -23,8 +27,9 @@ fn create(env: Env, call: &CallInfo) -> JsResult<Value> {
     let mode = call.arg(1, "mode")?.integer(0, 0o7777)? as u32;
     let reuse = call.arg(2, "reuse")?.boolean()?;
     let c_path = fifo::c_path(&path).map_err(|e| Error::sys(e, Subject::Path(path.clone())))?;
-    let created = fifo::create(&c_path, mode, reuse)
-        .map_err(|e| Error::from(hints::on_exists(SyscallError::from(e).with(Subject::Path(path.clone())), hints::Kind::Fifo, &path)))?;
+    let created = fifo::create(&c_path, mode, reuse).map_err(|e| {
+        Error::from(hints::on_exists(SyscallError::from(e).with(Subject::Path(path.clone())), hints::Kind::Fifo, &path))
+    })?;
     env.boolean(created)
 }
 

@@ -329,7 +329,8 @@ fn sync_flags(call: &CallInfo, index: usize) -> JsResult<MsFlags> {
 /// the region, once every option has been read.
 fn options_range(call: &CallInfo, index: usize) -> JsResult<(u64, Option<u64>)> {
     let options = call.arg(index, "options")?;
-    let offset = options.property("offset", "options.offset")?.optional()?.map(|a| a.offset()).transpose()?.unwrap_or(0);
+    let offset =
+        options.property("offset", "options.offset")?.optional()?.map(|a| a.offset()).transpose()?.unwrap_or(0);
     let length = options.property("length", "options.length")?.optional()?.map(|a| a.offset()).transpose()?;
     Ok((offset, length))
 }
@@ -353,7 +354,9 @@ fn sync_args(call: &CallInfo) -> JsResult<SyncArgs> {
 
 fn flush(args: &SyncArgs) -> JsResult<()> {
     if args.length > 0 {
-        args.memory.flush(args.offset, args.length, args.flags).map_err(|e| Error::sys(e, address_subject(&args.memory)))?;
+        args.memory
+            .flush(args.offset, args.length, args.flags)
+            .map_err(|e| Error::sys(e, address_subject(&args.memory)))?;
     }
     Ok(())
 }
@@ -404,7 +407,11 @@ fn protection_arg(call: &CallInfo, index: usize) -> JsResult<Protection> {
         "none" => Ok(Protection::NONE),
         "read" => Ok(Protection::READ),
         "read-write" => Ok(Protection::READ_WRITE),
-        _ => Err(Error::invalid_arg_value("protection", "must be one of 'none', 'read', 'read-write'", &format!("'{name}'"))),
+        _ => Err(Error::invalid_arg_value(
+            "protection",
+            "must be one of 'none', 'read', 'read-write'",
+            &format!("'{name}'"),
+        )),
     }
 }
 
@@ -463,7 +470,8 @@ fn advise(env: Env, call: &CallInfo) -> JsResult<Value> {
 fn map_anonymous(env: Env, call: &CallInfo) -> JsResult<Value> {
     let size = call.arg(0, "size")?.size()?;
     let shared = call.arg(1, "shared")?.boolean_or(true)?;
-    let memory = MmapRaw::anonymous(size, shared).map_err(|e| Error::sys(e, Subject::Detail(format!("{size} bytes"))))?;
+    let memory =
+        MmapRaw::anonymous(size, shared).map_err(|e| Error::sys(e, Subject::Detail(format!("{size} bytes"))))?;
     expose(env, memory, MappingInit { buffer: true })
 }
 

@@ -53,7 +53,9 @@ fn residency(env: Env, call: &CallInfo) -> JsResult<Value> {
     // The options first (a getter may close the mapping), then the memory.
     let (offset, length) = options_page_range(call, region, 1)?;
     let memory = region.memory()?;
-    let pages = memory.residency(offset, length).map_err(|e| Error::sys(e, Subject::Detail(format!("{length} bytes at offset {offset}"))))?;
+    let pages = memory
+        .residency(offset, length)
+        .map_err(|e| Error::sys(e, Subject::Detail(format!("{length} bytes at offset {offset}"))))?;
     let bytes: Vec<u8> = pages.into_iter().map(u8::from).collect();
     env.buffer_copy(&bytes)
 }

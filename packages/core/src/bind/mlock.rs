@@ -8,8 +8,8 @@
 //! the kernel's lock, and the registry forgets the entry as soon as it
 //! notices.
 
-use super::RegionHandle;
 use super::error::{ShmkitError, Subject, SyscallError};
+use super::RegionHandle;
 use crate::model::lock_registry::{self, LockRegistry};
 use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
 use crate::os::{
@@ -127,7 +127,8 @@ fn lock_error(err: os::Error, span: (usize, usize)) -> Error {
     let subject = Subject::Detail(format!("{} at 0x{:x}", human(request), span.0));
     let hint = match err.errno() {
         libc::EPERM | libc::ENOMEM => limit_hint(err, request, "this lock").or_else(|| {
-            (err.errno() == libc::ENOMEM).then(|| "part of the range is not mapped (was the memory unmapped?)".to_string())
+            (err.errno() == libc::ENOMEM)
+                .then(|| "part of the range is not mapped (was the memory unmapped?)".to_string())
         }),
         libc::EAGAIN => Some("some of the pages could not be locked right now; try again, or lock less".into()),
         libc::ENOSYS => Some("this kernel has no mlock2 (Linux 4.4+ needed for onFault); lock without onFault".into()),

@@ -55,8 +55,9 @@ fn map_file(env: Env, call: &CallInfo) -> JsResult<Value> {
     let opened;
     let (fd, subject, shown) = match target {
         Target::Path(path) => {
-            let c_path = CString::new(path.as_str())
-                .map_err(|_| Error::invalid_arg_value("pathOrFd", "must be a string without null bytes", &format!("'{path}'")))?;
+            let c_path = CString::new(path.as_str()).map_err(|_| {
+                Error::invalid_arg_value("pathOrFd", "must be a string without null bytes", &format!("'{path}'"))
+            })?;
             let write = size.is_some() || (shared && !read_only);
             let how = OpenOptions { create: size.map(|_| mode), ..OpenOptions::regular(write, true) };
             let shown = format!("'{path}'");

@@ -136,8 +136,10 @@ fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
     let create = flags & OPEN_CREATE != 0;
     let exclusive = flags & OPEN_EXCLUSIVE != 0;
     let mode = call.arg(2, "mode")?.integer(0, 0o777)? as u32;
-    let max_messages = call.arg(3, "maxMessages")?.optional()?.map(|a| a.integer(1, mqueue::HARD_MSGMAX)).transpose()?;
-    let message_size = call.arg(4, "messageSize")?.optional()?.map(|a| a.integer(1, mqueue::HARD_MSGSIZEMAX)).transpose()?;
+    let max_messages =
+        call.arg(3, "maxMessages")?.optional()?.map(|a| a.integer(1, mqueue::HARD_MSGMAX)).transpose()?;
+    let message_size =
+        call.arg(4, "messageSize")?.optional()?.map(|a| a.integer(1, mqueue::HARD_MSGSIZEMAX)).transpose()?;
     let capacity = match (max_messages, message_size) {
         (None, None) => None,
         (m, s) => {
@@ -151,7 +153,8 @@ fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
     let options = OpenOptions { create, exclusive, access, mode, capacity };
     let opened = mqueue::open(&c_name, options).map_err(|e| open_error(e, &name, create))?;
     let attributes = opened.queue.attributes().map_err(|e| Error::sys(e, Subject::Name(name.clone())))?;
-    let live = Live { message_size: attributes.message_size as usize, scratch: Mutex::new(Vec::new()), queue: opened.queue };
+    let live =
+        Live { message_size: attributes.message_size as usize, scratch: Mutex::new(Vec::new()), queue: opened.queue };
     let result = env.object()?;
     result.set("fd", env.int32(live.queue.as_raw_fd())?)?;
     result.set("created", env.boolean(opened.created)?)?;
@@ -219,7 +222,8 @@ fn stat(env: Env, call: &CallInfo) -> JsResult<Value> {
 fn message_arg<'a>(call: &'a CallInfo, index: usize, h: &MqHandle, live: &Live) -> JsResult<&'a [u8]> {
     let view = call.arg(index, "data")?.bytes()?;
     if view.byte_length > live.message_size {
-        let hint = format!("the message is {} bytes; this queue's messageSize is {}", view.byte_length, live.message_size);
+        let hint =
+            format!("the message is {} bytes; this queue's messageSize is {}", view.byte_length, live.message_size);
         return Err(SyscallError::from(os::Error::new(libc::EMSGSIZE, "mq_send")).with(h.subject()).hint(hint).into());
     }
     if view.byte_length == 0 {
@@ -235,7 +239,11 @@ fn message_arg<'a>(call: &'a CallInfo, index: usize, h: &MqHandle, live: &Live) 
 /// between them the worker asks whether it is being terminated (then the
 /// call ends as a timeout nobody will see): nothing else can wake a thread
 /// asleep in ppoll when Node terminates a worker.
-fn waiting<T>(env: Env, deadline: Option<Deadline>, mut transfer: impl FnMut(Option<Deadline>) -> os::Result<Option<T>>) -> JsResult<os::Result<Option<T>>> {
+fn waiting<T>(
+    env: Env,
+    deadline: Option<Deadline>,
+    mut transfer: impl FnMut(Option<Deadline>) -> os::Result<Option<T>>,
+) -> JsResult<os::Result<Option<T>>> {
     wait::with_interrupt(env, |interrupted| {
         let Some(interrupted) = interrupted else { return transfer(deadline) };
         loop {
@@ -258,7 +266,8 @@ fn send(env: Env, call: &CallInfo) -> JsResult<Value> {
     let message = message_arg(call, 1, h, &live)?;
     let priority = call.arg(2, "priority")?.integer(0, mqueue::MQ_PRIO_MAX as i64 - 1)? as u32;
     let deadline = wait::timeout(call, 3)?;
-    let sent = waiting(env, deadline, |until| live.queue.send(message, priority, until).map(|sent| sent.then_some(())))?;
+    let sent =
+        waiting(env, deadline, |until| live.queue.send(message, priority, until).map(|sent| sent.then_some(())))?;
     env.boolean(sent.map_err(|e| h.fail(e))?.is_some())
 }
 

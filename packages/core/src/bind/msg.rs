@@ -93,7 +93,11 @@ fn check_length(id: i32, len: usize) -> JsResult<()> {
     if len <= max {
         return Ok(());
     }
-    Err(too_long("msgsnd", id, format!("the message is {len} bytes; System V messages are at most {max} bytes (kernel.msgmax)")))
+    Err(too_long(
+        "msgsnd",
+        id,
+        format!("the message is {len} bytes; System V messages are at most {max} bytes (kernel.msgmax)"),
+    ))
 }
 
 /// A queue that can never hold `len` bytes would block a send forever. A
@@ -467,7 +471,9 @@ impl ReceiveWait {
         Ok(match msg::probe(self.id, self.selector)? {
             Probe::Empty => None,
             Probe::Ready => Some(Found::Ready),
-            Probe::Took(mtype) => Some(Found::Taken(Taken { id: self.id, mtype, bigint: self.bigint, delivered: AtomicBool::new(false) })),
+            Probe::Took(mtype) => {
+                Some(Found::Taken(Taken { id: self.id, mtype, bigint: self.bigint, delivered: AtomicBool::new(false) }))
+            }
         })
     }
 }
@@ -541,7 +547,8 @@ fn set(env: Env, call: &CallInfo) -> JsResult<Value> {
     let uid = call.arg(1, "uid")?.optional()?.map(|a| a.u32()).transpose()?;
     let gid = call.arg(2, "gid")?.optional()?.map(|a| a.u32()).transpose()?;
     let mode = call.arg(3, "mode")?.optional()?.map(|a| a.integer(0, 0o777)).transpose()?.map(|m| m as u32);
-    let max_bytes = call.arg(4, "maxBytes")?.optional()?.map(|a| a.integer(0, u32::MAX as i64)).transpose()?.map(|b| b as u64);
+    let max_bytes =
+        call.arg(4, "maxBytes")?.optional()?.map(|a| a.integer(0, u32::MAX as i64)).transpose()?.map(|b| b as u64);
     msg::set(id, SetOptions { uid, gid, mode, max_bytes }).map_err(|e| {
         if e.errno() == libc::EPERM && max_bytes.is_some() {
             SyscallError::from(e)

@@ -5,11 +5,11 @@
 //! forgotten object never leaks its fd.
 
 use super::error::{Code, ShmkitError, Subject, SyscallError};
-use crate::os::mman::FileMapError;
 use super::{check_page_offset, expose, file_map_error, hints, not_regular, FdMapOptions};
 use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
 use crate::os::file::{self, OpenError};
 use crate::os::map_registry::{self, ObjectId};
+use crate::os::mman::FileMapError;
 use crate::os::posix_shm::{self, ResizeError};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
@@ -244,7 +244,8 @@ fn create_unnamed(env: Env, call: &CallInfo) -> JsResult<Value> {
 /// name, atomically; EEXIST if the name is taken.
 fn publish(env: Env, call: &CallInfo) -> JsResult<Value> {
     let object = object(call)?;
-    let c_name = posix_shm::validate_name(&object.name).map_err(|e| Error::invalid_arg_value("name", e.reason(), &quoted(&object.name)))?;
+    let c_name = posix_shm::validate_name(&object.name)
+        .map_err(|e| Error::invalid_arg_value("name", e.reason(), &quoted(&object.name)))?;
     object.with_fd(|fd| posix_shm::publish(fd, &c_name).map_err(|e| Error::sys(e, object.subject())))?;
     env.undefined()
 }

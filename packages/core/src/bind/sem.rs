@@ -19,8 +19,14 @@ enum Source {
     /// A sem_t at `offset` in a Mapping. The region is asked for its memory
     /// on every call, so a closed Mapping gives ERR_SHMKIT_CLOSED instead of
     /// a dangling pointer; waits hold the memory until they return.
-    Memory { region: Arc<Region>, offset: usize },
-    Named { sem: Mutex<Option<Arc<NamedSem>>>, name: String },
+    Memory {
+        region: Arc<Region>,
+        offset: usize,
+    },
+    Named {
+        sem: Mutex<Option<Arc<NamedSem>>>,
+        name: String,
+    },
 }
 
 pub struct SemHandle {
@@ -117,7 +123,11 @@ fn memory_target(call: &CallInfo) -> JsResult<(Arc<Region>, usize, NonNull<libc:
     let len = region.len() as u64;
     if len < os_sem::SEM_T_SIZE as u64 || offset > len - os_sem::SEM_T_SIZE as u64 {
         let max = len.saturating_sub(os_sem::SEM_T_SIZE as u64);
-        return Err(Error::out_of_range("offset", &format!(">= 0 && <= {max} (room for a {}-byte sem_t)", os_sem::SEM_T_SIZE), &offset.to_string()));
+        return Err(Error::out_of_range(
+            "offset",
+            &format!(">= 0 && <= {max} (room for a {}-byte sem_t)", os_sem::SEM_T_SIZE),
+            &offset.to_string(),
+        ));
     }
     let memory = region.memory()?;
     // SAFETY: offset + SEM_T_SIZE <= len, so the pointer stays in the mapping.
@@ -135,7 +145,8 @@ fn init(env: Env, call: &CallInfo) -> JsResult<Value> {
     // keeps the mapping alive during the call. Re-initializing a semaphore
     // others use is the caller's documented responsibility (as in C); it
     // cannot corrupt anything outside these 32 bytes.
-    unsafe { RawSem::init(ptr, value) }.map_err(|e| Error::sys(e, Subject::Detail(format!("sem_t at offset {offset}"))))?;
+    unsafe { RawSem::init(ptr, value) }
+        .map_err(|e| Error::sys(e, Subject::Detail(format!("sem_t at offset {offset}"))))?;
     drop(memory);
     env.external(SemHandle { source: Source::Memory { region, offset } })
 }
@@ -150,7 +161,8 @@ fn attach(env: Env, call: &CallInfo) -> JsResult<Value> {
 }
 
 fn c_name(name: &str) -> JsResult<CString> {
-    CString::new(name).map_err(|_| Error::invalid_arg_value("name", "must not contain null bytes", &format!("'{name}'")))
+    CString::new(name)
+        .map_err(|_| Error::invalid_arg_value("name", "must not contain null bytes", &format!("'{name}'")))
 }
 
 /// semOpen(name, create, exclusive, mode, value): sem_open.
@@ -158,8 +170,11 @@ fn open(env: Env, call: &CallInfo) -> JsResult<Value> {
     let name = call.arg(0, "name")?.string()?;
     let create = call.arg(1, "create")?.boolean_or(false)?;
     let exclusive = call.arg(2, "exclusive")?.boolean_or(false)?;
-    let mode = call.arg(3, "mode")?.optional()?.map(|a| a.integer(0, 0o7777)).transpose()?.unwrap_or(0o600) as libc::mode_t;
-    let value = call.arg(4, "value")?.optional()?.map(|a| a.integer(0, os_sem::SEM_VALUE_MAX as i64)).transpose()?.unwrap_or(0) as u32;
+    let mode =
+        call.arg(3, "mode")?.optional()?.map(|a| a.integer(0, 0o7777)).transpose()?.unwrap_or(0o600) as libc::mode_t;
+    let value =
+        call.arg(4, "value")?.optional()?.map(|a| a.integer(0, os_sem::SEM_VALUE_MAX as i64)).transpose()?.unwrap_or(0)
+            as u32;
     let cname = c_name(&name)?;
     let how = create.then_some(Create { exclusive, mode, value });
     let sem = NamedSem::open(&cname, how).map_err(|e| named_open_error(e, &name))?;
@@ -240,7 +255,8 @@ fn wait(env: Env, call: &CallInfo) -> JsResult<Value> {
     if sem.spin(spin) {
         return env.boolean(true);
     }
-    let outcome = wait::with_interrupt(env, |interrupted| blocking::sem(&sem, deadline, interrupted))?.map_err(|e| h.fail(e))?;
+    let outcome =
+        wait::with_interrupt(env, |interrupted| blocking::sem(&sem, deadline, interrupted))?.map_err(|e| h.fail(e))?;
     env.boolean(outcome == Outcome::Acquired)
 }
 

@@ -34,7 +34,11 @@ fn address_of(env: Env, call: &CallInfo) -> JsResult<Value> {
     let view = call.arg(0, "array")?.int32_array()?;
     let index = call.arg(1, "index")?.integer(0, MAX_SAFE_INTEGER)? as usize;
     if index >= view.length {
-        let range = if view.length == 0 { "a valid index (the array is empty)".to_string() } else { format!(">= 0 && <= {}", view.length - 1) };
+        let range = if view.length == 0 {
+            "a valid index (the array is empty)".to_string()
+        } else {
+            format!(">= 0 && <= {}", view.length - 1)
+        };
         return Err(Error::out_of_range("index", &range, &index.to_string()));
     }
     let address = view.data as usize + index * 4;
@@ -57,10 +61,18 @@ fn wake(env: Env, call: &CallInfo) -> JsResult<Value> {
 fn pthread_mutex(call: &CallInfo, index: usize) -> JsResult<*mut libc::pthread_mutex_t> {
     let view = call.arg(index, "array")?.int32_array()?;
     if view.byte_length < pthread::SIZE {
-        return Err(Error::out_of_range("array.byteLength", &format!(">= {}", pthread::SIZE), &view.byte_length.to_string()));
+        return Err(Error::out_of_range(
+            "array.byteLength",
+            &format!(">= {}", pthread::SIZE),
+            &view.byte_length.to_string(),
+        ));
     }
     if view.data as usize % pthread::ALIGN != 0 {
-        return Err(Error::invalid_arg_value("array", &format!("must be {}-byte aligned in memory", pthread::ALIGN), "an unaligned Int32Array"));
+        return Err(Error::invalid_arg_value(
+            "array",
+            &format!("must be {}-byte aligned in memory", pthread::ALIGN),
+            "an unaligned Int32Array",
+        ));
     }
     Ok(view.data.cast())
 }
@@ -128,7 +140,11 @@ impl Drop for Pinned {
 
 /// Pins the Mapping (argument `index`, optional) that `mutex` lives in,
 /// before it is locked; dropping the result releases the pin again.
-fn pin_for(call: &CallInfo, index: usize, mutex: *mut libc::pthread_mutex_t) -> JsResult<Option<(RegionPin, Arc<MmapRaw>)>> {
+fn pin_for(
+    call: &CallInfo,
+    index: usize,
+    mutex: *mut libc::pthread_mutex_t,
+) -> JsResult<Option<(RegionPin, Arc<MmapRaw>)>> {
     let Some(arg) = call.arg(index, "mapping")?.optional()? else { return Ok(None) };
     let region = &arg.external::<RegionHandle>()?.0;
     let memory = region.memory()?;

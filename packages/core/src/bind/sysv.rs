@@ -138,7 +138,8 @@ fn set(env: Env, call: &CallInfo) -> JsResult<Value> {
     let gid = call.arg(2, "gid")?.u32()?;
     let mode = call.arg(3, "mode")?.integer(0, 0o777)? as u32;
     sysv::set(id, uid, gid, mode).map_err(|e| {
-        let hint = (e.code() == "EPERM").then_some("only the owner, the creator or a process with CAP_SYS_ADMIN may change a segment");
+        let hint = (e.code() == "EPERM")
+            .then_some("only the owner, the creator or a process with CAP_SYS_ADMIN may change a segment");
         hinted_id_error(e, id, hint)
     })?;
     env.undefined()
@@ -165,7 +166,8 @@ fn lock(env: Env, call: &CallInfo) -> JsResult<Value> {
 fn remove(env: Env, call: &CallInfo) -> JsResult<Value> {
     let id = id_arg(call, 0)?;
     sysv::remove(id).map_err(|e| {
-        let hint = (e.code() == "EPERM").then_some("only the owner, the creator or a process with CAP_SYS_ADMIN may remove a segment");
+        let hint = (e.code() == "EPERM")
+            .then_some("only the owner, the creator or a process with CAP_SYS_ADMIN may remove a segment");
         hinted_id_error(e, id, hint)
     })?;
     env.undefined()

@@ -29,7 +29,8 @@ fn sysv_get(env: Env, call: &CallInfo) -> JsResult<Value> {
     let count = call.arg(1, "count")?.integer(0, u16::MAX as i64)? as i32;
     let create = call.arg(2, "create")?.boolean_or(false)?;
     let exclusive = call.arg(3, "exclusive")?.boolean_or(false)?;
-    let mode = call.arg(4, "mode")?.optional()?.map(|a| a.integer(0, 0o777)).transpose()?.unwrap_or(0o600) as libc::c_int;
+    let mode =
+        call.arg(4, "mode")?.optional()?.map(|a| a.integer(0, 0o777)).transpose()?.unwrap_or(0o600) as libc::c_int;
     // Without IPC_CREAT the low bits are the access we ask for: read and
     // write, so a set we may not use fails here with EACCES, not later.
     let mut flags = 0o600;
@@ -41,11 +42,10 @@ fn sysv_get(env: Env, call: &CallInfo) -> JsResult<Value> {
         }
     }
     // key_t is a C int: keys above 2^31 are the same bits read as negative.
-    let id = sysv::get(key as i32, count, flags)
-        .map_err(|e| {
-            let failure = super::error::SyscallError::from(e).with(Subject::Key(key));
-            Error::from(super::hints::on_exists(failure, super::hints::Kind::SysvSem, &super::hints::key_target(key)))
-        })?;
+    let id = sysv::get(key as i32, count, flags).map_err(|e| {
+        let failure = super::error::SyscallError::from(e).with(Subject::Key(key));
+        Error::from(super::hints::on_exists(failure, super::hints::Kind::SysvSem, &super::hints::key_target(key)))
+    })?;
     env.int32(id)
 }
 
@@ -54,15 +54,21 @@ fn ops_arg(call: &CallInfo, at: usize) -> JsResult<Vec<libc::sembuf>> {
     let arg = call.arg(at, "ops")?;
     let view = arg.int32_array()?;
     if view.length == 0 || view.length % 3 != 0 {
-        return Err(Error::invalid_arg_value("ops", "must hold (index, op, flags) triples", &format!("{} numbers", view.length)));
+        return Err(Error::invalid_arg_value(
+            "ops",
+            "must hold (index, op, flags) triples",
+            &format!("{} numbers", view.length),
+        ));
     }
     // SAFETY: an Int32Array's data is valid for `length` i32s during the call.
     let words = unsafe { std::slice::from_raw_parts(view.data.cast::<i32>(), view.length) };
     words
         .chunks_exact(3)
         .map(|t| {
-            let index = u16::try_from(t[0]).map_err(|_| Error::out_of_range("ops.index", ">= 0 && <= 65535", &t[0].to_string()))?;
-            let op = i16::try_from(t[1]).map_err(|_| Error::out_of_range("ops.op", ">= -32768 && <= 32767", &t[1].to_string()))?;
+            let index = u16::try_from(t[0])
+                .map_err(|_| Error::out_of_range("ops.index", ">= 0 && <= 65535", &t[0].to_string()))?;
+            let op = i16::try_from(t[1])
+                .map_err(|_| Error::out_of_range("ops.op", ">= -32768 && <= 32767", &t[1].to_string()))?;
             let flags = (t[2] as i16) & (sysv::SEM_UNDO | sysv::IPC_NOWAIT);
             Ok(sysv::op(index, op, flags))
         })
@@ -201,7 +207,12 @@ fn sysv_set_permissions(env: Env, call: &CallInfo) -> JsResult<Value> {
     let options = call.arg(1, "options")?;
     let uid = options.property("uid", "options.uid")?.optional()?.map(|a| a.u32()).transpose()?;
     let gid = options.property("gid", "options.gid")?.optional()?.map(|a| a.u32()).transpose()?;
-    let mode = options.property("mode", "options.mode")?.optional()?.map(|a| a.integer(0, 0o777)).transpose()?.map(|m| m as u16);
+    let mode = options
+        .property("mode", "options.mode")?
+        .optional()?
+        .map(|a| a.integer(0, 0o777))
+        .transpose()?
+        .map(|m| m as u16);
     sysv::set_permissions(id, uid, gid, mode).map_err(id_error(id))?;
     env.undefined()
 }

@@ -20,7 +20,10 @@ use super::Region;
 use crate::engine::blocking;
 use crate::engine::queue::{CompletionQueue, Notify};
 use crate::engine::{pool, waitv, BackendKind, Engine, Op, Outcome, Payload, Wait};
-use crate::napi::{AsyncCleanupHook, AsyncContext, AsyncSender, CallInfo, Deferred, Env, Error, Exports, JsResult, Reference, TeardownDone, UvHandle, Value};
+use crate::napi::{
+    AsyncCleanupHook, AsyncContext, AsyncSender, CallInfo, Deferred, Env, Error, Exports, JsResult, Reference,
+    TeardownDone, UvHandle, Value,
+};
 use crate::os::deadline::Deadline;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -96,7 +99,12 @@ impl Loop {
         // A ring this env cannot have (too many open files, memlock
         // limits) falls back to the threads rather than failing waits.
         let engine = Engine::new(backend(), Arc::clone(&queue))
-            .or_else(|_| Engine::new(if crate::os::futex::waitv_supported() { BackendKind::Waitv } else { BackendKind::Pool }, queue))
+            .or_else(|_| {
+                Engine::new(
+                    if crate::os::futex::waitv_supported() { BackendKind::Waitv } else { BackendKind::Pool },
+                    queue,
+                )
+            })
             .map_err(Error::from);
         let engine = match engine {
             Ok(engine) => engine,
@@ -158,7 +166,11 @@ impl Loop {
 
 /// Runs `f` on this thread's engine (made on first use), then settles what
 /// it settled. For bindings: JS is running, so no scope is needed.
-fn with_engine<R>(env: Env, abort_reason: Option<Value>, f: impl FnOnce(&mut Engine<Token>) -> JsResult<R>) -> JsResult<R> {
+fn with_engine<R>(
+    env: Env,
+    abort_reason: Option<Value>,
+    f: impl FnOnce(&mut Engine<Token>) -> JsResult<R>,
+) -> JsResult<R> {
     let (result, settled) = LOOP.with(|cell| -> JsResult<_> {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
@@ -327,7 +339,14 @@ pub fn timeout(call: &CallInfo, at: usize) -> JsResult<Option<Deadline>> {
 
 /// Starts an async wait; the promise settles as `resolve` says. A wait
 /// that cannot even start rejects (async calls never throw for it).
-pub fn submit(env: Env, op: Op, common: Common, watch: Option<i32>, resolve: Resolve, subject: Option<Subject>) -> JsResult<Value> {
+pub fn submit(
+    env: Env,
+    op: Op,
+    common: Common,
+    watch: Option<i32>,
+    resolve: Resolve,
+    subject: Option<Subject>,
+) -> JsResult<Value> {
     let (deferred, promise) = env.promise()?;
     let wait = Wait { op, deadline: common.deadline, watch, group: common.group, referenced: common.referenced };
     let failed = with_engine(env, None, |engine| Ok(engine.submit(wait, Token { deferred, resolve, subject }).err()))?;
@@ -421,7 +440,8 @@ fn wait_futex(env: Env, call: &CallInfo) -> JsResult<Value> {
     let expected = call.arg(1, "expected")?.i32()? as u32;
     let deadline = timeout(call, 2)?;
     let watch = watch(call, 3)?;
-    let outcome = with_interrupt(env, |interrupted| blocking::futex(addr, expected, deadline, watch, interrupted))?.map_err(Error::from)?;
+    let outcome = with_interrupt(env, |interrupted| blocking::futex(addr, expected, deadline, watch, interrupted))?
+        .map_err(Error::from)?;
     env.int32(match outcome {
         Outcome::Woken => 0,
         Outcome::NotEqual => 1,
@@ -482,7 +502,8 @@ fn wait_abort(env: Env, call: &CallInfo) -> JsResult<Value> {
 /// waitInfo(): { backend, pending, referenced, waitvThreads, poolThreads },
 /// for the tests and the benchmark.
 fn wait_info(env: Env, _call: &CallInfo) -> JsResult<Value> {
-    let (pending, referenced) = LOOP.with(|cell| cell.borrow().as_ref().map_or((0, 0), |lp| (lp.engine.pending(), lp.engine.referenced())));
+    let (pending, referenced) =
+        LOOP.with(|cell| cell.borrow().as_ref().map_or((0, 0), |lp| (lp.engine.pending(), lp.engine.referenced())));
     let info = env.object()?;
     info.set("backend", env.string(backend().name())?)?;
     info.set("pending", env.number(pending as f64)?)?;

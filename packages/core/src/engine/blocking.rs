@@ -52,7 +52,13 @@ impl Slices<'_> {
 /// Sleeps while the shared word at `addr` holds `expected`: Woken,
 /// NotEqual, TimedOut, OwnerDead (thread `watch` died) or Cancelled
 /// (`interrupted` said so).
-pub fn futex(addr: usize, expected: u32, deadline: Option<Deadline>, watch: Option<i32>, interrupted: Option<&dyn Fn() -> bool>) -> Result<Outcome> {
+pub fn futex(
+    addr: usize,
+    expected: u32,
+    deadline: Option<Deadline>,
+    watch: Option<i32>,
+    interrupted: Option<&dyn Fn() -> bool>,
+) -> Result<Outcome> {
     let watch = watch.and_then(|tid| Deadline::after_ms(LIVENESS_SLICE_MS).map(|at| (tid, at)));
     let mut slices = Slices { deadline, watch, interrupted };
     loop {
@@ -126,9 +132,17 @@ mod tests {
     #[test]
     fn a_dead_owner_ends_the_wait() {
         let word = AtomicU32::new(0);
-        let outcome = futex(&word as *const AtomicU32 as usize, 0, Deadline::after_ms(5000.0), Some(0x3fff_fff0), None).unwrap();
+        let outcome =
+            futex(&word as *const AtomicU32 as usize, 0, Deadline::after_ms(5000.0), Some(0x3fff_fff0), None).unwrap();
         assert_eq!(outcome, Outcome::OwnerDead);
-        let outcome = futex(&word as *const AtomicU32 as usize, 0, Deadline::after_ms(1.5), Some(crate::os::futex::gettid()), None).unwrap();
+        let outcome = futex(
+            &word as *const AtomicU32 as usize,
+            0,
+            Deadline::after_ms(1.5),
+            Some(crate::os::futex::gettid()),
+            None,
+        )
+        .unwrap();
         assert_eq!(outcome, Outcome::TimedOut);
     }
 }

@@ -145,7 +145,10 @@ enum Handle {
     /// A pool job; `passive` for pure waits (futex, poll), whose result is
     /// only "look again" and can be passed on, as opposed to calls that
     /// consume something (a semop) and keep their result once done.
-    Job { state: Arc<JobState>, passive: bool },
+    Job {
+        state: Arc<JobState>,
+        passive: bool,
+    },
 }
 
 struct Entry<T> {
@@ -319,7 +322,8 @@ impl<T> Engine<T> {
         let id = self.next_id;
         self.next_id += 1;
         let Wait { op, deadline, watch, group, referenced } = wait;
-        let mut entry = Entry { token, op, deadline, watch, group, referenced, registered: false, handle: Handle::None };
+        let mut entry =
+            Entry { token, op, deadline, watch, group, referenced, registered: false, handle: Handle::None };
         if let Op::Sem { sem, .. } = &entry.op {
             if sem.try_take() {
                 self.settled.push((entry.token, Outcome::Acquired));
@@ -389,13 +393,19 @@ impl<T> Engine<T> {
                         Handle::Uring
                     }
                     Backend::Waitv | Backend::Pool => {
-                        let state = pool::submit(id, Box::new(jobs::Poll { fd: *fd, events: *events }), Arc::clone(&self.queue))?;
+                        let state = pool::submit(
+                            id,
+                            Box::new(jobs::Poll { fd: *fd, events: *events }),
+                            Arc::clone(&self.queue),
+                        )?;
                         Handle::Job { state, passive: true }
                     }
                 };
             }
             Op::Job(_) => {
-                let Op::Job(job) = std::mem::replace(&mut entry.op, Op::Job(Box::new(jobs::Spent))) else { unreachable!() };
+                let Op::Job(job) = std::mem::replace(&mut entry.op, Op::Job(Box::new(jobs::Spent))) else {
+                    unreachable!()
+                };
                 entry.handle = Handle::Job { state: pool::submit(id, job, Arc::clone(&self.queue))?, passive: false };
             }
         }
@@ -542,7 +552,12 @@ impl<T> Engine<T> {
     /// Ends every wait for the readiness of `fd` (its owner is closing it)
     /// with `outcome`: a poll of a closed descriptor would never complete.
     pub fn cancel_fd(&mut self, fd: RawFd, outcome: Outcome) {
-        let ids: Vec<u64> = self.entries.iter().filter(|(_, e)| matches!(e.op, Op::Fd { fd: f, .. } if f == fd)).map(|(id, _)| *id).collect();
+        let ids: Vec<u64> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| matches!(e.op, Op::Fd { fd: f, .. } if f == fd))
+            .map(|(id, _)| *id)
+            .collect();
         for id in ids {
             self.cancel(id, outcome.clone());
         }

@@ -92,7 +92,10 @@ static POOL: OnceLock<Pool> = OnceLock::new();
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
 fn pool() -> &'static Pool {
-    POOL.get_or_init(|| Pool { inner: Mutex::new(Inner { tasks: VecDeque::new(), threads: 0, idle: 0 }), work: Condvar::new() })
+    POOL.get_or_init(|| Pool {
+        inner: Mutex::new(Inner { tasks: VecDeque::new(), threads: 0, idle: 0 }),
+        work: Condvar::new(),
+    })
 }
 
 impl Pool {

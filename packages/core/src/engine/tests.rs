@@ -99,7 +99,10 @@ fn an_aborted_wait_never_swallows_a_wake() {
             settled.extend(settle(&mut e, 2 - settled.len()));
             settled.sort_by_key(|(t, _)| *t);
             assert_eq!(settled[0], (1, Outcome::Cancelled), "{kind:?} round {round}");
-            assert!(matches!(settled[1], (2, Outcome::Woken | Outcome::NotEqual)), "{kind:?} round {round}: {settled:?}");
+            assert!(
+                matches!(settled[1], (2, Outcome::Woken | Outcome::NotEqual)),
+                "{kind:?} round {round}: {settled:?}"
+            );
             assert_eq!(e.pending(), 0);
         }
     }
@@ -152,7 +155,11 @@ fn semaphore_waits_take_units_and_never_lose_one_to_a_cancel() {
             acquired += settled.iter().filter(|(_, o)| *o == Outcome::Acquired).count();
             // Either the cancelled wait took the unit first, or the other
             // one gets it: one unit, one taker.
-            assert_eq!(settled.iter().filter(|(_, o)| *o == Outcome::Acquired).count() + sem.raw().value() as usize, 1, "{kind:?} {round} {settled:?}");
+            assert_eq!(
+                settled.iter().filter(|(_, o)| *o == Outcome::Acquired).count() + sem.raw().value() as usize,
+                1,
+                "{kind:?} {round} {settled:?}"
+            );
             if sem.raw().value() == 1 {
                 assert!(sem.raw().try_wait());
             }
@@ -232,7 +239,10 @@ fn ten_thousand_waits_on_one_word_all_wake_once() {
         crate::os::futex::wake(addr(&word), i32::MAX as u32).unwrap();
         let settled = settle(&mut e, 10_000);
         assert_eq!(settled.len(), 10_000);
-        assert!(settled.iter().enumerate().all(|(i, (t, o))| *t == i as u32 && matches!(o, Outcome::Woken | Outcome::NotEqual)));
+        assert!(settled
+            .iter()
+            .enumerate()
+            .all(|(i, (t, o))| *t == i as u32 && matches!(o, Outcome::Woken | Outcome::NotEqual)));
         assert_eq!(e.pending(), 0);
     }
 }

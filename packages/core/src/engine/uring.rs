@@ -25,7 +25,8 @@ const CQ_ENTRIES: u32 = 16_384;
 pub fn available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(|| {
-        IoUring::new(2, 2).is_ok_and(|ring| [OP_FUTEX_WAIT, OP_POLL_ADD, OP_ASYNC_CANCEL].iter().all(|&op| ring.supports(op)))
+        IoUring::new(2, 2)
+            .is_ok_and(|ring| [OP_FUTEX_WAIT, OP_POLL_ADD, OP_ASYNC_CANCEL].iter().all(|&op| ring.supports(op)))
     })
 }
 

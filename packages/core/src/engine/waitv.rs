@@ -246,7 +246,11 @@ mod tests {
         let counter = Arc::new(Counter::default());
         let queue = CompletionQueue::new(Box::new(Arc::clone(&counter)));
         let words: Arc<Vec<AtomicU32>> = Arc::new((0..300).map(|_| AtomicU32::new(0)).collect());
-        let tickets: Vec<Ticket> = words.iter().enumerate().map(|(i, w)| register(i as u64, w as *const AtomicU32 as usize, 0, &queue).unwrap()).collect();
+        let tickets: Vec<Ticket> = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| register(i as u64, w as *const AtomicU32 as usize, 0, &queue).unwrap())
+            .collect();
         assert!(threads() >= 3);
         // Cancel every third; wake the rest by changing their words.
         for t in tickets.iter().step_by(3) {

@@ -49,7 +49,12 @@ impl<O: Owner> LockRegistry<O> {
 
     /// Locks `span` with `lock` and records it; the id names the lock from
     /// now on. Nothing is recorded if `lock` fails.
-    pub fn lock<E>(&mut self, span: (usize, usize), owner: O, lock: impl FnOnce((usize, usize)) -> Result<(), E>) -> Result<u64, E> {
+    pub fn lock<E>(
+        &mut self,
+        span: (usize, usize),
+        owner: O,
+        lock: impl FnOnce((usize, usize)) -> Result<(), E>,
+    ) -> Result<u64, E> {
         lock(span)?;
         let id = self.next_id;
         self.next_id += 1;
@@ -82,7 +87,8 @@ impl<O: Owner> LockRegistry<O> {
 /// The parts of `span` that none of `others` covers, in address order.
 pub fn uncovered(span: (usize, usize), others: impl IntoIterator<Item = (usize, usize)>) -> Vec<(usize, usize)> {
     let (start, end) = span;
-    let mut covering: Vec<(usize, usize)> = others.into_iter().filter(|&(s, e)| s < end && e > start && s < e).collect();
+    let mut covering: Vec<(usize, usize)> =
+        others.into_iter().filter(|&(s, e)| s < end && e > start && s < e).collect();
     covering.sort_unstable();
     let mut free = Vec::new();
     let mut at = start;

@@ -124,5 +124,4 @@ mod tests {
         p.set(9, 1, Access::READ_WRITE);
         assert_eq!(p, PageProtections::new(page * 10, page, Access::READ_WRITE));
     }
-
 }

@@ -195,7 +195,12 @@ impl<M: Memory, W> Region<M, W> {
 
     /// Checks that `offset..offset+length` (default: to the end) lies inside
     /// the region. `what` names the offset in errors.
-    pub fn check_range(&self, offset: u64, length: Option<u64>, what: &'static str) -> Result<(usize, usize), RegionError> {
+    pub fn check_range(
+        &self,
+        offset: u64,
+        length: Option<u64>,
+        what: &'static str,
+    ) -> Result<(usize, usize), RegionError> {
         let len = self.len as u64;
         if offset > len {
             return Err(RegionError::OutOfRange { name: what, range: format!(">= 0 && <= {len}"), received: offset });
@@ -326,7 +331,12 @@ impl<M: Memory, W> Region<M, W> {
 
     /// Checks that `protection` may be applied to `len` bytes and returns
     /// the memory to call mprotect on. `handed` as for [`close`](Self::close).
-    pub fn begin_protect(&self, len: usize, protection: Access, handed: Option<BufferId>) -> Result<Arc<M>, RegionError> {
+    pub fn begin_protect(
+        &self,
+        len: usize,
+        protection: Access,
+        handed: Option<BufferId>,
+    ) -> Result<Arc<M>, RegionError> {
         let state = self.state();
         let memory = state.memory.clone().ok_or(RegionError::Closed)?;
         if state.main.is_some() && handed != state.main {
@@ -440,7 +450,10 @@ mod tests {
         let big: Region<Bytes, u32> = Region::new(Bytes(vec![0; 4 * PAGE]), true, 2 * PAGE, PAGE);
         assert!(!big.fits_one_buffer());
         assert!(big.grant_main().is_none());
-        assert_eq!(big.grant_window(0, None).unwrap_err(), RegionError::TooLarge { len: 4 * page_size() as u64, max: 2 * page_size() });
+        assert_eq!(
+            big.grant_window(0, None).unwrap_err(),
+            RegionError::TooLarge { len: 4 * page_size() as u64, max: 2 * page_size() }
+        );
         let w = big.grant_window(2 * page_size() as u64, None).unwrap();
         assert_eq!(w.len, 2 * page_size());
     }
@@ -449,9 +462,15 @@ mod tests {
     fn windows_check_alignment_range_and_pages() {
         let r = region(4, true);
         let page = page_size() as u64;
-        assert_eq!(r.grant_window(4, Some(8)).unwrap_err(), RegionError::Misaligned { name: "offset", multiple: 8, received: 4 });
+        assert_eq!(
+            r.grant_window(4, Some(8)).unwrap_err(),
+            RegionError::Misaligned { name: "offset", multiple: 8, received: 4 }
+        );
         assert!(matches!(r.grant_window(5 * page, None).unwrap_err(), RegionError::OutOfRange { name: "offset", .. }));
-        assert!(matches!(r.grant_window(8, Some(4 * page)).unwrap_err(), RegionError::OutOfRange { name: "length", .. }));
+        assert!(matches!(
+            r.grant_window(8, Some(4 * page)).unwrap_err(),
+            RegionError::OutOfRange { name: "length", .. }
+        ));
         let w = r.grant_window(8, Some(16)).unwrap();
         assert_eq!(w.ptr as usize, r.address() + 8);
         let empty = r.grant_window(4 * page, None).unwrap();
@@ -518,7 +537,10 @@ mod tests {
         let len = page_size() as u64;
         assert_eq!(r.check_range(0, None, "offset").unwrap(), (0, page_size()));
         assert_eq!(r.check_range(len, None, "offset").unwrap(), (page_size(), 0));
-        assert!(matches!(r.check_range(len + 1, None, "options.offset"), Err(RegionError::OutOfRange { name: "options.offset", .. })));
+        assert!(matches!(
+            r.check_range(len + 1, None, "options.offset"),
+            Err(RegionError::OutOfRange { name: "options.offset", .. })
+        ));
         assert!(matches!(r.check_range(1, Some(len), "offset"), Err(RegionError::OutOfRange { name: "length", .. })));
         assert!(matches!(r.check_range(u64::MAX, Some(u64::MAX), "offset"), Err(RegionError::OutOfRange { .. })));
     }

@@ -73,11 +73,8 @@ impl CallInfo {
     /// read as `undefined`.
     pub fn arg(&self, index: usize, name: &'static str) -> JsResult<Arg> {
         let args = self.args()?;
-        let value = if index < args.argc {
-            Value { env: self.env.0, raw: args.argv[index] }
-        } else {
-            self.env.undefined()?
-        };
+        let value =
+            if index < args.argc { Value { env: self.env.0, raw: args.argv[index] } } else { self.env.undefined()? };
         Ok(Arg { value, name })
     }
 }
@@ -96,7 +93,9 @@ pub struct Arg {
 /// is named.
 pub fn describe(value: Value) -> String {
     let described = super::hooks::describe_with_hook(value);
-    if let Some(text) = described.filter(|t| t.value_type().ok() == Some(ValueType::String)).and_then(|t| value_string(t).ok()) {
+    if let Some(text) =
+        described.filter(|t| t.value_type().ok() == Some(ValueType::String)).and_then(|t| value_string(t).ok())
+    {
         return text;
     }
     match value.value_type() {
@@ -156,9 +155,7 @@ fn value_bool(value: Value) -> JsResult<bool> {
 pub(crate) fn value_string(value: Value) -> JsResult<String> {
     let mut len = 0usize;
     // SAFETY: a null buffer asks only for the length in bytes.
-    check(value.env, unsafe {
-        sys::napi_get_value_string_utf8(value.env, value.raw, ptr::null_mut(), 0, &mut len)
-    })?;
+    check(value.env, unsafe { sys::napi_get_value_string_utf8(value.env, value.raw, ptr::null_mut(), 0, &mut len) })?;
     let mut buf = vec![0u8; len + 1];
     let mut written = 0usize;
     // SAFETY: buf has len + 1 bytes, room for the string and its NUL.
@@ -314,7 +311,9 @@ impl Arg {
         let mut n = 0i64;
         let mut lossless = false;
         // SAFETY: env and value are live and the value is a bigint.
-        check(self.value.env, unsafe { sys::napi_get_value_bigint_int64(self.value.env, self.value.raw, &mut n, &mut lossless) })?;
+        check(self.value.env, unsafe {
+            sys::napi_get_value_bigint_int64(self.value.env, self.value.raw, &mut n, &mut lossless)
+        })?;
         Ok(lossless.then_some(n))
     }
 
@@ -374,7 +373,9 @@ impl Arg {
             let mut buffer = ptr::null_mut();
             let mut offset = 0usize;
             // SAFETY: the value is a DataView; all out-pointers are valid.
-            check(env, unsafe { sys::napi_get_dataview_info(env, v.raw, &mut len, &mut data, &mut buffer, &mut offset) })?;
+            check(env, unsafe {
+                sys::napi_get_dataview_info(env, v.raw, &mut len, &mut data, &mut buffer, &mut offset)
+            })?;
             return Ok(TypedArrayView {
                 kind: None,
                 length: len,

@@ -143,7 +143,8 @@ impl Env {
         let mut handle = std::ptr::null_mut();
         // SAFETY: env is live; `arg` stays valid until the hook runs or the
         // guard unregisters it; `handle` is a valid out-pointer.
-        let added = check(self.0, unsafe { sys::napi_add_async_cleanup_hook(self.0, Some(run_async_hook), arg, &mut handle) });
+        let added =
+            check(self.0, unsafe { sys::napi_add_async_cleanup_hook(self.0, Some(run_async_hook), arg, &mut handle) });
         if let Err(e) = added {
             // SAFETY: not registered, so Node never saw `arg`.
             drop(unsafe { reclaim::<TeardownDone>(arg) });

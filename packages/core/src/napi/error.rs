@@ -48,9 +48,20 @@ pub struct SystemError {
 impl SystemError {
     /// `errno` is positive; `code` and `description` are its name and text
     /// (see [`super::system_error_text`] for Node's).
-    pub fn new(errno: i32, code: impl Into<Cow<'static, str>>, description: &str, syscall: impl Into<Cow<'static, str>>) -> Self {
+    pub fn new(
+        errno: i32,
+        code: impl Into<Cow<'static, str>>,
+        description: &str,
+        syscall: impl Into<Cow<'static, str>>,
+    ) -> Self {
         let (code, syscall) = (code.into(), syscall.into());
-        SystemError { message: format!("{code}: {description}, {syscall}"), errno, code, syscall, properties: Vec::new() }
+        SystemError {
+            message: format!("{code}: {description}, {syscall}"),
+            errno,
+            code,
+            syscall,
+            properties: Vec::new(),
+        }
     }
 
     /// With Node's name and text for `errno`, or libuv's `UNKNOWN: unknown
@@ -147,13 +158,19 @@ impl Error {
 
     /// `ERR_INVALID_ARG_VALUE`: `The argument 'name' is invalid: reason. Received ...`
     pub fn invalid_arg_value(name: &str, reason: &str, received: &str) -> Self {
-        Error::Type { code: "ERR_INVALID_ARG_VALUE", message: format!("The {} '{name}' {reason}. Received {received}", kind(name)) }
+        Error::Type {
+            code: "ERR_INVALID_ARG_VALUE",
+            message: format!("The {} '{name}' {reason}. Received {received}", kind(name)),
+        }
     }
 
     /// The same as [`Error::invalid_arg_value`] but thrown as a RangeError,
     /// for values of the right type outside what the call accepts.
     pub fn invalid_arg_range(name: &str, reason: &str, received: &str) -> Self {
-        Error::Range { code: "ERR_INVALID_ARG_VALUE", message: format!("The {} '{name}' {reason}. Received {received}", kind(name)) }
+        Error::Range {
+            code: "ERR_INVALID_ARG_VALUE",
+            message: format!("The {} '{name}' {reason}. Received {received}", kind(name)),
+        }
     }
 
     pub fn plain(code: &'static str, message: impl Into<String>) -> Self {
@@ -169,7 +186,12 @@ impl Error {
     }
 
     fn build(&self, env: Env) -> JsResult<Value> {
-        type Ctor = unsafe extern "C" fn(sys::napi_env, sys::napi_value, sys::napi_value, *mut sys::napi_value) -> sys::napi_status;
+        type Ctor = unsafe extern "C" fn(
+            sys::napi_env,
+            sys::napi_value,
+            sys::napi_value,
+            *mut sys::napi_value,
+        ) -> sys::napi_status;
         let raw = env.0;
         let make = |ctor: Ctor, code: Option<&str>, message: &str| -> JsResult<Value> {
             let code = code.map(|c| env.string(c)).transpose()?.map_or(std::ptr::null_mut(), |c| c.raw);

@@ -123,7 +123,14 @@ impl Env {
         let hint = Box::into_raw(bytes);
         // Like external_arraybuffer, a failed creation leaves `hint` to
         // Node's finalizer (or leaks it): never freed here.
-        out_value!(self.0, |v| sys::napi_create_external_buffer(self.0, len, data.cast(), Some(free_vec), hint.cast(), &mut v))
+        out_value!(self.0, |v| sys::napi_create_external_buffer(
+            self.0,
+            len,
+            data.cast(),
+            Some(free_vec),
+            hint.cast(),
+            &mut v
+        ))
     }
 
     /// The largest ArrayBuffer [`Env::external_arraybuffer`] can make:

@@ -38,7 +38,8 @@ impl Env {
 fn call_hook(env: Env, pick: fn(&ErrorHooks) -> &RefCell<Option<Reference>>, arg: Value) -> Option<Value> {
     // Take the function out of the cell before calling it, so a hook that
     // ends up here again (an error made inside it) finds no borrow held.
-    let function = env.with_instance(|hooks: &ErrorHooks| pick(hooks).borrow().as_ref().map(|r| r.value(env))).ok()??.ok()?;
+    let function =
+        env.with_instance(|hooks: &ErrorHooks| pick(hooks).borrow().as_ref().map(|r| r.value(env))).ok()??.ok()?;
     if function.value_type().ok()? != ValueType::Function {
         return None;
     }

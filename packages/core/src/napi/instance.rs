@@ -32,7 +32,9 @@ impl Env {
             let fresh = Box::into_raw(Box::<Slots>::default());
             // SAFETY: env is live; Node owns `fresh` from here and frees it
             // through drop_slots at teardown.
-            let set = check(self.0, unsafe { sys::napi_set_instance_data(self.0, fresh.cast(), Some(drop_slots), std::ptr::null_mut()) });
+            let set = check(self.0, unsafe {
+                sys::napi_set_instance_data(self.0, fresh.cast(), Some(drop_slots), std::ptr::null_mut())
+            });
             if let Err(e) = set {
                 // SAFETY: not handed over, so still ours.
                 drop(unsafe { Box::from_raw(fresh) });
@@ -51,7 +53,8 @@ impl Env {
     /// change. `f` may itself use other instance values.
     pub fn with_instance<T: Default + 'static, R>(self, f: impl FnOnce(&T) -> R) -> JsResult<R> {
         let slots = self.slots()?;
-        let found = slots.0.borrow().iter().find(|(id, _)| *id == TypeId::of::<T>()).map(|(_, v)| v.as_ref() as *const dyn Any);
+        let found =
+            slots.0.borrow().iter().find(|(id, _)| *id == TypeId::of::<T>()).map(|(_, v)| v.as_ref() as *const dyn Any);
         let value = match found {
             Some(value) => value,
             None => {

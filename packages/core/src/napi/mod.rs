@@ -25,9 +25,9 @@ mod uv;
 
 pub use args::{format_number, Arg, ArgKind, CallInfo, TypedArrayKind, TypedArrayView, MAX_SAFE_INTEGER};
 pub use cleanup::{AsyncCleanupHook, CleanupHook, TeardownDone};
-pub use error::{Error, JsResult, Property, SystemError};
 #[doc(hidden)]
 pub use error::set_internal_code;
+pub use error::{Error, JsResult, Property, SystemError};
 pub use external::{type_tag, Tagged};
 pub use reference::{Reference, WeakRef};
 pub use scope::{AsyncContext, Deferred};
@@ -147,12 +147,7 @@ impl Env {
     }
 
     pub fn string(self, s: &str) -> JsResult<Value> {
-        out_value!(self.0, |v| sys::napi_create_string_utf8(
-            self.0,
-            s.as_ptr().cast::<c_char>(),
-            s.len(),
-            &mut v
-        ))
+        out_value!(self.0, |v| sys::napi_create_string_utf8(self.0, s.as_ptr().cast::<c_char>(), s.len(), &mut v))
     }
 
     /// A Date from milliseconds since the epoch.
@@ -169,7 +164,11 @@ impl Env {
     }
 
     /// An array holding `items`, each turned into a JS value by `f`.
-    pub fn array_from<T>(self, items: impl IntoIterator<Item = T>, mut f: impl FnMut(T) -> JsResult<Value>) -> JsResult<Value> {
+    pub fn array_from<T>(
+        self,
+        items: impl IntoIterator<Item = T>,
+        mut f: impl FnMut(T) -> JsResult<Value>,
+    ) -> JsResult<Value> {
         let array = self.array(0)?;
         for (index, item) in items.into_iter().enumerate() {
             let index = u32::try_from(index).map_err(|_| Error::internal("array too long"))?;
@@ -186,7 +185,13 @@ impl Env {
     pub fn buffer_copy(self, bytes: &[u8]) -> JsResult<Value> {
         if bytes.is_empty() {
             let mut data: *mut c_void = ptr::null_mut();
-            return out_value!(self.0, |v| sys::napi_create_buffer_copy(self.0, 0, bytes.as_ptr().cast(), &mut data, &mut v));
+            return out_value!(self.0, |v| sys::napi_create_buffer_copy(
+                self.0,
+                0,
+                bytes.as_ptr().cast(),
+                &mut data,
+                &mut v
+            ));
         }
         if bytes.len() > self.max_arraybuffer_len() {
             return Err(Error::Range {
@@ -195,11 +200,9 @@ impl Env {
             });
         }
         let mut copy = Vec::new();
-        copy.try_reserve_exact(bytes.len()).map_err(|_| {
-            Error::Range {
-                code: "ERR_MEMORY_ALLOCATION_FAILED",
-                message: format!("Failed to allocate memory for a copy of {} bytes", bytes.len()),
-            }
+        copy.try_reserve_exact(bytes.len()).map_err(|_| Error::Range {
+            code: "ERR_MEMORY_ALLOCATION_FAILED",
+            message: format!("Failed to allocate memory for a copy of {} bytes", bytes.len()),
         })?;
         copy.extend_from_slice(bytes);
         self.buffer_from_vec(copy)

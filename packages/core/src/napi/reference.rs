@@ -3,7 +3,6 @@
 
 use super::{check, out_value, sys, Env, JsResult, Value};
 
-
 /// A JS value held beyond the call that produced it, until this is dropped.
 ///
 /// Belongs to one env: it must be used and dropped on that env's thread

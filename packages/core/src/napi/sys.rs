@@ -14,9 +14,18 @@ macro_rules! opaque {
     )*};
 }
 opaque!(
-    napi_env__, napi_value__, napi_ref__, napi_callback_info__, napi_deferred__,
-    napi_async_work__, napi_threadsafe_function__, napi_handle_scope__,
-    napi_async_context__, napi_callback_scope__, napi_async_cleanup_hook_handle__, uv_loop_s
+    napi_env__,
+    napi_value__,
+    napi_ref__,
+    napi_callback_info__,
+    napi_deferred__,
+    napi_async_work__,
+    napi_threadsafe_function__,
+    napi_handle_scope__,
+    napi_async_context__,
+    napi_callback_scope__,
+    napi_async_cleanup_hook_handle__,
+    uv_loop_s
 );
 
 pub type napi_env = *mut napi_env__;
@@ -30,7 +39,8 @@ pub type napi_handle_scope = *mut napi_handle_scope__;
 pub type napi_async_context = *mut napi_async_context__;
 pub type napi_callback_scope = *mut napi_callback_scope__;
 pub type napi_async_cleanup_hook_handle = *mut napi_async_cleanup_hook_handle__;
-pub type napi_async_cleanup_hook = Option<unsafe extern "C" fn(handle: napi_async_cleanup_hook_handle, data: *mut c_void)>;
+pub type napi_async_cleanup_hook =
+    Option<unsafe extern "C" fn(handle: napi_async_cleanup_hook_handle, data: *mut c_void)>;
 
 pub type napi_status = c_int;
 pub const napi_ok: napi_status = 0;
@@ -131,7 +141,12 @@ extern "C" {
     pub fn napi_create_int64(env: napi_env, value: i64, result: *mut napi_value) -> napi_status;
     pub fn napi_create_bigint_int64(env: napi_env, value: i64, result: *mut napi_value) -> napi_status;
     pub fn napi_create_bigint_uint64(env: napi_env, value: u64, result: *mut napi_value) -> napi_status;
-    pub fn napi_create_string_utf8(env: napi_env, s: *const c_char, length: usize, result: *mut napi_value) -> napi_status;
+    pub fn napi_create_string_utf8(
+        env: napi_env,
+        s: *const c_char,
+        length: usize,
+        result: *mut napi_value,
+    ) -> napi_status;
     pub fn napi_create_date(env: napi_env, time: f64, result: *mut napi_value) -> napi_status;
     pub fn napi_create_function(
         env: napi_env,
@@ -142,8 +157,18 @@ extern "C" {
         result: *mut napi_value,
     ) -> napi_status;
     pub fn napi_create_error(env: napi_env, code: napi_value, msg: napi_value, result: *mut napi_value) -> napi_status;
-    pub fn napi_create_type_error(env: napi_env, code: napi_value, msg: napi_value, result: *mut napi_value) -> napi_status;
-    pub fn napi_create_range_error(env: napi_env, code: napi_value, msg: napi_value, result: *mut napi_value) -> napi_status;
+    pub fn napi_create_type_error(
+        env: napi_env,
+        code: napi_value,
+        msg: napi_value,
+        result: *mut napi_value,
+    ) -> napi_status;
+    pub fn napi_create_range_error(
+        env: napi_env,
+        code: napi_value,
+        msg: napi_value,
+        result: *mut napi_value,
+    ) -> napi_status;
 
     pub fn napi_typeof(env: napi_env, value: napi_value, result: *mut napi_valuetype) -> napi_status;
     pub fn napi_get_value_double(env: napi_env, value: napi_value, result: *mut f64) -> napi_status;
@@ -158,12 +183,32 @@ extern "C" {
         bufsize: usize,
         result: *mut usize,
     ) -> napi_status;
-    pub fn napi_get_value_bigint_int64(env: napi_env, value: napi_value, result: *mut i64, lossless: *mut bool) -> napi_status;
-    pub fn napi_get_value_bigint_uint64(env: napi_env, value: napi_value, result: *mut u64, lossless: *mut bool) -> napi_status;
+    pub fn napi_get_value_bigint_int64(
+        env: napi_env,
+        value: napi_value,
+        result: *mut i64,
+        lossless: *mut bool,
+    ) -> napi_status;
+    pub fn napi_get_value_bigint_uint64(
+        env: napi_env,
+        value: napi_value,
+        result: *mut u64,
+        lossless: *mut bool,
+    ) -> napi_status;
     pub fn napi_get_date_value(env: napi_env, value: napi_value, result: *mut f64) -> napi_status;
 
-    pub fn napi_set_named_property(env: napi_env, object: napi_value, utf8name: *const c_char, value: napi_value) -> napi_status;
-    pub fn napi_get_named_property(env: napi_env, object: napi_value, utf8name: *const c_char, result: *mut napi_value) -> napi_status;
+    pub fn napi_set_named_property(
+        env: napi_env,
+        object: napi_value,
+        utf8name: *const c_char,
+        value: napi_value,
+    ) -> napi_status;
+    pub fn napi_get_named_property(
+        env: napi_env,
+        object: napi_value,
+        utf8name: *const c_char,
+        result: *mut napi_value,
+    ) -> napi_status;
     pub fn napi_set_element(env: napi_env, object: napi_value, index: u32, value: napi_value) -> napi_status;
     pub fn napi_get_element(env: napi_env, object: napi_value, index: u32, result: *mut napi_value) -> napi_status;
     pub fn napi_get_array_length(env: napi_env, value: napi_value, result: *mut u32) -> napi_status;
@@ -243,7 +288,12 @@ extern "C" {
         result: *mut napi_value,
     ) -> napi_status;
     pub fn napi_is_arraybuffer(env: napi_env, value: napi_value, result: *mut bool) -> napi_status;
-    pub fn napi_get_arraybuffer_info(env: napi_env, value: napi_value, data: *mut *mut c_void, len: *mut usize) -> napi_status;
+    pub fn napi_get_arraybuffer_info(
+        env: napi_env,
+        value: napi_value,
+        data: *mut *mut c_void,
+        len: *mut usize,
+    ) -> napi_status;
     pub fn napi_detach_arraybuffer(env: napi_env, value: napi_value) -> napi_status;
     pub fn napi_is_detached_arraybuffer(env: napi_env, value: napi_value, result: *mut bool) -> napi_status;
     pub fn napi_is_typedarray(env: napi_env, value: napi_value, result: *mut bool) -> napi_status;
@@ -286,7 +336,12 @@ extern "C" {
     pub fn napi_is_exception_pending(env: napi_env, result: *mut bool) -> napi_status;
     pub fn napi_get_and_clear_last_exception(env: napi_env, result: *mut napi_value) -> napi_status;
 
-    pub fn napi_create_reference(env: napi_env, value: napi_value, initial_refcount: u32, result: *mut napi_ref) -> napi_status;
+    pub fn napi_create_reference(
+        env: napi_env,
+        value: napi_value,
+        initial_refcount: u32,
+        result: *mut napi_ref,
+    ) -> napi_status;
     pub fn napi_delete_reference(env: napi_env, r: napi_ref) -> napi_status;
     pub fn napi_get_reference_value(env: napi_env, r: napi_ref, result: *mut napi_value) -> napi_status;
 
@@ -353,14 +408,24 @@ extern "C" {
     ) -> napi_status;
     pub fn napi_remove_async_cleanup_hook(remove_handle: napi_async_cleanup_hook_handle) -> napi_status;
 
-    pub fn napi_set_instance_data(env: napi_env, data: *mut c_void, finalize_cb: napi_finalize, hint: *mut c_void) -> napi_status;
+    pub fn napi_set_instance_data(
+        env: napi_env,
+        data: *mut c_void,
+        finalize_cb: napi_finalize,
+        hint: *mut c_void,
+    ) -> napi_status;
     pub fn napi_get_instance_data(env: napi_env, data: *mut *mut c_void) -> napi_status;
 
     // Running work from the event loop: a handle scope for the values made
     // there, a callback scope so promise reactions (microtasks) run after.
     pub fn napi_open_handle_scope(env: napi_env, result: *mut napi_handle_scope) -> napi_status;
     pub fn napi_close_handle_scope(env: napi_env, scope: napi_handle_scope) -> napi_status;
-    pub fn napi_async_init(env: napi_env, resource: napi_value, name: napi_value, result: *mut napi_async_context) -> napi_status;
+    pub fn napi_async_init(
+        env: napi_env,
+        resource: napi_value,
+        name: napi_value,
+        result: *mut napi_async_context,
+    ) -> napi_status;
     pub fn napi_async_destroy(env: napi_env, context: napi_async_context) -> napi_status;
     pub fn napi_open_callback_scope(
         env: napi_env,

@@ -167,7 +167,12 @@ pub fn spawn_on_thread<T: Send + 'static>(
     work: impl FnOnce() -> JsResult<T> + Send + 'static,
     settle: impl FnOnce(Env, T) -> JsResult<Value> + 'static,
 ) -> JsResult<Value> {
-    unsafe extern "C" fn call_js<T>(env: sys::napi_env, _js_cb: sys::napi_value, _context: *mut c_void, data: *mut c_void) {
+    unsafe extern "C" fn call_js<T>(
+        env: sys::napi_env,
+        _js_cb: sys::napi_value,
+        _context: *mut c_void,
+        data: *mut c_void,
+    ) {
         // SAFETY: data is the ThreadTask<T> the worker passed back, once.
         let task = unsafe { Box::from_raw(data.cast::<ThreadTask<T>>()) };
         let tsfn = task.tsfn;
@@ -205,29 +210,36 @@ pub fn spawn_on_thread<T: Send + 'static>(
         return Err(e);
     }
     let boxed = Box::into_raw(Box::new(ThreadTask {
-        task: Task { deferred, work: Some(Box::new(work)), settle: Some(Box::new(settle)), result: None, async_work: ptr::null_mut() },
+        task: Task {
+            deferred,
+            work: Some(Box::new(work)),
+            settle: Some(Box::new(settle)),
+            result: None,
+            async_work: ptr::null_mut(),
+        },
         tsfn,
         gate,
     }));
     let handoff = SendPtr(boxed);
-    let spawned = std::thread::Builder::new().name("shmkit-wait".into()).stack_size(WAIT_THREAD_STACK).spawn(move || {
-        let handoff = handoff;
-        let ptr = handoff.0;
-        // SAFETY: this thread owns the task until it passes it back below.
-        unsafe { (*ptr).task.run() };
-        // SAFETY: the task is still ours; the gate outlives it (own Arc).
-        let gate = unsafe { Arc::clone(&(*ptr).gate) };
-        let open = gate.0.lock().unwrap_or_else(|p| p.into_inner());
-        if *open {
-            // SAFETY: the gate is open and held, so Node has not freed the
-            // tsfn and cannot until we let go. The queue is unbounded, so a
-            // nonblocking call only fails while the env is being torn down,
-            // in which case the task is leaked rather than touched.
-            unsafe { sys::napi_call_threadsafe_function((*ptr).tsfn, ptr.cast(), sys::napi_tsfn_nonblocking) };
-        }
-        // A closed gate: the env is gone and so is anyone to settle for; the
-        // task is leaked rather than dropped off the JS thread.
-    });
+    let spawned =
+        std::thread::Builder::new().name("shmkit-wait".into()).stack_size(WAIT_THREAD_STACK).spawn(move || {
+            let handoff = handoff;
+            let ptr = handoff.0;
+            // SAFETY: this thread owns the task until it passes it back below.
+            unsafe { (*ptr).task.run() };
+            // SAFETY: the task is still ours; the gate outlives it (own Arc).
+            let gate = unsafe { Arc::clone(&(*ptr).gate) };
+            let open = gate.0.lock().unwrap_or_else(|p| p.into_inner());
+            if *open {
+                // SAFETY: the gate is open and held, so Node has not freed the
+                // tsfn and cannot until we let go. The queue is unbounded, so a
+                // nonblocking call only fails while the env is being torn down,
+                // in which case the task is leaked rather than touched.
+                unsafe { sys::napi_call_threadsafe_function((*ptr).tsfn, ptr.cast(), sys::napi_tsfn_nonblocking) };
+            }
+            // A closed gate: the env is gone and so is anyone to settle for; the
+            // task is leaked rather than dropped off the JS thread.
+        });
     if let Err(e) = spawned {
         // SAFETY: the thread never started, so we still own the task.
         let task = unsafe { Box::from_raw(boxed) };

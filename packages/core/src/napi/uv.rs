@@ -32,11 +32,24 @@ extern "C" {
     fn uv_ref(handle: *mut c_void);
     fn uv_unref(handle: *mut c_void);
     fn uv_poll_init(lp: *mut sys::uv_loop_s, handle: *mut c_void, fd: c_int) -> c_int;
-    fn uv_poll_start(handle: *mut c_void, events: c_int, cb: Option<unsafe extern "C" fn(*mut c_void, c_int, c_int)>) -> c_int;
-    fn uv_async_init(lp: *mut sys::uv_loop_s, handle: *mut c_void, cb: Option<unsafe extern "C" fn(*mut c_void)>) -> c_int;
+    fn uv_poll_start(
+        handle: *mut c_void,
+        events: c_int,
+        cb: Option<unsafe extern "C" fn(*mut c_void, c_int, c_int)>,
+    ) -> c_int;
+    fn uv_async_init(
+        lp: *mut sys::uv_loop_s,
+        handle: *mut c_void,
+        cb: Option<unsafe extern "C" fn(*mut c_void)>,
+    ) -> c_int;
     fn uv_async_send(handle: *mut c_void) -> c_int;
     fn uv_timer_init(lp: *mut sys::uv_loop_s, handle: *mut c_void) -> c_int;
-    fn uv_timer_start(handle: *mut c_void, cb: Option<unsafe extern "C" fn(*mut c_void)>, timeout: u64, repeat: u64) -> c_int;
+    fn uv_timer_start(
+        handle: *mut c_void,
+        cb: Option<unsafe extern "C" fn(*mut c_void)>,
+        timeout: u64,
+        repeat: u64,
+    ) -> c_int;
     fn uv_timer_stop(handle: *mut c_void) -> c_int;
 }
 
@@ -97,7 +110,8 @@ impl UvHandle {
         // SAFETY: uv_handle_size only reads a table.
         let size = unsafe { uv_handle_size(kind) };
         // SAFETY: plain allocation; libuv initialises the handle.
-        let raw = NonNull::new(unsafe { libc::calloc(1, size) }).ok_or_else(|| Error::internal("out of memory for a libuv handle"))?;
+        let raw = NonNull::new(unsafe { libc::calloc(1, size) })
+            .ok_or_else(|| Error::internal("out of memory for a libuv handle"))?;
         // SAFETY: the handle's user data is ours; fn pointers fit in a data
         // pointer on every platform Node runs on.
         unsafe { uv_handle_set_data(raw.as_ptr(), callback as *mut c_void) };

@@ -76,7 +76,10 @@ impl Deadline {
     /// As an absolute timespec (FUTEX_WAIT_BITSET, futex_waitv,
     /// sem_clockwait, pthread_mutex_clocklock).
     pub fn timespec(self) -> libc::timespec {
-        libc::timespec { tv_sec: (self.nanos / 1_000_000_000) as libc::time_t, tv_nsec: (self.nanos % 1_000_000_000) as libc::c_long }
+        libc::timespec {
+            tv_sec: (self.nanos / 1_000_000_000) as libc::time_t,
+            tv_nsec: (self.nanos % 1_000_000_000) as libc::c_long,
+        }
     }
 
     /// The time left as a relative timespec (semtimedop).

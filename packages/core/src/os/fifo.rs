@@ -45,7 +45,8 @@ pub fn create(path: &CString, mode: u32, reuse: bool) -> Result<bool> {
 /// that, through its /proc/self/fd link, as glibc's `fchmodat` does.
 fn set_mode(path: &CStr, mode: u32) -> Result<()> {
     // SAFETY: path is NUL-terminated; O_PATH opens no file for I/O.
-    let raw = cvt_retry(|| unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) }, "open")?;
+    let raw =
+        cvt_retry(|| unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) }, "open")?;
     // SAFETY: raw was just returned to us and nothing else owns it.
     let pinned = unsafe { OwnedFd::from_raw_fd(raw) };
     let stat = file::fstat(pinned.as_raw_fd())?;
@@ -89,7 +90,12 @@ pub type OpenFifoError = OpenError;
 /// opened for real ([`file::open`]). The write end fails with ENXIO while
 /// no reader has the FIFO open.
 pub fn open(path: &CStr, end: End) -> std::result::Result<OwnedFd, OpenFifoError> {
-    let options = OpenOptions { read: end == End::Read, write: end == End::Write, expect: FileType::Fifo, ..OpenOptions::regular(false, true) };
+    let options = OpenOptions {
+        read: end == End::Read,
+        write: end == End::Write,
+        expect: FileType::Fifo,
+        ..OpenOptions::regular(false, true)
+    };
     Ok(file::open(path, options)?.fd)
 }
 

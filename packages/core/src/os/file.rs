@@ -175,25 +175,27 @@ pub fn open(path: &CStr, options: OpenOptions) -> std::result::Result<Opened, Op
         if let (Some(mode), true) = (options.create, options.exclusive) {
             return create_new(path, flags, mode, options.expect);
         }
-        let located = match open_raw(path, libc::O_PATH | libc::O_CLOEXEC | if options.follow { 0 } else { libc::O_NOFOLLOW }, 0) {
-            Ok(fd) => fd,
-            Err(e) if e.errno() == libc::ENOENT && options.create.is_some() => {
-                match create_new(path, flags, options.create.unwrap_or(0), options.expect) {
-                    // Either someone created it meanwhile (go round), or
-                    // the path is a dangling symlink, through which we never
-                    // create: that is how a planted link makes a process
-                    // write a file of the attacker's choosing.
-                    Err(OpenError::Sys(e)) if e.errno() == libc::EEXIST => {
-                        if dangling_symlink(path) {
-                            return Err(OpenError::WrongType(FileType::Symlink));
+        let located =
+            match open_raw(path, libc::O_PATH | libc::O_CLOEXEC | if options.follow { 0 } else { libc::O_NOFOLLOW }, 0)
+            {
+                Ok(fd) => fd,
+                Err(e) if e.errno() == libc::ENOENT && options.create.is_some() => {
+                    match create_new(path, flags, options.create.unwrap_or(0), options.expect) {
+                        // Either someone created it meanwhile (go round), or
+                        // the path is a dangling symlink, through which we never
+                        // create: that is how a planted link makes a process
+                        // write a file of the attacker's choosing.
+                        Err(OpenError::Sys(e)) if e.errno() == libc::EEXIST => {
+                            if dangling_symlink(path) {
+                                return Err(OpenError::WrongType(FileType::Symlink));
+                            }
+                            continue;
                         }
-                        continue;
+                        other => return other,
                     }
-                    other => return other,
                 }
-            }
-            Err(e) => return Err(OpenError::Sys(e)),
-        };
+                Err(e) => return Err(OpenError::Sys(e)),
+            };
         let stat = fstat(located.as_raw_fd())?;
         check_kind(stat.kind, options.expect)?;
         let fd = match reopen(&located, flags) {
@@ -201,10 +203,13 @@ pub fn open(path: &CStr, options: OpenOptions) -> std::result::Result<Opened, Op
             Err(e) if e.errno() == libc::ENOENT && !Path::new("/proc/self/fd").exists() => {
                 // No /proc: open the path itself, then make sure it is
                 // still the file we checked.
-                let fd = open_raw(path, flags | if options.follow { 0 } else { libc::O_NOFOLLOW }, 0).map_err(|e| match e.errno() {
-                    libc::ELOOP if !options.follow => OpenError::WrongType(FileType::Symlink),
-                    _ => OpenError::Sys(e),
-                })?;
+                let fd =
+                    open_raw(path, flags | if options.follow { 0 } else { libc::O_NOFOLLOW }, 0).map_err(
+                        |e| match e.errno() {
+                            libc::ELOOP if !options.follow => OpenError::WrongType(FileType::Symlink),
+                            _ => OpenError::Sys(e),
+                        },
+                    )?;
                 let now = fstat(fd.as_raw_fd())?;
                 if (now.dev, now.ino) != (stat.dev, stat.ino) {
                     continue;
@@ -354,7 +359,8 @@ pub(crate) mod tests {
         let flags = unsafe { libc::fcntl(opened.fd.as_raw_fd(), libc::F_GETFL) };
         assert_ne!(flags & libc::O_NONBLOCK, 0, "FIFOs stay non-blocking");
         // A write-only open with no reader: ENXIO, not a hang.
-        let writer = OpenOptions { read: false, write: true, expect: FileType::Fifo, ..OpenOptions::regular(false, false) };
+        let writer =
+            OpenOptions { read: false, write: true, expect: FileType::Fifo, ..OpenOptions::regular(false, false) };
         drop(opened);
         assert_eq!(open(&path, writer).unwrap_err(), OpenError::Sys(Error::new(libc::ENXIO, "open")));
     }
@@ -366,20 +372,38 @@ pub(crate) mod tests {
         std::fs::write(target.to_str().unwrap(), b"x").unwrap();
         let link = dir.c("link");
         std::os::unix::fs::symlink(target.to_str().unwrap(), link.to_str().unwrap()).unwrap();
-        assert_eq!(open(&link, OpenOptions::regular(true, false)).unwrap_err(), OpenError::WrongType(FileType::Symlink));
+        assert_eq!(
+            open(&link, OpenOptions::regular(true, false)).unwrap_err(),
+            OpenError::WrongType(FileType::Symlink)
+        );
         assert_eq!(open(&link, OpenOptions::regular(true, true)).unwrap().stat.size, 1, "followed when asked");
         let sub = dir.c("sub");
         std::fs::create_dir(sub.to_str().unwrap()).unwrap();
-        assert_eq!(open(&sub, OpenOptions::regular(true, false)).unwrap_err(), OpenError::Sys(Error::new(libc::EISDIR, "open")));
-        assert_eq!(open(&sub, OpenOptions::regular(false, false)).unwrap_err(), OpenError::Sys(Error::new(libc::EISDIR, "open")));
-        assert_eq!(open(c"/dev/null", OpenOptions::regular(false, true)).unwrap_err(), OpenError::WrongType(FileType::CharDevice));
+        assert_eq!(
+            open(&sub, OpenOptions::regular(true, false)).unwrap_err(),
+            OpenError::Sys(Error::new(libc::EISDIR, "open"))
+        );
+        assert_eq!(
+            open(&sub, OpenOptions::regular(false, false)).unwrap_err(),
+            OpenError::Sys(Error::new(libc::EISDIR, "open"))
+        );
+        assert_eq!(
+            open(c"/dev/null", OpenOptions::regular(false, true)).unwrap_err(),
+            OpenError::WrongType(FileType::CharDevice)
+        );
         // A symlink to a device is refused after O_PATH: the device itself
         // is never opened.
         let to_device = dir.c("tty");
         std::os::unix::fs::symlink("/dev/tty", to_device.to_str().unwrap()).unwrap();
-        assert_eq!(open(&to_device, OpenOptions::regular(true, true)).unwrap_err(), OpenError::WrongType(FileType::CharDevice));
+        assert_eq!(
+            open(&to_device, OpenOptions::regular(true, true)).unwrap_err(),
+            OpenError::WrongType(FileType::CharDevice)
+        );
         let missing = dir.c("missing");
-        assert_eq!(open(&missing, OpenOptions::regular(false, false)).unwrap_err(), OpenError::Sys(Error::new(libc::ENOENT, "open")));
+        assert_eq!(
+            open(&missing, OpenOptions::regular(false, false)).unwrap_err(),
+            OpenError::Sys(Error::new(libc::ENOENT, "open"))
+        );
     }
 
     #[test]

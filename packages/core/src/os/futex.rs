@@ -40,18 +40,21 @@ pub fn thread_alive(tid: i32, thorough: bool) -> bool {
     }
     // SAFETY: signal 0 only checks for existence and permission.
     let ret = unsafe { libc::kill(tid, 0) };
-    let hidden_owner = ret == -1 && match Error::last("kill").errno() {
-        libc::ESRCH => return false,
-        libc::EPERM => true,
-        _ => false,
-    };
+    let hidden_owner = ret == -1
+        && match Error::last("kill").errno() {
+            libc::ESRCH => return false,
+            libc::EPERM => true,
+            _ => false,
+        };
     if !thorough {
         return true;
     }
     match std::fs::read_to_string(format!("/proc/{tid}/stat")) {
         // The state follows the parenthesised command, which may itself hold
         // parentheses: split at the last ')'.
-        Ok(stat) => !matches!(stat.rfind(')').and_then(|at| stat[at + 1..].trim_start().chars().next()), Some('Z' | 'X' | 'x')),
+        Ok(stat) => {
+            !matches!(stat.rfind(')').and_then(|at| stat[at + 1..].trim_start().chars().next()), Some('Z' | 'X' | 'x'))
+        }
         // No entry is proof of death only where we could have seen one: kill
         // found the thread, so it is alive unless it died since. With /proc
         // mounted hidepid=1/2 another user's threads have no entry for us
@@ -67,7 +70,14 @@ pub fn thread_alive(tid: i32, thorough: bool) -> bool {
     }
 }
 
-fn futex(addr: usize, op: libc::c_int, val: u32, timeout: *const libc::timespec, addr2: usize, val3: u32) -> libc::c_long {
+fn futex(
+    addr: usize,
+    op: libc::c_int,
+    val: u32,
+    timeout: *const libc::timespec,
+    addr2: usize,
+    val3: u32,
+) -> libc::c_long {
     // SAFETY: the kernel validates `addr` and `addr2` (EFAULT if unmapped)
     // and reads `timeout` only when the op uses one; callers pass null or a
     // live one.
@@ -95,7 +105,8 @@ pub fn wake(addr: usize, count: u32) -> Result<u32> {
 pub fn wake_private(word: &AtomicU32, count: u32) {
     let addr = word as *const AtomicU32 as usize;
     // Waking a live word of our own cannot fail in a way worth reporting.
-    let _ = futex(addr, libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, count.min(i32::MAX as u32), std::ptr::null(), 0, 0);
+    let _ =
+        futex(addr, libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, count.min(i32::MAX as u32), std::ptr::null(), 0, 0);
 }
 
 /// Whether the word at `addr` holds `expected`, read by the kernel: safe on
@@ -157,7 +168,12 @@ impl FutexWaitv {
 
     /// A word private to this process (a control word).
     pub fn private(word: &AtomicU32, expected: u32) -> FutexWaitv {
-        FutexWaitv { val: u64::from(expected), uaddr: word as *const AtomicU32 as u64, flags: FUTEX2_SIZE_U32 | FUTEX2_PRIVATE, reserved: 0 }
+        FutexWaitv {
+            val: u64::from(expected),
+            uaddr: word as *const AtomicU32 as u64,
+            flags: FUTEX2_SIZE_U32 | FUTEX2_PRIVATE,
+            reserved: 0,
+        }
     }
 }
 
@@ -171,7 +187,16 @@ pub fn waitv(words: &[FutexWaitv], deadline: Option<Deadline>) -> Result<usize> 
     loop {
         // SAFETY: `words` and `ts` outlive the call; the kernel validates
         // the user addresses inside them.
-        let ret = unsafe { libc::syscall(libc::SYS_futex_waitv, words.as_ptr(), words.len() as u32, 0u32, ts_ptr, libc::CLOCK_MONOTONIC) };
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_futex_waitv,
+                words.as_ptr(),
+                words.len() as u32,
+                0u32,
+                ts_ptr,
+                libc::CLOCK_MONOTONIC,
+            )
+        };
         if ret >= 0 {
             return Ok(ret as usize);
         }
@@ -192,7 +217,16 @@ pub fn waitv_supported() -> bool {
         2 => false,
         _ => {
             // SAFETY: no words and no timeout: the kernel reads nothing.
-            let ret = unsafe { libc::syscall(libc::SYS_futex_waitv, std::ptr::null::<FutexWaitv>(), 0u32, 0u32, std::ptr::null::<libc::timespec>(), 0) };
+            let ret = unsafe {
+                libc::syscall(
+                    libc::SYS_futex_waitv,
+                    std::ptr::null::<FutexWaitv>(),
+                    0u32,
+                    0u32,
+                    std::ptr::null::<libc::timespec>(),
+                    0,
+                )
+            };
             let yes = ret == -1 && Error::last("futex_waitv").errno() == libc::EINVAL;
             PROBED.store(if yes { 1 } else { 2 }, Ordering::Relaxed);
             yes

@@ -142,7 +142,16 @@ impl RingMap {
     fn new(fd: RawFd, len: usize, offset: libc::off_t) -> Result<RingMap> {
         // SAFETY: a fresh shared mapping of the ring fd; the kernel checks
         // the offset and length against the ring it set up.
-        let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED | libc::MAP_POPULATE, fd, offset) };
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_POPULATE,
+                fd,
+                offset,
+            )
+        };
         if ptr == libc::MAP_FAILED {
             return Err(Error::last("mmap"));
         }
@@ -194,7 +203,17 @@ unsafe impl Send for IoUring {}
 fn enter(fd: RawFd, to_submit: u32, min_complete: u32, flags: u32) -> Result<u32> {
     loop {
         // SAFETY: io_uring_enter only reads the rings of `fd`; no sigset.
-        let ret = unsafe { libc::syscall(libc::SYS_io_uring_enter, fd, to_submit, min_complete, flags, std::ptr::null::<libc::c_void>(), 0usize) };
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_io_uring_enter,
+                fd,
+                to_submit,
+                min_complete,
+                flags,
+                std::ptr::null::<libc::c_void>(),
+                0usize,
+            )
+        };
         if ret >= 0 {
             return Ok(ret as u32);
         }
@@ -233,8 +252,13 @@ impl IoUring {
         let cq = cq_map.as_ref().unwrap_or(&sq_map);
         // SAFETY: ring_mask and ring_entries are plain u32s inside the ring
         // the kernel initialised; they never change afterwards.
-        let (sq_mask, sq_entries, cq_mask) =
-            unsafe { (*sq_map.at::<u32>(params.sq_off.ring_mask), *sq_map.at::<u32>(params.sq_off.ring_entries), *cq.at::<u32>(params.cq_off.ring_mask)) };
+        let (sq_mask, sq_entries, cq_mask) = unsafe {
+            (
+                *sq_map.at::<u32>(params.sq_off.ring_mask),
+                *sq_map.at::<u32>(params.sq_off.ring_entries),
+                *cq.at::<u32>(params.cq_off.ring_mask),
+            )
+        };
         Ok(IoUring {
             sq_head: sq_map.at(params.sq_off.head),
             sq_tail: sq_map.at(params.sq_off.tail),
@@ -265,7 +289,15 @@ impl IoUring {
         // SAFETY: Probe is plain old data; all-zero is what the kernel wants.
         let mut probe: Box<Probe> = Box::new(unsafe { std::mem::zeroed() });
         // SAFETY: the probe buffer holds 256 ops, which is what we declare.
-        let ret = unsafe { libc::syscall(libc::SYS_io_uring_register, self.fd(), IORING_REGISTER_PROBE, &mut *probe as *mut Probe, 256u32) };
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_io_uring_register,
+                self.fd(),
+                IORING_REGISTER_PROBE,
+                &mut *probe as *mut Probe,
+                256u32,
+            )
+        };
         ret >= 0 && opcode <= probe.last_op && probe.ops[opcode as usize].flags & IO_URING_OP_SUPPORTED != 0
     }
 
@@ -370,7 +402,8 @@ impl IoUring {
     /// Blocks until at least one completion is available (tests only: an
     /// event loop polls [`IoUring::fd`] instead).
     pub fn wait_for_completion(&mut self) -> Result<()> {
-        enter(self.fd(), self.unsubmitted, 1, IORING_ENTER_GETEVENTS).map(|done| self.unsubmitted -= done.min(self.unsubmitted))
+        enter(self.fd(), self.unsubmitted, 1, IORING_ENTER_GETEVENTS)
+            .map(|done| self.unsubmitted -= done.min(self.unsubmitted))
     }
 }
 

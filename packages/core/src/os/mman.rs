@@ -6,7 +6,6 @@ use super::{cvt, page_floor, page_size, Error, Result};
 use std::os::fd::RawFd;
 use std::ptr::NonNull;
 
-
 /// How a mapping is released when its owner drops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Release {
@@ -173,7 +172,9 @@ impl MmapRaw {
         let offset = libc::off_t::try_from(offset).map_err(|_| Error::new(libc::EOVERFLOW, "mmap"))?;
         // SAFETY: the kernel picks the address, so no existing memory is
         // replaced; an invalid fd or range is reported through errno.
-        let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, options.protection.bits(), options.flags.bits(), fd, offset) };
+        let ptr = unsafe {
+            libc::mmap(std::ptr::null_mut(), len, options.protection.bits(), options.flags.bits(), fd, offset)
+        };
         Self::from_mmap_result(ptr, len)
     }
 
@@ -203,7 +204,11 @@ impl MmapRaw {
             return Err(FileMapError::NotRegular(stat.kind));
         }
         let len = length(&stat).map_err(FileMapError::Refused)?;
-        if options.reserve && options.flags.contains(MapFlags::SHARED) && options.protection.writable() && stat.allocated < stat.size {
+        if options.reserve
+            && options.flags.contains(MapFlags::SHARED)
+            && options.protection.writable()
+            && stat.allocated < stat.size
+        {
             reserve_range(fd, offset, len as u64)?;
         }
         let mut memory = Self::map_fd(fd, offset, len, options)?;
@@ -564,7 +569,8 @@ mod tests {
 
     #[test]
     fn map_fd_rejects_unaligned_offsets_and_bad_fds() {
-        let opts = MapOptions { protection: Protection::READ, flags: MapFlags::SHARED | MapFlags::POPULATE, reserve: false };
+        let opts =
+            MapOptions { protection: Protection::READ, flags: MapFlags::SHARED | MapFlags::POPULATE, reserve: false };
         assert_eq!(MmapRaw::map_fd(-1, 0, 4096, opts).unwrap_err().code(), "EBADF");
         let file = temp_file(8192);
         assert_eq!(MmapRaw::map_fd(file.as_raw_fd(), 1, 4096, opts).unwrap_err().code(), "EINVAL");
@@ -666,7 +672,14 @@ mod tests {
         file.set_len(page as u64 * 8).unwrap();
         assert_eq!(file::fstat(file.as_raw_fd()).unwrap().allocated, 0);
         let reserve = MapOptions { reserve: true, ..rw_shared() };
-        let m = MmapRaw::map_file(&mut map_registry::lock(), file.as_raw_fd(), page as u64, reserve, within(page as u64, Some(page * 2))).unwrap();
+        let m = MmapRaw::map_file(
+            &mut map_registry::lock(),
+            file.as_raw_fd(),
+            page as u64,
+            reserve,
+            within(page as u64, Some(page * 2)),
+        )
+        .unwrap();
         assert_eq!(file::fstat(file.as_raw_fd()).unwrap().allocated, page as u64 * 2, "only the mapped range");
         assert_eq!(file::fstat(file.as_raw_fd()).unwrap().size, page as u64 * 8, "size kept");
         drop(m);
@@ -687,7 +700,8 @@ mod tests {
         assert_eq!(long.unwrap_err(), FileMapError::Refused(Refusal::LengthPastEnd { available: page as u64 + 10 }));
         let whole = MmapRaw::map_file(&mut reg, fd, 0, rw_shared(), within(0, None)).unwrap();
         assert_eq!(whole.len(), page * 2 + 10);
-        let tail = MmapRaw::map_file(&mut reg, fd, page as u64 * 2, rw_shared(), within(page as u64 * 2, Some(10))).unwrap();
+        let tail =
+            MmapRaw::map_file(&mut reg, fd, page as u64 * 2, rw_shared(), within(page as u64 * 2, Some(10))).unwrap();
         assert_eq!(whole.object(), Some(id));
         assert_eq!(reg.usage(id), Some(map_registry::Usage { mappings: 2, extent: size }));
         drop(reg);

@@ -200,7 +200,12 @@ mod tests {
         let err = cvt(unsafe { libc::syscall(libc::SYS_close, -1) }, "close").unwrap_err();
         assert_eq!(err.code(), "EBADF");
         // SAFETY: mapping 0 bytes fails with EINVAL and maps nothing.
-        let err = cvt(unsafe { libc::mmap(std::ptr::null_mut(), 0, libc::PROT_READ, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0) }, "mmap");
+        let err = cvt(
+            unsafe {
+                libc::mmap(std::ptr::null_mut(), 0, libc::PROT_READ, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+            },
+            "mmap",
+        );
         assert_eq!(err.unwrap_err().code(), "EINVAL");
         assert_eq!(cvt(7, "x"), Ok(7));
     }

@@ -234,9 +234,8 @@ impl MessageQueue {
         loop {
             // SAFETY: the descriptor is live; buffer is writable for its
             // length; priority and NOW are valid pointers.
-            let n = unsafe {
-                libc::mq_timedreceive(self.0, buffer.as_mut_ptr().cast(), buffer.len(), &mut priority, &NOW)
-            };
+            let n =
+                unsafe { libc::mq_timedreceive(self.0, buffer.as_mut_ptr().cast(), buffer.len(), &mut priority, &NOW) };
             if n >= 0 {
                 return Ok(Some((n as usize, priority)));
             }
@@ -335,8 +334,7 @@ pub struct Limits {
 
 fn read_limit(file: &'static str) -> Result<i64> {
     let path = format!("/proc/sys/fs/mqueue/{file}");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| Error::new(e.raw_os_error().unwrap_or(libc::EIO), "open"))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::new(e.raw_os_error().unwrap_or(libc::EIO), "open"))?;
     text.trim().parse().map_err(|_| Error::new(libc::EINVAL, "read"))
 }
 
@@ -417,7 +415,8 @@ mod tests {
         assert_eq!(mode_of(q.as_raw_fd()), 0o600);
         let attr = q.attributes().unwrap();
         assert_eq!(attr, Attributes { non_blocking: false, max_messages: 3, message_size: 100, current_messages: 0 });
-        let again = OpenOptions { create: true, exclusive: true, access: Access::ReadWrite, mode: 0o644, capacity: None };
+        let again =
+            OpenOptions { create: true, exclusive: true, access: Access::ReadWrite, mode: 0o644, capacity: None };
         assert_eq!(open(&name.0, again).unwrap_err().code(), "EEXIST");
         let shared = open(&name.0, OpenOptions { exclusive: false, ..again }).unwrap();
         assert!(!shared.created);
@@ -436,7 +435,8 @@ mod tests {
     #[test]
     fn exact_mode_despite_the_umask() {
         let name = Name(unique("m"));
-        let options = OpenOptions { create: true, exclusive: true, access: Access::ReadWrite, mode: 0o666, capacity: None };
+        let options =
+            OpenOptions { create: true, exclusive: true, access: Access::ReadWrite, mode: 0o666, capacity: None };
         let opened = open(&name.0, options).unwrap();
         assert_eq!(mode_of(opened.queue.as_raw_fd()), 0o666);
         let attr = opened.queue.attributes().unwrap();
@@ -508,7 +508,8 @@ mod tests {
             let name = name.0.clone();
             std::thread::spawn(move || {
                 std::thread::sleep(Duration::from_millis(30));
-                let options = OpenOptions { create: false, exclusive: false, access: Access::Write, mode: 0, capacity: None };
+                let options =
+                    OpenOptions { create: false, exclusive: false, access: Access::Write, mode: 0, capacity: None };
                 let q = open(&name, options).unwrap().queue;
                 assert!(q.send(b"wake", 3, None).unwrap());
                 // A write-only descriptor cannot receive.

@@ -415,7 +415,8 @@ pub struct SetOptions {
 /// are given the others are read first with IPC_STAT (which needs read
 /// permission).
 pub fn set(id: i32, options: SetOptions) -> Result<()> {
-    let complete = options.uid.is_some() && options.gid.is_some() && options.mode.is_some() && options.max_bytes.is_some();
+    let complete =
+        options.uid.is_some() && options.gid.is_some() && options.mode.is_some() && options.max_bytes.is_some();
     let mut ds = if complete {
         // SAFETY: an all-zero msqid_ds is a valid value (plain integers).
         unsafe { std::mem::zeroed() }
@@ -593,10 +594,15 @@ mod tests {
         buf.reserve(8).unwrap();
         let any = Selector { msgtyp: 0, except: false, truncate: false };
         let mut pauses = 0;
-        let polled = retry(None, false, || receive(q.0, &mut buf, 8, any, true), |_| {
-            pauses += 1;
-            pauses < 3
-        });
+        let polled = retry(
+            None,
+            false,
+            || receive(q.0, &mut buf, 8, any, true),
+            |_| {
+                pauses += 1;
+                pauses < 3
+            },
+        );
         assert_eq!(polled.unwrap(), Polled::Stopped);
         assert_eq!(pauses, 3);
         let id = q.0;
@@ -667,7 +673,9 @@ mod tests {
         assert_eq!(*steps.last().unwrap(), Backoff::MAX);
         assert!(steps.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(Backoff::new().pause(Deadline::after(Duration::ZERO)), None);
-        let cut = Backoff { next: Duration::from_secs(10), spin_until: None }.pause(Deadline::after(Duration::from_millis(5))).unwrap();
+        let cut = Backoff { next: Duration::from_secs(10), spin_until: None }
+            .pause(Deadline::after(Duration::from_millis(5)))
+            .unwrap();
         assert!(cut <= Duration::from_millis(5));
     }
 
@@ -675,7 +683,8 @@ mod tests {
     fn limits_are_sane() {
         let l = limits().unwrap();
         assert!(l.msgmax > 0 && l.msgmnb > 0 && l.msgmni > 0);
-        let read = |f: &str| std::fs::read_to_string(format!("/proc/sys/kernel/{f}")).unwrap().trim().parse::<u32>().unwrap();
+        let read =
+            |f: &str| std::fs::read_to_string(format!("/proc/sys/kernel/{f}")).unwrap().trim().parse::<u32>().unwrap();
         assert_eq!((l.msgmax, l.msgmnb, l.msgmni), (read("msgmax"), read("msgmnb"), read("msgmni")));
     }
 }

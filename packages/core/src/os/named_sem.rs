@@ -182,7 +182,10 @@ fn make(path: &CStr, how: Create) -> Result<file::Opened, OpenSemError> {
         while written < bytes.len() {
             // SAFETY: the buffer is valid for the remaining length.
             let n = cvt_retry(
-                || unsafe { libc::write(opened.fd.as_raw_fd(), bytes[written..].as_ptr().cast(), bytes.len() - written) as libc::c_int },
+                || unsafe {
+                    libc::write(opened.fd.as_raw_fd(), bytes[written..].as_ptr().cast(), bytes.len() - written)
+                        as libc::c_int
+                },
                 "write",
             )?;
             written += n as usize;
@@ -258,7 +261,10 @@ mod tests {
         assert_eq!(value, 2);
         // SAFETY: opened above, closed once.
         unsafe { libc::sem_close(theirs) };
-        assert_eq!(NamedSem::open(&name, create(0)).unwrap_err(), OpenSemError::Sys(Error::new(libc::EEXIST, "sem_open")));
+        assert_eq!(
+            NamedSem::open(&name, create(0)).unwrap_err(),
+            OpenSemError::Sys(Error::new(libc::EEXIST, "sem_open"))
+        );
         let again = NamedSem::open(&name, Some(Create { exclusive: false, mode: 0o600, value: 9 })).unwrap();
         assert_eq!(again.sem().value(), 2, "opening an existing one keeps its value");
         super::super::sem::unlink(&name).unwrap();
@@ -277,7 +283,10 @@ mod tests {
         std::fs::write(&path, b"").unwrap();
         assert_eq!(NamedSem::open(&name, None).unwrap_err(), OpenSemError::TooShort { size: 0 });
         std::fs::write(&path, [0u8; 7]).unwrap();
-        assert_eq!(NamedSem::open(&name, create(1).map(|c| Create { exclusive: false, ..c })).unwrap_err(), OpenSemError::TooShort { size: 7 });
+        assert_eq!(
+            NamedSem::open(&name, create(1).map(|c| Create { exclusive: false, ..c })).unwrap_err(),
+            OpenSemError::TooShort { size: 7 }
+        );
         std::fs::write(&path, [0xffu8; SEM_T_SIZE]).unwrap();
         assert_eq!(NamedSem::open(&name, None).unwrap_err(), OpenSemError::NotASemaphore);
         std::fs::remove_file(&path).unwrap();
@@ -301,7 +310,11 @@ mod tests {
     fn names_that_escape_dev_shm_are_einval() {
         for bad in ["x", "/", "/a/b", "/..", "/."] {
             let name = CString::new(bad).unwrap();
-            assert_eq!(NamedSem::open(&name, None).unwrap_err(), OpenSemError::Sys(Error::new(libc::EINVAL, "sem_open")), "{bad}");
+            assert_eq!(
+                NamedSem::open(&name, None).unwrap_err(),
+                OpenSemError::Sys(Error::new(libc::EINVAL, "sem_open")),
+                "{bad}"
+            );
         }
         let long = CString::new(format!("/{}", "x".repeat(252))).unwrap();
         assert_eq!(NamedSem::open(&long, None).unwrap_err(), OpenSemError::Sys(Error::new(libc::EINVAL, "sem_open")));

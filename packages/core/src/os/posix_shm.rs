@@ -132,11 +132,13 @@ pub fn open(name: &CString, options: OpenOptions) -> std::result::Result<Opened,
                 file::fchmod(made.fd.as_raw_fd(), options.mode)?;
                 return Ok(Opened { fd: made.fd, created: true });
             }
-            Err(OpenError::Sys(e)) if e.errno() == libc::EEXIST && !options.exclusive => match open_object(&path, existing) {
-                Ok(found) => return Ok(Opened { fd: found.fd, created: false }),
-                Err(OpenError::Sys(e)) if e.errno() == libc::ENOENT => continue,
-                Err(e) => return Err(e),
-            },
+            Err(OpenError::Sys(e)) if e.errno() == libc::EEXIST && !options.exclusive => {
+                match open_object(&path, existing) {
+                    Ok(found) => return Ok(Opened { fd: found.fd, created: false }),
+                    Err(OpenError::Sys(e)) if e.errno() == libc::ENOENT => continue,
+                    Err(e) => return Err(e),
+                }
+            }
             Err(e) => return Err(e),
         }
     }
@@ -295,7 +297,8 @@ mod tests {
         let link = unique("link");
         let target = unique("target");
         open(&target, opts(true, true)).unwrap();
-        std::os::unix::fs::symlink(object_path(&target).to_str().unwrap(), object_path(&link).to_str().unwrap()).unwrap();
+        std::os::unix::fs::symlink(object_path(&target).to_str().unwrap(), object_path(&link).to_str().unwrap())
+            .unwrap();
         assert_eq!(open(&link, opts(false, false)).unwrap_err(), OpenError::WrongType(FileType::Symlink));
         std::fs::remove_file(object_path(&link).to_str().unwrap()).unwrap();
         unlink(&target).unwrap();
@@ -319,9 +322,13 @@ mod tests {
         let one_page = |_: &file::Stat| Ok::<usize, ()>(page as usize);
         let map = MmapRaw::map_file(&mut map_registry::lock(), fd, page, rw, one_page).unwrap();
         // The same object opened by path elsewhere counts too.
-        let other = std::fs::OpenOptions::new().read(true).write(true).open(object_path(&name).to_str().unwrap()).unwrap();
+        let other =
+            std::fs::OpenOptions::new().read(true).write(true).open(object_path(&name).to_str().unwrap()).unwrap();
         let map2 = MmapRaw::map_file(&mut map_registry::lock(), other.as_raw_fd(), 0, rw, one_page).unwrap();
-        assert_eq!(resize_checked(fd, 2 * page - 1, true), Err(ResizeError::Busy(Usage { mappings: 2, extent: 2 * page })));
+        assert_eq!(
+            resize_checked(fd, 2 * page - 1, true),
+            Err(ResizeError::Busy(Usage { mappings: 2, extent: 2 * page }))
+        );
         assert_eq!(stat(fd).unwrap().size, 4 * page, "nothing changed");
         resize_checked(fd, 2 * page, true).unwrap();
         drop(map);

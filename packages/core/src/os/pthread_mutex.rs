@@ -111,10 +111,15 @@ pub unsafe fn init(mutex: *mut pthread_mutex_t) -> Result<()> {
     unsafe {
         check(libc::pthread_mutexattr_init(attr.as_mut_ptr()), "pthread_mutexattr_init")?;
         let attr = attr.as_mut_ptr();
-        let result = check(libc::pthread_mutexattr_setpshared(attr, libc::PTHREAD_PROCESS_SHARED), "pthread_mutexattr_setpshared")
-            .and_then(|()| check(pthread_mutexattr_setrobust(attr, PTHREAD_MUTEX_ROBUST), "pthread_mutexattr_setrobust"))
-            .and_then(|()| check(libc::pthread_mutexattr_settype(attr, libc::PTHREAD_MUTEX_ERRORCHECK), "pthread_mutexattr_settype"))
-            .and_then(|()| check(libc::pthread_mutex_init(mutex, attr), "pthread_mutex_init"));
+        let result = check(
+            libc::pthread_mutexattr_setpshared(attr, libc::PTHREAD_PROCESS_SHARED),
+            "pthread_mutexattr_setpshared",
+        )
+        .and_then(|()| check(pthread_mutexattr_setrobust(attr, PTHREAD_MUTEX_ROBUST), "pthread_mutexattr_setrobust"))
+        .and_then(|()| {
+            check(libc::pthread_mutexattr_settype(attr, libc::PTHREAD_MUTEX_ERRORCHECK), "pthread_mutexattr_settype")
+        })
+        .and_then(|()| check(libc::pthread_mutex_init(mutex, attr), "pthread_mutex_init"));
         libc::pthread_mutexattr_destroy(attr);
         result
     }
@@ -158,7 +163,12 @@ pub unsafe fn try_lock(mutex: *mut pthread_mutex_t) -> Result<Option<Acquired>> 
             // SAFETY: the lock word is the first, 4-byte aligned int of
             // the mutex, valid per the contract.
             let word = unsafe { &*mutex.cast::<std::sync::atomic::AtomicU32>() };
-            let _ = word.compare_exchange(gettid() as u32, 0, std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst);
+            let _ = word.compare_exchange(
+                gettid() as u32,
+                0,
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+            );
             Err(Error::new(libc::ENOTRECOVERABLE, "pthread_mutex_trylock"))
         }
         ret => {

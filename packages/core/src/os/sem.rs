@@ -142,7 +142,6 @@ pub fn unlink(name: &CStr) -> Result<()> {
     cvt(unsafe { libc::sem_unlink(name.as_ptr()) }, "sem_unlink").map(drop)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,7 +190,10 @@ mod tests {
             words.add(1).write_volatile(1);
             words.add(2).write_volatile(0x7fff_ffff);
         }
-        assert_eq!((s.sem.check().unwrap_err().errno(), s.sem.check().unwrap_err().syscall()), (libc::EINVAL, NOT_A_SEM));
+        assert_eq!(
+            (s.sem.check().unwrap_err().errno(), s.sem.check().unwrap_err().syscall()),
+            (libc::EINVAL, NOT_A_SEM)
+        );
         assert_eq!(s.sem.destroy().unwrap_err().syscall(), NOT_A_SEM);
         s.sem.post().unwrap();
         assert!(s.sem.try_wait());
@@ -211,7 +213,9 @@ mod tests {
         assert!(matches!(NamedSem::open(&name, None).unwrap_err(), OpenSemError::Sys(e) if e.code() == "ENOENT"));
         let create = Create { exclusive: true, mode: 0o600, value: 2 };
         let a = NamedSem::open(&name, Some(create)).unwrap();
-        assert!(matches!(NamedSem::open(&name, Some(create)).unwrap_err(), OpenSemError::Sys(e) if e.code() == "EEXIST"));
+        assert!(
+            matches!(NamedSem::open(&name, Some(create)).unwrap_err(), OpenSemError::Sys(e) if e.code() == "EEXIST")
+        );
         let b = NamedSem::open(&name, None).unwrap();
         assert!(b.sem().try_wait());
         assert_eq!(a.sem().value(), 1);

@@ -9,10 +9,13 @@ use super::{cvt, Error, Result};
 
 // Not declared by the libc crate version we build against; in every glibc.
 extern "C" {
-    fn semtimedop(semid: libc::c_int, sops: *mut libc::sembuf, nsops: libc::size_t, timeout: *const libc::timespec)
-        -> libc::c_int;
+    fn semtimedop(
+        semid: libc::c_int,
+        sops: *mut libc::sembuf,
+        nsops: libc::size_t,
+        timeout: *const libc::timespec,
+    ) -> libc::c_int;
 }
-
 
 /// Undo the operation when the process exits.
 pub const SEM_UNDO: i16 = 0x1000;

@@ -31,14 +31,17 @@ pub fn create_unnamed(mode: u32) -> Result<OwnedFd> {
 /// already validated), atomically: EEXIST when the name is taken.
 pub fn publish(fd: RawFd, name: &CString) -> Result<()> {
     let base = &name.as_bytes()[1..];
-    let target = CString::new([SHM_DIR.as_bytes(), b"/", base].concat()).map_err(|_| Error::new(libc::EINVAL, "linkat"))?;
+    let target =
+        CString::new([SHM_DIR.as_bytes(), b"/", base].concat()).map_err(|_| Error::new(libc::EINVAL, "linkat"))?;
     // Through /proc, which needs no privilege; AT_EMPTY_PATH on the fd
     // itself needs CAP_DAC_READ_SEARCH on older kernels, so it is the
     // fallback for a system without /proc.
     let proc_path = CString::new(format!("/proc/self/fd/{fd}")).expect("no NUL in a number");
     // SAFETY: both paths are valid C strings; linkat creates a name or fails.
     let linked = cvt(
-        unsafe { libc::linkat(libc::AT_FDCWD, proc_path.as_ptr(), libc::AT_FDCWD, target.as_ptr(), libc::AT_SYMLINK_FOLLOW) },
+        unsafe {
+            libc::linkat(libc::AT_FDCWD, proc_path.as_ptr(), libc::AT_FDCWD, target.as_ptr(), libc::AT_SYMLINK_FOLLOW)
+        },
         "linkat",
     );
     match linked {
@@ -46,8 +49,11 @@ pub fn publish(fd: RawFd, name: &CString) -> Result<()> {
             let empty = CString::new("").expect("empty");
             // SAFETY: fd is a live descriptor; the empty path with
             // AT_EMPTY_PATH names the file fd refers to.
-            cvt(unsafe { libc::linkat(fd, empty.as_ptr(), libc::AT_FDCWD, target.as_ptr(), libc::AT_EMPTY_PATH) }, "linkat")
-                .map(drop)
+            cvt(
+                unsafe { libc::linkat(fd, empty.as_ptr(), libc::AT_FDCWD, target.as_ptr(), libc::AT_EMPTY_PATH) },
+                "linkat",
+            )
+            .map(drop)
         }
         other => other.map(drop),
     }

@@ -58,7 +58,8 @@ fn head() -> usize {
             let mut head: usize = 0;
             let mut len: usize = 0;
             // SAFETY: pid 0 is the calling thread; both out-pointers are live.
-            let ret = unsafe { libc::syscall(libc::SYS_get_robust_list, 0, &mut head as *mut usize, &mut len as *mut usize) };
+            let ret =
+                unsafe { libc::syscall(libc::SYS_get_robust_list, 0, &mut head as *mut usize, &mut len as *mut usize) };
             if ret == 0 {
                 cached.set(head);
             }
@@ -86,7 +87,8 @@ fn known(link: usize, mutex: usize, head: usize) -> bool {
 /// and the robust head.
 #[cfg(target_pointer_width = "64")]
 fn candidates(mutex: usize, head: usize) -> Vec<usize> {
-    let mut all: Vec<usize> = HELD.with(|h| h.borrow().iter().filter(|(m, _)| *m != mutex).map(|(m, _)| m + NEXT_OFFSET).collect());
+    let mut all: Vec<usize> =
+        HELD.with(|h| h.borrow().iter().filter(|(m, _)| *m != mutex).map(|(m, _)| m + NEXT_OFFSET).collect());
     all.push(head);
     all
 }
