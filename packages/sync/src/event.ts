@@ -14,18 +14,15 @@ import {
 import {
   TIMED_OUT,
   addressOf,
-  assertLive,
-  assertUsable,
   corruptError,
   parkAsync,
   parkSync,
   parseWaitOptions,
   spinUntil,
-  wordsAt,
   type AsyncWaitOptions,
-  type SyncMemory,
   type WaitOptions,
 } from './wait';
+import { PrimitiveWords, type SyncMemory } from './words';
 
 const STATE = 0;
 const WAITERS = 1;
@@ -74,16 +71,14 @@ export class SharedEvent {
   /** Required alignment of its offset, in bytes. */
   static readonly alignment = 4;
 
-  readonly #view: Int32Array;
+  readonly #words: PrimitiveWords;
   readonly #address: number;
   readonly #auto: boolean;
-  readonly #memory: SyncMemory;
 
-  private constructor(view: Int32Array, auto: boolean, memory: SyncMemory) {
-    this.#view = view;
+  private constructor(words: PrimitiveWords, auto: boolean) {
+    this.#words = words;
     this.#auto = auto;
-    this.#memory = memory;
-    this.#address = addressOf(view, STATE);
+    this.#address = addressOf(words.view, STATE);
   }
 
   /**
@@ -99,12 +94,13 @@ export class SharedEvent {
     const initiallySet = o.set ?? false;
     if (typeof initiallySet !== 'boolean')
       throw invalidArgValue('options.set', 'must be a boolean', initiallySet);
-    const view = wordsAt(memory, offset, 4, 'SharedEvent');
+    const words = new PrimitiveWords(memory, offset, 4, 'SharedEvent');
+    const view = words.view;
     Atomics.store(view, STATE, initiallySet ? 1 : 0);
     Atomics.store(view, WAITERS, 0);
     Atomics.store(view, 3, 0);
     Atomics.store(view, KIND, mode === 'auto' ? KIND_AUTO : KIND_MANUAL);
-    return new SharedEvent(view, mode === 'auto', memory);
+    return new SharedEvent(words, mode === 'auto');
   }
 
   /**
@@ -113,15 +109,15 @@ export class SharedEvent {
    * @throws ERR_SHMKIT_NOT_INITIALIZED when no event was initialised there
    */
   static attach(memory: SyncMemory, offset = 0): SharedEvent {
-    const view = wordsAt(memory, offset, 4, 'SharedEvent');
-    const kind = Atomics.load(view, KIND);
+    const words = new PrimitiveWords(memory, offset, 4, 'SharedEvent');
+    const kind = Atomics.load(words.view, KIND);
     if (kind !== KIND_MANUAL && kind !== KIND_AUTO) {
       throw codedError(
         'ERR_SHMKIT_NOT_INITIALIZED',
         `no SharedEvent at offset ${offset} (kind word is ${kind}, expected 1 or 2): call SharedEvent.init first`,
       );
     }
-    return new SharedEvent(view, kind === KIND_AUTO, memory);
+    return new SharedEvent(words, kind === KIND_AUTO);
   }
 
   /** 'manual' or 'auto'. */
@@ -131,8 +127,7 @@ export class SharedEvent {
 
   /** Whether the event is set (a snapshot). */
   get isSet(): boolean {
-    assertLive(this.#view);
-    return Atomics.load(this.#view, STATE) === 1;
+    return Atomics.load(this.#words.live(), STATE) === 1;
   }
 
   /**
@@ -141,8 +136,7 @@ export class SharedEvent {
    * accumulate: use a semaphore to count).
    */
   set(): void {
-    const view = this.#view;
-    assertLive(view);
+    const view = this.#words.live();
     if (this.#auto) {
       if (Atomics.compareExchange(view, STATE, 0, 1) === 0 && Atomics.load(view, WAITERS) > 0) {
         native.syncFutexWake(this.#address, 1);
@@ -156,20 +150,19 @@ export class SharedEvent {
 
   /** Resets (clears) the event. */
   reset(): void {
-    assertLive(this.#view);
-    Atomics.store(this.#view, STATE, 0);
+    Atomics.store(this.#words.live(), STATE, 0);
   }
 
   /** Passes the event if it is set (consuming it, for auto); never waits. */
   tryWait(): boolean {
-    assertLive(this.#view);
+    this.#words.live();
     return this.#pass();
   }
 
   #pass(): boolean {
     return this.#auto
-      ? Atomics.compareExchange(this.#view, STATE, 1, 0) === 1
-      : Atomics.load(this.#view, STATE) === 1;
+      ? Atomics.compareExchange(this.#words.view, STATE, 1, 0) === 1
+      : Atomics.load(this.#words.view, STATE) === 1;
   }
 
   /**
@@ -177,7 +170,7 @@ export class SharedEvent {
    * 0" on any other value would return at once, again and again.
    */
   #checkState(): void {
-    const state = Atomics.load(this.#view, STATE);
+    const state = Atomics.load(this.#words.view, STATE);
     if (state !== 0 && state !== 1)
       throw corruptError('SharedEvent', `its state word holds ${state} (expected 0 or 1)`);
   }
@@ -189,9 +182,8 @@ export class SharedEvent {
    * @throws ERR_SHMKIT_CORRUPT when its state word holds garbage
    */
   wait(options?: EventWaitOptions): boolean {
-    const view = this.#view;
     const { deadline, spin } = parseWaitOptions(options, false);
-    assertLive(view);
+    const view = this.#words.live();
     if (this.#pass()) return true;
     if (spin > 0 && spinUntil(() => Atomics.load(view, STATE) === 1 && this.#pass(), spin))
       return true;
@@ -201,7 +193,6 @@ export class SharedEvent {
         if (this.#pass()) return true;
         this.#checkState();
         if (parkSync(this.#address, 0, deadline) === TIMED_OUT) return this.#pass();
-        assertUsable(view, this.#memory);
       }
     } finally {
       if (view.length !== 0) Atomics.sub(view, WAITERS, 1);
@@ -217,10 +208,9 @@ export class SharedEvent {
    *   closed or protected meanwhile; ERR_SHMKIT_CORRUPT for a garbage state
    */
   async waitAsync(options?: EventWaitAsyncOptions): Promise<boolean> {
-    const view = this.#view;
     const wait = parseWaitOptions(options, true);
     if (wait.signal?.aborted) throw abortError(wait.signal);
-    assertLive(view);
+    let view = this.#words.live();
     if (this.#pass()) return true;
     const spin = wait.spin;
     if (spin > 0 && spinUntil(() => Atomics.load(view, STATE) === 1 && this.#pass(), spin))
@@ -231,7 +221,9 @@ export class SharedEvent {
         if (this.#pass()) return true;
         this.#checkState();
         const outcome = await parkAsync(this.#address, 0, wait);
-        assertUsable(view, this.#memory);
+        // Closed or protected while this waiter slept? (After a protect()
+        // and its undoing, the words are bound again.)
+        view = this.#words.live();
         if (outcome === TIMED_OUT) return this.#pass();
       }
     } finally {

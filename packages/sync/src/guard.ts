@@ -42,12 +42,16 @@ export class MutexGuard implements Disposable {
     this.#mutex.markConsistent();
   }
 
-  /** Unlocks the mutex ; a no-op the second time. */
+  /**
+   * Unlocks the mutex; a no-op the second time. When the unlock throws
+   * (the mapping was closed or protected meanwhile, or the mutex refused),
+   * the guard still holds the lock, so the unlock can be tried again.
+   */
   unlock(): void {
     const mutex = this.#mutex;
     if (mutex === undefined) return;
-    this.#mutex = undefined;
     mutex.unlock();
+    this.#mutex = undefined;
   }
 
   [Symbol.dispose](): void {

@@ -9,18 +9,15 @@ import {
   OWNER_DEAD,
   TIMED_OUT,
   addressOf,
-  assertLive,
-  assertUsable,
   parkAsync,
   parkSync,
   parseWaitOptions,
   syncError,
   threadId,
-  wordsAt,
   type AsyncWaitOptions,
-  type SyncMemory,
   type WaitOptions,
 } from './wait';
+import { PrimitiveWords, type SyncMemory } from './words';
 
 /** Bit 30: the owner died; the state it protected may be inconsistent. */
 const OWNER_DIED = 0x4000_0000;
@@ -73,14 +70,12 @@ export class Mutex {
   /** Required alignment of its offset, in bytes. */
   static readonly alignment = 4;
 
-  readonly #view: Int32Array;
+  readonly #words: PrimitiveWords;
   readonly #address: number;
-  readonly #memory: SyncMemory;
 
-  private constructor(view: Int32Array, memory: SyncMemory) {
-    this.#view = view;
-    this.#address = addressOf(view);
-    this.#memory = memory;
+  private constructor(words: PrimitiveWords) {
+    this.#words = words;
+    this.#address = addressOf(words.view);
   }
 
   /**
@@ -91,14 +86,14 @@ export class Mutex {
    * @throws RangeError ERR_OUT_OF_RANGE when the mutex would not fit
    */
   static init(memory: SyncMemory, offset = 0): Mutex {
-    const view = wordsAt(memory, offset, 1, 'Mutex');
-    Atomics.store(view, 0, 0);
-    return new Mutex(view, memory);
+    const words = new PrimitiveWords(memory, offset, 1, 'Mutex');
+    Atomics.store(words.view, 0, 0);
+    return new Mutex(words);
   }
 
   /** Uses the existing mutex at byte `offset` of `memory`, as {@link Mutex.init} left it. */
   static attach(memory: SyncMemory, offset = 0): Mutex {
-    return new Mutex(wordsAt(memory, offset, 1, 'Mutex'), memory);
+    return new Mutex(new PrimitiveWords(memory, offset, 1, 'Mutex'));
   }
 
   /**
@@ -110,7 +105,7 @@ export class Mutex {
    * @throws ENOTRECOVERABLE when the mutex was left unrecoverable
    */
   lock(options?: MutexLockOptions): MutexGuard {
-    const view = this.#view;
+    const view = this.#words.view;
     if (
       options === undefined &&
       view.length !== 0 &&
@@ -150,7 +145,7 @@ export class Mutex {
     let contended = false;
     for (;;) {
       // The memory may have been unmapped (or protected) while this waiter slept.
-      assertUsable(this.#view, this.#memory);
+      this.#words.live();
       // The calling thread may hold it through another pending lockAsync
       // that will unlock: wait for that like for any owner, no EDEADLK.
       const taken = this.#acquireOrMark(tid, contended, false);
@@ -158,6 +153,7 @@ export class Mutex {
       contended = true;
       const owner = taken & TID_MASK;
       const outcome = await parkAsync(this.#address, taken, wait, owner);
+      this.#words.live();
       const guard = this.#afterPark(outcome, owner, tid);
       if (guard !== null) return guard;
     }
@@ -170,8 +166,7 @@ export class Mutex {
    * @throws ENOTRECOVERABLE when the mutex was left unrecoverable
    */
   tryLock(): MutexGuard | null {
-    const view = this.#view;
-    assertLive(view);
+    const view = this.#words.live();
     const tid = threadId();
     for (;;) {
       const value = Atomics.load(view, 0);
@@ -196,15 +191,14 @@ export class Mutex {
    * @throws EPERM when the calling thread does not hold the mutex
    */
   unlock(): void {
-    const view = this.#view;
+    const view = this.#words.view;
     const tid = threadId();
     if (view.length !== 0 && Atomics.compareExchange(view, 0, tid, 0) === tid) return;
     this.#unlockSlow(tid);
   }
 
   #unlockSlow(tid: number): void {
-    const view = this.#view;
-    assertLive(view);
+    const view = this.#words.live();
     const value = Atomics.load(view, 0);
     const owner = value & TID_MASK;
     if (owner !== tid) {
@@ -231,8 +225,7 @@ export class Mutex {
    * @throws EINVAL when the mutex is not in the owner-died state
    */
   markConsistent(): void {
-    const view = this.#view;
-    assertLive(view);
+    const view = this.#words.live();
     const value = Atomics.load(view, 0);
     if ((value & TID_MASK) !== threadId()) {
       throw syncError('EPERM', 'mutex_consistent', 'the calling thread does not hold the mutex');
@@ -249,15 +242,13 @@ export class Mutex {
 
   /** The thread id of the owner, 0 when unlocked or not recoverable (a snapshot). */
   get owner(): number {
-    assertLive(this.#view);
-    const owner = Atomics.load(this.#view, 0) & TID_MASK;
+    const owner = Atomics.load(this.#words.live(), 0) & TID_MASK;
     return owner === NOT_RECOVERABLE ? 0 : owner;
   }
 
   /** The mutex's state (a snapshot, for diagnostics). */
   get state(): MutexState {
-    assertLive(this.#view);
-    const value = Atomics.load(this.#view, 0);
+    const value = Atomics.load(this.#words.live(), 0);
     const owner = value & TID_MASK;
     if (owner === NOT_RECOVERABLE) return 'not-recoverable';
     if ((value & OWNER_DIED) !== 0) return 'inconsistent';
@@ -266,9 +257,9 @@ export class Mutex {
 
   /** The start of lock() and lockAsync(): the caller's thread id, after any spinning. */
   #beginLock(spin: number): number {
-    assertLive(this.#view);
+    const view = this.#words.live();
     const tid = threadId();
-    spinWhileOwned(this.#view, spin);
+    spinWhileOwned(view, spin);
     return tid;
   }
 
@@ -278,7 +269,7 @@ export class Mutex {
    */
   #acquireOrMark(tid: number, contended: boolean, deadlock: boolean): MutexGuard | number {
     for (;;) {
-      const value = Atomics.load(this.#view, 0);
+      const value = Atomics.load(this.#words.view, 0);
       const owner = value & TID_MASK;
       if (owner === 0) {
         const guard = this.#acquireFree(value, tid, contended);
@@ -288,7 +279,7 @@ export class Mutex {
       if (owner === NOT_RECOVERABLE) throw notRecoverable('mutex_lock');
       if (deadlock && owner === tid)
         throw syncError('EDEADLK', 'mutex_lock', 'the calling thread already holds this mutex');
-      const waiting = markWaiting(this.#view, value);
+      const waiting = markWaiting(this.#words.view, value);
       if (waiting !== null) return waiting;
     }
   }
@@ -306,21 +297,21 @@ export class Mutex {
     // keeps WAITERS set: its unlock then wakes the next one.
     const waiters = contended || (value & WAITERS) !== 0 ? WAITERS : 0;
     const next = tid | (value & OWNER_DIED) | waiters;
-    if (Atomics.compareExchange(this.#view, 0, value, next) !== value) return null;
+    if (Atomics.compareExchange(this.#words.view, 0, value, next) !== value) return null;
     return new MutexGuard(this, (value & OWNER_DIED) !== 0);
   }
 
   /** Takes the lock from `deadTid`, which the kernel says is gone. */
   #takeOver(deadTid: number, tid: number): MutexGuard | null {
-    const value = Atomics.load(this.#view, 0);
+    const value = Atomics.load(this.#words.view, 0);
     if ((value & TID_MASK) !== deadTid) return null;
-    if (Atomics.compareExchange(this.#view, 0, value, tid | OWNER_DIED | WAITERS) !== value)
+    if (Atomics.compareExchange(this.#words.view, 0, value, tid | OWNER_DIED | WAITERS) !== value)
       return null;
     return new MutexGuard(this, true);
   }
 
   #lastTry(tid: number, syscall: string): MutexGuard {
-    const value = Atomics.load(this.#view, 0);
+    const value = Atomics.load(this.#words.view, 0);
     if ((value & TID_MASK) === 0) {
       const guard = this.#acquireFree(value, tid, true);
       if (guard !== null) return guard;

@@ -17,16 +17,14 @@ import { TID_MASK, WAITERS, markWaiting, spinWhileOwned } from './lock-word';
 import {
   TIMED_OUT,
   addressOf,
-  assertLive,
   parkAsync,
   parseWaitOptions,
   remaining,
   syncError,
-  wordsAt,
   type AsyncWaitOptions,
-  type SyncMemory,
   type WaitOptions,
 } from './wait';
+import { PrimitiveWords, type SyncMemory } from './words';
 
 // glibc's lock word (the first int of pthread_mutex_t) is lock-word.ts's.
 
@@ -68,20 +66,20 @@ export class PthreadMutex {
     return pthreadLayout().alignment;
   }
 
-  readonly #view: Int32Array;
+  readonly #words: PrimitiveWords;
   readonly #address: number;
   /** The Mapping the mutex lives in (pinned while held); undefined for a SharedArrayBuffer. */
   readonly #mapping: MappingHandle | undefined;
   /** Locks through this object not yet unlocked (SharedArrayBuffer memory only). */
   #holds = 0;
 
-  private constructor(view: Int32Array, memory: SyncMemory) {
-    this.#view = view;
-    this.#address = addressOf(view);
+  private constructor(words: PrimitiveWords, memory: SyncMemory) {
+    this.#words = words;
+    this.#address = addressOf(words.view);
     this.#mapping = memory instanceof Mapping ? mappingHandle(memory) : undefined;
   }
 
-  static #viewAt(memory: SyncMemory, offset: number): Int32Array {
+  static #wordsAt(memory: SyncMemory, offset: number): PrimitiveWords {
     // A held mutex's memory must stay mapped until it is unlocked. That can
     // be guaranteed for a Mapping (pinned natively) and a SharedArrayBuffer
     // (never detached; referenced while held), not for a plain ArrayBuffer
@@ -104,7 +102,7 @@ export class PthreadMutex {
         'RangeError',
       );
     }
-    return wordsAt(memory, offset, byteLength / 4, 'PthreadMutex');
+    return new PrimitiveWords(memory, offset, byteLength / 4, 'PthreadMutex');
   }
 
   /**
@@ -121,9 +119,9 @@ export class PthreadMutex {
    * @throws Error EBUSY when this thread holds the mutex there
    */
   static init(memory: SyncMemory, offset = 0): PthreadMutex {
-    const view = PthreadMutex.#viewAt(memory, offset);
-    const mutex = new PthreadMutex(view, memory);
-    native.syncPthreadMutexInit(view);
+    const words = PthreadMutex.#wordsAt(memory, offset);
+    const mutex = new PthreadMutex(words, memory);
+    native.syncPthreadMutexInit(words.view);
     return mutex;
   }
 
@@ -136,9 +134,9 @@ export class PthreadMutex {
    * would abort the process on some other kinds)
    */
   static attach(memory: SyncMemory, offset = 0): PthreadMutex {
-    const view = PthreadMutex.#viewAt(memory, offset);
-    native.syncPthreadMutexCheck(view);
-    return new PthreadMutex(view, memory);
+    const words = PthreadMutex.#wordsAt(memory, offset);
+    native.syncPthreadMutexCheck(words.view);
+    return new PthreadMutex(words, memory);
   }
 
   /** Records a lock just taken (the native side pinned a Mapping). */
@@ -159,7 +157,6 @@ export class PthreadMutex {
    * ENOTRECOVERABLE.
    */
   lock(options?: WaitOptions): MutexGuard {
-    const view = this.#view;
     let ms = Infinity;
     let spin = 0;
     if (options !== undefined) {
@@ -167,15 +164,14 @@ export class PthreadMutex {
       spin = parsed.spin;
       ms = remaining(parsed.deadline);
     }
-    assertLive(view);
+    const view = this.#words.live();
     spinWhileOwned(view, spin);
     return this.#held(native.syncPthreadMutexLock(view, ms, this.#mapping));
   }
 
   /** pthread_mutex_trylock; null when held (also by this thread). */
   tryLock(): MutexGuard | null {
-    const view = this.#view;
-    assertLive(view);
+    const view = this.#words.live();
     const ownerDied = native.syncPthreadMutexTryLock(view, this.#mapping);
     return ownerDied === null ? null : this.#held(ownerDied);
   }
@@ -189,12 +185,10 @@ export class PthreadMutex {
   async lockAsync(options?: AsyncWaitOptions): Promise<MutexGuard> {
     const wait = parseWaitOptions(options, true);
     if (wait.signal?.aborted) throw abortError(wait.signal);
-    const view = this.#view;
-    assertLive(view);
+    let view = this.#words.live();
     spinWhileOwned(view, wait.spin);
     let slept = false;
     for (;;) {
-      assertLive(view);
       const ownerDied = native.syncPthreadMutexTryLock(view, this.#mapping);
       if (ownerDied !== null) {
         // trylock took it without WAITERS; having slept, others may sleep too.
@@ -207,7 +201,7 @@ export class PthreadMutex {
       if (waiting === null) continue;
       slept = true;
       const outcome = await parkAsync(this.#address, waiting, wait);
-      assertLive(view);
+      view = this.#words.live();
       if (outcome === TIMED_OUT) {
         const last = native.syncPthreadMutexTryLock(view, this.#mapping);
         if (last !== null) {
@@ -229,7 +223,7 @@ export class PthreadMutex {
    * mapped until this unlock).
    */
   unlock(): void {
-    const view = this.#view;
+    const view = this.#words.view;
     if (view.length !== 0) native.syncPthreadMutexUnlock(view);
     else if (this.#mapping !== undefined) native.syncPthreadMutexUnlockHeld(this.#address);
     else throw closedError('Mapping');
@@ -238,8 +232,7 @@ export class PthreadMutex {
 
   /** pthread_mutex_consistent, after a lock that reported `ownerDied`. */
   markConsistent(): void {
-    assertLive(this.#view);
-    native.syncPthreadMutexConsistent(this.#view);
+    native.syncPthreadMutexConsistent(this.#words.live());
   }
 
   get [Symbol.toStringTag](): string {

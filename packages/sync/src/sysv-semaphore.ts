@@ -269,8 +269,12 @@ export class SysvSemaphoreSet {
   #encode(ops: readonly SemaphoreOp[], forceNoWait = false): Int32Array {
     if (!Array.isArray(ops)) throw invalidArgType('ops', 'an instance of Array', ops);
     if (ops.length === 0) throw invalidArgValue('ops', 'must hold at least one operation', ops);
-    const out = new Int32Array(ops.length * 3);
-    ops.forEach((entry: SemaphoreOp, i) => {
+    const count = ops.length;
+    const out = new Int32Array(count * 3);
+    // An index loop, not forEach: forEach skips the holes of a sparse array,
+    // which would leave their zero-filled slots as real "wait for zero" ops.
+    for (let i = 0; i < count; i++) {
+      const entry = ops[i] as SemaphoreOp | undefined;
       if (typeof entry !== 'object' || entry === null)
         throw invalidArgType(`ops[${i}]`, 'of type object', entry);
       out[i * 3] = this.#index(entry.index, `ops[${i}].index`);
@@ -278,7 +282,7 @@ export class SysvSemaphoreSet {
       const undo = optionalBoolean(entry.undo, `ops[${i}].undo`, false);
       const noWait = optionalBoolean(entry.noWait, `ops[${i}].noWait`, false);
       out[i * 3 + 2] = (undo ? SEM_UNDO : 0) | (noWait || forceNoWait ? IPC_NOWAIT : 0);
-    });
+    }
     return out;
   }
 
@@ -435,9 +439,9 @@ export class SysvSemaphoreSet {
       );
     }
     const out = new Int32Array(values.length);
-    values.forEach((v: unknown, i) => {
-      out[i] = validateInteger(v, `values[${i}]`, 0, SEMVMX);
-    });
+    // Holes included (forEach would skip them and set those semaphores to 0).
+    for (let i = 0; i < out.length; i++)
+      out[i] = validateInteger(values[i], `values[${i}]`, 0, SEMVMX);
     native.sysvSemSetAll(this.#id, out);
   }
 

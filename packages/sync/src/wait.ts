@@ -3,7 +3,6 @@
 // every wait takes, bounded spinning, and parking in the native wait engine
 // on the calling thread (sync) or without blocking it (async). Not exported
 // from the package.
-import { Mapping } from '@shmkit/core';
 import {
   abortError,
   abortGroup,
@@ -12,7 +11,6 @@ import {
   invalidArgType,
   invalidArgValue,
   native,
-  outOfRange,
   validateAbortSignal,
   validateInteger,
   validateOptions,
@@ -21,8 +19,7 @@ import {
   type SystemError,
 } from '@shmkit/core/internal';
 
-/** Memory a primitive can live in: a Mapping, a (Shared)ArrayBuffer, or an Int32Array over one. */
-export type SyncMemory = Mapping | SharedArrayBuffer | ArrayBuffer | Int32Array;
+export type { SyncMemory } from './words';
 
 /** Native wait outcomes (see WaitNative.waitFutex). */
 export const WOKEN = 0;
@@ -50,79 +47,10 @@ export function threadId(): number {
   return cachedTid !== 0 ? cachedTid : (cachedTid = native.syncGettid());
 }
 
-/** An Int32Array over `words` words of `memory` from byte `offset`. */
-export function wordsAt(
-  memory: SyncMemory,
-  offset: number | undefined,
-  words: number,
-  what: string,
-): Int32Array {
-  const byteOffset = offset === undefined ? 0 : validateInteger(offset, 'offset');
-  if (byteOffset % 4 !== 0)
-    throw invalidArgValue(
-      'offset',
-      'must be a multiple of 4 (the alignment)',
-      byteOffset,
-      'RangeError',
-    );
-  let buffer: ArrayBufferLike;
-  let base = 0;
-  let available: number;
-  if (memory instanceof Mapping) {
-    if (memory.closed) throw closedError('Mapping');
-    buffer = memory.buffer;
-    available = buffer.byteLength;
-  } else if (memory instanceof Int32Array) {
-    buffer = memory.buffer;
-    base = memory.byteOffset;
-    available = memory.byteLength;
-  } else if (memory instanceof SharedArrayBuffer || memory instanceof ArrayBuffer) {
-    buffer = memory;
-    available = memory.byteLength;
-  } else {
-    throw invalidArgType(
-      'memory',
-      'an instance of Mapping, SharedArrayBuffer, ArrayBuffer or Int32Array',
-      memory,
-    );
-  }
-  const size = words * 4;
-  if (available < size) {
-    throw outOfRange(
-      'offset',
-      `a place for a ${size}-byte ${what} (the memory has ${available} bytes)`,
-      byteOffset,
-    );
-  }
-  if (byteOffset > available - size)
-    throw outOfRange('offset', `>= 0 && <= ${available - size}`, byteOffset);
-  return new Int32Array(buffer, base + byteOffset, words);
-}
-
 /** The address of `view[index]` for the native calls; throws once the memory is gone. */
 export function addressOf(view: Int32Array, index = 0): number {
   if (view.length === 0) throw closedError('Mapping');
   return native.syncAddressOf(view, index);
-}
-
-/** Throws ERR_SHMKIT_CLOSED when the view's memory was unmapped (detached). */
-export function assertLive(view: Int32Array): void {
-  if (view.length === 0) throw closedError('Mapping');
-}
-
-/**
- * After a wait: throws when the primitive's memory can no longer be used,
- * ERR_SHMKIT_CLOSED when its Mapping was closed, ERR_SHMKIT_PROTECTED when
- * `protect()` took its pages away (both detach the views).
- */
-export function assertUsable(view: Int32Array, memory: SyncMemory): void {
-  if (view.length !== 0) return;
-  if (memory instanceof Mapping && !memory.closed)
-    throw codedError(
-      'ERR_SHMKIT_PROTECTED',
-      'the memory this primitive lives in is not read+write any more: protect() changed it',
-    );
-  throw closedError('Mapping');
 }
 
 /**

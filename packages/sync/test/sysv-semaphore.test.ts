@@ -322,6 +322,13 @@ console.log(JSON.stringify(codes));`,
       [() => set.op([]), 'ERR_INVALID_ARG_VALUE'],
       [() => set.op({} as never), 'ERR_INVALID_ARG_TYPE'],
       [() => set.op([null as never]), 'ERR_INVALID_ARG_TYPE'],
+      // A hole is no op at all (not a zero-filled "wait for zero" on semaphore 0).
+      // eslint-disable-next-line no-sparse-arrays
+      [() => set.tryOp([, { index: 1, op: 1 }] as never), 'ERR_INVALID_ARG_TYPE'],
+      // eslint-disable-next-line no-sparse-arrays
+      [() => set.op([, { index: 1, op: 1 }] as never, { timeout: 0 }), 'ERR_INVALID_ARG_TYPE'],
+      // eslint-disable-next-line no-sparse-arrays
+      [() => set.setAll([, 7] as never), 'ERR_INVALID_ARG_TYPE'],
       [() => set.op([{ index: 0, op: 40000 }]), 'ERR_OUT_OF_RANGE'],
       [() => set.op([{ index: 5, op: 1 }]), 'ERR_OUT_OF_RANGE'],
       [() => set.op([{ index: 0, op: 1, undo: 'yes' as never }]), 'ERR_INVALID_ARG_TYPE'],
@@ -337,6 +344,12 @@ console.log(JSON.stringify(codes));`,
       [() => set.setPermissions({ mode: 0o1000 }), 'ERR_OUT_OF_RANGE'],
     ];
     for (const [call, code] of bad) expect(call).toThrow(expect.objectContaining({ code }));
+    // Nothing the refused calls carried was applied.
+    expect(set.getAll()).toEqual([0, 0]);
+    // eslint-disable-next-line no-sparse-arrays
+    await expect(set.opAsync([, { index: 1, op: 1 }] as never)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
     await expect(set.waitAsync(9)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
     await expect(
       set.opAsync([{ index: 0, op: -1 }], { signal: AbortSignal.abort() }),
