@@ -161,6 +161,36 @@ describe('Mapping', () => {
     );
   });
 
+  it('an exception thrown by an option getter or a Proxy trap that native code reads comes through unchanged', async () => {
+    using mapping = mapAnonymous(pageSize());
+    const mine = Object.assign(new Error('from my getter'), { code: 'MY_CODE' });
+    const getter = {
+      get offset(): number {
+        throw mine;
+      },
+    };
+    const proxy = new Proxy(
+      {},
+      {
+        get() {
+          throw mine;
+        },
+      },
+    );
+    for (const options of [getter, proxy]) {
+      const calls: (() => unknown)[] = [
+        () => mapping.sync(options),
+        () => mapping.protect('read', options),
+        () => mapping.advise('normal', options),
+        () => mapping.residency(options),
+      ];
+      for (const call of calls) expect(call).toThrow(mine);
+      await expect(mapping.syncAsync(options)).rejects.toBe(mine);
+    }
+    // Nothing was changed on the way: the mapping is still read+write.
+    expect(() => mapping.buffer).not.toThrow();
+  });
+
   it('a read-only mapping hands out copies, never a buffer', () => {
     const dir = mkdtempSync(join(tmpdir(), 'shmkit-core-ro-'));
     const fd = openSync(join(dir, 'f'), 'w+');

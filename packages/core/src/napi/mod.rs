@@ -71,7 +71,7 @@ pub(crate) fn check(env: sys::napi_env, status: sys::napi_status) -> JsResult<()
 #[cold]
 #[inline(never)]
 fn check_failed(env: sys::napi_env, status: sys::napi_status) -> JsResult<()> {
-    if status == sys::napi_pending_exception {
+    if status == sys::napi_pending_exception || exception_pending(env) {
         return Err(Error::Pending);
     }
     let mut info: *const sys::napi_extended_error_info = ptr::null();
@@ -87,6 +87,17 @@ fn check_failed(env: sys::napi_env, status: sys::napi_status) -> JsResult<()> {
         }
     };
     Err(Error::internal(message))
+}
+
+/// Whether JS code the failed call ran (a getter, a Proxy trap, a
+/// `valueOf`) threw. Some Node-API calls then report a generic failure
+/// rather than `napi_pending_exception`; the user's exception must win over
+/// an "internal error" of ours.
+fn exception_pending(env: sys::napi_env) -> bool {
+    let mut pending = false;
+    // SAFETY: env is the live env of this call; the out-pointer is a local.
+    let status = unsafe { sys::napi_is_exception_pending(env, &mut pending) };
+    status == sys::napi_ok && pending
 }
 
 /// Calls a `napi_create_*`-style function that writes one napi_value.
