@@ -381,4 +381,22 @@ describe('Mutex wake-ups', () => {
     guard.unlock();
     await waitForLine(locker, /acquired/);
   });
+
+  it('lockAsync takes a mutex a live owner released without waking anyone, as lock() does', async () => {
+    // The owner stays alive; a peer stores 0 over its word and wakes nobody.
+    // (A sync lock() finds it at the end of its next liveness slice.)
+    const owner = spawn('sleep', ['30'], { stdio: 'ignore' });
+    killAfterTest(owner);
+    using mapping = mapAnonymous(4096);
+    const mutex = Mutex.init(mapping, 0);
+    const word = mapping.int32Array(0, 1);
+    Atomics.store(word, 0, owner.pid ?? 0);
+    setTimeout(() => Atomics.store(word, 0, 0), 50);
+    const start = performance.now();
+    const guard = await mutex.lockAsync({ timeout: 10_000 });
+    expect(guard.ownerDied).toBe(false);
+    expect(performance.now() - start).toBeLessThan(5_000);
+    guard.unlock();
+    expect(mutex.state).toBe('unlocked');
+  });
 });

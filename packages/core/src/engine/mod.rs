@@ -173,6 +173,19 @@ impl<T> Entry<T> {
             Op::Fd { .. } | Op::Job(_) => None,
         }
     }
+
+    /// Whether a futex wait's word no longer holds the value it sleeps on: a
+    /// peer changed it without waking anyone. The kernel compares (a futex
+    /// wait whose deadline has already passed), so a word whose page was
+    /// protected or unmapped meanwhile is an error here, never a fault.
+    fn word_moved(&self) -> bool {
+        match &self.op {
+            Op::Futex { addr, expected } => {
+                matches!(futex::wait(*addr, *expected, Some(Deadline::now())), Ok(futex::WaitOutcome::NotEqual))
+            }
+            Op::Sem { .. } | Op::Fd { .. } | Op::Job(_) => false,
+        }
+    }
 }
 
 /// Which kernel mechanism carries futex and fd waits.
@@ -607,10 +620,15 @@ impl<T> Engine<T> {
                     self.cancel(id, Outcome::TimedOut);
                 }
             } else if let Some(tid) = entry.watch {
-                if futex::thread_alive(tid, true) {
-                    self.push_liveness_check(id);
-                } else {
+                if !futex::thread_alive(tid, true) {
                     self.cancel(id, Outcome::OwnerDead);
+                } else if entry.word_moved() {
+                    // As a sync wait finds at the end of each slice: the
+                    // caller looks at the word again (a robust mutex's owner
+                    // that released it without waking, or a scribbler).
+                    self.cancel(id, Outcome::NotEqual);
+                } else {
+                    self.push_liveness_check(id);
                 }
             }
         }

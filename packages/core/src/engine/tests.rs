@@ -200,6 +200,24 @@ fn a_dead_owner_and_a_closed_region_end_waits() {
 }
 
 #[test]
+fn a_watched_wait_notices_a_word_changed_without_a_wake() {
+    for kind in KINDS {
+        let mut e = engine(kind);
+        let word = AtomicU32::new(7);
+        let mut watched = futex(&word, 7);
+        // This thread is alive: only the word can end the wait.
+        watched.watch = Some(crate::os::futex::gettid());
+        e.submit(watched, 1).unwrap();
+        word.store(0, Ordering::SeqCst); // released, and nobody woken
+        let start = Instant::now();
+        // futex_waitv's own threads may notice first (and report a wake).
+        let settled = settle(&mut e, 1);
+        assert!(matches!(settled[..], [(1, Outcome::NotEqual | Outcome::Woken)]), "{kind:?} {settled:?}");
+        assert!(start.elapsed() < Duration::from_secs(2), "{kind:?}: took {:?}", start.elapsed());
+    }
+}
+
+#[test]
 fn unreferenced_waits_and_teardown() {
     for kind in KINDS {
         let mut e = engine(kind);
