@@ -6,6 +6,7 @@ import {
   mappingHandle,
   native,
   optionalBoolean,
+  outOfRange,
   validateInteger,
   validateOptions,
   type MemoryLockHandle,
@@ -192,8 +193,14 @@ function resolve(
   } else {
     throw invalidArgType('target', TARGET_TYPES, target);
   }
-  const from = Math.min(offset ?? 0, size);
-  const to = length === undefined ? size : Math.min(from + length, size);
+  const from = offset ?? 0;
+  // lock() has had the native layer check its range before; for unlock()
+  // this is the check: a range past the end is refused, not read as empty.
+  if (from > size || (offset !== undefined && from === size))
+    throw outOfRange('options.offset', `>= 0 && < ${size}`, from);
+  if (length !== undefined && length > size - from)
+    throw outOfRange('options.length', `>= 1 && <= ${size - from}`, length);
+  const to = length === undefined ? size : from + length;
   return { owner, start: start + from, end: start + to };
 }
 

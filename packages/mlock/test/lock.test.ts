@@ -324,6 +324,11 @@ describe('bad inputs', () => {
       expect(() => unlock(target, { length: -1 })).toThrow(
         expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
       );
+      // Past the end, as for lock(): refused, not read as an empty range.
+      for (const range of [{ offset: page + 1 }, { offset: page }, { offset: 10, length: page }])
+        expect(() => unlock(target, range)).toThrow(
+          expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+        );
     }
   });
 
