@@ -151,6 +151,8 @@ export class BroadcastReader implements ReceiverCore {
       if (this.#lapped) {
         this.#lapped = false;
         this.#resync(true);
+        // The 'lapped' listener may have peeked itself.
+        if (this.#peekAt >= 0) return this.#peekAt;
       }
       if (this.#pos === this.#tail && !this.#loadTail()) return -1;
       const pos = this.#pos;
@@ -163,6 +165,7 @@ export class BroadcastReader implements ReceiverCore {
       // Overwritten (or being overwritten) before its header was read?
       if (((pos - Atomics.load(words, this.#headW)) | 0) < 0) {
         this.#resync(true);
+        if (this.#peekAt >= 0) return this.#peekAt;
         continue;
       }
       const size = recordExtent(length, pos, off, avail, this.#capacity, this.#max);
@@ -299,18 +302,18 @@ export class BroadcastReader implements ReceiverCore {
         if (now !== oldest) continue;
         seq = next;
       }
-      if (count && this.#seqKnown && seq !== undefined) {
-        const missed = (seq - this.#seq) >>> 0;
-        if (missed > 0) {
-          this.#missed += missed;
-          Atomics.store(words, this.#missedW, this.#missed);
-          this.#report({ type: 'lapped', missed });
-        }
-      }
+      const missed = count && this.#seqKnown && seq !== undefined ? (seq - this.#seq) >>> 0 : 0;
       this.#pos = oldest;
       this.#tail = tail;
       this.#seqKnown = seq !== undefined;
       if (seq !== undefined) this.#seq = seq;
+      if (missed > 0) {
+        this.#missed += missed;
+        Atomics.store(words, this.#missedW, this.#missed);
+        // Last: a listener that receives from inside the event finds this
+        // receiver already past the loss, not lapped again.
+        this.#report({ type: 'lapped', missed });
+      }
       return;
     }
     throw this.#corrupt(

@@ -24,6 +24,7 @@ import {
   MAX_RECEIVER_SLOTS,
   MAX_RINGS,
   MIN_CAPACITY_LOG2,
+  VERSION,
   makeLayout,
   readLayout,
   writeHeader,
@@ -219,24 +220,38 @@ export class Channel<T = unknown> implements Disposable {
   static create<T = unknown>(name: string, options?: ChannelOptions): Channel<T>;
   static create<T>(name: string, options?: ChannelOptions): Channel<T> {
     validateName(name);
-    const o = validateOptions(options);
-    const kind = kindOption(o.kind);
-    const log2 = capacityLog2(o.capacity);
+    // Each option is read once: a getter cannot answer a check one way and
+    // the use another.
+    const {
+      kind: kindValue,
+      capacity,
+      senders: sendersValue,
+      receivers: receiversValue,
+      codec: codecValue,
+      mode: modeValue,
+      exclusive: exclusiveValue,
+    } = validateOptions(options);
+    const kind = kindOption(kindValue);
+    const log2 = capacityLog2(capacity);
     const senders =
-      o.senders === undefined
+      sendersValue === undefined
         ? DEFAULT_SENDERS
-        : validateInteger(o.senders, 'options.senders', 1, MAX_RINGS);
+        : validateInteger(sendersValue, 'options.senders', 1, MAX_RINGS);
     const receivers =
-      o.receivers === undefined
+      receiversValue === undefined
         ? DEFAULT_RECEIVERS
-        : validateInteger(o.receivers, 'options.receivers', 1, MAX_RECEIVER_SLOTS);
-    const codec = codecOption(o.codec, 'bytes');
-    const mode = o.mode === undefined ? 0o600 : validateMode(o.mode, 'options.mode');
-    const exclusive = optionalBoolean(o.exclusive, 'options.exclusive', false);
-    if (o.senders !== undefined && kind !== 'mpsc')
-      throw invalidArgValue('options.senders', 'only applies to mpsc channels', o.senders);
-    if (o.receivers !== undefined && kind !== 'broadcast')
-      throw invalidArgValue('options.receivers', 'only applies to broadcast channels', o.receivers);
+        : validateInteger(receiversValue, 'options.receivers', 1, MAX_RECEIVER_SLOTS);
+    const codec = codecOption(codecValue, 'bytes');
+    const mode = modeValue === undefined ? 0o600 : validateMode(modeValue, 'options.mode');
+    const exclusive = optionalBoolean(exclusiveValue, 'options.exclusive', false);
+    if (sendersValue !== undefined && kind !== 'mpsc')
+      throw invalidArgValue('options.senders', 'only applies to mpsc channels', sendersValue);
+    if (receiversValue !== undefined && kind !== 'broadcast')
+      throw invalidArgValue(
+        'options.receivers',
+        'only applies to broadcast channels',
+        receiversValue,
+      );
     const layout = makeLayout(
       kind,
       codec,
@@ -329,13 +344,13 @@ export class Channel<T = unknown> implements Disposable {
   static unlink(name: string): void {
     validateName(name);
     const shm = PosixShm.open(name, { readOnly: true });
-    let magic: boolean;
+    let channel: boolean;
     try {
-      magic = shm.size >= 64 && isChannelHeader(shm);
+      channel = shm.size >= 64 && isChannelHeader(shm);
     } finally {
       shm.close();
     }
-    if (!magic) throw invalidArgValue('name', 'is not a shmkit channel', name);
+    if (!channel) throw invalidArgValue('name', 'is not a shmkit channel', name);
     PosixShm.unlink(name);
   }
 
@@ -470,13 +485,22 @@ export class Channel<T = unknown> implements Disposable {
   }
 }
 
-/** Whether the object starts with a channel's magic. */
+/**
+ * Whether the object starts with a channel's header: the magic and, for
+ * this format version, static words that make sense (the cursors may be
+ * damaged: unlink is how a broken channel is cleaned up). A header of a
+ * newer version counts; eight bytes of magic alone, or version 0, do not.
+ */
 function isChannelHeader(shm: PosixShm): boolean {
   const mapping = shm.map({ length: 64, readOnly: true, shared: true });
+  let copy: Buffer;
   try {
-    const bytes = mapping.read(0, 8);
-    return bytes.toString('latin1') === 'shmkchan';
+    copy = mapping.read(0, 64);
   } finally {
     mapping.close();
   }
+  const layout = readLayout(new Int32Array(copy.buffer, copy.byteOffset, 16));
+  if (typeof layout !== 'string') return true;
+  const newer = /^version (\d+)$/.exec(layout);
+  return newer !== null && Number(newer[1]) > VERSION;
 }

@@ -1,7 +1,7 @@
 // How values become message bytes and back. 'bytes' sends any
 // ArrayBufferView or ArrayBuffer and receives Buffers; 'string' is UTF-8;
 // 'json' is JSON text in UTF-8; 'v8' is node:v8's structured clone format.
-import { deserialize } from 'node:v8';
+import { deserialize, serialize } from 'node:v8';
 import { invalidArgType, invalidArgValue } from '@shmkit/core/internal';
 import { CODEC, type Codec } from './layout';
 
@@ -38,18 +38,48 @@ export function codecOption(value: unknown, fallback: Codec, name = 'options.cod
   return value as Codec;
 }
 
+/**
+ * %TypedArray%.prototype's `length` getter: the element count `set()`
+ * copies, which an own `length` property on the view cannot change.
+ */
+const intrinsicLength = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype) as object,
+  'length',
+)?.get as (this: Uint8Array) => number;
+
+/**
+ * How many bytes `TypedArray.prototype.set` copies from a view that
+ * {@link viewOf} returned: the record is sized from this, never from the
+ * view's `length` property, which a caller can redefine.
+ */
+export function byteCount(view: Uint8Array): number {
+  return intrinsicLength.call(view);
+}
+
 /** The bytes of a 'bytes' message, without copying. */
 export function viewOf(value: unknown): Uint8Array {
-  if (value instanceof Uint8Array) return value;
-  if (ArrayBuffer.isView(value))
-    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  // isView first: a Proxy of a view, or an object that merely inherits
+  // from Uint8Array.prototype, is not one.
+  if (ArrayBuffer.isView(value)) {
+    if (value instanceof Uint8Array) return value;
+    return wrap(() => new Uint8Array(value.buffer, value.byteOffset, value.byteLength), value);
+  }
   if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer)
-    return new Uint8Array(value);
+    return wrap(() => new Uint8Array(value), value);
   throw invalidArgType(
     'message',
     'an instance of ArrayBuffer, SharedArrayBuffer or ArrayBufferView',
     value,
   );
+}
+
+/** A Uint8Array over a message's memory; a detached or out-of-bounds one is refused by code. */
+function wrap(make: () => Uint8Array, value: unknown): Uint8Array {
+  try {
+    return make();
+  } catch {
+    throw invalidArgValue('message', 'is detached or out of bounds', value);
+  }
 }
 
 /** The text of a 'string' or 'json' message. */
@@ -58,10 +88,45 @@ export function textOf(value: unknown, codec: number): string {
     if (typeof value !== 'string') throw invalidArgType('message', 'of type string', value);
     return value;
   }
-  const text: unknown = JSON.stringify(value);
+  let text: unknown;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    // V8's own refusals (a cycle, a BigInt) are TypeErrors; anything else
+    // is the value's own toJSON or getter throwing, which is the caller's.
+    if (error instanceof TypeError) throw unencodable('JSON', value, error);
+    throw error;
+  }
   if (typeof text !== 'string')
     throw invalidArgValue('message', 'has no JSON form (undefined, a function or a symbol)', value);
   return text;
+}
+
+/** A value `node:v8` serializes: a function, symbol, Proxy or SharedArrayBuffer is refused by code. */
+export function serializeV8(value: unknown): Uint8Array {
+  try {
+    return serialize(value);
+  } catch (error) {
+    // The serializer's own refusal is a plain Error "... could not be
+    // cloned."; anything else is a getter of the value throwing.
+    if (
+      error instanceof Error &&
+      error.constructor === Error &&
+      error.message.endsWith(' could not be cloned.')
+    )
+      throw unencodable('node:v8 serialization', value, error);
+    throw error;
+  }
+}
+
+/** ERR_INVALID_ARG_VALUE for a value the codec cannot encode; the refusal is its cause. */
+function unencodable(format: string, value: unknown, cause: Error): Error {
+  return Object.assign(
+    invalidArgValue('message', `has no ${format} form (${cause.message})`, value),
+    {
+      cause,
+    },
+  );
 }
 
 /** Decodes the bytes of a message that are already a private copy (v8). */

@@ -70,12 +70,17 @@ export class ChannelMemory {
       return; // the descriptor is gone only when the channel closed; live() reports that
     }
     if (size < this.layout.totalBytes) {
-      throw this.breakWith(
+      const error = this.breakWith(
         corrupt(
           this.name,
           `the object was truncated to ${size} bytes (it needs ${this.layout.totalBytes}); stopped before touching it`,
         ),
       );
+      // Unmapped at once: every view is then empty, so no end's close(),
+      // publish or flag store can touch a page past the new end (SIGBUS).
+      // Async waits asleep on its words are ended by the unmap itself.
+      this.#unmap();
+      throw error;
     }
   }
 
@@ -102,6 +107,7 @@ export class ChannelMemory {
 
   #unmap(): void {
     this.#unmapLater = false;
+    if (this.#mapping.closed) return;
     this.#mapping.close();
     this.#shm.close();
   }

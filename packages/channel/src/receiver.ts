@@ -109,7 +109,9 @@ export interface ReceiverInit {
  * dead (its committed messages are still delivered; the slot is freed for a
  * new sender), and `'lapped'` ({@link LappedEvent}) when a broadcast sender
  * overwrote messages before this receiver read them. Both are emitted from
- * inside the receiving calls.
+ * inside the receiving calls, once the channel's state is consistent again:
+ * a listener may receive, or close the receiver or the channel (the call
+ * that emitted the event then throws ERR_SHMKIT_CLOSED).
  *
  * @typeParam Out - what `receive` returns.
  */
@@ -129,6 +131,7 @@ export class Receiver<Out = unknown>
   #sleeps = 0;
   #missedWakeups = 0;
   readonly #serial = new SerialQueue();
+  readonly #events: ReceiverEvent[] = [];
   // Made on the first small copy: receivers that never make one cost nothing.
   #slab = new ArrayBuffer(0);
   #slabWords = new Int32Array(0);
@@ -144,10 +147,11 @@ export class Receiver<Out = unknown>
     this.#bytes = mem.bytes;
     this.#buffer = mem.buffer;
     this.#onClose = init.onClose;
+    // Queued, and emitted once the core is done: a listener that receives,
+    // closes the receiver or closes the channel must never run in the
+    // middle of the core's own reads.
     const report = (event: ReceiverEvent): void => {
-      if (event.type === 'sender-died')
-        this.emit('sender-died', { slot: event.slot, tid: event.tid });
-      else this.emit('lapped', { missed: event.missed });
+      this.#events.push(event);
     };
     this.#core =
       mem.layout.kind === 'broadcast'
@@ -191,9 +195,8 @@ export class Receiver<Out = unknown>
   receive(options?: WaitOptions): Out | undefined {
     this.#live();
     const wait = options === undefined ? FOREVER : parseWait(options, false);
-    const core = this.#core;
     for (;;) {
-      const at = core.peek();
+      const at = this.#peek();
       if (at >= 0) {
         const value = this.#take(at);
         if (value !== TORN) return value;
@@ -227,7 +230,7 @@ export class Receiver<Out = unknown>
       const wait = options === undefined ? FOREVER : parseWait(options, true);
       if (wait.signal?.aborted === true) throw abortError(wait.signal);
       if (this.#serial.size === 0) {
-        const at = this.#core.peek();
+        const at = this.#peek();
         if (at >= 0) {
           const value = this.#take(at);
           if (value !== TORN) return Promise.resolve(value);
@@ -242,7 +245,7 @@ export class Receiver<Out = unknown>
   async #receiveLater(wait: Wait): Promise<Out | undefined> {
     for (;;) {
       this.#live();
-      const at = this.#core.peek();
+      const at = this.#peek();
       if (at >= 0) {
         const value = this.#take(at);
         if (value !== TORN) return value;
@@ -252,16 +255,45 @@ export class Receiver<Out = unknown>
     }
   }
 
+  /** The core's peek, then the events it found, then whether a listener closed anything. */
+  #peek(): number {
+    let at = this.#core.peek();
+    while (this.#events.length !== 0) {
+      this.#emitEvents();
+      // A listener may have taken that message itself: look again.
+      at = this.#core.peek();
+    }
+    return at;
+  }
+
+  /** Emits what the core reported; throws ERR_SHMKIT_CLOSED if a listener closed this end or the channel. */
+  #emitEvents(): void {
+    const events = this.#events;
+    while (events.length !== 0) {
+      const event = events.shift()!;
+      if (event.type === 'sender-died')
+        this.emit('sender-died', { slot: event.slot, tid: event.tid });
+      else this.emit('lapped', { missed: event.missed });
+    }
+    this.#live();
+  }
+
+  /** The core's sweep for dead senders, then the events it found. */
+  #sweep(): void {
+    this.#core.sweep();
+    if (this.#events.length !== 0) this.#emitEvents();
+  }
+
   /**
    * The core's peek, and when nothing is there, once more after publishing
    * this thread's pending ends: a sender in this thread may hold messages
    * it has not published yet.
    */
   #peekNow(): number {
-    const at = this.#core.peek();
+    const at = this.#peek();
     if (at >= 0) return at;
     publishAll();
-    return this.#core.peek();
+    return this.#peek();
   }
 
   /** Copies (and decodes) the peeked message, then releases it. */
@@ -285,11 +317,20 @@ export class Receiver<Out = unknown>
     }
     const copy = this.#bytes.slice(at, at + length);
     if (!core.release()) return TORN;
+    let value: unknown;
     try {
-      return decodeV8(copy) as Out;
+      value = decodeV8(copy);
     } catch (error) {
       throw decodeError(this.#mem.name, 'v8 serialization', error);
     }
+    // A shmkit sender refuses undefined: receive() returns it for "nothing came".
+    if (value === undefined)
+      throw decodeError(
+        this.#mem.name,
+        'v8 serialization',
+        new Error('the message decodes to undefined, which receive() returns for "no message"'),
+      );
+    return value as Out;
   }
 
   #copy(at: number, length: number): Buffer {
@@ -355,7 +396,7 @@ export class Receiver<Out = unknown>
       async () => {
         for (;;) {
           this.#live();
-          const next = this.#core.peek();
+          const next = this.#peek();
           if (next >= 0) return next;
           if (!(await this.#waitAsync(wait))) return -1;
         }
@@ -375,9 +416,8 @@ export class Receiver<Out = unknown>
   peekOffset(options?: WaitOptions): number {
     this.#live();
     const wait = options === undefined ? FOREVER : parseWait(options, false);
-    const core = this.#core;
     for (;;) {
-      const at = core.peek();
+      const at = this.#peek();
       if (at >= 0) return at;
       if (!this.#wait(wait)) return -1;
     }
@@ -442,7 +482,13 @@ export class Receiver<Out = unknown>
       try {
         result = this.#mem.receiverWaiting.wait(1, Math.min(left, SLICE_MS));
       } catch (error) {
-        this.#doneSleeping();
+        // EFAULT when the object shrank under the word: say so (CORRUPT),
+        // and touch nothing (the size check unmaps it).
+        try {
+          this.#mem.checkSize();
+        } finally {
+          this.#doneSleeping();
+        }
         throw error;
       }
       this.#wokeUp(result === 'timed-out');
@@ -472,7 +518,11 @@ export class Receiver<Out = unknown>
       try {
         result = await mem.receiverWaiting.waitAsync(1, Math.min(left, SLICE_MS), wait.signal);
       } catch (error) {
-        this.#doneSleeping();
+        try {
+          mem.checkSize();
+        } finally {
+          this.#doneSleeping();
+        }
         this.#live();
         throw error;
       } finally {
@@ -517,7 +567,7 @@ export class Receiver<Out = unknown>
    */
   #prepareSleep(deadline: number): number {
     const core = this.#core;
-    core.sweep();
+    this.#sweep();
     this.#waiters++;
     Atomics.store(this.#mem.words, W_RECEIVER_WAITING, 1);
     let left;
@@ -544,7 +594,7 @@ export class Receiver<Out = unknown>
   }
 
   #throwIfEnded(): void {
-    this.#core.sweep();
+    this.#sweep();
     const end = this.#core.ending();
     if (end !== undefined) throw end;
   }
@@ -568,7 +618,7 @@ export class Receiver<Out = unknown>
     try {
       this.#live();
       if (this.#serial.size === 0) {
-        const at = this.#core.peek();
+        const at = this.#peek();
         if (at >= 0) {
           const value = this.#take(at);
           if (value !== TORN) return Promise.resolve({ value, done: false });
@@ -602,12 +652,13 @@ export class Receiver<Out = unknown>
    */
   readable(options?: ReceiverReadableOptions): Readable {
     this.#live();
-    const o = validateOptions(options);
-    const autoClose = optionalBoolean(o.autoClose, 'options.autoClose', true);
+    const { autoClose: autoCloseValue, highWaterMark: highWaterMarkValue } =
+      validateOptions(options);
+    const autoClose = optionalBoolean(autoCloseValue, 'options.autoClose', true);
     const highWaterMark =
-      o.highWaterMark === undefined
+      highWaterMarkValue === undefined
         ? undefined
-        : validateInteger(o.highWaterMark, 'options.highWaterMark');
+        : validateInteger(highWaterMarkValue, 'options.highWaterMark');
     const stop = new AbortController();
     let waiting = false;
     const finish = (stream: Readable, error: unknown): void => {
@@ -711,9 +762,9 @@ export function receiverOptions(
   options: ReceiverOptions | undefined,
   fallback: Codec,
 ): { codec: Codec; start: BroadcastStart } {
-  const o = validateOptions(options);
-  const codec = codecOption(o.codec, fallback);
-  const start = o.start ?? 'next';
+  const { codec: codecValue, start: startValue } = validateOptions(options);
+  const codec = codecOption(codecValue, fallback);
+  const start = startValue ?? 'next';
   if (start !== 'next' && start !== 'oldest')
     throw invalidArgValue('options.start', "must be 'next' or 'oldest'", start);
   return { codec, start };

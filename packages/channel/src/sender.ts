@@ -1,7 +1,6 @@
 // The sending end of a channel: writes records into its ring, publishes
 // the tail once per batch, and waits for room (spsc, mpsc) or overwrites
 // the oldest records (broadcast).
-import { serialize } from 'node:v8';
 import { Writable } from 'node:stream';
 import {
   abortError,
@@ -12,7 +11,18 @@ import {
   validateInteger,
   validateOptions,
 } from '@shmkit/core/internal';
-import { BYTES, JSON_TEXT, STRING, V8, codecOption, textOf, viewOf, type Encodable } from './codec';
+import {
+  BYTES,
+  JSON_TEXT,
+  STRING,
+  V8,
+  byteCount,
+  codecOption,
+  serializeV8,
+  textOf,
+  viewOf,
+  type Encodable,
+} from './codec';
 import { busy, corrupt, invalidState, noReceiver, peerDied } from './errors';
 import { SerialQueue } from './serial';
 import { QUEUED, publishAll, publishLater } from './flush';
@@ -273,16 +283,21 @@ export class Sender<In = unknown> implements Disposable {
     if (codec === STRING || codec === JSON_TEXT)
       return this.#sendText(textOf(message, codec), wait);
     const bytes = codec === BYTES ? viewOf(message) : this.#serialize(message);
-    // `length`, not `byteLength` (the same for a Uint8Array): Node 20's V8
-    // inlines a typed array's length but calls a builtin for byteLength.
-    const length = bytes.length;
+    // The element count set() copies, from the intrinsic getter: a caller's
+    // own `length` property must not make the record smaller than the copy.
+    const length = byteCount(bytes);
     if (length > this.#max) throw this.#tooLarge(length);
     let at = this.#claimNow(length);
     if (at < 0) {
       if (wait === undefined || !this.#waitForRoom(length, wait)) return false;
       at = this.#claim(length);
     }
-    this.#bytes.set(bytes, at);
+    try {
+      this.#bytes.set(bytes, at);
+    } catch {
+      // A resizable buffer shrunk under the view: nothing was committed.
+      throw invalidArgValue('message', 'is detached or out of bounds', message);
+    }
     this.#commitAt(length);
     return true;
   }
@@ -314,7 +329,7 @@ export class Sender<In = unknown> implements Disposable {
         'is undefined, which receive() uses for "no message"',
         message,
       );
-    return serialize(message);
+    return serializeV8(message);
   }
 
   /** The message as bytes the caller cannot change any more (for waits). */
@@ -322,7 +337,12 @@ export class Sender<In = unknown> implements Disposable {
     const codec = this.#codec;
     if (codec === STRING || codec === JSON_TEXT) return Buffer.from(textOf(message, codec), 'utf8');
     if (codec === V8) return this.#serialize(message);
-    return Uint8Array.prototype.slice.call(viewOf(message));
+    try {
+      return Uint8Array.prototype.slice.call(viewOf(message));
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== undefined) throw error;
+      throw invalidArgValue('message', 'is detached or out of bounds', message);
+    }
   }
 
   async #sendLater(bytes: Uint8Array, wait: Wait): Promise<boolean> {
@@ -616,7 +636,15 @@ export class Sender<In = unknown> implements Disposable {
       if (left === 0) return true;
       if (left < 0) return false;
       this.#sleeps++;
-      if (this.#waiting.wait(1, Math.min(left, SLICE_MS)) === 'timed-out') this.#sliceEnded(total);
+      let result;
+      try {
+        result = this.#waiting.wait(1, Math.min(left, SLICE_MS));
+      } catch (error) {
+        // EFAULT when the object shrank under the word: CORRUPT instead.
+        this.#mem.checkSize();
+        throw error;
+      }
+      if (result === 'timed-out') this.#sliceEnded(total);
     }
   }
 
@@ -641,6 +669,7 @@ export class Sender<In = unknown> implements Disposable {
       try {
         result = await this.#waiting.waitAsync(1, Math.min(left, SLICE_MS), wait.signal);
       } catch (error) {
+        mem.checkSize();
         this.#live();
         throw error;
       } finally {
@@ -718,19 +747,21 @@ export class Sender<In = unknown> implements Disposable {
    */
   writable(options?: SenderWritableOptions): Writable {
     this.#live();
-    const o = validateOptions(options);
-    const autoClose = optionalBoolean(o.autoClose, 'options.autoClose', true);
+    const { autoClose: autoCloseValue, highWaterMark: highWaterMarkValue } =
+      validateOptions(options);
+    const autoClose = optionalBoolean(autoCloseValue, 'options.autoClose', true);
     const highWaterMark =
-      o.highWaterMark === undefined
+      highWaterMarkValue === undefined
         ? undefined
-        : validateInteger(o.highWaterMark, 'options.highWaterMark');
+        : validateInteger(highWaterMarkValue, 'options.highWaterMark');
     const objectMode = this.#codec !== BYTES;
     const sendChunk = (chunk: Encodable<In>): Promise<boolean> | boolean => {
       if (this.#codec === BYTES) {
         const bytes = viewOf(chunk);
-        if (bytes.byteLength > this.#max) {
+        const total = byteCount(bytes);
+        if (total > this.#max) {
           let sent: Promise<boolean> = Promise.resolve(true);
-          for (let at = 0; at < bytes.byteLength; at += this.#max) {
+          for (let at = 0; at < total; at += this.#max) {
             const piece = bytes.subarray(at, at + this.#max);
             sent = sent.then(() => this.sendAsync(piece as Encodable<In>));
           }
@@ -840,9 +871,11 @@ export function senderOptions(
   options: SenderOptions | undefined,
   fallback: Codec,
 ): { codec: Codec; batch: number } {
-  const o = validateOptions(options);
-  const codec = codecOption(o.codec, fallback);
+  const { codec: codecValue, batch: batchValue } = validateOptions(options);
+  const codec = codecOption(codecValue, fallback);
   const batch =
-    o.batch === undefined ? DEFAULT_BATCH : validateInteger(o.batch, 'options.batch', 1, 65_536);
+    batchValue === undefined
+      ? DEFAULT_BATCH
+      : validateInteger(batchValue, 'options.batch', 1, 65_536);
   return { codec, batch };
 }

@@ -64,6 +64,27 @@ describe('create, open, unlink', () => {
       expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
     );
     expect(PosixShm.open(other).size).toBe(4096);
+    // The magic alone, or a header of version 0, is not a channel either.
+    const squatters: [string, Uint8Array][] = [
+      ['magic only', Buffer.from('shmkchan')],
+      ['version 0', Buffer.concat([Buffer.from('shmkchan'), Buffer.alloc(56)])],
+    ];
+    for (const [what, bytes] of squatters) {
+      const squat = channelName();
+      using squatter = PosixShm.create(squat, { size: 64 });
+      squatter.map().uint8Array().set(bytes);
+      expect(() => Channel.unlink(squat), what).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+      );
+      PosixShm.unlink(squat);
+    }
+    // A damaged channel (its cursors scribbled over) can still be removed.
+    const damaged = channelName();
+    Channel.create(damaged, { capacity: 4096, exclusive: true }).close();
+    using shm2 = PosixShm.open(damaged);
+    shm2.map().int32Array().fill(-1, 96, 1024);
+    Channel.unlink(damaged);
+    expect(() => PosixShm.open(damaged)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
   });
 
   it('open refuses what is not a channel with coded errors', () => {

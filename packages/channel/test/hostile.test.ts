@@ -76,17 +76,31 @@ describe('a hostile peer', () => {
     });
   });
 
-  for (const mode of ['sync', 'async'] as const) {
-    it(`truncating the object under a ${mode} waiting receiver: ERR_SHMKIT_CHANNEL_CORRUPT, not SIGBUS`, async () => {
+  for (const [mode, role] of [
+    ['sync', 'receive'],
+    ['async', 'receive'],
+    ['sync', 'send'],
+    ['async', 'send'],
+  ] as const) {
+    it(`truncating the object under a ${mode} waiting ${role}: ERR_SHMKIT_CHANNEL_CORRUPT, not SIGBUS, and close() is safe`, async () => {
       const name = channelName();
       Channel.create(name, { capacity: 65536, exclusive: true }).close();
-      const waiter = startNode(join(__dirname, 'peers', 'truncate.mjs'), ['wait', name, mode]);
+      const waiter = startNode(join(__dirname, 'peers', 'truncate.mjs'), [
+        'wait',
+        name,
+        mode,
+        role,
+      ]);
       await waiter.line(/waiting/);
       // Truncate only once it sleeps: a process touching the pages after the
       // cut gets SIGBUS, which no check can prevent (see LAYOUT.md).
       // (The flag is set just before the sleep; 50 ms later it surely sleeps,
       // and its 200 ms slices leave only microseconds awake.)
-      while (!inspectChannel(name).receiverWaiting) await new Promise((r) => setTimeout(r, 5));
+      const asleep = (): boolean => {
+        const info = inspectChannel(name);
+        return role === 'send' ? info.senders[0]!.waiting : info.receiverWaiting;
+      };
+      while (!asleep()) await new Promise((r) => setTimeout(r, 5));
       await new Promise((r) => setTimeout(r, 50));
       using shm = PosixShm.open(name);
       shm.resize(0);
@@ -94,6 +108,7 @@ describe('a hostile peer', () => {
       expect(out.trim().split('\n').slice(1)).toEqual([
         ChannelErrorCode.CORRUPT,
         ChannelErrorCode.CORRUPT,
+        'closed',
       ]);
     });
   }
