@@ -11,6 +11,7 @@ import {
   validateInteger,
   validateOptions,
 } from '@shmkit/core/internal';
+import { AdaptiveSpin } from './adaptive-spin';
 import { BroadcastReader } from './broadcast-reader';
 import { BYTES, JSON_TEXT, STRING, codecOption, decodeV8 } from './codec';
 import { ChannelErrorCode } from './error-codes';
@@ -28,6 +29,7 @@ import type { ChannelMemory } from './memory';
 import type { ReceiverCore, ReceiverEvent } from './receiver-core';
 import { RingReader } from './ring-reader';
 import {
+  ADAPTIVE,
   FOREVER,
   SLICE_MS,
   parseWait,
@@ -130,12 +132,14 @@ export class Receiver<Out = unknown>
   #waiters = 0;
   #sleeps = 0;
   #missedWakeups = 0;
+  #spun = 0;
   readonly #serial = new SerialQueue();
   readonly #events: ReceiverEvent[] = [];
   // Made on the first small copy: receivers that never make one cost nothing.
   #slab = new ArrayBuffer(0);
   #slabWords = new Int32Array(0);
   #slabFree = 0;
+  readonly #adaptive = new AdaptiveSpin();
 
   /** @internal Use {@link Channel.receiver}. */
   constructor(init: ReceiverInit) {
@@ -465,6 +469,24 @@ export class Receiver<Out = unknown>
     }
   }
 
+  /** The adaptive spin of a wait without `spin`: true when the message came meanwhile. */
+  #spinAdaptively(start: number): boolean {
+    const budget = this.#adaptive.budget();
+    if (budget === 0) return false;
+    const core = this.#core;
+    const until = start + budget;
+    for (;;) {
+      // A clock read costs a few looks: read it once per batch of them.
+      for (let i = 0; i < 64; i++) {
+        if (core.poll()) {
+          this.#adaptive.waited(performance.now() - start);
+          return true;
+        }
+      }
+      if (performance.now() > until) return false;
+    }
+  }
+
   /** Sleeps until a message may be there: false when the deadline passed. */
   #wait(wait: Wait): boolean {
     const core = this.#core;
@@ -472,7 +494,14 @@ export class Receiver<Out = unknown>
     core.publish();
     // At least one look before preparing to sleep: publishing this thread's
     // own ends may just have made the message.
-    if (core.poll() || (wait.spin > 1 && this.#spin(wait.spin))) return true;
+    if (core.poll()) return true;
+    const start = performance.now();
+    if (
+      wait.spin > 1 ? this.#spin(wait.spin) : wait.spin === ADAPTIVE && this.#spinAdaptively(start)
+    ) {
+      this.#spun++;
+      return true;
+    }
     for (;;) {
       const left = this.#prepareSleep(wait.deadline);
       if (left === 0) return true;
@@ -481,6 +510,7 @@ export class Receiver<Out = unknown>
       this.#sleeps++;
       try {
         result = this.#mem.receiverWaiting.wait(1, Math.min(left, SLICE_MS));
+        if (result !== 'timed-out') this.#adaptive.waited(performance.now() - start);
       } catch (error) {
         // EFAULT when the object shrank under the word: say so (CORRUPT),
         // and touch nothing (the size check unmaps it).
@@ -501,7 +531,11 @@ export class Receiver<Out = unknown>
     core.publish();
     // At least one look before preparing to sleep: publishing this thread's
     // own ends may just have made the message.
-    if (core.poll() || (wait.spin > 1 && this.#spin(wait.spin))) return true;
+    if (core.poll()) return true;
+    if (wait.spin > 1 && this.#spin(wait.spin)) {
+      this.#spun++;
+      return true;
+    }
     // One event-loop turn first: a busy sender publishes its next batch
     // within microseconds, far less than parking a wait costs.
     await nextTurn();
@@ -556,7 +590,7 @@ export class Receiver<Out = unknown>
 
   /** How this receiver's waits went (see {@link WaitStats}). */
   get stats(): WaitStats {
-    return { sleeps: this.#sleeps, missedWakeups: this.#missedWakeups };
+    return { sleeps: this.#sleeps, spun: this.#spun, missedWakeups: this.#missedWakeups };
   }
 
   /**

@@ -144,6 +144,7 @@ export class Sender<In = unknown> implements Disposable {
   #closed = false;
   #sleeps = 0;
   #missedWakeups = 0;
+  #spun = 0;
 
   /** @internal Use {@link Channel.sender}. */
   constructor(init: SenderInit) {
@@ -621,8 +622,12 @@ export class Sender<In = unknown> implements Disposable {
    */
   #lookForRoom(total: number, spin: number): boolean {
     let i = 0;
-    do if (this.#hasRoom(total)) return true;
-    while (++i < spin);
+    do {
+      if (this.#hasRoom(total)) {
+        if (i > 0) this.#spun++;
+        return true;
+      }
+    } while (++i < spin);
     return false;
   }
 
@@ -688,7 +693,7 @@ export class Sender<In = unknown> implements Disposable {
 
   /** How this sender's waits for room went (see {@link WaitStats}). */
   get stats(): WaitStats {
-    return { sleeps: this.#sleeps, missedWakeups: this.#missedWakeups };
+    return { sleeps: this.#sleeps, spun: this.#spun, missedWakeups: this.#missedWakeups };
   }
 
   /**

@@ -17,6 +17,11 @@ export interface WaitOptions {
    * Re-check the ring this many times before sleeping in the kernel (`true`
    * = 20,000, tens of microseconds). Costs CPU; cuts latency when the other
    * side answers within microseconds and both sides have a core.
+   *
+   * Without it, a sync receive adapts: while its recent waits ended within
+   * a fraction of a millisecond (a stream of messages), it re-checks for up
+   * to 0.25 ms before sleeping, since a sleep and the sender's wake-up would
+   * cost more; otherwise it sleeps at once. `false` or `0` never spins.
    */
   spin?: boolean | number;
 }
@@ -28,6 +33,9 @@ export interface AsyncWaitOptions extends WaitOptions {
 }
 
 export const DEFAULT_SPIN = 20_000;
+
+/** `spin` not given: see {@link WaitOptions.spin} (only sync receives act on it). */
+export const ADAPTIVE = -1;
 
 /**
  * Waits sleep in slices of at most this many ms, checking between slices
@@ -44,10 +52,15 @@ export interface Wait {
   signal: AbortSignal | undefined;
 }
 
-export const FOREVER: Wait = Object.freeze({ deadline: Infinity, spin: 0, signal: undefined });
+export const FOREVER: Wait = Object.freeze({
+  deadline: Infinity,
+  spin: ADAPTIVE,
+  signal: undefined,
+});
 
 function spinOption(value: unknown): number {
-  if (value === undefined || value === false) return 0;
+  if (value === undefined) return ADAPTIVE;
+  if (value === false) return 0;
   if (value === true) return DEFAULT_SPIN;
   if (typeof value !== 'number')
     throw invalidArgType('options.spin', 'of type boolean or number', value);
@@ -73,6 +86,11 @@ export function parseWait(options: AsyncWaitOptions | undefined, async: boolean)
 export interface WaitStats {
   /** Times this end slept in the kernel (a futex wait). */
   sleeps: number;
+  /**
+   * Waits that ended while spinning, without a sleep: with `spin`, or, for
+   * a sync receive without it, by adapting to a fast stream of messages.
+   */
+  spun: number;
   /**
    * Sleeps that ran to the end of their slice although the awaited message
    * or room was there by then: a wake-up the other end should have sent

@@ -9,6 +9,7 @@ import { inspect, isDeepStrictEqual } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
 import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { ADAPTIVE_SPIN_MS, AdaptiveSpin } from '../src/adaptive-spin';
 import { Channel, inspectChannel } from '../src/index';
 import { channelName, expectClean, lastJson, startCode } from './helpers';
 
@@ -35,7 +36,7 @@ describe('spinning waits between processes', () => {
     const message = rx.receive({ spin: LONG_SPIN, timeout: 30_000 });
     expectClean(await child.result);
     expect(message?.toString()).toBe('late');
-    expect(rx.stats.sleeps).toBe(0);
+    expect(rx.stats).toMatchObject({ sleeps: 0, spun: 1 });
   }, 60_000);
 
   it('a spinning send waits for room a receiver frees 50 ms later, without sleeping', async () => {
@@ -62,7 +63,7 @@ describe('spinning waits between processes', () => {
     expect(tx.send(Buffer.alloc(2000, 3), { spin: LONG_SPIN, timeout: 30_000 })).toBe(true);
     const out = lastJson<{ first: number }>(expectClean(await child.result));
     expect(out.first).toBe(1);
-    expect(tx.stats.sleeps).toBe(0);
+    expect(tx.stats).toMatchObject({ sleeps: 0, spun: 1 });
   }, 60_000);
 
   it('a spinning receiver gets a message its sender would still be batching', async () => {
@@ -149,6 +150,52 @@ describe('spinning waits between processes', () => {
     expect(inspectChannel(name).receiverSpinning).toBe(false);
   }, 60_000);
 
+  /**
+   * A sender in another process sends `count` messages, one every
+   * `intervalMs` (a busy wait: no timer is that fine), starting once the
+   * receiver waits; the receiver takes them with `options`. Its wait stats.
+   */
+  async function streamThrough(
+    count: number,
+    intervalMs: number,
+    options: { spin?: false | 0 },
+  ): Promise<{ sleeps: number; spun: number }> {
+    const name = channelName();
+    using channel = Channel.create(name, { capacity: 65536, exclusive: true });
+    using rx = channel.receiver();
+    const child = startCode(
+      `import { Channel } from '@shmkit/channel';
+       const [name, count, interval] = process.argv.slice(-3);
+       const channel = Channel.open(name);
+       const tx = channel.sender({ batch: 1 });
+       console.log('ready');
+       // No message may be there ahead of the receiver.
+       while (!channel.inspect().receiverWaiting);
+       for (let i = 0; i < Number(count); i++) {
+         const until = performance.now() + Number(interval);
+         while (performance.now() < until);
+         tx.send(Buffer.from([i & 255]));
+       }
+       tx.close();
+       channel.close();`,
+      [name, String(count), String(intervalMs)],
+    );
+    await child.line(/ready/);
+    for (let i = 0; i < count; i++)
+      expect(rx.receive({ ...options, timeout: 20_000 })?.[0]).toBe(i & 255);
+    expectClean(await child.result);
+    return rx.stats;
+  }
+
+  it('spin: false and spin: 0 never spin, and neither does a receive whose messages are far apart', async () => {
+    expect((await streamThrough(1000, 0.03, { spin: false })).spun).toBe(0);
+    expect((await streamThrough(1000, 0.03, { spin: 0 })).spun).toBe(0);
+    // 2 ms apart, far above the 0.25 ms it would spin: every wait sleeps.
+    const sparse = await streamThrough(50, 2, {});
+    expect(sparse.spun).toBe(0);
+    expect(sparse.sleeps).toBeGreaterThanOrEqual(45);
+  }, 60_000);
+
   it('spin: true is accepted and still sleeps when nothing comes', () => {
     const name = channelName();
     using channel = Channel.create(name, { capacity: 4096, exclusive: true });
@@ -156,6 +203,22 @@ describe('spinning waits between processes', () => {
     using rx = channel.receiver();
     expect(rx.receive({ spin: true, timeout: 30 })).toBeUndefined();
     expect(rx.stats.sleeps).toBeGreaterThan(0);
+  });
+});
+
+describe('the adaptive spin of a receive without spin', () => {
+  it('spins only while recent waits were short, for about twice as long as they took', () => {
+    const spin = new AdaptiveSpin();
+    expect(spin.budget()).toBe(0); // nothing learnt: sleep at once
+    spin.waited(0.04);
+    expect(spin.budget()).toBeCloseTo(0.08);
+    for (let i = 0; i < 20; i++) spin.waited(0.2);
+    expect(spin.budget()).toBe(ADAPTIVE_SPIN_MS); // capped
+    for (let i = 0; i < 20; i++) spin.waited(2); // messages far apart now
+    expect(spin.budget()).toBe(0);
+    for (let i = 0; i < 20; i++) spin.waited(0.01); // and close together again
+    expect(spin.budget()).toBeGreaterThan(0);
+    expect(spin.budget()).toBeLessThan(0.05);
   });
 });
 

@@ -1,7 +1,7 @@
 // Wake-up races between two processes.
 //   node pingpong.mjs ping|echo <requests> <responses> <count> sync|async
 //     ping sends i on <requests> and waits for i on <responses>; echo returns
-//     each request. Every round trip sleeps on both sides (no spin), so each
+//     each request. Every round trip sleeps on both sides (spin: false), so each
 //     exercises the waiting-word protocol twice.
 //   node pingpong.mjs flood|drain <name> <count> sync|async
 //     1,500-byte messages through a 4 KiB ring: at most two fit, so the
@@ -27,13 +27,13 @@ if (role === 'ping' || role === 'echo') {
       tx.send(word);
       const back = async
         ? await rx.receiveAsync({ timeout: 10_000 })
-        : rx.receive({ timeout: 10_000 });
+        : rx.receive({ timeout: 10_000, spin: false });
       if (back === undefined) throw new Error(`round trip ${i}: no answer within 10 s`);
       if (back.readUInt32LE(0) !== i) bad++;
     } else {
       const request = async
         ? await rx.receiveAsync({ timeout: 10_000 })
-        : rx.receive({ timeout: 10_000 });
+        : rx.receive({ timeout: 10_000, spin: false });
       if (request === undefined) throw new Error(`request ${i}: none within 10 s`);
       tx.send(request);
     }
@@ -63,7 +63,7 @@ if (role === 'ping' || role === 'echo') {
     for (let i = 0; i < count; i++) {
       const m = async
         ? await rx.receiveAsync({ timeout: 10_000 })
-        : rx.receive({ timeout: 10_000 });
+        : rx.receive({ timeout: 10_000, spin: false });
       if (m === undefined) throw new Error(`message ${i}: none within 10 s`);
       if (m.readUInt32LE(0) !== i || m.length !== 1500) bad++;
     }
