@@ -537,10 +537,21 @@ export class Receiver<Out = unknown>
       return true;
     }
     // One event-loop turn first: a busy sender publishes its next batch
-    // within microseconds, far less than parking a wait costs.
-    await nextTurn();
-    this.#live();
-    if (core.poll()) return true;
+    // within microseconds, far less than parking a wait costs. Without
+    // `spin`, more turns while recent waits were that short (the adaptive
+    // spin of sync waits, with the event loop free between looks).
+    const start = performance.now();
+    const adaptive = wait.spin === ADAPTIVE;
+    const until = adaptive ? start + this.#adaptive.budget() : start;
+    for (let turn = 0; turn === 0 || performance.now() < until; turn++) {
+      await nextTurn();
+      this.#live();
+      if (core.poll()) {
+        if (adaptive) this.#adaptive.waited(performance.now() - start);
+        if (turn > 0) this.#spun++;
+        return true;
+      }
+    }
     const mem = this.#mem;
     for (;;) {
       const left = this.#prepareSleep(wait.deadline);
@@ -566,6 +577,7 @@ export class Receiver<Out = unknown>
         this.#doneSleeping();
         this.#live();
       }
+      if (result !== 'timed-out' && adaptive) this.#adaptive.waited(performance.now() - start);
       this.#wokeUp(result === 'timed-out');
     }
   }

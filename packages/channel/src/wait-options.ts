@@ -18,10 +18,12 @@ export interface WaitOptions {
    * = 20,000, tens of microseconds). Costs CPU; cuts latency when the other
    * side answers within microseconds and both sides have a core.
    *
-   * Without it, a sync receive adapts: while its recent waits ended within
-   * a fraction of a millisecond (a stream of messages), it re-checks for up
+   * Without it, a receive adapts: while its recent waits ended within a
+   * fraction of a millisecond (a stream of messages), it re-checks for up
    * to 0.25 ms before sleeping, since a sleep and the sender's wake-up would
-   * cost more; otherwise it sleeps at once. `false` or `0` never spins.
+   * cost more; otherwise it sleeps at once. An async receive re-checks once
+   * per event-loop turn, so the loop stays free. `false` or `0` never spins
+   * (an async wait still looks once after one turn).
    */
   spin?: boolean | number;
 }
@@ -34,7 +36,7 @@ export interface AsyncWaitOptions extends WaitOptions {
 
 export const DEFAULT_SPIN = 20_000;
 
-/** `spin` not given: see {@link WaitOptions.spin} (only sync receives act on it). */
+/** `spin` not given: see {@link WaitOptions.spin} (only receives act on it). */
 export const ADAPTIVE = -1;
 
 /**
@@ -88,7 +90,7 @@ export interface WaitStats {
   sleeps: number;
   /**
    * Waits that ended while spinning, without a sleep: with `spin`, or, for
-   * a sync receive without it, by adapting to a fast stream of messages.
+   * a receive without it, by adapting to a fast stream of messages.
    */
   spun: number;
   /**

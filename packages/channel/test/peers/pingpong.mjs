@@ -26,13 +26,13 @@ if (role === 'ping' || role === 'echo') {
       word.writeUInt32LE(i);
       tx.send(word);
       const back = async
-        ? await rx.receiveAsync({ timeout: 10_000 })
+        ? await rx.receiveAsync({ timeout: 10_000, spin: false })
         : rx.receive({ timeout: 10_000, spin: false });
       if (back === undefined) throw new Error(`round trip ${i}: no answer within 10 s`);
       if (back.readUInt32LE(0) !== i) bad++;
     } else {
       const request = async
-        ? await rx.receiveAsync({ timeout: 10_000 })
+        ? await rx.receiveAsync({ timeout: 10_000, spin: false })
         : rx.receive({ timeout: 10_000, spin: false });
       if (request === undefined) throw new Error(`request ${i}: none within 10 s`);
       tx.send(request);
@@ -62,7 +62,7 @@ if (role === 'ping' || role === 'echo') {
     let bad = 0;
     for (let i = 0; i < count; i++) {
       const m = async
-        ? await rx.receiveAsync({ timeout: 10_000 })
+        ? await rx.receiveAsync({ timeout: 10_000, spin: false })
         : rx.receive({ timeout: 10_000, spin: false });
       if (m === undefined) throw new Error(`message ${i}: none within 10 s`);
       if (m.readUInt32LE(0) !== i || m.length !== 1500) bad++;

@@ -1,14 +1,15 @@
 // Request/response round trips of 8 bytes through two @shmkit/channel
 // rings (one each way) between two node processes: spinning on both sides
 // (copying, and zero-copy for comparison), blocking sync waits, and
-// receiveAsync on both sides.
+// receiveAsync on both sides (sleeping as the sync row does, and with the
+// adaptive event-loop turns of its defaults).
 import { Channel, type Receiver, type Sender } from '@shmkit/channel';
 import { nowNs, timeEach } from '../harness.js';
 import { reap, spawnPeer, waitForLine } from '../proc.js';
 import type { BenchCase, Context, Outcome } from '../registry.js';
 import { summarize } from '../stats.js';
 
-type Mode = 'spin' | 'spin-zero-copy' | 'sync' | 'async';
+type Mode = 'spin' | 'spin-zero-copy' | 'sync' | 'async' | 'async-adaptive';
 
 /** Re-checks before sleeping: a few microseconds, enough to cover a sub-microsecond reply. */
 const SPIN = 5_000;
@@ -90,12 +91,17 @@ async function roundTrips(ctx: Context, mode: Mode): Promise<Outcome> {
         note: `spin ${SPIN} on both sides; each sample is the mean of ${batch} round trips`,
       };
     }
+    // 'async' sleeps as 'sync' does (spin: 0: one event-loop turn, then the
+    // futex), so the two compare the waits themselves; 'async-adaptive' is
+    // receiveAsync() as it comes, re-checking once per turn while recent
+    // waits were short.
+    const asyncOptions = mode === 'async' ? { spin: 0 } : undefined;
     const op =
       mode === 'sync'
         ? trip
         : async (): Promise<void> => {
             tx.send(message);
-            if ((await rx.receiveAsync()) === undefined) throw new Error('no response');
+            if ((await rx.receiveAsync(asyncOptions)) === undefined) throw new Error('no response');
           };
     const s = await timeEach(op, ctx.scale.roundTrips, warmup);
     return { kind: 'measured', value: s.median, p99: s.p99, samples: s.count };
@@ -142,11 +148,21 @@ export const channelLatencyCases: BenchCase[] = [
     id: 'rtt.channel-async',
     group: 'latency',
     interleave: true,
-    title: 'channel 8 B request/response, receiveAsync on both sides',
+    title: 'channel 8 B request/response, receiveAsync({ spin: 0 }) on both sides',
     unit: 'ns',
     p99: true,
     baseline: 'rtt.channel-sync',
     run: (ctx) => roundTrips(ctx, 'async'),
+  },
+  {
+    id: 'rtt.channel-async-adaptive',
+    group: 'latency',
+    interleave: true,
+    title: 'channel 8 B request/response, receiveAsync() on both sides (adaptive event-loop turns)',
+    unit: 'ns',
+    p99: true,
+    baseline: 'rtt.channel-async',
+    run: (ctx) => roundTrips(ctx, 'async-adaptive'),
   },
 ];
 
@@ -172,9 +188,10 @@ export const channelLatencyPeers: Record<string, (args: unknown) => Promise<void
           rx.release();
           tx.commit();
         }
-      } else if (mode === 'async') {
+      } else if (mode === 'async' || mode === 'async-adaptive') {
+        const options = mode === 'async' ? { spin: 0 } : undefined;
         for (;;) {
-          const m = await rx.receiveAsync();
+          const m = await rx.receiveAsync(options);
           if (m !== undefined) tx.send(m);
         }
       } else {
