@@ -25,4 +25,13 @@ export class AdaptiveSpin {
   waited(ms: number): void {
     this.#recent = this.#recent === 0 ? ms : (3 * this.#recent + ms) / 4;
   }
+
+  /**
+   * A wait ran out of time with no message: the stream has paused (or this
+   * is a poll with a short timeout), so stop spinning until waits are short
+   * again. One short wait brings it back.
+   */
+  missed(): void {
+    this.#recent = Math.max(this.#recent, ADAPTIVE_SPIN_MS) * 1.01;
+  }
 }

@@ -469,12 +469,19 @@ export class Receiver<Out = unknown>
     }
   }
 
+  /**
+   * How long a wait that began at `start` re-checks before sleeping: the
+   * adaptive budget without `spin` (never past the wait's deadline), else 0.
+   */
+  #adaptiveUntil(wait: Wait, start: number): number {
+    if (wait.spin !== ADAPTIVE) return start;
+    return Math.min(start + this.#adaptive.budget(), wait.deadline);
+  }
+
   /** The adaptive spin of a wait without `spin`: true when the message came meanwhile. */
-  #spinAdaptively(start: number): boolean {
-    const budget = this.#adaptive.budget();
-    if (budget === 0) return false;
+  #spinAdaptively(start: number, until: number): boolean {
+    if (until <= start) return false;
     const core = this.#core;
-    const until = start + budget;
     for (;;) {
       // A clock read costs a few looks: read it once per batch of them.
       for (let i = 0; i < 64; i++) {
@@ -496,8 +503,11 @@ export class Receiver<Out = unknown>
     // own ends may just have made the message.
     if (core.poll()) return true;
     const start = performance.now();
+    const adaptive = wait.spin === ADAPTIVE;
     if (
-      wait.spin > 1 ? this.#spin(wait.spin) : wait.spin === ADAPTIVE && this.#spinAdaptively(start)
+      wait.spin > 1
+        ? this.#spin(wait.spin)
+        : this.#spinAdaptively(start, this.#adaptiveUntil(wait, start))
     ) {
       this.#spun++;
       return true;
@@ -505,7 +515,10 @@ export class Receiver<Out = unknown>
     for (;;) {
       const left = this.#prepareSleep(wait.deadline);
       if (left === 0) return true;
-      if (left < 0) return false;
+      if (left < 0) {
+        if (adaptive) this.#adaptive.missed();
+        return false;
+      }
       let result;
       this.#sleeps++;
       try {
@@ -542,7 +555,7 @@ export class Receiver<Out = unknown>
     // spin of sync waits, with the event loop free between looks).
     const start = performance.now();
     const adaptive = wait.spin === ADAPTIVE;
-    const until = adaptive ? start + this.#adaptive.budget() : start;
+    const until = this.#adaptiveUntil(wait, start);
     for (let turn = 0; turn === 0 || performance.now() < until; turn++) {
       await nextTurn();
       this.#live();
@@ -556,7 +569,10 @@ export class Receiver<Out = unknown>
     for (;;) {
       const left = this.#prepareSleep(wait.deadline);
       if (left === 0) return true;
-      if (left < 0) return false;
+      if (left < 0) {
+        if (adaptive) this.#adaptive.missed();
+        return false;
+      }
       let result;
       mem.sleepStarted();
       this.#sleeps++;

@@ -338,17 +338,22 @@ export class Sender<In = unknown> implements Disposable {
     const codec = this.#codec;
     if (codec === STRING || codec === JSON_TEXT) return Buffer.from(textOf(message, codec), 'utf8');
     if (codec === V8) return this.#serialize(message);
+    const view = viewOf(message);
+    // A plain Uint8Array of the real size: slice() would make an instance of
+    // the caller's subclass (species), whose byteLength getter may lie.
+    const copy = new Uint8Array(byteCount(view));
     try {
-      return Uint8Array.prototype.slice.call(viewOf(message));
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== undefined) throw error;
+      copy.set(view);
+    } catch {
       throw invalidArgValue('message', 'is detached or out of bounds', message);
     }
+    return copy;
   }
 
+  /** `bytes` is this end's own copy (#encodeCopy), so its length is true. */
   async #sendLater(bytes: Uint8Array, wait: Wait): Promise<boolean> {
-    if (bytes.byteLength > this.#max) throw this.#tooLarge(bytes.byteLength);
-    const length = bytes.byteLength;
+    const length = byteCount(bytes);
+    if (length > this.#max) throw this.#tooLarge(length);
     for (;;) {
       this.#live();
       const at = this.#claim(length);

@@ -68,6 +68,33 @@ describe('a caller trying to break a channel from its own process', () => {
     });
   });
 
+  it('a subclass whose byteLength lies, sent while the ring is full, is sent whole', async () => {
+    const out = await inChild<{ sent: boolean; sizes: number[]; intact: boolean }>(
+      `const channel = Channel.create(name, { kind: 'spsc', capacity: 8192, exclusive: true });
+       const tx = channel.sender(), rx = channel.receiver();
+       let n = 0;
+       while (tx.trySend(Buffer.alloc(1000, n & 255))) n++;
+       class Liar extends Uint8Array { get byteLength() { return 8; } get length() { return 8; } }
+       const liar = new Liar(2000).fill(0xab);
+       const sending = tx.sendAsync(liar, { timeout: 10_000 });
+       const sizes = [];
+       let intact = true;
+       for (let i = 0; i < n; i++) {
+         const m = rx.receive({ timeout: 10_000 });
+         sizes.push(m.length);
+         if (m[999] !== (i & 255)) intact = false;
+       }
+       const sent = await sending;
+       const last = rx.receive({ timeout: 10_000 });
+       sizes.push(last.length);
+       if (last.some((b) => b !== 0xab)) intact = false;
+       out({ sent, sizes: [...new Set(sizes)], intact });
+       channel.close(); Channel.unlink(name);`,
+      channelName(),
+    );
+    expect(out).toEqual({ sent: true, sizes: [1000, 2000], intact: true });
+  });
+
   it('detached and out-of-bounds buffers, and values a codec cannot encode, are refused by code', async () => {
     const out = await inChild<Record<string, string>>(
       `const { serialize } = await import('node:v8');

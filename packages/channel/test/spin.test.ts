@@ -219,6 +219,14 @@ describe('the adaptive spin of a receive without spin', () => {
     for (let i = 0; i < 20; i++) spin.waited(0.01); // and close together again
     expect(spin.budget()).toBeGreaterThan(0);
     expect(spin.budget()).toBeLessThan(0.05);
+    // A wait that ran out of time (a pause, or a poll with timeout 0): stop
+    // spinning at once; one short wait brings it back.
+    spin.missed();
+    expect(spin.budget()).toBe(0);
+    spin.missed();
+    expect(spin.budget()).toBe(0);
+    spin.waited(0.01);
+    expect(spin.budget()).toBeGreaterThan(0);
   });
 });
 

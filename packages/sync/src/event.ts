@@ -75,6 +75,9 @@ export class SharedEvent {
   readonly #address: number;
   readonly #auto: boolean;
 
+  /** Waiter counts not taken back yet: their wait ended while the page was protected. */
+  #owedLeaves = 0;
+
   private constructor(words: PrimitiveWords, auto: boolean) {
     this.#words = words;
     this.#auto = auto;
@@ -120,6 +123,28 @@ export class SharedEvent {
     return new SharedEvent(words, kind === KIND_AUTO);
   }
 
+  /** The words (bound again after protect()), with any waiter count still owed taken back. */
+  #live(): Int32Array {
+    const view = this.#words.live();
+    if (this.#owedLeaves !== 0) {
+      Atomics.sub(view, WAITERS, this.#owedLeaves);
+      this.#owedLeaves = 0;
+    }
+    return view;
+  }
+
+  /**
+   * A wait ends: it leaves the waiter count, through the view it came in by
+   * or, when protect() took that away, at the next call that finds the
+   * words again (else every later set() would wake nobody, forever).
+   */
+  #leave(view: Int32Array): void {
+    const now = this.#words.view;
+    if (view.length !== 0) Atomics.sub(view, WAITERS, 1);
+    else if (now.length !== 0) Atomics.sub(now, WAITERS, 1);
+    else this.#owedLeaves++;
+  }
+
   /** 'manual' or 'auto'. */
   get mode(): EventMode {
     return this.#auto ? 'auto' : 'manual';
@@ -127,7 +152,7 @@ export class SharedEvent {
 
   /** Whether the event is set (a snapshot). */
   get isSet(): boolean {
-    return Atomics.load(this.#words.live(), STATE) === 1;
+    return Atomics.load(this.#live(), STATE) === 1;
   }
 
   /**
@@ -136,7 +161,7 @@ export class SharedEvent {
    * accumulate: use a semaphore to count).
    */
   set(): void {
-    const view = this.#words.live();
+    const view = this.#live();
     if (this.#auto) {
       if (Atomics.compareExchange(view, STATE, 0, 1) === 0 && Atomics.load(view, WAITERS) > 0) {
         native.syncFutexWake(this.#address, 1);
@@ -150,12 +175,12 @@ export class SharedEvent {
 
   /** Resets (clears) the event. */
   reset(): void {
-    Atomics.store(this.#words.live(), STATE, 0);
+    Atomics.store(this.#live(), STATE, 0);
   }
 
   /** Passes the event if it is set (consuming it, for auto); never waits. */
   tryWait(): boolean {
-    this.#words.live();
+    this.#live();
     return this.#pass();
   }
 
@@ -183,7 +208,7 @@ export class SharedEvent {
    */
   wait(options?: EventWaitOptions): boolean {
     const { deadline, spin } = parseWaitOptions(options, false);
-    const view = this.#words.live();
+    const view = this.#live();
     if (this.#pass()) return true;
     if (spin > 0 && spinUntil(() => Atomics.load(view, STATE) === 1 && this.#pass(), spin))
       return true;
@@ -195,7 +220,7 @@ export class SharedEvent {
         if (parkSync(this.#address, 0, deadline) === TIMED_OUT) return this.#pass();
       }
     } finally {
-      if (view.length !== 0) Atomics.sub(view, WAITERS, 1);
+      this.#leave(view);
     }
   }
 
@@ -210,7 +235,7 @@ export class SharedEvent {
   async waitAsync(options?: EventWaitAsyncOptions): Promise<boolean> {
     const wait = parseWaitOptions(options, true);
     if (wait.signal?.aborted) throw abortError(wait.signal);
-    let view = this.#words.live();
+    let view = this.#live();
     if (this.#pass()) return true;
     const spin = wait.spin;
     if (spin > 0 && spinUntil(() => Atomics.load(view, STATE) === 1 && this.#pass(), spin))
@@ -223,11 +248,11 @@ export class SharedEvent {
         const outcome = await parkAsync(this.#address, 0, wait);
         // Closed or protected while this waiter slept? (After a protect()
         // and its undoing, the words are bound again.)
-        view = this.#words.live();
+        view = this.#live();
         if (outcome === TIMED_OUT) return this.#pass();
       }
     } finally {
-      if (view.length !== 0) Atomics.sub(view, WAITERS, 1);
+      this.#leave(view);
     }
   }
 

@@ -75,6 +75,22 @@ describe('primitives and Mapping.protect', () => {
     guard.unlock(); // a no-op the second time
   });
 
+  it('an event wait that ended while its page was protected leaves the waiter count', async () => {
+    using mapping = mapAnonymous(pageSize());
+    const event = SharedEvent.init(mapping, 0, { mode: 'auto' });
+    const waiting = event.waitAsync({ timeout: 10_000 }).then(
+      () => 'resolved',
+      (error: { code?: string }) => error.code,
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    mapping.protect('read');
+    expect(await waiting).toBe('ERR_SHMKIT_PROTECTED');
+    mapping.protect('read-write');
+    event.set(); // the first call after the restore takes the count back
+    expect(mapping.int32Array(0, 4)[1]).toBe(0); // the waiters word
+    expect(event.tryWait()).toBe(true);
+  });
+
   it('a lockAsync pending across a protect() and its undoing gets the lock', async () => {
     using mapping = mapAnonymous(pageSize());
     const mutex = Mutex.init(mapping, 0);

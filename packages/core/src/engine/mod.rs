@@ -175,14 +175,13 @@ impl<T> Entry<T> {
     }
 
     /// Whether a futex wait's word no longer holds the value it sleeps on: a
-    /// peer changed it without waking anyone. The kernel compares (a futex
-    /// wait whose deadline has already passed), so a word whose page was
-    /// protected or unmapped meanwhile is an error here, never a fault.
+    /// peer changed it without waking anyone. The kernel compares, so a word
+    /// whose page was protected or unmapped meanwhile is an error here,
+    /// never a fault; and it never queues as a waiter (a zero-timeout wait
+    /// would, and could swallow a wake meant for the real one).
     fn word_moved(&self) -> bool {
         match &self.op {
-            Op::Futex { addr, expected } => {
-                matches!(futex::wait(*addr, *expected, Some(Deadline::now())), Ok(futex::WaitOutcome::NotEqual))
-            }
+            Op::Futex { addr, expected } => matches!(futex::compare(*addr, *expected), Ok(false)),
             Op::Sem { .. } | Op::Fd { .. } | Op::Job(_) => false,
         }
     }
