@@ -6,11 +6,10 @@
 // least see the peer's word change and write its own, twice. When a floor
 // itself misses a target, no channel can meet that target in this run; when
 // the channel beats its floor, the floor is wrong (targets.ts says so).
-import { nowNs } from '../harness.js';
+import { nowNs, timeBatches } from '../harness.js';
 import { reap, spawnPeer, waitForLine } from '../proc.js';
 import type { BenchCase, Context, Outcome } from '../registry.js';
 import { mapShared, sharedPath, unlinkShared } from '../shared.js';
-import { summarize } from '../stats.js';
 import { perMessage } from './channel-rate.js';
 
 const SIZE = 64;
@@ -96,16 +95,17 @@ async function spinFloor(ctx: Context): Promise<Outcome> {
     for (let i = 0; i < warmup; i++) trip();
     // As in the channel's spinning row: a clock read costs about as much as
     // a round trip, so each sample is the mean of a batch.
-    const samples = new Float64Array(
-      Math.max(20, Math.floor(ctx.scale.roundTrips / 5 / TRIPS_PER_SAMPLE)),
+    const sum = timeBatches(
+      (n) => {
+        for (let j = 0; j < n; j++) trip();
+      },
+      {
+        opsPerBatch: TRIPS_PER_SAMPLE,
+        batches: Math.max(20, Math.floor(ctx.scale.roundTrips / 5 / TRIPS_PER_SAMPLE)),
+        warmupBatches: 0,
+      },
     );
-    for (let s = 0; s < samples.length; s++) {
-      const t0 = nowNs();
-      for (let j = 0; j < TRIPS_PER_SAMPLE; j++) trip();
-      samples[s] = (nowNs() - t0) / TRIPS_PER_SAMPLE;
-    }
     Atomics.store(words, PING, DONE);
-    const sum = summarize(samples);
     return {
       kind: 'measured',
       value: sum.median,

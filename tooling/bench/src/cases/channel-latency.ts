@@ -4,10 +4,9 @@
 // receiveAsync on both sides (sleeping as the sync row does, and with the
 // adaptive event-loop turns of its defaults).
 import { Channel, type Receiver, type Sender } from '@shmkit/channel';
-import { nowNs, timeEach } from '../harness.js';
+import { timeBatches, timeEach } from '../harness.js';
 import { reap, spawnPeer, waitForLine } from '../proc.js';
 import type { BenchCase, Context, Outcome } from '../registry.js';
-import { summarize } from '../stats.js';
 
 type Mode = 'spin' | 'spin-zero-copy' | 'sync' | 'async' | 'async-adaptive';
 
@@ -76,13 +75,12 @@ async function roundTrips(ctx: Context, mode: Mode): Promise<Outcome> {
       const batch = 100;
       const samples = Math.max(20, Math.floor(ctx.scale.roundTrips / 5 / batch));
       for (let i = 0; i < warmup; i++) trip();
-      const out = new Float64Array(samples);
-      for (let i = 0; i < samples; i++) {
-        const t0 = nowNs();
-        for (let j = 0; j < batch; j++) trip();
-        out[i] = (nowNs() - t0) / batch;
-      }
-      const s = summarize(out);
+      const s = timeBatches(
+        (n) => {
+          for (let j = 0; j < n; j++) trip();
+        },
+        { opsPerBatch: batch, batches: samples, warmupBatches: 0 },
+      );
       return {
         kind: 'measured',
         value: s.median,
