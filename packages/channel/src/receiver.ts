@@ -502,12 +502,13 @@ export class Receiver<Out = unknown>
     // At least one look before preparing to sleep: publishing this thread's
     // own ends may just have made the message.
     if (core.poll()) return true;
-    const start = performance.now();
+    // The clock only for a wait that learns (no clock read on the spin path).
     const adaptive = wait.spin === ADAPTIVE;
+    const start = adaptive ? performance.now() : 0;
     if (
-      wait.spin > 1
-        ? this.#spin(wait.spin)
-        : this.#spinAdaptively(start, this.#adaptiveUntil(wait, start))
+      adaptive
+        ? this.#spinAdaptively(start, this.#adaptiveUntil(wait, start))
+        : wait.spin > 1 && this.#spin(wait.spin)
     ) {
       this.#spun++;
       return true;
@@ -523,7 +524,7 @@ export class Receiver<Out = unknown>
       this.#sleeps++;
       try {
         result = this.#mem.receiverWaiting.wait(1, Math.min(left, SLICE_MS));
-        if (result !== 'timed-out') this.#adaptive.waited(performance.now() - start);
+        if (adaptive && result !== 'timed-out') this.#adaptive.waited(performance.now() - start);
       } catch (error) {
         // EFAULT when the object shrank under the word: say so (CORRUPT),
         // and touch nothing (the size check unmaps it).
