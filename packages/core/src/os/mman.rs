@@ -492,6 +492,21 @@ mod tests {
         })
     }
 
+    /// Whether `addr` lies in a mapping of the file with inode `ino`. Unlike
+    /// `is_mapped`, another test thread mapping the freed range meanwhile
+    /// (tests run in parallel) does not count.
+    fn maps_file_at(addr: usize, ino: u64) -> bool {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        maps.lines().any(|line| {
+            let mut fields = line.split_whitespace();
+            let (lo, hi) = fields.next().unwrap().split_once('-').unwrap();
+            let inode = fields.nth(3).and_then(|f| f.parse::<u64>().ok());
+            let lo = usize::from_str_radix(lo, 16).unwrap();
+            let hi = usize::from_str_radix(hi, 16).unwrap();
+            (lo..hi).contains(&addr) && inode == Some(ino)
+        })
+    }
+
     fn temp_file(len: u64) -> std::fs::File {
         let path = std::env::temp_dir().join(format!("shmkit-mman-{}-{}", std::process::id(), rand_suffix()));
         let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path).unwrap();
@@ -706,8 +721,9 @@ mod tests {
         assert_eq!(reg.usage(id), Some(map_registry::Usage { mappings: 2, extent: size }));
         drop(reg);
         let addr = whole.address();
+        assert!(maps_file_at(addr, stat.ino));
         drop(whole);
-        assert!(!is_mapped(addr));
+        assert!(!maps_file_at(addr, stat.ino));
         assert_eq!(map_registry::lock().usage(id).unwrap().mappings, 1);
         drop(tail);
         assert_eq!(map_registry::lock().usage(id), None);
