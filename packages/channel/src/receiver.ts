@@ -2,7 +2,6 @@
 // codecs on top, waits in three forms, the async iterator and a Readable.
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
-import { markAsUntransferable } from 'node:worker_threads';
 import {
   abortError,
   closedError,
@@ -28,6 +27,7 @@ import {
 import type { ChannelMemory } from './memory';
 import type { ReceiverCore, ReceiverEvent } from './receiver-core';
 import { RingReader } from './ring-reader';
+import { SMALL_MESSAGE, Slab } from './slab';
 import {
   ADAPTIVE,
   FOREVER,
@@ -76,15 +76,6 @@ export interface LappedEvent {
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
-
-/**
- * 'bytes' messages up to this size are copied a word at a time into a
- * shared slab (as Buffer.allocUnsafe pools small Buffers): for them the
- * builtin copy's setup costs more than the copy.
- */
-const SMALL_MESSAGE = 128;
-/** Node's Buffer pool size: a kept message holds at most this much memory alive. */
-const SLAB_BYTES = 8 * 1024;
 
 /** A torn broadcast record: read again. */
 const TORN: unique symbol = Symbol('torn');
@@ -136,9 +127,7 @@ export class Receiver<Out = unknown>
   readonly #serial = new SerialQueue();
   readonly #events: ReceiverEvent[] = [];
   // Made on the first small copy: receivers that never make one cost nothing.
-  #slab = new ArrayBuffer(0);
-  #slabWords = new Int32Array(0);
-  #slabFree = 0;
+  readonly #slab = new Slab();
   readonly #adaptive = new AdaptiveSpin();
 
   /** @internal Use {@link Channel.receiver}. */
@@ -306,7 +295,10 @@ export class Receiver<Out = unknown>
     const length = core.peekLength;
     const codec = this.#codec;
     if (codec === BYTES) {
-      const copy = length <= SMALL_MESSAGE ? this.#copySmall(at, length) : this.#copy(at, length);
+      const copy =
+        length <= SMALL_MESSAGE
+          ? this.#slab.copy(this.#mem.words, at, length)
+          : this.#copy(at, length);
       return core.release() ? (copy as Out) : TORN;
     }
     if (codec === STRING || codec === JSON_TEXT) {
@@ -341,35 +333,6 @@ export class Receiver<Out = unknown>
     const copy = Buffer.allocUnsafe(length);
     copy.set(this.#bytes.subarray(at, at + length));
     return copy;
-  }
-
-  /**
-   * A copy of a small payload as a view into the slab. The payload starts
-   * 8-byte aligned and its record is padded to 8 bytes, so whole words are
-   * copied; each message gets its own stretch of the slab, never reused.
-   */
-  #copySmall(at: number, length: number): Buffer {
-    const size = (length + 7) & ~7;
-    // A count of its own: an ArrayBuffer's byteLength is a builtin call. An
-    // empty view means no slab yet, or one that was detached anyway.
-    if (size > this.#slabFree || this.#slabWords.length === 0) {
-      this.#slab = new ArrayBuffer(SLAB_BYTES);
-      // As Node does for its Buffer pool: a transfer list must not detach
-      // every message that shares the slab (Node 20 copies it, later
-      // versions refuse it with a DataCloneError).
-      markAsUntransferable(this.#slab);
-      this.#slabWords = new Int32Array(this.#slab);
-      this.#slabFree = SLAB_BYTES;
-    }
-    const start = SLAB_BYTES - this.#slabFree;
-    this.#slabFree -= size;
-    const from = this.#mem.words;
-    const to = this.#slabWords;
-    for (let s = at >> 2, d = start >> 2, end = s + (size >> 2); s < end; ) to[d++] = from[s++]!;
-    // A real Buffer, as Buffer.from makes it: a faster view of our own (a
-    // Uint8Array subclass with Buffer.prototype behind it) was not deep-equal
-    // to Buffers, which compare prototypes.
-    return Buffer.from(this.#slab, start, length);
   }
 
   // ---- zero-copy ----------------------------------------------------------
