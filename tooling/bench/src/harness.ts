@@ -84,3 +84,33 @@ export function sleepSync(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Round trips per sample of {@link timeSpinningTrips}. */
+export const SPIN_TRIPS_PER_SAMPLE = 100;
+/**
+ * How long spinning round trips run untimed first. A spinning round trip
+ * costs about a microsecond, so a count-based warm-up of a few thousand
+ * ends before V8 has optimised the loops of both processes: they take tens
+ * of thousands of calls, and the timed trips would then measure the tiers
+ * on the way.
+ */
+const SPIN_WARMUP_MS = 300;
+/** Timed batches per pass: 10,000 round trips, some 10-30 ms. */
+const SPIN_SAMPLES = 100;
+
+/**
+ * Spinning round trips between two processes (each `trip()` one): warmed
+ * up for SPIN_WARMUP_MS, then timed in batches, since a clock read costs
+ * about as much as a round trip. Each sample is the mean of a batch.
+ */
+export function timeSpinningTrips(trip: () => void, smoke: boolean): Summary {
+  const until = nowNs() + (smoke ? 0 : SPIN_WARMUP_MS * 1e6);
+  do for (let i = 0; i < SPIN_TRIPS_PER_SAMPLE; i++) trip();
+  while (nowNs() < until);
+  return timeBatches(
+    (n) => {
+      for (let j = 0; j < n; j++) trip();
+    },
+    { opsPerBatch: SPIN_TRIPS_PER_SAMPLE, batches: smoke ? 20 : SPIN_SAMPLES, warmupBatches: 0 },
+  );
+}

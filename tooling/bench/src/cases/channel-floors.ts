@@ -6,7 +6,7 @@
 // least see the peer's word change and write its own, twice. When a floor
 // itself misses a target, no channel can meet that target in this run; when
 // the channel beats its floor, the floor is wrong (targets.ts says so).
-import { nowNs, timeBatches } from '../harness.js';
+import { SPIN_TRIPS_PER_SAMPLE, nowNs, timeSpinningTrips } from '../harness.js';
 import { reap, spawnPeer, waitForLine } from '../proc.js';
 import type { BenchCase, Context, Outcome } from '../registry.js';
 import { mapShared, sharedPath, unlinkShared } from '../shared.js';
@@ -20,39 +20,74 @@ function blocks(ctx: Context): { blocks: number; block: number } {
   return ctx.scale.smoke ? { blocks: 2, block: BLOCK / 20 } : { blocks: 6, block: BLOCK };
 }
 
+/** As Node's own Buffer pool: a kept copy holds at most this much alive. */
+const SLAB_BYTES = 8 * 1024;
 /**
- * Node's cheapest fresh Buffer with a copy of 64 bytes in it: a slice of
- * Node's own pool (`Buffer.allocUnsafe`, not zero-filled), filled with one
- * `TypedArray.set` from a plain Uint8Array.
+ * The class Node makes every Buffer with (the species `subarray()` uses):
+ * constructing it over an ArrayBuffer skips the checks of `Buffer.from`.
  */
-function freshCopy(source: Uint8Array): Buffer {
-  const copy = Buffer.allocUnsafe(SIZE);
-  copy.set(source);
-  return copy;
+const NodeBuffer = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species] as new (
+  buffer: ArrayBuffer,
+  byteOffset: number,
+  length: number,
+) => Buffer;
+
+/**
+ * The cheapest fresh Buffer with a copy of 64 bytes in it that this file
+ * knows: a stretch of a slab of its own (no Buffer.allocUnsafe pool
+ * bookkeeping), the 16 words copied one by one (for 64 bytes cheaper than
+ * the setup of a `TypedArray.set`), and a Buffer made over it with Node's
+ * own Buffer class. `Buffer.allocUnsafe(64)` and `set` take about twice as
+ * long.
+ */
+class FreshCopies {
+  #slab = new ArrayBuffer(SLAB_BYTES);
+  #words = new Int32Array(this.#slab);
+  #free = SLAB_BYTES;
+
+  copy(source: Int32Array): Buffer {
+    if (this.#free < SIZE) {
+      this.#slab = new ArrayBuffer(SLAB_BYTES);
+      this.#words = new Int32Array(this.#slab);
+      this.#free = SLAB_BYTES;
+    }
+    const start = SLAB_BYTES - this.#free;
+    this.#free -= SIZE;
+    const to = this.#words;
+    for (let s = 0, d = start >> 2; s < SIZE >> 2; ) to[d++] = source[s++]!;
+    return new NodeBuffer(this.#slab, start, SIZE);
+  }
+}
+
+/** 64 bytes of 7s, as the words a receive copies them from. */
+function sourceWords(): Int32Array {
+  return new Int32Array(new Uint8Array(SIZE).fill(7).buffer);
 }
 
 /** A fresh 64 B Buffer copy per message, one process, nothing else. */
 function copyFloor(ctx: Context): Outcome {
   const { blocks: count, block } = blocks(ctx);
-  const source = new Uint8Array(SIZE).fill(7);
+  const source = sourceWords();
+  const copies = new FreshCopies();
   let bad = 0;
   const stamps: number[] = [nowNs()];
   for (let b = 0; b <= count; b++) {
-    for (let i = 0; i < block; i++) if (freshCopy(source)[SIZE - 1] !== 7) bad++;
+    for (let i = 0; i < block; i++) if (copies.copy(source)[SIZE - 1] !== 7) bad++;
     stamps.push(nowNs());
   }
   if (bad !== 0) throw new Error(`${bad} copies came out wrong`);
-  return perMessage(stamps, block, 'Buffer.allocUnsafe(64) + set per message');
+  return perMessage(stamps, block, '16 words into a slab + a Buffer over them per message');
 }
 
 /** `for await` over the least async iterator there is, yielding fresh 64 B copies. */
 async function iterateFloor(ctx: Context): Promise<Outcome> {
   const { blocks: count, block } = blocks(ctx);
   const total = (count + 1) * block;
-  const source = new Uint8Array(SIZE).fill(7);
+  const source = sourceWords();
+  const copies = new FreshCopies();
   const messages: AsyncIterable<Buffer> = {
     [Symbol.asyncIterator]: () => ({
-      next: () => Promise.resolve({ value: freshCopy(source), done: false }),
+      next: () => Promise.resolve({ value: copies.copy(source), done: false }),
     }),
   };
   let bad = 0;
@@ -71,7 +106,6 @@ async function iterateFloor(ctx: Context): Promise<Outcome> {
 const PING = 0;
 const PONG = 16;
 const DONE = -1;
-const TRIPS_PER_SAMPLE = 100;
 
 interface SpinArgs {
   path: string;
@@ -91,27 +125,14 @@ async function spinFloor(ctx: Context): Promise<Outcome> {
       Atomics.store(words, PING, seq);
       while (Atomics.load(words, PONG) !== seq);
     };
-    const warmup = ctx.scale.smoke ? 50 : 3_000;
-    for (let i = 0; i < warmup; i++) trip();
-    // As in the channel's spinning row: a clock read costs about as much as
-    // a round trip, so each sample is the mean of a batch.
-    const sum = timeBatches(
-      (n) => {
-        for (let j = 0; j < n; j++) trip();
-      },
-      {
-        opsPerBatch: TRIPS_PER_SAMPLE,
-        batches: Math.max(20, Math.floor(ctx.scale.roundTrips / 5 / TRIPS_PER_SAMPLE)),
-        warmupBatches: 0,
-      },
-    );
+    const sum = timeSpinningTrips(trip, ctx.scale.smoke);
     Atomics.store(words, PING, DONE);
     return {
       kind: 'measured',
       value: sum.median,
       p99: sum.p99,
       samples: sum.count,
-      note: `Atomics.store + an Atomics.load loop on each side; each sample is the mean of ${TRIPS_PER_SAMPLE} round trips`,
+      note: `Atomics.store + an Atomics.load loop on each side; each sample is the mean of ${SPIN_TRIPS_PER_SAMPLE} round trips`,
     };
   } finally {
     await reap([echo]);

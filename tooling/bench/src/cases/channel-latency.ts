@@ -4,7 +4,7 @@
 // receiveAsync on both sides (sleeping as the sync row does, and with the
 // adaptive event-loop turns of its defaults).
 import { Channel, type Receiver, type Sender } from '@shmkit/channel';
-import { timeBatches, timeEach } from '../harness.js';
+import { SPIN_TRIPS_PER_SAMPLE, timeEach, timeSpinningTrips } from '../harness.js';
 import { reap, spawnPeer, waitForLine } from '../proc.js';
 import type { BenchCase, Context, Outcome } from '../registry.js';
 
@@ -69,24 +69,14 @@ async function roundTrips(ctx: Context, mode: Mode): Promise<Outcome> {
             tx.send(message);
             if (rx.receive({ spin }) === undefined) throw new Error('no response');
           };
-    const warmup = ctx.scale.smoke ? 50 : 3_000;
     if (spinning) {
-      // A clock read costs about as much as a spinning round trip: time batches.
-      const batch = 100;
-      const samples = Math.max(20, Math.floor(ctx.scale.roundTrips / 5 / batch));
-      for (let i = 0; i < warmup; i++) trip();
-      const s = timeBatches(
-        (n) => {
-          for (let j = 0; j < n; j++) trip();
-        },
-        { opsPerBatch: batch, batches: samples, warmupBatches: 0 },
-      );
+      const s = timeSpinningTrips(trip, ctx.scale.smoke);
       return {
         kind: 'measured',
         value: s.median,
         p99: s.p99,
         samples: s.count,
-        note: `spin ${SPIN} on both sides; each sample is the mean of ${batch} round trips`,
+        note: `spin ${SPIN} on both sides; each sample is the mean of ${SPIN_TRIPS_PER_SAMPLE} round trips`,
       };
     }
     // 'async' sleeps as 'sync' does (spin: 0: one event-loop turn, then the
@@ -101,7 +91,7 @@ async function roundTrips(ctx: Context, mode: Mode): Promise<Outcome> {
             tx.send(message);
             if ((await rx.receiveAsync(asyncOptions)) === undefined) throw new Error('no response');
           };
-    const s = await timeEach(op, ctx.scale.roundTrips, warmup);
+    const s = await timeEach(op, ctx.scale.roundTrips, ctx.scale.smoke ? 50 : 3_000);
     return { kind: 'measured', value: s.median, p99: s.p99, samples: s.count };
   } finally {
     await reap([echo]);
