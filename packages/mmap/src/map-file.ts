@@ -47,7 +47,9 @@ export interface MapFileOptions {
   /**
    * Create the file if it does not exist and grow it to at least this many
    * bytes (the new bytes read as zeros). A longer file is never shrunk.
-   * Cannot be combined with `readOnly`.
+   * Cannot be combined with `readOnly`. When the call fails after creating
+   * the file (the size is too large, the file system is full), the file is
+   * removed again.
    */
   size?: number | bigint;
   /** Permission bits for a file that `size` creates. Default 0o600. */

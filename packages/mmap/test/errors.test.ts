@@ -1,5 +1,5 @@
 // Every error the README documents, by code.
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isSystemError, mapFile, pageSize } from '../src/index';
 import { run } from '@shmkit/testing';
@@ -147,6 +147,18 @@ describe('mapFile file errors', () => {
 });
 
 describe('special files and full file systems', () => {
+  it('a size the file system refuses (EFBIG) leaves no file behind, and an existing file untouched', () => {
+    const fresh = tmp.path();
+    expect(thrown(() => mapFile(fresh, { size: 2n ** 62n }))).toMatchObject({
+      code: 'EFBIG',
+      path: fresh,
+    });
+    expect(existsSync(fresh)).toBe(false);
+    const existing = tmp.file('kept');
+    expect(codeOf(() => mapFile(existing, { size: 2n ** 62n }))).toBe('EFBIG');
+    expect(readFileSync(existing, 'utf8')).toBe('kept');
+  });
+
   it('refuses a FIFO without waiting for a writer', async () => {
     const dir = tmp.path();
     mkdirSync(dir);

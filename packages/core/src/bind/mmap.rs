@@ -8,7 +8,7 @@
 use super::error::{ShmkitError, Subject};
 use super::{check_page_offset, expose, file_map_error, not_regular, FdMapOptions};
 use crate::napi::{ArgKind, CallInfo, Env, Error, Exports, JsResult, Value, ValueType};
-use crate::os::file::{self, FileType, OpenError, OpenOptions};
+use crate::os::file::{self, CreatedFile, FileType, OpenError, OpenOptions};
 use crate::os::{map_registry, mman};
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
@@ -53,9 +53,12 @@ fn map_file(env: Env, call: &CallInfo) -> JsResult<Value> {
     // Keeps the file open until the mapping exists; the mapping then holds
     // its own reference to the file, so ours is closed on return.
     let opened;
+    let c_path;
+    // A file this call creates is removed again if growing or mapping it fails.
+    let mut created = None;
     let (fd, subject, shown) = match target {
         Target::Path(path) => {
-            let c_path = CString::new(path.as_str()).map_err(|_| {
+            c_path = CString::new(path.as_str()).map_err(|_| {
                 Error::invalid_arg_value("pathOrFd", "must be a string without null bytes", &format!("'{path}'"))
             })?;
             let write = size.is_some() || (shared && !read_only);
@@ -65,6 +68,7 @@ fn map_file(env: Env, call: &CallInfo) -> JsResult<Value> {
                 OpenError::Sys(e) => Error::sys(e, Subject::Path(path.clone())),
                 OpenError::WrongType(kind) => not_regular(&shown, kind),
             })?;
+            created = CreatedFile::guard(&c_path, &opened);
             (opened.fd.as_raw_fd(), Subject::Path(path), shown)
         }
         Target::Fd(fd) => (fd, Subject::Detail(format!("fd {fd}")), format!("fd {fd}")),
@@ -90,7 +94,11 @@ fn map_file(env: Env, call: &CallInfo) -> JsResult<Value> {
         .map(&mut registry, fd, offset, length, &shown, "Pass options.size to grow it first")
         .map_err(|e| file_map_error(e, subject, &shown))?;
     drop(registry);
-    expose(env, memory, map_options.init())
+    let exposed = expose(env, memory, map_options.init())?;
+    if let Some(created) = created {
+        created.keep();
+    }
+    Ok(exposed)
 }
 
 enum Target {

@@ -271,6 +271,46 @@ fn reopen(located: &OwnedFd, flags: libc::c_int) -> Result<OwnedFd> {
     open_raw(&link, flags, 0)
 }
 
+/// A file that [`open`] created for a call that may still fail: dropped
+/// armed, it removes the file again, so a failed call leaves no empty file
+/// behind. Only the very inode that was created is removed: a path that
+/// names another file by now (someone renamed ours away) is left alone.
+pub struct CreatedFile<'a> {
+    path: &'a CStr,
+    dev: u64,
+    ino: u64,
+    armed: bool,
+}
+
+impl<'a> CreatedFile<'a> {
+    /// A guard for `opened` when it created `path`; None when the file was there already.
+    pub fn guard(path: &'a CStr, opened: &Opened) -> Option<Self> {
+        // Lazily: a guard built and dropped for a file that was there would remove it.
+        opened.created.then(|| CreatedFile { path, dev: opened.stat.dev, ino: opened.stat.ino, armed: true })
+    }
+
+    /// The call succeeded: the file stays.
+    pub fn keep(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for CreatedFile<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let ours = open_raw(self.path, libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC, 0)
+            .and_then(|fd| fstat(fd.as_raw_fd()))
+            .is_ok_and(|st| st.dev == self.dev && st.ino == self.ino);
+        if ours {
+            // SAFETY: path is NUL-terminated; unlink only touches the directory
+            // entry. A failure leaves the file, as before this guard existed.
+            unsafe { libc::unlink(self.path.as_ptr()) };
+        }
+    }
+}
+
 /// Sets or clears O_NONBLOCK on `fd`.
 pub fn set_nonblocking(fd: RawFd, on: bool) -> Result<()> {
     // SAFETY: F_GETFL takes no argument; a bad fd is reported through errno.
@@ -404,6 +444,35 @@ pub(crate) mod tests {
             open(&missing, OpenOptions::regular(false, false)).unwrap_err(),
             OpenError::Sys(Error::new(libc::ENOENT, "open"))
         );
+    }
+
+    #[test]
+    fn a_created_file_guard_removes_only_the_file_it_made_unless_kept() {
+        let dir = TempDir::new("guard");
+        let create = OpenOptions { create: Some(0o600), ..OpenOptions::regular(true, false) };
+        let exists = |p: &CStr| std::path::Path::new(p.to_str().unwrap()).exists();
+
+        let dropped = dir.c("dropped");
+        let opened = open(&dropped, create).unwrap();
+        drop(CreatedFile::guard(&dropped, &opened).expect("created"));
+        assert!(!exists(&dropped), "removed when the call failed");
+
+        let kept = dir.c("kept");
+        let opened = open(&kept, create).unwrap();
+        CreatedFile::guard(&kept, &opened).unwrap().keep();
+        assert!(exists(&kept));
+        let again = open(&kept, create).unwrap();
+        assert!(CreatedFile::guard(&kept, &again).is_none(), "not created by this open");
+        assert!(exists(&kept), "and not removed by asking");
+
+        // Renamed away and replaced: the replacement is not ours to remove.
+        let swapped = dir.c("swapped");
+        let opened = open(&swapped, create).unwrap();
+        let guard = CreatedFile::guard(&swapped, &opened).unwrap();
+        std::fs::rename(swapped.to_str().unwrap(), dir.c("moved").to_str().unwrap()).unwrap();
+        std::fs::write(swapped.to_str().unwrap(), b"theirs").unwrap();
+        drop(guard);
+        assert_eq!(std::fs::read(swapped.to_str().unwrap()).unwrap(), b"theirs");
     }
 
     #[test]
