@@ -87,7 +87,9 @@ function validateName(name: unknown): string {
             ? 'must be at most 255 bytes long'
             : name.includes('\0')
               ? 'must not contain null bytes'
-              : undefined;
+              : name.startsWith('/sem.')
+                ? "must not start with '/sem.' (glibc's named semaphore files)"
+                : undefined;
   if (problem !== undefined) throw invalidArgValue('name', problem, name);
   return name;
 }

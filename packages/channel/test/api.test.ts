@@ -138,7 +138,7 @@ describe('create, open, unlink', () => {
     expect(() => Channel.create(42 as unknown as string)).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
     );
-    for (const bad of ['x', '/', '/a/b', '/..', `/${'a'.repeat(255)}`])
+    for (const bad of ['x', '/', '/a/b', '/..', `/${'a'.repeat(255)}`, '/sem.x'])
       expect(() => Channel.create(bad)).toThrow(
         expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
       );

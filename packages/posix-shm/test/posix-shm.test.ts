@@ -1,4 +1,4 @@
-import { existsSync, fstatSync, statSync } from 'node:fs';
+import { existsSync, fstatSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PosixShm } from '../src/index';
 import { isRoot, run, runNode } from '@shmkit/testing';
@@ -206,6 +206,26 @@ describe('errors', () => {
     expect(() => PosixShm.open(42 as unknown as string)).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
     );
+    // glibc's files of named semaphores: '/sem.x' is the file of the semaphore '/x'.
+    const file = `/sem.${name().slice(1)}`;
+    writeFileSync(`/dev/shm${file}`, 'semaphore');
+    try {
+      for (const call of [
+        () => PosixShm.create(file, { size: 4096 }),
+        () => PosixShm.open(file),
+        () => PosixShm.unlink(file),
+      ]) {
+        expect(call).toThrow(
+          expect.objectContaining({
+            code: 'ERR_INVALID_ARG_VALUE',
+            message: expect.stringContaining("must not start with '/sem.'"),
+          }),
+        );
+      }
+      expect(readFileSync(`/dev/shm${file}`, 'utf8')).toBe('semaphore');
+    } finally {
+      rmSync(`/dev/shm${file}`, { force: true });
+    }
     // The longest legal name works.
     const longest = `/${'y'.repeat(254)}`;
     track(longest);

@@ -29,7 +29,7 @@ pub const NAME_MAX: usize = 255;
 /// part after the '/' may be a full NAME_MAX bytes: glibc passes it to the
 /// kernel as is, without a /dev/shm prefix to make room for.
 pub fn validate_name(name: &str) -> std::result::Result<CString, NameError> {
-    match posix_shm::validate_name(name) {
+    match posix_shm::validate_ipc_name(name) {
         Err(NameError::TooLong) if name.len() <= NAME_MAX + 1 => CString::new(name).map_err(|_| NameError::Nul),
         other => other,
     }
@@ -399,6 +399,7 @@ mod tests {
     #[test]
     fn names() {
         assert!(validate_name("/q").is_ok());
+        assert!(validate_name("/sem.q").is_ok(), "queues live in /dev/mqueue: no semaphore there");
         assert_eq!(validate_name("q"), Err(NameError::NoLeadingSlash));
         assert_eq!(validate_name("/a/b"), Err(NameError::InnerSlash));
         assert_eq!(validate_name("/.."), Err(NameError::Dots));

@@ -34,6 +34,8 @@ pub enum NameError {
     TooLong,
     Nul,
     Dots,
+    /// `/sem.NAME`: glibc keeps the named semaphore `/NAME` in that file.
+    SemaphoreFile,
 }
 
 impl NameError {
@@ -45,14 +47,27 @@ impl NameError {
             NameError::TooLong => "must be at most 255 bytes long",
             NameError::Nul => "must not contain null bytes",
             NameError::Dots => "must not be '/.' or '/..'",
+            NameError::SemaphoreFile => "must not start with '/sem.' (glibc's named semaphore files)",
         }
     }
+}
+
+/// Checks a shared memory object's name: a valid IPC name
+/// ([`validate_ipc_name`]) outside the `sem.` files, which are named
+/// semaphores: an object there would be read by `sem_open` as a semaphore,
+/// and a semaphore mapped as an object.
+pub fn validate_name(name: &str) -> std::result::Result<CString, NameError> {
+    let c_name = validate_ipc_name(name)?;
+    if name.starts_with("/sem.") {
+        return Err(NameError::SemaphoreFile);
+    }
+    Ok(c_name)
 }
 
 /// Checks a POSIX IPC name: exactly one leading '/', no other '/', not
 /// empty, not a dot entry, at most NAME_MAX bytes in all. Anything else
 /// could resolve to a path outside /dev/shm or be silently rewritten.
-pub fn validate_name(name: &str) -> std::result::Result<CString, NameError> {
+pub fn validate_ipc_name(name: &str) -> std::result::Result<CString, NameError> {
     let rest = name.strip_prefix('/').ok_or(NameError::NoLeadingSlash)?;
     if rest.is_empty() {
         return Err(NameError::Empty);
@@ -262,6 +277,9 @@ mod tests {
         let long = format!("/{}", "x".repeat(254));
         assert!(validate_name(&long).is_ok());
         assert_eq!(validate_name(&format!("{long}x")), Err(NameError::TooLong));
+        assert_eq!(validate_name("/sem.x"), Err(NameError::SemaphoreFile));
+        assert!(validate_name("/sem").is_ok() && validate_name("/semx").is_ok() && validate_name("/x.sem.").is_ok());
+        assert!(validate_ipc_name("/sem.x").is_ok(), "other IPC names may start with sem.");
     }
 
     #[test]
