@@ -308,7 +308,8 @@ export class SysvMessageQueue {
    * Sends `data` (bytes, or a string as UTF-8) with `type` (default 1),
    * blocking the calling thread while the queue is full.
    * @throws SystemError EMSGSIZE (longer than kernel.msgmax, or than the
-   *   queue's maxBytes, so it could never fit; checked before the call),
+   *   queue's maxBytes, so it could never fit; checked before the call, and
+   *   between the tries of a send with a `timeout`),
    *   ETIMEDOUT (still full after `timeout` ms), EIDRM (removed meanwhile),
    *   EACCES, EINVAL (no such queue).
    */

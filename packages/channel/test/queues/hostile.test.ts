@@ -305,6 +305,35 @@ describe('ends of life', () => {
     expect(s.tryReceive()?.data.toString()).toBe('later');
   });
 
+  it('another process lowering maxBytes under a waiting sync send gets it EMSGSIZE, not its timeout', async () => {
+    const s = track(SysvMessageQueue.create());
+    s.set({ maxBytes: 8 });
+    s.send('12345678');
+    const child = spawnNode(
+      `import { SysvMessageQueue } from '@shmkit/channel';
+      const s = SysvMessageQueue.fromId(${s.id});
+      console.log('waiting');
+      const started = Date.now();
+      try { s.send('abcd', { timeout: 30_000 }); console.log('sent'); }
+      catch (e) { console.log(e.code, Date.now() - started < 20_000, /lowered/.test(e.message)); }
+      `,
+      { cwd: pkgDir },
+    );
+    const output = collect(child);
+    await new Promise<void>((resolve) =>
+      child.stdout?.on('data', (d: Buffer) => {
+        if (d.toString().includes('waiting')) resolve();
+      }),
+    );
+    // Past the first tries: the send is in its sleeps between them.
+    await sleep(300);
+    s.set({ maxBytes: 2 });
+    const done = await output;
+    expect(done.stderr).toBe('');
+    expect([done.code, done.stdout]).toEqual([0, 'waiting\nEMSGSIZE true true\n']);
+    expect(s.receive().data.toString()).toBe('12345678');
+  });
+
   it('another process filling a queue makes our async sends wait, then time out', async () => {
     const s = track(SysvMessageQueue.create());
     s.set({ maxBytes: 4 });

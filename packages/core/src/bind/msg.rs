@@ -58,6 +58,9 @@ fn id_error(error: os::Error, id: i32) -> Error {
         libc::EPERM => Some("only the queue's owner, its creator or a process with CAP_SYS_ADMIN may do this"),
         libc::EACCES => Some("the queue's mode does not grant this process the access the call needs"),
         libc::E2BIG => Some("the message is longer than maxSize: pass a larger maxSize, or truncate: true to cut it"),
+        libc::EMSGSIZE => {
+            Some("the queue's maxBytes was lowered below the message while this call waited: it could never be sent")
+        }
         _ => None,
     };
     let mut err = SyscallError::from(error).with(Subject::Id(id));
@@ -116,6 +119,17 @@ fn check_fits(id: i32, len: usize) -> JsResult<()> {
         ));
     }
     Ok(())
+}
+
+/// Between the tries of a waiting send: EMSGSIZE once the queue's maxBytes
+/// is below the message (it could never be sent). A queue we may write but
+/// not read cannot tell, and is waited on.
+fn still_fits(id: i32, len: usize) -> os::Result<()> {
+    match msg::stat(id) {
+        Ok(st) if len as u64 > st.max_bytes => Err(os::Error::new(libc::EMSGSIZE, "msgsnd")),
+        Err(e) if e.errno() != libc::EACCES => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// A message type (a C long): a whole number within ±(2^53 - 1) or a
@@ -230,7 +244,13 @@ fn send(env: Env, call: &CallInfo) -> JsResult<Value> {
             env,
             &mut *buf,
             deadline,
-            |buf| msg::send(id, buf, true).map(|sent| sent.then_some(())),
+            |buf| match msg::send(id, buf, true)? {
+                true => Ok(Some(())),
+                // The kernel says EAGAIN, not EMSGSIZE, to a message that no
+                // longer fits at all: another process lowered maxBytes.
+                false => still_fits(id, buf.text().len()).map(|()| None),
+            },
+            // Untimed on the main thread: one blocking msgsnd, as in C.
             |buf| msg::send(id, buf, false).map(drop),
         )?
         .map_err(|e| id_error(e, id))?;
