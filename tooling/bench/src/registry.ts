@@ -140,7 +140,7 @@ export interface BenchCase {
    * get the median of each extra figure over their passes, so the words
    * are made from those, after the passes.
    */
-  describe?(extra: Record<string, number>): string;
+  describe?(extra: Record<string, number>): string | undefined;
   /** A case measured on its own. */
   run?(ctx: Context): Promise<Outcome>;
   /**

@@ -4,6 +4,7 @@
 // ceiling for 1 MiB messages. Every row is nanoseconds per message (one
 // way), the median over blocks of messages timed by the receiver.
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -60,14 +61,25 @@ export function perMessage(stamps: number[], block: number, note?: string): Outc
   const samples: number[] = [];
   for (let i = 2; i < stamps.length; i++) samples.push((stamps[i]! - stamps[i - 1]!) / block);
   const s = summarize(samples);
-  const rate = 1e3 / s.median;
   return {
     kind: 'measured',
     value: s.median,
     samples: s.count,
-    note: `${rate >= 1 ? rate.toFixed(2) : rate.toPrecision(2)} M msg/s${note === undefined ? '' : `; ${note}`}`,
+    ...(note === undefined ? {} : { note }),
     extra: { messagesPerSecond: 1e9 / s.median },
   };
+}
+
+/**
+ * The rate of a {@link perMessage} row, for its note: from the extra
+ * figures, which an interleaved row gets as medians over its passes (a note
+ * written in one pass would quote that pass).
+ */
+export function describeRate(extra: Record<string, number>): string | undefined {
+  const perSecond = extra.messagesPerSecond;
+  if (perSecond === undefined) return undefined;
+  const rate = perSecond / 1e6;
+  return `${rate >= 1 ? rate.toFixed(2) : rate.toPrecision(2)} M msg/s`;
 }
 
 interface ChannelArgs {
@@ -134,10 +146,14 @@ async function channelRun(
   }
 }
 
+let sockets = 0;
+
 /** A Unix socket carrying [u32 length][payload] frames from a sender peer to a receiver peer. */
 async function udsRun(ctx: Context, size: Size): Promise<Outcome> {
   const { blocks, block } = plan(ctx, 'uds', size);
-  const path = join(ctx.tmpDir, `rate-${TAG[size]}.sock`);
+  // A path of its own per run: interleaved rows run again in every pass.
+  sockets += 1;
+  const path = join(ctx.tmpDir, `rate-${TAG[size]}-${sockets}.sock`);
   const total = blocks * block + block;
   const receiver = spawnPeer('msg-uds-recv', { path, size, block, total });
   const children = [receiver];
@@ -150,6 +166,7 @@ async function udsRun(ctx: Context, size: Size): Promise<Outcome> {
     return perMessage(stamps, block, 'frames corked 64 at a time');
   } finally {
     await reap(children);
+    rmSync(path, { force: true });
   }
 }
 
@@ -257,8 +274,13 @@ function rateCase(transport: Transport, size: Size): BenchCase {
   return {
     id: `msg.${transport}-${TAG[size]}`,
     group: 'messages',
+    // The rows #14's targets compare alternate, so they see the same machine.
+    ...(size === 64 && (transport === 'channel' || transport === 'uds')
+      ? { interleave: true }
+      : {}),
     title: titles[transport],
     unit: 'ns',
+    describe: describeRate,
     ...(transport === 'uds' ? {} : { baseline: `msg.uds-${TAG[size]}` }),
     run: (ctx) =>
       transport === 'channel'
@@ -278,6 +300,8 @@ export const channelRateCases: BenchCase[] = [
   {
     id: 'msg.channel-zc-64',
     group: 'messages',
+    interleave: true,
+    describe: describeRate,
     title: 'channel spsc 64 B zero-copy (reserveOffset/commit, peekOffset/release)',
     unit: 'ns',
     baseline: 'msg.channel-64',
@@ -286,6 +310,8 @@ export const channelRateCases: BenchCase[] = [
   {
     id: 'msg.channel-iter-64',
     group: 'messages',
+    interleave: true,
+    describe: describeRate,
     title: 'channel spsc 64 B sync send, for await on the receiver',
     unit: 'ns',
     baseline: 'msg.channel-64',
@@ -294,6 +320,8 @@ export const channelRateCases: BenchCase[] = [
   {
     id: 'msg.channel-mpsc4-64',
     group: 'messages',
+    interleave: true,
+    describe: describeRate,
     title: 'channel mpsc 64 B, 4 sending processes (total rate)',
     unit: 'ns',
     baseline: 'msg.channel-64',
@@ -302,6 +330,8 @@ export const channelRateCases: BenchCase[] = [
   {
     id: 'msg.copy-1m',
     group: 'messages',
+    interleave: true,
+    describe: describeRate,
     title: 'copy ceiling: the sender\u2019s TypedArray.set of 1 MiB, alone in one process',
     unit: 'ns',
     run: async (ctx) => copyCeiling(ctx),
@@ -309,6 +339,8 @@ export const channelRateCases: BenchCase[] = [
   {
     id: 'msg.channel-peek-1m',
     group: 'messages',
+    interleave: true,
+    describe: describeRate,
     title: 'channel spsc 1 MiB send + peek/release (one copy, like the ceiling)',
     unit: 'ns',
     baseline: 'msg.copy-1m',

@@ -28,8 +28,10 @@ export function channelNotes(rows: Map<string, Row>, targets: TargetResult[]): s
     const floorNote =
       copyFloor === undefined
         ? ''
-        : ` The floor row makes Node's cheapest fresh 64-byte Buffer copy (\`Buffer.allocUnsafe(64)\` + \`set\`) ` +
-          `alone in one process, with no channel and no other process: ${formatNs(copyFloor)} per message ` +
+        : ` The floor row makes the cheapest fresh 64-byte Buffer copy known here (the 16 words copied into a slab ` +
+          `of its own and a Buffer made over them with Node's own Buffer class: what a copying receive does, without ` +
+          `the ring; \`Buffer.allocUnsafe(64)\` + \`set\` takes about twice as long) alone in a fresh node process, as the channel's receivers run, with no ` +
+          `channel and no other process: ${formatNs(copyFloor)} per message ` +
           `(${rate(copyFloor)}, ${formatRatio(uds / copyFloor)} the socket's rate). A copying receive does at least ` +
           `that, so in this run 10 M msg/s was ${copyFloor <= 100 ? 'within reach' : 'out of reach'} and 20x the ` +
           `socket ${uds / copyFloor >= 20 ? 'within reach' : 'out of reach'} for any copying receiver, shmkit's or not.`;
@@ -40,10 +42,12 @@ export function channelNotes(rows: Map<string, Row>, targets: TargetResult[]): s
         `\`peek\`/\`release\`, ${rate(zeroCopy)}); the Unix socket, 64 frames corked per write, ${formatNs(uds)}.` +
         floorNote +
         ` Profile (${PROFILED_AT}): a send is 60-100 ns and a receive 130-190 ns alone in one process. The receive's ` +
-        'largest part is the Buffer it returns: the view (`Buffer.from(pool, offset, length)`, 80-100 ns; a ' +
-        'Uint8Array subclass with Buffer.prototype behind it takes half that, but is not deep-equal to a Buffer, and ' +
-        '`Reflect.construct` with Buffer as new.target takes over 1 µs) and its share of the 8 KiB pool ArrayBuffer ' +
-        'it sits in (about 3-4 µs per pool, some 25-40 ns per message, and it drives the GC). ' +
+        "largest part is the Buffer it returns. It is now made with Node's own Buffer class, which Buffer names as " +
+        'its species (`Buffer[Symbol.species]`, the class `subarray()` uses): some 50 ns, against 80-100 ns for ' +
+        '`Buffer.from(pool, offset, length)`, whose checks include a native `isAnyArrayBuffer` call (about 100 ns ' +
+        'less per receive in an interleaved A/B in one process, 0.82x the spinning round trip; measured at commit ' +
+        '1344c6a). `Reflect.construct` with Buffer as new.target takes over 1 µs. Then comes its share of the 8 KiB ' +
+        'slab ArrayBuffer it sits in (about 3-4 µs per slab, some 25-40 ns per message, and it drives the GC). ' +
         '`TypedArray.prototype.set` from a Buffer takes 40 ns (26 ns from a plain Uint8Array), and ' +
         '`Atomics.load`/`store` are builtin calls, not inlined. With both processes busy each runs slower than alone ' +
         'on this VM (a sender that takes 60 ns alone took 150-190 ns per message here), and the VM itself runs up to ' +
@@ -61,9 +65,14 @@ export function channelNotes(rows: Map<string, Row>, targets: TargetResult[]): s
       iterateFloor === undefined
         ? ''
         : ` Its floor, \`for await\` over the least async iterator there is (\`next()\` returns ` +
-          `\`Promise.resolve({ value, done })\` with the same fresh Buffer copy) alone in one process, took ` +
+          `\`Promise.resolve({ value, done })\` with the same fresh Buffer copy) alone in a fresh node process, took ` +
           `${formatNs(iterateFloor)} per message (${rate(iterateFloor)}): 3 M msg/s was ` +
-          `${iterateFloor <= 1e3 / 3 ? 'within reach' : 'out of reach'} for any \`for await\` receiver in this run.`;
+          `${iterateFloor <= 1e3 / 3 ? 'within reach' : 'out of reach'} for any \`for await\` receiver in this run.` +
+          (copyFloor === undefined
+            ? ''
+            : ` That floor is its copies (${formatNs(copyFloor)}) plus ${formatNs(iterateFloor - copyFloor)} of ` +
+              `promise and iterator work; the same work on top of the sync row's ${formatNs(copying)} predicts ` +
+              `${formatNs(copying + iterateFloor - copyFloor)}, against ${formatNs(iterate)} measured.`);
     out.push(
       `**for await** (${status('channel spsc 64 B through for await')}). Each message costs ${formatNs(iterate)}, ` +
         `${formatRatio(iterate / copying)} the sync row: on top of the receive, a promise and a microtask turn per ` +
@@ -99,9 +108,14 @@ export function channelNotes(rows: Map<string, Row>, targets: TargetResult[]): s
       `**Spinning round trip** (${status('channel 8 B round trip with spin')}). ${formatNs(spin)} against ` +
         `${formatNs(cSpin)} for two C processes spinning on one word each.` +
         floorNote +
-        ` Each hop is a receive (peek, copy into ` +
-        'the pool, release) and a send (claim, copy, publish) in JS: 440-520 ns for both in one process, and the ' +
-        "peer's spin loop on the other vCPU slows that down. A spinning receiver now tells senders to publish at " +
+        ' The same memory traffic written out by hand in two node processes (a 16-byte record in a data line, ' +
+        "the tail and sequence words, the receiver's hint word read by the sender and its head word, one hop each " +
+        'way; measured outside the bench at commit 0767e0d) took 270-300 ns: the rest is the JS of a receive (peek, ' +
+        'copy into the slab, release) and a send (claim, copy, publish) on each side, 150-400 ns for both in one ' +
+        "process depending on the VM's phase, with no second vCPU involved (a spinning process beside it does not " +
+        'slow it: the vCPUs are separate cores). Until this run the rows warmed up for 3,000 round trips, which ' +
+        "ends before V8 has optimised both processes' loops: the same code measured 2.41 µs in the previous full " +
+        'run, and 1.16 µs in the first filtered run with 0.3 s of warm-up. A spinning receiver now tells senders to publish at ' +
         'once (LAYOUT.md: `receiver_spinning`); before, the reply waited for the echoing side to reach its next ' +
         'wait (median 2.8 µs before, 1.3 µs after, 8 interleaved runs each outside the bench). The samples are ' +
         'means of 100 round trips, so the occasional spin that runs out (a peer preempted by V8 background threads ' +
