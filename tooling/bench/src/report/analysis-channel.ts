@@ -113,7 +113,7 @@ export function channelNotes(rows: Map<string, Row>, targets: TargetResult[]): s
         'way; measured outside the bench at commit 0767e0d) took 270-300 ns: the rest is the JS of a receive (peek, ' +
         'copy into the slab, release) and a send (claim, copy, publish) on each side, 150-400 ns for both in one ' +
         "process depending on the VM's phase, with no second vCPU involved (a spinning process beside it does not " +
-        'slow it: the vCPUs are separate cores). Until this run the rows warmed up for 3,000 round trips, which ' +
+        'slow it: the vCPUs are separate cores). Before commit c0bda57 the rows warmed up for 3,000 round trips, which ' +
         "ends before V8 has optimised both processes' loops: the same code measured 2.41 µs in the previous full " +
         'run, and 1.16 µs in the first filtered run with 0.3 s of warm-up. A spinning receiver now tells senders to publish at ' +
         'once (LAYOUT.md: `receiver_spinning`); before, the reply waited for the echoing side to reach its next ' +
