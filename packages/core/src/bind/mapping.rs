@@ -19,7 +19,7 @@
 use super::error::{Code, ShmkitError, Subject};
 use super::extent::mappable_length;
 use crate::model::pages::Access;
-use crate::model::region::{self, BufferId, Memory, RegionError};
+use crate::model::region::{self, BufferId, Memory, RangeNames, RegionError};
 use crate::napi::{spawn_on_pool, sys, Arg, CallInfo, Env, Error, Exports, JsResult, Tagged, Value, WeakRef};
 use crate::os::{
     self,
@@ -263,7 +263,7 @@ fn read(env: Env, call: &CallInfo) -> JsResult<Value> {
     let offset = optional_offset(call, 1, "offset")?.unwrap_or(0);
     let length = optional_offset(call, 2, "length")?;
     let memory = region.memory()?;
-    let (offset, length) = region.check_range(offset, length, "offset")?;
+    let (offset, length) = region.check_range(offset, length, RangeNames::ARGS)?;
     region.check_access(offset, length, false)?;
     // SAFETY: the range was checked against the live mapping and its pages, which `memory`
     // keeps mapped for the duration of the copy. Other processes may write
@@ -348,7 +348,7 @@ fn sync_args(call: &CallInfo) -> JsResult<SyncArgs> {
     let (offset, length) = options_range(call, 1)?;
     let flags = sync_flags(call, 1)?;
     let memory = region.memory()?;
-    let (offset, length) = region.check_range(offset, length, "options.offset")?;
+    let (offset, length) = region.check_range(offset, length, RangeNames::OPTIONS)?;
     Ok(SyncArgs { offset, length, flags, memory })
 }
 
@@ -381,7 +381,7 @@ fn address_subject(memory: &MmapRaw) -> Subject {
 /// these must not silently widen to the start of the page: `dontneed` or
 /// `none` would then reach bytes the caller did not name.
 fn page_range(region: &Region, offset: u64, length: Option<u64>) -> JsResult<(usize, usize)> {
-    let (offset, length) = region.check_range(offset, length, "options.offset")?;
+    let (offset, length) = region.check_range(offset, length, RangeNames::OPTIONS)?;
     let page = os::page_size();
     if offset % page != 0 {
         return Err(Error::invalid_arg_range(

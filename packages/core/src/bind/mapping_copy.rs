@@ -4,6 +4,7 @@
 
 use super::error::{ShmkitError, Subject};
 use super::mapping::{options_page_range, RegionHandle};
+use crate::model::region::RangeNames;
 use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Value};
 
 /// mappingReadInto(handle, target, offset = 0, length?) -> bytes copied
@@ -33,7 +34,7 @@ fn read_into(env: Env, call: &CallInfo) -> JsResult<Value> {
     };
     let available = (region.len() as u64).saturating_sub(offset);
     let wanted = length.unwrap_or_else(|| available.min(target.byte_length as u64));
-    let (offset, length) = region.check_range(offset, Some(wanted), "offset")?;
+    let (offset, length) = region.check_range(offset, Some(wanted), RangeNames::ARGS)?;
     region.check_access(offset, length, false)?;
     if length > 0 {
         // SAFETY: the source range was checked against the live mapping and

@@ -11,6 +11,7 @@
 use super::error::{ShmkitError, Subject, SyscallError};
 use super::RegionHandle;
 use crate::model::lock_registry::{self, LockRegistry};
+use crate::model::region::RangeNames;
 use crate::napi::{CallInfo, Env, Error, Exports, JsResult, Tagged, Value};
 use crate::os::{
     self,
@@ -167,7 +168,7 @@ fn lock_mapping(env: Env, call: &CallInfo) -> JsResult<Value> {
     let offset = call.arg(1, "options.offset")?.optional()?.map(|a| a.offset()).transpose()?.unwrap_or(0);
     let length = call.arg(2, "options.length")?.optional()?.map(|a| a.offset()).transpose()?;
     let on_fault = call.arg(3, "options.onFault")?.boolean_or(false)?;
-    let (offset, length) = region.check_range(offset, length, "options.offset")?;
+    let (offset, length) = region.check_range(offset, length, RangeNames::OPTIONS)?;
     require_length(length, "options.length")?;
     let span = oslock::page_span(memory.address() + offset, length);
     let locked = lock_span(span, Owner::Mapping(Arc::downgrade(&memory)), on_fault);

@@ -63,6 +63,19 @@ pub struct Grant {
     pub len: usize,
 }
 
+/// How a range's offset and length are named in errors: as a call's own
+/// arguments, or as the `offset` and `length` of its options object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RangeNames {
+    pub offset: &'static str,
+    pub length: &'static str,
+}
+
+impl RangeNames {
+    pub const ARGS: RangeNames = RangeNames { offset: "offset", length: "length" };
+    pub const OPTIONS: RangeNames = RangeNames { offset: "options.offset", length: "options.length" };
+}
+
 /// Why the region refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegionError {
@@ -194,21 +207,25 @@ impl<M: Memory, W> Region<M, W> {
     }
 
     /// Checks that `offset..offset+length` (default: to the end) lies inside
-    /// the region. `what` names the offset in errors.
+    /// the region; errors name the two as `names` says.
     pub fn check_range(
         &self,
         offset: u64,
         length: Option<u64>,
-        what: &'static str,
+        names: RangeNames,
     ) -> Result<(usize, usize), RegionError> {
         let len = self.len as u64;
         if offset > len {
-            return Err(RegionError::OutOfRange { name: what, range: format!(">= 0 && <= {len}"), received: offset });
+            return Err(RegionError::OutOfRange {
+                name: names.offset,
+                range: format!(">= 0 && <= {len}"),
+                received: offset,
+            });
         }
         let length = length.unwrap_or(len - offset);
         if length > len - offset {
             return Err(RegionError::OutOfRange {
-                name: "length",
+                name: names.length,
                 range: format!(">= 0 && <= {} (the bytes after offset {offset})", len - offset),
                 received: length,
             });
@@ -278,7 +295,7 @@ impl<M: Memory, W> Region<M, W> {
         if offset % WINDOW_ALIGN as u64 != 0 {
             return Err(RegionError::Misaligned { name: "offset", multiple: WINDOW_ALIGN, received: offset });
         }
-        let (offset, len) = self.check_range(offset, length, "offset")?;
+        let (offset, len) = self.check_range(offset, length, RangeNames::ARGS)?;
         if len > self.max_buffer {
             return Err(RegionError::TooLarge { len: len as u64, max: self.max_buffer });
         }
@@ -535,13 +552,23 @@ mod tests {
     fn ranges() {
         let r = region(1, true);
         let len = page_size() as u64;
-        assert_eq!(r.check_range(0, None, "offset").unwrap(), (0, page_size()));
-        assert_eq!(r.check_range(len, None, "offset").unwrap(), (page_size(), 0));
+        assert_eq!(r.check_range(0, None, RangeNames::ARGS).unwrap(), (0, page_size()));
+        assert_eq!(r.check_range(len, None, RangeNames::ARGS).unwrap(), (page_size(), 0));
         assert!(matches!(
-            r.check_range(len + 1, None, "options.offset"),
+            r.check_range(len + 1, None, RangeNames::OPTIONS),
             Err(RegionError::OutOfRange { name: "options.offset", .. })
         ));
-        assert!(matches!(r.check_range(1, Some(len), "offset"), Err(RegionError::OutOfRange { name: "length", .. })));
-        assert!(matches!(r.check_range(u64::MAX, Some(u64::MAX), "offset"), Err(RegionError::OutOfRange { .. })));
+        assert!(matches!(
+            r.check_range(1, Some(len), RangeNames::ARGS),
+            Err(RegionError::OutOfRange { name: "length", .. })
+        ));
+        assert!(matches!(
+            r.check_range(1, Some(len), RangeNames::OPTIONS),
+            Err(RegionError::OutOfRange { name: "options.length", .. })
+        ));
+        assert!(matches!(
+            r.check_range(u64::MAX, Some(u64::MAX), RangeNames::ARGS),
+            Err(RegionError::OutOfRange { .. })
+        ));
     }
 }
