@@ -78,8 +78,29 @@ function wrap(make: () => Uint8Array, value: unknown): Uint8Array {
   try {
     return make();
   } catch {
-    throw invalidArgValue('message', 'is detached or out of bounds', value);
+    throw detached(value);
   }
+}
+
+/**
+ * `target.set(view, at)` for a view from {@link viewOf}: a resizable buffer
+ * shrunk (or a buffer detached) since then is refused by code.
+ */
+export function copyMessage(
+  target: Uint8Array,
+  view: Uint8Array,
+  at: number,
+  message: unknown,
+): void {
+  try {
+    target.set(view, at);
+  } catch {
+    throw detached(message);
+  }
+}
+
+function detached(value: unknown): Error {
+  return invalidArgValue('message', 'is detached or out of bounds', value);
 }
 
 /** The text of a 'string' or 'json' message. */

@@ -18,6 +18,7 @@ import {
   V8,
   byteCount,
   codecOption,
+  copyMessage,
   serializeV8,
   textOf,
   viewOf,
@@ -293,12 +294,8 @@ export class Sender<In = unknown> implements Disposable {
       if (wait === undefined || !this.#waitForRoom(length, wait)) return false;
       at = this.#claim(length);
     }
-    try {
-      this.#bytes.set(bytes, at);
-    } catch {
-      // A resizable buffer shrunk under the view: nothing was committed.
-      throw invalidArgValue('message', 'is detached or out of bounds', message);
-    }
+    // Refused before the commit: nothing is sent.
+    copyMessage(this.#bytes, bytes, at, message);
     this.#commitAt(length);
     return true;
   }
@@ -342,11 +339,7 @@ export class Sender<In = unknown> implements Disposable {
     // A plain Uint8Array of the real size: slice() would make an instance of
     // the caller's subclass (species), whose byteLength getter may lie.
     const copy = new Uint8Array(byteCount(view));
-    try {
-      copy.set(view);
-    } catch {
-      throw invalidArgValue('message', 'is detached or out of bounds', message);
-    }
+    copyMessage(copy, view, 0, message);
     return copy;
   }
 

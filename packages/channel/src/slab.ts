@@ -26,7 +26,7 @@ function nodeBufferClass(): BufferClass | undefined {
 const NodeBuffer = nodeBufferClass();
 
 /** A real Buffer over `length` bytes of `buffer` from `byteOffset`. */
-export const bufferOver: (buffer: ArrayBuffer, byteOffset: number, length: number) => Buffer =
+const bufferOver: (buffer: ArrayBuffer, byteOffset: number, length: number) => Buffer =
   NodeBuffer === undefined
     ? (buffer, byteOffset, length) => Buffer.from(buffer, byteOffset, length)
     : (buffer, byteOffset, length) => new NodeBuffer(buffer, byteOffset, length);
