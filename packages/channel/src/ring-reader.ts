@@ -232,9 +232,17 @@ export class RingReader implements ReceiverCore, Publisher {
     }
   }
 
-  /** Whether the current ring has room enough to be worth a sender's wake-up. */
+  /**
+   * Whether the current ring has room enough to be worth a sender's
+   * wake-up. From the tail the sender published before it slept, not the
+   * one this reader last loaded: that one lags by up to a ring of messages,
+   * and judged by it the room looked large at once, so a sender that had
+   * just slept was woken for a batch or two and slept again (thousands of
+   * futex round trips a second, on both cores).
+   */
   #roomToWake(): boolean {
-    return this.#capacity - ((this.#tail - this.#pos) >>> 0) >= this.#wakeRoom;
+    const used = (Atomics.load(this.#words, this.#tailW) - this.#pos) >>> 0;
+    return used <= this.#capacity - this.#wakeRoom;
   }
 
   /**
