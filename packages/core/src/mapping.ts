@@ -201,6 +201,20 @@ export class Mapping implements Disposable {
     return this.#closed;
   }
 
+  /**
+   * True once a touch of this mapping found a page that a truncation of
+   * its file had cut off (by any process: shrinking a shared file is
+   * something every process that may write it can do). Such a touch would
+   * have killed the process with SIGBUS; shmkit catches it and maps private
+   * zero pages from that page to the mapping's end instead, so from then
+   * on those bytes read as 0 and writes to them reach no one. Check this
+   * after reading a file another process may shrink. Anonymous and System V
+   * mappings cannot be truncated: always false for them, and once closed.
+   */
+  get truncated(): boolean {
+    return !this.#closed && native.mappingTruncated(this.#handle);
+  }
+
   #live(): void {
     if (this.#closed) throw closedError('Mapping');
   }

@@ -253,6 +253,22 @@ fn close(env: Env, call: &CallInfo) -> JsResult<Value> {
     env.boolean(true)
 }
 
+/// mappingTruncated(handle): whether a page of the mapping was touched
+/// after a truncation of its file had cut it off (os/bus_guard.rs).
+fn truncated(env: Env, call: &CallInfo) -> JsResult<Value> {
+    let region = region(call)?;
+    env.boolean(region.memory().is_ok_and(|memory| memory.truncated()))
+}
+
+/// busFaults(): an ArrayBuffer over the process's count of SIGBUS faults
+/// caught in guarded mappings (a u32), for hot paths to watch for a change.
+fn bus_faults(env: Env, _call: &CallInfo) -> JsResult<Value> {
+    let count = crate::os::bus_guard::faults();
+    // SAFETY: a static, valid and writable for as long as the process
+    // lives. A JS write to it can only make its own watchers check again.
+    unsafe { env.external_arraybuffer(count.as_ptr().cast(), 4, |_| {}) }
+}
+
 fn optional_offset(call: &CallInfo, index: usize, name: &'static str) -> JsResult<Option<u64>> {
     call.arg(index, name)?.optional()?.map(|a| a.offset()).transpose()
 }
@@ -620,6 +636,8 @@ pub fn register(exports: &Exports) -> JsResult<()> {
         .function("mappingSync", sync)?
         .function("mappingSyncAsync", sync_async)?
         .function("mappingProtect", protect)?
-        .function("mappingAdvise", advise)?;
+        .function("mappingAdvise", advise)?
+        .function("mappingTruncated", truncated)?
+        .function("busFaults", bus_faults)?;
     Ok(())
 }

@@ -87,6 +87,14 @@ export interface CoreNative {
   ): ArrayBuffer | undefined;
   /** madvise with a named advice over a page-aligned range. */
   mappingAdvise(handle: MappingHandle, advice: string, options?: NativeRangeOptions): undefined;
+  /** Whether a touch found a page cut off by a truncation of the mapped file. */
+  mappingTruncated(handle: MappingHandle): boolean;
+  /**
+   * An ArrayBuffer over the process's count (a u32, wrapping) of SIGBUS
+   * faults caught in file mappings: pages cut off by a truncation, which
+   * now read as zeros.
+   */
+  busFaults(): ArrayBuffer;
   /**
    * Copies `length` bytes from `offset` (default: as many as fit in `target`
    * and remain in the mapping) into the start of `target`; returns the count.

@@ -1,5 +1,6 @@
 //! Owned memory mappings: `mmap`/`shmat` in, `munmap`/`shmdt` on drop.
 
+use super::bus_guard;
 use super::file::{self, FileType};
 use super::map_registry::{self, ObjectId, Registration, Span};
 use super::{cvt, page_floor, page_size, Error, Result};
@@ -144,6 +145,8 @@ pub struct MmapRaw {
     /// The file-backed mapping's entry in the process-wide registry, removed
     /// (as a field, after `drop` has unmapped) only once the memory is gone.
     registration: Option<Registration>,
+    /// A file mapping's SIGBUS guard: released in `drop` before the munmap.
+    guard: Option<bus_guard::Guard>,
 }
 
 // SAFETY: MmapRaw only owns the address range; access to the bytes is through
@@ -181,7 +184,7 @@ impl MmapRaw {
     fn from_mmap_result(ptr: *mut libc::c_void, len: usize) -> Result<Self> {
         let ptr = cvt(ptr, "mmap")?;
         let ptr = NonNull::new(ptr.cast::<u8>()).ok_or(Error::new(libc::EINVAL, "mmap"))?;
-        Ok(MmapRaw { ptr, len, release: Release::Munmap, registration: None })
+        Ok(MmapRaw { ptr, len, release: Release::Munmap, registration: None, guard: None })
     }
 
     /// Maps part of the regular file behind `fd` from the page-aligned
@@ -214,7 +217,15 @@ impl MmapRaw {
         let mut memory = Self::map_fd(fd, offset, len, options)?;
         let object = ObjectId { dev: stat.dev, ino: stat.ino };
         memory.registration = Some(registry.register(object, Span { offset, len: len as u64 }));
+        // Another process may truncate the file: survive it (bus_guard.rs).
+        memory.guard = bus_guard::guard(memory.address(), len);
         Ok(memory)
+    }
+
+    /// Whether a page of this mapping was found cut off by a truncation of
+    /// its file: from there on it holds private zero pages (bus_guard.rs).
+    pub fn truncated(&self) -> bool {
+        self.guard.as_ref().is_some_and(bus_guard::Guard::hit)
     }
 
     /// The object this mapping maps, when it came from [`MmapRaw::map_file`].
@@ -229,7 +240,7 @@ impl MmapRaw {
     /// created by the call that `release` undoes (mmap for Munmap, shmat for
     /// Shmdt).
     pub unsafe fn from_raw_parts(ptr: NonNull<u8>, len: usize, release: Release) -> Self {
-        MmapRaw { ptr, len, release, registration: None }
+        MmapRaw { ptr, len, release, registration: None, guard: None }
     }
 
     pub fn as_ptr(&self) -> *mut u8 {
@@ -337,6 +348,9 @@ impl<E> From<Error> for FileMapError<E> {
 
 impl Drop for MmapRaw {
     fn drop(&mut self) {
+        // First: the guard's drop waits out a SIGBUS handler that may be
+        // mapping over this range, which must not happen once it is unmapped.
+        drop(self.guard.take());
         let (ret, call) = match self.release {
             // SAFETY: we own this mapping, and nothing uses it after drop.
             Release::Munmap => (unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) }, "munmap"),

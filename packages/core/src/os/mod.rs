@@ -4,6 +4,7 @@
 //! carries the errno and the name of the call that set it, so the glue can
 //! turn it into a Node-style system error without guessing.
 
+pub mod bus_guard;
 pub mod deadline;
 mod errno_names;
 pub mod fifo;

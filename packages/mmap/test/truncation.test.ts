@@ -1,0 +1,102 @@
+// Another process truncating a file this one maps. Touching a page past the
+// new end is SIGBUS, which would kill the process; @shmkit/core catches it
+// for its file mappings and maps zero pages there instead. Each case runs
+// in a node child, so a SIGBUS fails the test instead of killing vitest.
+import { compileC, runNode } from '@shmkit/testing';
+import { describe, expect, it } from 'vitest';
+import { pkgDir, tempDir } from './helpers';
+
+const tmp = tempDir();
+
+// Truncates argv[1] to argv[2] bytes: the other process.
+const TRUNCATE = `
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  if (argc != 3) return 2;
+  if (truncate(argv[1], atol(argv[2])) != 0) { perror("truncate"); return 1; }
+  return 0;
+}
+`;
+
+describe('a file truncated under a mapping by another process', () => {
+  it('reads past the new end give zeros instead of SIGBUS, and the mapping says truncated', async () => {
+    const truncator = compileC(TRUNCATE);
+    const path = tmp.path();
+    const result = await runNode(
+      `import { execFileSync } from 'node:child_process';
+       import { writeFileSync } from 'node:fs';
+       import { mapFile, pageSize } from '@shmkit/mmap';
+       const [truncator, path] = process.argv.slice(1);
+       const page = pageSize();
+       writeFileSync(path, Buffer.alloc(4 * page, 5));
+       const m = mapFile(path);
+       const bytes = m.uint8Array();
+       const before = [bytes[3 * page], m.truncated];
+       execFileSync(truncator, [path, String(page)]);
+       const still = bytes[page - 1];
+       const cut = bytes[3 * page];
+       bytes[2 * page] = 9; // reaches no one, and does not crash
+       const written = bytes[2 * page];
+       bytes[0] = 1; // the page that is left is still the file's
+       const truncated = m.truncated;
+       m.close();
+       console.log(JSON.stringify({ before, still, cut, written, truncated, after: m.truncated }));`,
+      { cwd: pkgDir, args: [truncator, path] },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.signal).toBeNull();
+    expect(JSON.parse(result.stdout)).toEqual({
+      before: [5, false],
+      still: 5,
+      cut: 0,
+      written: 9,
+      truncated: true,
+      after: false,
+    });
+    const { readFileSync } = await import('node:fs');
+    const file = readFileSync(path);
+    expect(file.length).toBeGreaterThan(0);
+    expect(file[0]).toBe(1);
+  });
+
+  it('a mapping whose pages were never cut is not truncated, though the file shrank', async () => {
+    const truncator = compileC(TRUNCATE);
+    const path = tmp.path();
+    const result = await runNode(
+      `import { execFileSync } from 'node:child_process';
+       import { writeFileSync } from 'node:fs';
+       import { mapFile, pageSize } from '@shmkit/mmap';
+       const [truncator, path] = process.argv.slice(1);
+       const page = pageSize();
+       writeFileSync(path, Buffer.alloc(4 * page, 5));
+       const head = mapFile(path, { length: page });
+       const tail = mapFile(path, { offset: 2 * page });
+       execFileSync(truncator, [path, String(page)]);
+       const first = head.uint8Array()[0];
+       console.log(JSON.stringify({ first, head: head.truncated, tail: tail.truncated }));
+       head.close();
+       tail.close();`,
+      { cwd: pkgDir, args: [truncator, path] },
+    );
+    expect(result.stderr).toBe('');
+    // Untouched, the tail's cut pages have not faulted yet.
+    expect(JSON.parse(result.stdout)).toEqual({ first: 5, head: false, tail: false });
+  });
+
+  it('a SIGBUS that is no fault of a mapping still kills, as without shmkit', async () => {
+    const path = tmp.path();
+    const result = await runNode(
+      `import { mapFile } from '@shmkit/mmap';
+       const [path] = process.argv.slice(1);
+       const m = mapFile(path, { size: 4096 }); // the guard is installed now
+       m.uint8Array()[0] = 1;
+       process.kill(process.pid, 'SIGBUS');
+       setTimeout(() => console.log('survived'), 1000);`,
+      { cwd: pkgDir, args: [path] },
+    );
+    expect(result.stdout).toBe('');
+    expect(result.signal).toBe('SIGBUS');
+  });
+});
