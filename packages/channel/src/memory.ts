@@ -1,7 +1,7 @@
 // One process's view of a channel's shared object: the mapping, the views
 // bound over it once, and the checks every end makes on slow paths.
 import type { Mapping } from '@shmkit/core';
-import { closedError } from '@shmkit/core/internal';
+import { busFaults, closedError } from '@shmkit/core/internal';
 import type { PosixShm } from '@shmkit/posix-shm';
 import { corrupt } from './errors';
 import { type Layout, W_RECEIVER_WAITING } from './layout';
@@ -20,6 +20,8 @@ export class ChannelMemory {
   #broken: Error | undefined;
   /** False once closed or broken: the hot paths test this one field. */
   ok = true;
+  /** {@link busFaults} when this mapping was last known to be whole. */
+  #faultsSeen = busFaults[0]!;
   /** Async waits asleep on words of this mapping: it is unmapped only after the last. */
   #sleeping = 0;
   #unmapLater = false;
@@ -82,6 +84,34 @@ export class ChannelMemory {
       this.#unmap();
       throw error;
     }
+  }
+
+  /**
+   * After touching the shared pages: throws ERR_SHMKIT_CHANNEL_CORRUPT when
+   * a touch found a page cut off by a truncation. Such a touch would have
+   * been SIGBUS; @shmkit/core caught it and mapped zero pages there, so
+   * what was just read may be zeros and what was written reached no one.
+   * One load and compare while no fault happened anywhere in the process.
+   */
+  assertIntact(): void {
+    if (busFaults[0] !== this.#faultsSeen) this.#faulted();
+  }
+
+  #faulted(): void {
+    const count = busFaults[0]!;
+    if (this.#mapping.truncated) {
+      const error = this.breakWith(
+        corrupt(
+          this.name,
+          'the object was truncated under this process: a page of it was found cut off (it reads as zeros now)',
+        ),
+      );
+      this.#unmap();
+      throw error;
+    }
+    // Another mapping's fault; this object may have shrunk all the same.
+    this.checkSize();
+    this.#faultsSeen = count;
   }
 
   /** An async wait is about to sleep on a word of this mapping. */

@@ -299,10 +299,12 @@ export class Receiver<Out = unknown>
         length <= SMALL_MESSAGE
           ? this.#slab.copy(this.#mem.words, at, length)
           : this.#copy(at, length);
+      this.#mem.assertIntact();
       return core.release() ? (copy as Out) : TORN;
     }
     if (codec === STRING || codec === JSON_TEXT) {
       const text = this.#buffer.toString('utf8', at, at + length);
+      this.#mem.assertIntact();
       if (!core.release()) return TORN;
       if (codec === STRING) return text as Out;
       try {
@@ -312,6 +314,7 @@ export class Receiver<Out = unknown>
       }
     }
     const copy = this.#bytes.slice(at, at + length);
+    this.#mem.assertIntact();
     if (!core.release()) return TORN;
     let value: unknown;
     try {
@@ -364,7 +367,10 @@ export class Receiver<Out = unknown>
         for (;;) {
           this.#live();
           const next = this.#peek();
-          if (next >= 0) return next;
+          if (next >= 0) {
+            this.#mem.assertIntact();
+            return next;
+          }
           if (!(await this.#waitAsync(wait))) return -1;
         }
       },
@@ -385,7 +391,10 @@ export class Receiver<Out = unknown>
     const wait = options === undefined ? FOREVER : parseWait(options, false);
     for (;;) {
       const at = this.#peek();
-      if (at >= 0) return at;
+      if (at >= 0) {
+        this.#mem.assertIntact();
+        return at;
+      }
       if (!this.#wait(wait)) return -1;
     }
   }
@@ -395,6 +404,7 @@ export class Receiver<Out = unknown>
     this.#live();
     const at = this.#peekNow();
     if (at < 0) this.#throwIfEnded();
+    else this.#mem.assertIntact();
     return at;
   }
 
@@ -593,6 +603,7 @@ export class Receiver<Out = unknown>
    */
   #prepareSleep(deadline: number): number {
     const core = this.#core;
+    this.#mem.assertIntact();
     this.#sweep();
     this.#waiters++;
     Atomics.store(this.#mem.words, W_RECEIVER_WAITING, 1);

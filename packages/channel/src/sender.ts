@@ -499,6 +499,8 @@ export class Sender<In = unknown> implements Disposable {
   }
 
   #commitAt(length: number): void {
+    // Nothing is published whose bytes a truncation took (memory.ts).
+    this.#mem.assertIntact();
     const size = RECORD_HEADER + ((length + 7) & ~7);
     this.#tail = (this.#recordPos + size) | 0;
     this.#seq = (this.#seq + 1) | 0;
@@ -700,6 +702,7 @@ export class Sender<In = unknown> implements Disposable {
    * when the receiver is gone, since nobody would ever make room.
    */
   #prepareSleep(total: number, deadline: number): number {
+    this.#mem.assertIntact();
     const words = this.#words;
     Atomics.store(words, this.#waitingW, 1);
     if (this.#hasRoom(total)) {

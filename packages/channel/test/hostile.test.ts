@@ -112,4 +112,33 @@ describe('a hostile peer', () => {
       ]);
     });
   }
+
+  // Both ends busy touching the pages, so the cut lands mid-call: the
+  // touch would be SIGBUS, which @shmkit/core's guard turns into zero
+  // pages, and the channel into ERR_SHMKIT_CHANNEL_CORRUPT. No message
+  // read from the zero pages may come back as if it were real.
+  for (const [mode, keep] of [
+    ['copy', 'nothing'],
+    ['copy', 'the header'],
+    ['zero-copy', 'nothing'],
+    ['zero-copy', 'the header'],
+  ] as const) {
+    it(`truncating the object (keeping ${keep}) under busy ${mode} ends: ERR_SHMKIT_CHANNEL_CORRUPT, no SIGBUS, no message misread`, async () => {
+      const name = channelName();
+      const headerBytes = Channel.create(name, { capacity: 65536, exclusive: true });
+      const size = keep === 'nothing' ? 0 : headerBytes.byteLength - 65536;
+      headerBytes.close();
+      const busy = startNode(join(__dirname, 'peers', 'truncate-busy.mjs'), [name, mode]);
+      await busy.line(/busy/);
+      using shm = PosixShm.open(name);
+      shm.resize(size);
+      const out = expectClean(await busy.result);
+      expect(out.trim().split('\n').slice(1)).toEqual([
+        ChannelErrorCode.CORRUPT,
+        ChannelErrorCode.CORRUPT,
+        ChannelErrorCode.CORRUPT,
+        'closed',
+      ]);
+    });
+  }
 });
