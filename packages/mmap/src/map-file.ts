@@ -104,8 +104,11 @@ function validateTarget(pathOrFd: unknown): string | number {
  * reaches past its end is refused: touching a mapped page beyond the end
  * of a file raises SIGBUS, which would kill the process. If ANOTHER process
  * truncates the file while it is mapped, a later access past the new end
- * still raises SIGBUS; that cannot be prevented without a signal handler,
- * which shmkit never installs. Map files whose size you control.
+ * would raise SIGBUS too: shmkit's SIGBUS handler catches that touch and
+ * maps zero pages from there to the mapping's end, so the process lives,
+ * the bytes read as 0, writes there reach no one, and
+ * {@link Mapping.truncated} turns true. Check it after reading a file that
+ * others may shrink.
  *
  * A descriptor stays owned by the caller (it may be closed right after);
  * a file opened by path is closed once mapped.

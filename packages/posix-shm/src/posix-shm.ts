@@ -525,8 +525,9 @@ export class PosixShm implements Disposable {
    * worker thread's), and for as long as its memory stays mapped (a view
    * that outlives its Mapping, a closed Mapping whose memory a pending wait
    * or a held lock still uses). Shrinking an object that ANOTHER process
-   * maps makes its accesses past the new end raise SIGBUS in that process;
-   * no library can see into other processes: only shrink what you alone map.
+   * maps makes its accesses past the new end fault in that process (a
+   * shmkit process reads zeros there and its Mapping says `truncated`;
+   * any other dies of SIGBUS): only shrink what you alone map.
    *
    * @param size - Bytes, 0 to 2^53 - 1.
    * @throws RangeError ERR_OUT_OF_RANGE for a bad size.
