@@ -25,13 +25,21 @@ const SPIN = 'channel 8 B round trip with spin';
 
 describe('targets with a floor row', () => {
   it('a missed target whose floor misses it too is out of reach', () => {
-    const t = target(judgeTargets(rows({ 'msg.channel-64': 250, 'msg.floor-copy-64': 160 })), RATE);
+    const t = target(
+      judgeTargets(rows({ 'msg.channel-64': 250, 'msg.floor-fed-copy-64': 160 })),
+      RATE,
+    );
     expect(t.status).toBe('missed');
-    expect(t.detail).toMatch(/^out of reach in this run: its floor \(msg\.floor-copy-64, 160 ns\)/);
+    expect(t.detail).toMatch(
+      /^out of reach in this run: its floor \(msg\.floor-fed-copy-64, 160 ns\)/,
+    );
   });
 
   it('a missed target whose floor would meet it is within reach', () => {
-    const t = target(judgeTargets(rows({ 'msg.channel-64': 250, 'msg.floor-copy-64': 90 })), RATE);
+    const t = target(
+      judgeTargets(rows({ 'msg.channel-64': 250, 'msg.floor-fed-copy-64': 90 })),
+      RATE,
+    );
     expect(t.status).toBe('missed');
     expect(t.detail).toMatch(/^within reach: /);
   });
@@ -40,7 +48,7 @@ describe('targets with a floor row', () => {
     const judged = (floor: number): string =>
       target(
         judgeTargets(
-          rows({ 'msg.channel-64': 250, 'msg.uds-64': 1000, 'msg.floor-copy-64': floor }),
+          rows({ 'msg.channel-64': 250, 'msg.uds-64': 1000, 'msg.floor-fed-copy-64': floor }),
         ),
         SOCKET,
       ).detail;
@@ -49,14 +57,17 @@ describe('targets with a floor row', () => {
   });
 
   it('a row faster than its floor proves the floor wrong, never a win', () => {
-    const t = target(judgeTargets(rows({ 'msg.channel-64': 80, 'msg.floor-copy-64': 90 })), RATE);
+    const t = target(
+      judgeTargets(rows({ 'msg.channel-64': 80, 'msg.floor-fed-copy-64': 90 })),
+      RATE,
+    );
     expect(t.status).toBe('bound wrong');
-    expect(t.detail).toContain('msg.floor-copy-64');
+    expect(t.detail).toContain('msg.floor-fed-copy-64');
   });
 
   it('a met target, or one whose floor was not run, says nothing about reach', () => {
     const results = judgeTargets(
-      rows({ 'msg.channel-64': 95, 'msg.floor-copy-64': 90, 'rtt.channel-spin': 2000 }),
+      rows({ 'msg.channel-64': 95, 'msg.floor-fed-copy-64': 90, 'rtt.channel-spin': 2000 }),
     );
     expect(target(results, RATE)).toMatchObject({ status: 'achieved', detail: '' });
     expect(target(results, SPIN)).toMatchObject({ status: 'missed', detail: '' });

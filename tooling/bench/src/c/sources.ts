@@ -290,3 +290,60 @@ NAPI_MODULE_EXPORT napi_value napi_register_module_v1(napi_env env, napi_value e
   return exports;
 }
 `;
+
+/**
+ * The least a producer in another process can do to feed a ring of 64-byte
+ * messages: write each 72-byte record (a sequence word, a spare word, the
+ * payload) and publish it with a release store of its sequence word,
+ * spinning while the consumer's position word says the ring is full. No
+ * cursors, no batching, no wake-ups: the floor rows' consumer sees data
+ * arrive from another core as fast as it can. Usage:
+ *   ring-producer PATH SLOTS COUNT
+ * The file holds the consumer's position at byte 0 and the records from
+ * byte 256.
+ */
+export const RING_PRODUCER = String.raw`
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
+#endif
+}
+
+int main(int argc, char **argv) {
+  if (argc != 4) return 2;
+  long slots = atol(argv[2]), count = atol(argv[3]);
+  size_t size = 256 + (size_t)slots * 72;
+  int fd = open(argv[1], O_RDWR);
+  if (fd < 0) { perror("open"); return 1; }
+  char *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) { perror("mmap"); return 1; }
+  close(fd);
+  _Atomic int32_t *position = (_Atomic int32_t *)base;
+  char payload[64];
+  memset(payload, 7, sizeof payload);
+  long consumed = 0, slot = 0;
+  for (long i = 0; i < count; i++) {
+    while (i - consumed >= slots) {
+      consumed = atomic_load_explicit(position, memory_order_acquire);
+      cpu_relax();
+    }
+    char *record = base + 256 + slot * 72;
+    memcpy(record + 8, payload, sizeof payload);
+    atomic_store_explicit((_Atomic int32_t *)record, (int32_t)(i + 1), memory_order_release);
+    if (++slot == slots) slot = 0;
+  }
+  munmap(base, size);
+  return 0;
+}
+`;

@@ -3,9 +3,15 @@
 // with no channel at all. A copying receive must at least make a fresh
 // Buffer holding the bytes; a `for await` receiver must also take a promise
 // and a microtask turn per message; a spinning round trip in JS must at
-// least see the peer's word change and write its own, twice. When a floor
-// itself misses a target, no channel can meet that target in this run; when
-// the channel beats its floor, the floor is wrong (targets.ts says so).
+// least see the peer's word change and write its own, twice. The "fed"
+// floors do the receive side's least while a C producer in another process
+// writes the messages, as a channel's receiver must: the bytes arrive from
+// another core. When a floor itself misses a target, no channel can meet
+// that target in this run; when the channel beats its floor, the floor is
+// wrong (targets.ts says so).
+import { spawn } from 'node:child_process';
+import { compileProgram } from '../c/cc.js';
+import { RING_PRODUCER } from '../c/sources.js';
 import { SPIN_TRIPS_PER_SAMPLE, nowNs, timeSpinningTrips } from '../harness.js';
 import { reap, spawnPeer, waitForLine } from '../proc.js';
 import type { BenchCase, Context, Outcome } from '../registry.js';
@@ -45,7 +51,8 @@ class FreshCopies {
   #words = new Int32Array(this.#slab);
   #free = SLAB_BYTES;
 
-  copy(source: Int32Array): Buffer {
+  /** A Buffer holding the 64 bytes at word `from` of `source`. */
+  copy(source: Int32Array, from: number): Buffer {
     if (this.#free < SIZE) {
       this.#slab = new ArrayBuffer(SLAB_BYTES);
       this.#words = new Int32Array(this.#slab);
@@ -54,7 +61,7 @@ class FreshCopies {
     const start = SLAB_BYTES - this.#free;
     this.#free -= SIZE;
     const to = this.#words;
-    for (let s = 0, d = start >> 2; s < SIZE >> 2; ) to[d++] = source[s++]!;
+    for (let s = from, d = start >> 2, end = from + (SIZE >> 2); s < end; ) to[d++] = source[s++]!;
     return new NodeBuffer(this.#slab, start, SIZE);
   }
 }
@@ -69,27 +76,62 @@ interface FloorArgs {
   block: number;
 }
 
-/** A fresh 64 B Buffer copy per message, nothing else: in a child process (see floorIn). */
-function copyFloor({ blocks: count, block }: FloorArgs): Stamps {
+/** Where a floor's messages come from: a fresh 64 B Buffer each call. */
+type Take = () => Buffer;
+
+/** Copies of the same 64 bytes, always in this core's cache. */
+function localMessages(): Take {
   const source = sourceWords();
   const copies = new FreshCopies();
+  return () => copies.copy(source, 0);
+}
+
+/** The ring the fed floors read: the position word, then 72-byte records from byte 256. */
+const FED_DATA_WORD = 256 / 4;
+const FED_RECORD_WORDS = 72 / 4;
+/** As many records as the 64 B channel rows' 1 MiB ring holds. */
+const FED_SLOTS = Math.floor(1048576 / 72);
+const FED_BYTES = 256 + FED_SLOTS * 72;
+
+/**
+ * The consumer's least per message of a ring a producer in another process
+ * fills (RING_PRODUCER): wait for the record's sequence word, copy its 64
+ * bytes, and give the position back every 64 records, as a channel
+ * publishes its head.
+ */
+function fedMessages(words: Int32Array): Take {
+  const copies = new FreshCopies();
+  let slot = 0;
+  let next = 1;
+  return () => {
+    const at = FED_DATA_WORD + slot * FED_RECORD_WORDS;
+    const want = next;
+    if (words[at] !== want) while (Atomics.load(words, at) !== want);
+    const copy = copies.copy(words, at + 2);
+    if (++slot === FED_SLOTS) slot = 0;
+    next = (next + 1) | 0;
+    if ((want & 63) === 0) Atomics.store(words, 0, want);
+    return copy;
+  };
+}
+
+/** A fresh 64 B Buffer copy per message, nothing else: in a child process (see floorIn). */
+function copyFloor({ blocks: count, block }: FloorArgs, take: Take): Stamps {
   let bad = 0;
   const stamps: number[] = [nowNs()];
   for (let b = 0; b <= count; b++) {
-    for (let i = 0; i < block; i++) if (copies.copy(source)[SIZE - 1] !== 7) bad++;
+    for (let i = 0; i < block; i++) if (take()[SIZE - 1] !== 7) bad++;
     stamps.push(nowNs());
   }
   return { stamps, bad };
 }
 
 /** `for await` over the least async iterator there is, yielding fresh 64 B copies. */
-async function iterateFloor({ blocks: count, block }: FloorArgs): Promise<Stamps> {
+async function iterateFloor({ blocks: count, block }: FloorArgs, take: Take): Promise<Stamps> {
   const total = (count + 1) * block;
-  const source = sourceWords();
-  const copies = new FreshCopies();
   const messages: AsyncIterable<Buffer> = {
     [Symbol.asyncIterator]: () => ({
-      next: () => Promise.resolve({ value: copies.copy(source), done: false }),
+      next: () => Promise.resolve({ value: take(), done: false }),
     }),
   };
   let bad = 0;
@@ -123,6 +165,39 @@ async function floorIn(ctx: Context, peer: string, note: string): Promise<Outcom
     return perMessage(stamps, blocks(ctx).block, note);
   } finally {
     await reap([child]);
+  }
+}
+
+interface FedArgs extends FloorArgs {
+  path: string;
+  mode: 'copy' | 'iterate';
+}
+
+/**
+ * A fed floor: the consumer peer in a fresh node process (as floorIn), the
+ * C producer started once it is ready.
+ */
+async function fedFloor(ctx: Context, mode: FedArgs['mode'], note: string): Promise<Outcome> {
+  const { blocks: count, block } = blocks(ctx);
+  const path = sharedPath('fed');
+  mapShared(path, FED_BYTES, true).close();
+  const consumer = spawnPeer('floor-fed', { path, mode, blocks: count, block } satisfies FedArgs);
+  const children = [consumer];
+  try {
+    await waitForLine(consumer, /^ready$/);
+    const total = (count + 1) * block;
+    children.push(
+      spawn(compileProgram(RING_PRODUCER), [path, String(FED_SLOTS), String(total)], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      }),
+    );
+    const line = await waitForLine(consumer, /^\{/, 300_000);
+    const { stamps, bad } = JSON.parse(line) as Stamps;
+    if (bad !== 0) throw new Error(`${bad} copies came out wrong`);
+    return perMessage(stamps, block, note);
+  } finally {
+    await reap(children);
+    unlinkShared(path);
   }
 }
 
@@ -201,14 +276,53 @@ export const channelFloorCases: BenchCase[] = [
     baseline: 'msg.floor-copy-64',
     run: (ctx) => floorIn(ctx, 'floor-iterate', 'Promise.resolve({ value, done }) per message'),
   },
+  {
+    id: 'msg.floor-fed-copy-64',
+    group: 'messages',
+    interleave: true,
+    describe: describeRate,
+    title:
+      'floor of a copying receive fed by another process: the same copies of 64 B records a C producer writes',
+    bound: 'floor',
+    unit: 'ns',
+    baseline: 'msg.floor-copy-64',
+    run: (ctx) =>
+      fedFloor(
+        ctx,
+        'copy',
+        'a sequence word per record, its position back every 64; the producer spins when full',
+      ),
+  },
+  {
+    id: 'msg.floor-fed-iter-64',
+    group: 'messages',
+    interleave: true,
+    describe: describeRate,
+    title:
+      'floor of a for-await receiver fed by another process: the fed copies through the minimal iterator',
+    bound: 'floor',
+    unit: 'ns',
+    baseline: 'msg.floor-iter-64',
+    run: (ctx) => fedFloor(ctx, 'iterate', 'Promise.resolve({ value, done }) per fed copy'),
+  },
 ];
 
 export const channelFloorPeers: Record<string, (args: unknown) => Promise<void>> = {
   'floor-copy': async (args) => {
-    process.stdout.write(`${JSON.stringify(copyFloor(args as FloorArgs))}\n`);
+    process.stdout.write(`${JSON.stringify(copyFloor(args as FloorArgs, localMessages()))}\n`);
   },
   'floor-iterate': async (args) => {
-    process.stdout.write(`${JSON.stringify(await iterateFloor(args as FloorArgs))}\n`);
+    const stamps = await iterateFloor(args as FloorArgs, localMessages());
+    process.stdout.write(`${JSON.stringify(stamps)}\n`);
+  },
+  'floor-fed': async (args) => {
+    const fed = args as FedArgs;
+    const mapping = mapShared(fed.path, FED_BYTES, false);
+    const take = fedMessages(new Int32Array(mapping.buffer));
+    process.stdout.write('ready\n');
+    const stamps = fed.mode === 'copy' ? copyFloor(fed, take) : await iterateFloor(fed, take);
+    process.stdout.write(`${JSON.stringify(stamps)}\n`);
+    mapping.close();
   },
   'node-spin-echo': async (args) => {
     const { path } = args as SpinArgs;

@@ -8,7 +8,7 @@ export const channelTargets: TargetSpec[] = [
   {
     target: 'channel spsc 64 B sync send+receive ≥ 10 M msg/s',
     rows: ['msg.channel-64'],
-    floor: 'msg.floor-copy-64',
+    floor: 'msg.floor-fed-copy-64',
     judge: ([v = 1]) => ({
       ratio: 100 / v,
       ok: v <= 100,
@@ -18,7 +18,7 @@ export const channelTargets: TargetSpec[] = [
   {
     target: 'channel spsc 64 B ≥ 20x the Unix-socket message rate',
     rows: ['msg.channel-64', 'msg.uds-64'],
-    floor: 'msg.floor-copy-64',
+    floor: 'msg.floor-fed-copy-64',
     judge: ([v = 1, uds = 0]) => ({
       ratio: uds / v,
       ok: uds / v >= 20,
@@ -28,7 +28,7 @@ export const channelTargets: TargetSpec[] = [
   {
     target: 'channel spsc 64 B through for await ≥ 3 M msg/s',
     rows: ['msg.channel-iter-64'],
-    floor: 'msg.floor-iter-64',
+    floor: 'msg.floor-fed-iter-64',
     judge: ([v = 1]) => ({
       ratio: 1e3 / 3 / v,
       ok: v <= 1e3 / 3,

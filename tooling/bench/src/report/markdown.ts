@@ -87,7 +87,7 @@ export function renderMarkdown(input: ReportInput): string {
       "  exact, its split into user and system is the kernel's tick sampling.",
       `- Message rates (issue #14): nanoseconds per message one way, from the receiver's timestamps every block of messages (the first block is dropped as a warm-up). The rows that`,
       `  #14's targets compare (64 B copying, zero-copy, \`for await\`, mpsc, the Unix socket at 64 B, 1 MiB and its copy ceiling, and the floors) run interleaved in ${input.scale.passes} passes, each with`,
-      '  fresh processes, and each row is the median over its passes; the floors run in a fresh node process as the channel receivers do. The other sizes run once.',
+      '  fresh processes, and each row is the median over its passes; the floors run in a fresh node process as the channel receivers do, alone or fed (a C producer in another process writes the records, spinning when the ring is full). The other sizes run once.',
       '- Pending waits: a fresh node child (`--expose-gc`) per backend and count starts 1, 100 or 10,000',
       '  `SharedEvent.waitAsync()` calls on one manual-reset event; threads are counted in /proc/self/task and RSS read',
       '  after a full GC, before the first wait and while they pend; then one `set()` and the time until every promise',
