@@ -26,16 +26,10 @@ import * as users from './users';
 import * as validate from './validate';
 
 export const { native } = loader;
-/**
- * The count of SIGBUS faults caught in this process's file mappings (see
- * `Mapping.truncated`), as a word hot paths can watch: when it changed,
- * some mapping lost pages to a truncation and its users should check theirs.
- */
-export const busFaults: Int32Array = new Int32Array(loader.native.busFaults());
 export const { abortGroup, onAbort } = abortGroupModule;
 export const { setLongTimeout } = timers;
 export type { LongTimer } from './timers';
-export const { adoptMapping, mappingHandle } = mapping;
+export const { adoptMapping, busFaults, mappingHandle } = mapping;
 export type { MappingInit } from './mapping';
 export const {
   abortError,

@@ -89,6 +89,24 @@ const HANDLE = Symbol.for('shmkit.mapping.handle');
 let create: (init: NativeMapping, options: MappingInit) => Mapping;
 
 /**
+ * @internal The count of SIGBUS faults caught in this process's file
+ * mappings (see {@link Mapping.truncated}), as a word hot paths can watch:
+ * when it changed, some mapping lost pages to a truncation and its users
+ * should check theirs. A build of the addon without it (a stale binary)
+ * gets a word that never moves, so the packages still load and rely on
+ * their size checks alone.
+ */
+export const busFaults: Int32Array = faultCount();
+
+function faultCount(): Int32Array {
+  try {
+    return new Int32Array(native.busFaults());
+  } catch {
+    return new Int32Array(1);
+  }
+}
+
+/**
  * One mapped region of memory: anonymous, a file, a POSIX shared memory
  * object or a System V segment.
  *
@@ -205,10 +223,11 @@ export class Mapping implements Disposable {
    * True once a touch of this mapping found a page that a truncation of
    * its file had cut off (by any process: shrinking a shared file is
    * something every process that may write it can do). Such a touch would
-   * have killed the process with SIGBUS; shmkit catches it and maps private
-   * zero pages from that page to the mapping's end instead, so from then
-   * on those bytes read as 0 and writes to them reach no one. Check this
-   * after reading a file another process may shrink. Anonymous and System V
+   * have killed the process with SIGBUS; shmkit catches it (after checking
+   * with fstat that the file really ends before that page) and maps private
+   * zero pages from there to the mapping's end instead, so from then on
+   * those bytes read as 0 and writes to them reach no one. Check this after
+   * reading a file another process may shrink. Anonymous and System V
    * mappings cannot be truncated: always false for them, and once closed.
    */
   get truncated(): boolean {

@@ -2,7 +2,8 @@
 // new end is SIGBUS, which would kill the process; @shmkit/core catches it
 // for its file mappings and maps zero pages there instead. Each case runs
 // in a node child, so a SIGBUS fails the test instead of killing vitest.
-import { compileC, runNode } from '@shmkit/testing';
+import { mkdirSync } from 'node:fs';
+import { compileC, run, runNode } from '@shmkit/testing';
 import { describe, expect, it } from 'vitest';
 import { pkgDir, tempDir } from './helpers';
 
@@ -83,6 +84,39 @@ describe('a file truncated under a mapping by another process', () => {
     expect(result.stderr).toBe('');
     // Untouched, the tail's cut pages have not faulted yet.
     expect(JSON.parse(result.stdout)).toEqual({ first: 5, head: false, tail: false });
+  });
+
+  it('a write to a hole on a full tmpfs is still SIGBUS: no zeros hide a file that did not shrink', async () => {
+    const mountPoint = tmp.path();
+    mkdirSync(mountPoint);
+    // A sparse 8 MiB file on a 1 MiB tmpfs: writing it page by page runs
+    // out of room at about 1 MiB, while the file keeps its size.
+    const script = `
+      import { mapFile, pageSize } from '@shmkit/mmap';
+      const [dir] = process.argv.slice(1);
+      const m = mapFile(dir + '/sparse', { size: 8 << 20, reserve: false });
+      const bytes = m.uint8Array();
+      for (let at = 0; at < bytes.length; at += pageSize()) {
+        bytes[at] = 1;
+        if (at === 256 << 10) console.log('writing');
+      }
+      console.log('all written, truncated: ' + m.truncated);
+    `;
+    const r = await run(
+      'unshare',
+      [
+        '-m',
+        'sh',
+        '-c',
+        'mount -t tmpfs -o size=1m tmpfs "$2" && exec "$0" --input-type=module -e "$1" "$2"',
+        process.execPath,
+        script,
+        mountPoint,
+      ],
+      { cwd: pkgDir },
+    );
+    expect(r.stdout.trim()).toBe('writing');
+    expect(r.signal).toBe('SIGBUS');
   });
 
   it('a SIGBUS that is no fault of a mapping still kills, as without shmkit', async () => {

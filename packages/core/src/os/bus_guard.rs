@@ -4,39 +4,78 @@
 //! when touched, and the default action kills the process. Any process that
 //! may write a shared object may also shrink it, so without a handler a
 //! peer could kill every process that maps the object at will. This module
-//! installs one SIGBUS handler for the process. A fault with `BUS_ADRERR` at
-//! an address inside a guarded mapping gets private zero pages mapped over
-//! the rest of that mapping (`MAP_FIXED`), and the faulting access is run
-//! again, and this time it succeeds. The guard notes the fault, and a global
-//! counter goes up, so the callers can find out and stop trusting the
-//! memory. Every other SIGBUS goes to the handler that was there before, or
-//! gets the default action as before.
+//! installs one SIGBUS handler for the process. A fault with `BUS_ADRERR`
+//! inside a guarded mapping, at a page that `fstat` of the mapped file
+//! confirms lies past its end, gets private zero pages mapped from that page
+//! to the mapping's end (`MAP_FIXED`; every page there is past the end too),
+//! and the faulting access runs again and succeeds. The guard notes the
+//! catch, and a global counter goes up, so callers can find out and stop
+//! trusting the memory. Every other SIGBUS (a write to a hole on a full
+//! disk or tmpfs, an I/O error, a signal sent with `kill`) goes to the
+//! handler that was there before, or gets the default action, as before.
 //!
-//! The handler is async-signal-safe: it reads a fixed table of atomics and
-//! makes one `mmap` system call. A guard is dropped *before* its mapping is
-//! unmapped, and the drop waits for any handler that is running, so the
-//! handler never maps over an address range that has been handed to someone
-//! else.
+//! The handler is async-signal-safe: it reads lock-free tables of atomics
+//! and makes the `fstat` and `mmap` system calls. A guard is retired
+//! (skipped by the handler, not yet reusable) *before* its mapping is
+//! unmapped, and the retiring waits for every handler that is running, so
+//! the handler never maps over an address range that has been handed to
+//! someone else, nor pairs one mapping's start with another's end.
 
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::os::fd::RawFd;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-/// Guarded mappings at once; past this many, a new mapping goes unguarded.
-const SLOTS: usize = 4096;
+/// Slots per table; tables are chained as more mappings need guarding.
+const SLOTS: usize = 256;
+/// A slot's `start` while it is claimed but not filled in, or retiring.
+const BUSY: usize = usize::MAX;
 
 struct Slot {
-    /// The first byte; 0 while the slot is free.
+    /// The first byte; 0 while the slot is free, [`BUSY`] while it changes.
     start: AtomicUsize,
     /// One past the last byte.
     end: AtomicUsize,
+    /// Where the zero pages begin (`end` until a catch).
+    covered: AtomicUsize,
+    /// The file's offset at `start`.
+    offset: AtomicU64,
+    /// A descriptor of the mapped file, owned by the slot, for `fstat`.
+    fd: AtomicI32,
+    /// The mapping's protection, given to the zero pages.
+    protection: AtomicI32,
     /// A fault was caught here.
     hit: AtomicBool,
 }
 
-#[allow(clippy::declare_interior_mutable_const)]
-const FREE: Slot = Slot { start: AtomicUsize::new(0), end: AtomicUsize::new(0), hit: AtomicBool::new(false) };
-static TABLE: [Slot; SLOTS] = [FREE; SLOTS];
+impl Slot {
+    const fn new() -> Self {
+        Slot {
+            start: AtomicUsize::new(0),
+            end: AtomicUsize::new(0),
+            covered: AtomicUsize::new(0),
+            offset: AtomicU64::new(0),
+            fd: AtomicI32::new(-1),
+            protection: AtomicI32::new(0),
+            hit: AtomicBool::new(false),
+        }
+    }
+}
+
+struct Table {
+    slots: [Slot; SLOTS],
+    /// The next table, once this one was found full; never freed.
+    next: AtomicPtr<Table>,
+}
+
+impl Table {
+    const fn new() -> Self {
+        Table { slots: [const { Slot::new() }; SLOTS], next: AtomicPtr::new(ptr::null_mut()) }
+    }
+}
+
+static FIRST: Table = Table::new();
 /// Handlers running now (see [`Guard`]'s drop).
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 /// Faults caught in this process, ever. JS reads it through a view.
@@ -52,58 +91,115 @@ unsafe impl Sync for Disposition {}
 // SAFETY: as above.
 unsafe impl Send for Disposition {}
 
-/// A guarded mapping's slot: releases it when dropped.
-#[derive(Debug)]
+/// Every table, from the first: each one's `next` is only ever set once.
+fn tables() -> impl Iterator<Item = &'static Table> {
+    std::iter::successors(Some(&FIRST), |table| {
+        // SAFETY: a non-null `next` is a leaked Box<Table>, never freed.
+        unsafe { table.next.load(Ordering::Acquire).as_ref() }
+    })
+}
+
+/// What [`guard`] needs to know about a fresh file mapping.
+#[derive(Debug, Clone, Copy)]
+pub struct Mapped {
+    pub fd: RawFd,
+    /// The file offset mapped at `start`.
+    pub offset: u64,
+    pub start: usize,
+    pub len: usize,
+    /// The `PROT_*` bits it was mapped with.
+    pub protection: libc::c_int,
+}
+
+/// A guarded mapping's slot: retires it when dropped.
 pub struct Guard {
-    slot: usize,
+    slot: &'static Slot,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard").field("hit", &self.hit()).finish()
+    }
 }
 
 impl Guard {
     /// Whether a fault in this mapping was caught: from that page on, it
     /// holds private zero pages instead of the file's.
     pub fn hit(&self) -> bool {
-        TABLE[self.slot].hit.load(Ordering::Acquire)
+        self.slot.hit.load(Ordering::Acquire)
     }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let slot = &TABLE[self.slot];
-        slot.hit.store(false, Ordering::Relaxed);
-        slot.end.store(0, Ordering::Relaxed);
-        slot.start.store(0, Ordering::SeqCst);
-        // A handler that read this slot before it was freed may still be
-        // about to map over the range: the caller unmaps only after it is
-        // done. A handler makes one system call, so this wait is short.
+        let slot = self.slot;
+        // Retired first: the handler skips the slot and no guard() can
+        // claim it. A handler that read its start before this may still be
+        // about to map over the range: the caller unmaps only after every
+        // such handler is done. A handler makes two system calls, so this
+        // wait is short.
+        slot.start.store(BUSY, Ordering::SeqCst);
         while ACTIVE.load(Ordering::SeqCst) != 0 {
             std::thread::yield_now();
         }
+        let fd = slot.fd.swap(-1, Ordering::Relaxed);
+        if fd >= 0 {
+            // SAFETY: the slot's own descriptor, closed once.
+            unsafe { libc::close(fd) };
+        }
+        slot.hit.store(false, Ordering::Relaxed);
+        slot.start.store(0, Ordering::Release);
     }
 }
 
-/// Guards `start..start + len`, a live mapping of a file, installing the
-/// handler the first time. None when the table is full or the handler
-/// could not be installed: the mapping is then as unguarded as before.
-pub fn guard(start: usize, len: usize) -> Option<Guard> {
-    if start == 0 || len == 0 || !installed() {
+/// Guards a live mapping of the file behind `mapped.fd`, installing the
+/// handler the first time. None when the handler could not be installed
+/// or was replaced since (someone installed a SIGBUS handler of their
+/// own), or no descriptor could be spared: the mapping is then as
+/// unguarded as it would be without shmkit.
+pub fn guard(mapped: Mapped) -> Option<Guard> {
+    let end = mapped.start.checked_add(mapped.len)?;
+    if mapped.start == 0 || mapped.len == 0 || !installed() || !still_ours() {
         return None;
     }
-    let end = start.checked_add(len)?;
-    for (index, slot) in TABLE.iter().enumerate() {
-        if slot.start.load(Ordering::Relaxed) != 0 {
-            continue;
-        }
-        // Claimed with a placeholder start, so that the handler never sees
-        // a real start with a stale end.
-        if slot.start.compare_exchange(0, usize::MAX, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            continue;
-        }
-        slot.hit.store(false, Ordering::Relaxed);
-        slot.end.store(end, Ordering::Relaxed);
-        slot.start.store(start, Ordering::Release);
-        return Some(Guard { slot: index });
+    // SAFETY: F_DUPFD_CLOEXEC makes a new descriptor or fails.
+    let fd = unsafe { libc::fcntl(mapped.fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if fd < 0 {
+        return None;
     }
-    None
+    let slot = claim();
+    slot.end.store(end, Ordering::Relaxed);
+    slot.covered.store(end, Ordering::Relaxed);
+    slot.offset.store(mapped.offset, Ordering::Relaxed);
+    slot.fd.store(fd, Ordering::Relaxed);
+    slot.protection.store(mapped.protection, Ordering::Relaxed);
+    slot.hit.store(false, Ordering::Relaxed);
+    // Published last: a handler that sees this start sees the rest.
+    slot.start.store(mapped.start, Ordering::Release);
+    Some(Guard { slot })
+}
+
+/// A free slot, marked [`BUSY`]; a new table is chained when all are taken.
+fn claim() -> &'static Slot {
+    let mut last = &FIRST;
+    loop {
+        for table in tables() {
+            for slot in &table.slots {
+                if slot.start.load(Ordering::Relaxed) == 0
+                    && slot.start.compare_exchange(0, BUSY, Ordering::Acquire, Ordering::Relaxed).is_ok()
+                {
+                    return slot;
+                }
+            }
+            last = table;
+        }
+        let fresh = Box::into_raw(Box::new(Table::new()));
+        if last.next.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            // Another thread chained one first: use that, drop ours.
+            // SAFETY: `fresh` was never shared.
+            drop(unsafe { Box::from_raw(fresh) });
+        }
+    }
 }
 
 /// Faults caught in this process so far (wrapping). Its address is stable,
@@ -117,6 +213,24 @@ fn installed() -> bool {
     *RESULT.get_or_init(install)
 }
 
+type Handler = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
+
+/// Whether SIGBUS still goes to our handler.
+fn still_ours() -> bool {
+    let mut current = MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: a null new action only reads the current one.
+    if unsafe { libc::sigaction(libc::SIGBUS, ptr::null(), current.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: sigaction filled it in.
+    unsafe { current.assume_init() }.sa_sigaction == on_sigbus as Handler as usize
+}
+
+extern "C" fn after_fork_in_child() {
+    // Only the forking thread lives on in the child, and it runs no handler.
+    ACTIVE.store(0, Ordering::SeqCst);
+}
+
 fn install() -> bool {
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
@@ -125,9 +239,13 @@ fn install() -> bool {
         return false;
     }
     PAGE_MASK.store(!(page - 1), Ordering::Relaxed);
+    // SAFETY: registers a plain function for the child side of fork().
+    if unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) } != 0 {
+        return false;
+    }
     let mut old = MaybeUninit::<libc::sigaction>::zeroed();
     // SAFETY: a null new action only reads the current one into `old`.
-    if unsafe { libc::sigaction(libc::SIGBUS, std::ptr::null(), old.as_mut_ptr()) } != 0 {
+    if unsafe { libc::sigaction(libc::SIGBUS, ptr::null(), old.as_mut_ptr()) } != 0 {
         return false;
     }
     // SAFETY: sigaction filled it in.
@@ -137,16 +255,15 @@ fn install() -> bool {
     // SAFETY: `action` is a zeroed sigaction we own; the handler has the
     // SA_SIGINFO signature and stays loaded (Node never unloads addons).
     unsafe {
-        (*action).sa_sigaction =
-            on_sigbus as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) as usize;
+        (*action).sa_sigaction = on_sigbus as Handler as usize;
         (*action).sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
         libc::sigemptyset(&mut (*action).sa_mask);
-        libc::sigaction(libc::SIGBUS, action, std::ptr::null_mut()) == 0
+        libc::sigaction(libc::SIGBUS, action, ptr::null_mut()) == 0
     }
 }
 
 extern "C" fn on_sigbus(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
-    // SAFETY: errno is thread-local; the mmap below may change it and the
+    // SAFETY: errno is thread-local; the calls below may change it and the
     // interrupted code must find it as it left it.
     let errno = unsafe { *libc::__errno_location() };
     ACTIVE.fetch_add(1, Ordering::SeqCst);
@@ -161,52 +278,92 @@ extern "C" fn on_sigbus(signal: libc::c_int, info: *mut libc::siginfo_t, context
 }
 
 /// Maps zero pages over the guarded mapping holding `addr`, from its page
-/// to the mapping's end. True when the access can be run again.
+/// up to the pages covered already (or the end), when the file really ends
+/// before that page. True when the access can be run again.
 fn cover(addr: usize) -> bool {
-    for slot in TABLE.iter() {
-        let start = slot.start.load(Ordering::Acquire);
-        if start == 0 || start == usize::MAX || addr < start {
-            continue;
+    for table in tables() {
+        for slot in &table.slots {
+            let start = slot.start.load(Ordering::SeqCst);
+            if start == 0 || start == BUSY || addr < start {
+                continue;
+            }
+            if addr >= slot.end.load(Ordering::Acquire) {
+                continue;
+            }
+            return cover_in(slot, start, addr);
         }
-        let end = slot.end.load(Ordering::Acquire);
-        if addr >= end {
-            continue;
-        }
-        let page = (addr & PAGE_MASK.load(Ordering::Relaxed)).max(start);
-        // SAFETY: page..end lies inside a live mapping of ours (its guard
-        // is still in the table, and a guard's drop waits for this handler
-        // before the mapping goes). Replacing those pages loses only what
-        // the truncation already took from this process's view.
-        let mapped = unsafe {
-            libc::mmap(
-                page as *mut libc::c_void,
-                end - page,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
-                -1,
-                0,
-            )
-        };
-        if mapped == libc::MAP_FAILED {
-            return false;
-        }
-        slot.hit.store(true, Ordering::Release);
-        FAULTS.fetch_add(1, Ordering::SeqCst);
-        return true;
     }
     false
 }
 
-/// A SIGBUS that is not ours: the previous handler's, or the default
-/// action (the process dies of SIGBUS, as it would have without us).
+fn cover_in(slot: &Slot, start: usize, addr: usize) -> bool {
+    let mask = PAGE_MASK.load(Ordering::Relaxed);
+    let page = (addr & mask).max(start);
+    let until = slot.covered.load(Ordering::Acquire);
+    if page >= until {
+        return false;
+    }
+    let mut stat = MaybeUninit::<libc::stat>::zeroed();
+    // SAFETY: fstat is async-signal-safe; the descriptor is the slot's own,
+    // open until the slot is retired, which waits for this handler.
+    if unsafe { libc::fstat(slot.fd.load(Ordering::Relaxed), stat.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: fstat filled it in.
+    let size = u64::try_from(unsafe { stat.assume_init() }.st_size).unwrap_or(0);
+    let file_end = size.saturating_add(!mask as u64) & (mask as u64);
+    let at = slot.offset.load(Ordering::Relaxed).saturating_add((page - start) as u64);
+    if at < file_end {
+        // The page is the file's: this fault is something else (a hole on a
+        // full file system, an I/O error), which zeros must not hide.
+        return false;
+    }
+    // SAFETY: page..until lies inside a live mapping of ours (its slot is
+    // still published, and retiring it waits for this handler before the
+    // mapping goes), and all of it lies past the file's end, so replacing it
+    // loses nothing the file still holds.
+    let mapped = unsafe {
+        libc::mmap(
+            page as *mut libc::c_void,
+            until - page,
+            slot.protection.load(Ordering::Relaxed),
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+    if mapped == libc::MAP_FAILED {
+        return false;
+    }
+    slot.covered.store(page, Ordering::Release);
+    slot.hit.store(true, Ordering::Release);
+    FAULTS.fetch_add(1, Ordering::SeqCst);
+    true
+}
+
+/// Whether a SIGBUS with this code comes from the faulting instruction,
+/// which runs again (and faults again) when the handler returns.
+fn is_fault(code: libc::c_int) -> bool {
+    // BUS_ADRALN, BUS_ADRERR, BUS_OBJERR, BUS_MCEERR_AR.
+    (1..=4).contains(&code)
+}
+
+/// A SIGBUS that is not ours: what would have happened without us. The
+/// previous handler runs; an ignored signal stays ignored unless it is a
+/// fault (which the kernel never lets a process ignore); otherwise the
+/// default action, with a fault re-run and any other signal raised again.
 fn pass_on(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+    let fault = is_fault(unsafe { (*info).si_code });
     if let Some(Disposition(old)) = PREVIOUS.get() {
         let handler = old.sa_sigaction;
+        if handler == libc::SIG_IGN && !fault {
+            return;
+        }
         if handler != libc::SIG_DFL && handler != libc::SIG_IGN {
             if old.sa_flags & libc::SA_SIGINFO != 0 {
                 // SAFETY: an SA_SIGINFO handler has this signature.
-                let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
-                    unsafe { std::mem::transmute(handler) };
+                let f: Handler = unsafe { std::mem::transmute(handler) };
                 f(signal, info, context);
             } else {
                 // SAFETY: a plain handler takes the signal number.
@@ -218,11 +375,11 @@ fn pass_on(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::
     }
     let mut default = MaybeUninit::<libc::sigaction>::zeroed();
     // SAFETY: a zeroed sigaction is SIG_DFL with an empty mask. A fault
-    // runs again on return and now kills; a signal sent with kill() does
-    // not repeat, so it is raised again (pending until this returns).
+    // runs again on return and now kills; any other signal does not repeat,
+    // so it is raised again (pending until this handler returns).
     unsafe {
-        libc::sigaction(libc::SIGBUS, default.as_mut_ptr(), std::ptr::null_mut());
-        if (*info).si_code <= 0 {
+        libc::sigaction(libc::SIGBUS, default.as_mut_ptr(), ptr::null_mut());
+        if !fault {
             libc::raise(signal);
         }
     }
@@ -231,42 +388,80 @@ fn pass_on(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsRawFd;
+
+    struct Mapping {
+        file: std::fs::File,
+        ptr: *mut u8,
+        len: usize,
+        path: std::path::PathBuf,
+    }
+
+    fn map(name: &str, pages: usize) -> Mapping {
+        let page = 4096;
+        let path = std::env::temp_dir().join(format!("shmkit-bus-guard-{}-{name}", std::process::id()));
+        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+        file.set_len((pages * page) as u64).unwrap();
+        let len = pages * page;
+        // SAFETY: a fresh shared mapping of a file we own.
+        let ptr = unsafe {
+            libc::mmap(ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, file.as_raw_fd(), 0)
+        };
+        assert_ne!(ptr, libc::MAP_FAILED);
+        Mapping { file, ptr: ptr.cast(), len, path }
+    }
+
+    fn guard_of(m: &Mapping) -> Guard {
+        guard(Mapped {
+            fd: m.file.as_raw_fd(),
+            offset: 0,
+            start: m.ptr as usize,
+            len: m.len,
+            protection: libc::PROT_READ | libc::PROT_WRITE,
+        })
+        .expect("a guard")
+    }
+
+    impl Drop for Mapping {
+        fn drop(&mut self) {
+            // SAFETY: ours, unmapped once, after its guard (dropped first).
+            unsafe { libc::munmap(self.ptr.cast(), self.len) };
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 
     #[test]
     fn a_truncated_mapping_reads_zeros_and_says_so() {
         let page = 4096;
-        let path = std::env::temp_dir().join(format!("shmkit-bus-guard-{}", std::process::id()));
-        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
-        file.set_len(2 * page as u64).unwrap();
-        use std::os::fd::AsRawFd;
-        // SAFETY: a fresh shared mapping of a file we own.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                2 * page,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        assert_ne!(ptr, libc::MAP_FAILED);
-        let bytes = ptr.cast::<u8>();
-        let guard = guard(ptr as usize, 2 * page).expect("a free slot");
-        // SAFETY: inside the mapping, and the file is 2 pages long.
-        unsafe { bytes.add(page).write_volatile(7) };
+        let m = map("cut", 3);
+        let guard = guard_of(&m);
+        // SAFETY: inside the mapping, and the file is 3 pages long.
+        unsafe { m.ptr.add(2 * page).write_volatile(7) };
         let before = faults().load(Ordering::SeqCst);
-        file.set_len(page as u64).unwrap();
-        // SAFETY: the second page is now past the end: the guard catches it.
-        let read = unsafe { bytes.add(page).read_volatile() };
-        assert_eq!(read, 0);
+        m.file.set_len(page as u64).unwrap();
+        // SAFETY: past the end now: the guard catches it.
+        assert_eq!(unsafe { m.ptr.add(2 * page).read_volatile() }, 0);
         assert!(guard.hit());
         assert_eq!(faults().load(Ordering::SeqCst), before.wrapping_add(1));
+        // SAFETY: the page below is past the end too: a catch of its own,
+        // which covers up to the zero pages already there.
+        assert_eq!(unsafe { m.ptr.add(page).read_volatile() }, 0);
+        assert_eq!(faults().load(Ordering::SeqCst), before.wrapping_add(2));
         // SAFETY: the first page is still the file's.
-        unsafe { bytes.write_volatile(1) };
+        unsafe { m.ptr.write_volatile(1) };
         drop(guard);
-        // SAFETY: ours, unmapped once.
-        unsafe { libc::munmap(ptr, 2 * page) };
-        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_retired_slot_is_reused_and_tables_grow() {
+        let m = map("many", 1);
+        let guards: Vec<Guard> = (0..SLOTS + 10).map(|_| guard_of(&m)).collect();
+        let distinct: std::collections::HashSet<usize> =
+            guards.iter().map(|g| g.slot as *const Slot as usize).collect();
+        assert_eq!(distinct.len(), SLOTS + 10);
+        let first = guards[0].slot as *const Slot as usize;
+        drop(guards);
+        let again = guard_of(&m);
+        assert_eq!(again.slot as *const Slot as usize, first);
     }
 }

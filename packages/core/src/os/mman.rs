@@ -218,7 +218,13 @@ impl MmapRaw {
         let object = ObjectId { dev: stat.dev, ino: stat.ino };
         memory.registration = Some(registry.register(object, Span { offset, len: len as u64 }));
         // Another process may truncate the file: survive it (bus_guard.rs).
-        memory.guard = bus_guard::guard(memory.address(), len);
+        memory.guard = bus_guard::guard(bus_guard::Mapped {
+            fd,
+            offset,
+            start: memory.address(),
+            len,
+            protection: options.protection.bits(),
+        });
         Ok(memory)
     }
 
