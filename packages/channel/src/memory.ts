@@ -36,6 +36,12 @@ export class ChannelMemory {
     this.bytes = new Uint8Array(ab, 0, layout.totalBytes);
     this.buffer = Buffer.from(ab, 0, layout.totalBytes);
     this.receiverWaiting = new WakeWord(this.words, W_RECEIVER_WAITING);
+    // A cut before the fault count above was read (while the header was
+    // written or checked) would go unnoticed by assertIntact.
+    if (mapping.truncated) {
+      mapping.close();
+      throw corrupt(name, 'the object was truncated while it was being set up');
+    }
   }
 
   get closed(): boolean {

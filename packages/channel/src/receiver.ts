@@ -299,13 +299,16 @@ export class Receiver<Out = unknown>
         length <= SMALL_MESSAGE
           ? this.#slab.copy(this.#mem.words, at, length)
           : this.#copy(at, length);
+      // After the release too: broadcast's reads the oldest-record word.
+      const intact = core.release();
       this.#mem.assertIntact();
-      return core.release() ? (copy as Out) : TORN;
+      return intact ? (copy as Out) : TORN;
     }
     if (codec === STRING || codec === JSON_TEXT) {
       const text = this.#buffer.toString('utf8', at, at + length);
+      const intact = core.release();
       this.#mem.assertIntact();
-      if (!core.release()) return TORN;
+      if (!intact) return TORN;
       if (codec === STRING) return text as Out;
       try {
         return JSON.parse(text) as Out;
@@ -314,8 +317,9 @@ export class Receiver<Out = unknown>
       }
     }
     const copy = this.#bytes.slice(at, at + length);
+    const intact = core.release();
     this.#mem.assertIntact();
-    if (!core.release()) return TORN;
+    if (!intact) return TORN;
     let value: unknown;
     try {
       value = decodeV8(copy);
@@ -412,13 +416,19 @@ export class Receiver<Out = unknown>
    * Consumes the peeked message, making its room free for the sender.
    * Returns true, except in a broadcast channel where the sender overwrote
    * the message while it was held: then what was read may be torn and must
-   * be discarded (it counts as missed).
+   * be discarded (it counts as missed). What was read through the view is
+   * only known good once this returns true.
    *
    * @throws Error ERR_INVALID_STATE without a peeked message.
+   * @throws Error ERR_SHMKIT_CHANNEL_CORRUPT when a truncation of the
+   *   object cut the pages the message was in (the view read zeros).
    */
   release(): boolean {
     this.#live();
-    return this.#core.release();
+    const intact = this.#core.release();
+    // What the caller read from the view may have been zeros.
+    this.#mem.assertIntact();
+    return intact;
   }
 
   // ---- waiting --------------------------------------------------------------
@@ -631,6 +641,8 @@ export class Receiver<Out = unknown>
   }
 
   #throwIfEnded(): void {
+    // "Nothing there" may be zeros where a truncation cut the ring.
+    this.#mem.assertIntact();
     this.#sweep();
     const end = this.#core.ending();
     if (end !== undefined) throw end;

@@ -117,28 +117,25 @@ describe('a hostile peer', () => {
   // touch would be SIGBUS, which @shmkit/core's guard turns into zero
   // pages, and the channel into ERR_SHMKIT_CHANNEL_CORRUPT. No message
   // read from the zero pages may come back as if it were real.
-  for (const [mode, keep] of [
-    ['copy', 'nothing'],
-    ['copy', 'the header'],
-    ['zero-copy', 'nothing'],
-    ['zero-copy', 'the header'],
-  ] as const) {
-    it(`truncating the object (keeping ${keep}) under busy ${mode} ends: ERR_SHMKIT_CHANNEL_CORRUPT, no SIGBUS, no message misread`, async () => {
-      const name = channelName();
-      const headerBytes = Channel.create(name, { capacity: 65536, exclusive: true });
-      const size = keep === 'nothing' ? 0 : headerBytes.byteLength - 65536;
-      headerBytes.close();
-      const busy = startNode(join(__dirname, 'peers', 'truncate-busy.mjs'), [name, mode]);
-      await busy.line(/busy/);
-      using shm = PosixShm.open(name);
-      shm.resize(size);
-      const out = expectClean(await busy.result);
-      expect(out.trim().split('\n').slice(1)).toEqual([
-        ChannelErrorCode.CORRUPT,
-        ChannelErrorCode.CORRUPT,
-        ChannelErrorCode.CORRUPT,
-        'closed',
-      ]);
-    });
-  }
+  for (const kind of ['spsc', 'broadcast'] as const)
+    for (const mode of ['copy', 'zero-copy'] as const)
+      for (const keep of ['nothing', 'the header'] as const)
+        it(`truncating a ${kind} object (keeping ${keep}) under busy ${mode} ends: ERR_SHMKIT_CHANNEL_CORRUPT, no SIGBUS, no message misread`, async () => {
+          const name = channelName();
+          const created = Channel.create(name, { kind, capacity: 65536, exclusive: true });
+          // The header fills whole pages: cutting there leaves it whole.
+          const size = keep === 'nothing' ? 0 : created.byteLength - 65536;
+          created.close();
+          const busy = startNode(join(__dirname, 'peers', 'truncate-busy.mjs'), [name, mode]);
+          await busy.line(/busy/);
+          using shm = PosixShm.open(name);
+          shm.resize(size);
+          const out = expectClean(await busy.result);
+          expect(out.trim().split('\n').slice(1)).toEqual([
+            ChannelErrorCode.CORRUPT,
+            ChannelErrorCode.CORRUPT,
+            ChannelErrorCode.CORRUPT,
+            'closed',
+          ]);
+        });
 });

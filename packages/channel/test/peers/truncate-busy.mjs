@@ -49,8 +49,9 @@ function receive() {
   if (mode === 'zero-copy') {
     const at = rx.tryPeekOffset();
     if (at < 0) return;
-    check(rx.memory.subarray(at, at + rx.peekedLength));
-    rx.release();
+    // The view is known good only once release() returns true.
+    const copy = Buffer.from(rx.memory.subarray(at, at + rx.peekedLength));
+    if (rx.release()) check(copy);
   } else {
     const got = rx.tryReceive();
     if (got !== undefined) check(got);
