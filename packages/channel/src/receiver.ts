@@ -613,15 +613,17 @@ export class Receiver<Out = unknown>
    */
   #prepareSleep(deadline: number): number {
     const core = this.#core;
-    this.#mem.assertIntact();
     this.#sweep();
     this.#waiters++;
     Atomics.store(this.#mem.words, W_RECEIVER_WAITING, 1);
     let left;
     try {
-      if (core.poll()) left = 0;
+      const polled = core.poll();
+      const end = polled ? undefined : core.ending();
+      // After the reads: what they found may be zeros of a truncation.
+      this.#mem.assertIntact();
+      if (polled) left = 0;
       else {
-        const end = core.ending();
         if (end !== undefined) throw end;
         left = deadline - performance.now();
         if (left <= 0) left = -1;
@@ -641,10 +643,11 @@ export class Receiver<Out = unknown>
   }
 
   #throwIfEnded(): void {
-    // "Nothing there" may be zeros where a truncation cut the ring.
-    this.#mem.assertIntact();
     this.#sweep();
     const end = this.#core.ending();
+    // "Nothing there" or "ended" may be zeros where a truncation cut the
+    // ring: checked after the reads.
+    this.#mem.assertIntact();
     if (end !== undefined) throw end;
   }
 

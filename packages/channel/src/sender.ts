@@ -702,14 +702,20 @@ export class Sender<In = unknown> implements Disposable {
    * when the receiver is gone, since nobody would ever make room.
    */
   #prepareSleep(total: number, deadline: number): number {
-    this.#mem.assertIntact();
     const words = this.#words;
     Atomics.store(words, this.#waitingW, 1);
-    if (this.#hasRoom(total)) {
+    const room = this.#hasRoom(total);
+    try {
+      if (!room) this.#checkReceiver();
+    } finally {
+      // After the reads, whose zeros a truncation may have made: its
+      // CORRUPT wins over what #checkReceiver concluded from them.
+      this.#mem.assertIntact();
+    }
+    if (room) {
       Atomics.store(words, this.#waitingW, 0);
       return 0;
     }
-    this.#checkReceiver();
     const left = deadline - performance.now();
     if (left <= 0) {
       Atomics.store(words, this.#waitingW, 0);

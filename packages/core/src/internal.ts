@@ -29,7 +29,7 @@ export const { native } = loader;
 export const { abortGroup, onAbort } = abortGroupModule;
 export const { setLongTimeout } = timers;
 export type { LongTimer } from './timers';
-export const { adoptMapping, busFaults, mappingHandle } = mapping;
+export const { adoptMapping, busFaults, keepTruncationFatal, mappingHandle } = mapping;
 export type { MappingInit } from './mapping';
 export const {
   abortError,

@@ -507,6 +507,16 @@ export function adoptMapping(init: NativeMapping, options: MappingInit): Mapping
 }
 
 /** The native handle of a Mapping, for other packages' bindings (`@shmkit/core/internal`). */
+/**
+ * @internal Leaves a truncation of `mapping`'s file fatal (SIGBUS), as it
+ * was before shmkit caught it: for memory that holds a lock, a semaphore
+ * or an event, whose users would otherwise go on working on private zero
+ * pages without being told (two processes could then both hold one lock).
+ */
+export function keepTruncationFatal(mapping: Mapping): void {
+  if (!mapping.closed) native.mappingKeepTruncationFatal(mappingHandle(mapping));
+}
+
 export function mappingHandle(mapping: Mapping): MappingHandle {
   const handle = (mapping as unknown as Record<symbol, MappingHandle | undefined>)[HANDLE];
   if (handle === undefined) {

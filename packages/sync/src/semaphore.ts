@@ -3,6 +3,7 @@ import {
   closedError,
   codedError,
   invalidArgType,
+  keepTruncationFatal,
   mappingHandle,
   native,
 } from '@shmkit/core/internal';
@@ -204,5 +205,8 @@ function writableHandle(mapping: Mapping): ReturnType<typeof mappingHandle> {
       'a Semaphore needs writable memory; this mapping is read-only',
     );
   }
+  // Before the first touch. See PrimitiveWords: a semaphore over private
+  // zero pages would count on its own.
+  keepTruncationFatal(mapping);
   return handle;
 }

@@ -10,6 +10,7 @@ import {
   codedError,
   invalidArgType,
   invalidArgValue,
+  keepTruncationFatal,
   outOfRange,
   validateInteger,
 } from '@shmkit/core/internal';
@@ -77,6 +78,10 @@ export class PrimitiveWords {
     this.#memory = memory;
     this.#byteOffset = byteOffset;
     this.#count = count;
+    // Before the first touch: a lock over private zero pages would go on
+    // working, unshared, so a truncation of its file stays fatal, as
+    // without shmkit's guard.
+    if (memory instanceof Mapping) keepTruncationFatal(memory);
     this.view = this.#bind();
   }
 

@@ -260,6 +260,15 @@ fn truncated(env: Env, call: &CallInfo) -> JsResult<Value> {
     env.boolean(region.memory().is_ok_and(|memory| memory.truncated()))
 }
 
+/// mappingKeepTruncationFatal(handle): a truncation of the mapped file
+/// kills this process again (os/bus_guard.rs), for memory holding locks.
+fn keep_truncation_fatal(env: Env, call: &CallInfo) -> JsResult<Value> {
+    if let Ok(memory) = region(call)?.memory() {
+        memory.keep_truncation_fatal();
+    }
+    env.undefined()
+}
+
 /// busFaults(): an ArrayBuffer over the process's count of SIGBUS faults
 /// caught in guarded mappings (a u32), for hot paths to watch for a change.
 fn bus_faults(env: Env, _call: &CallInfo) -> JsResult<Value> {
@@ -638,6 +647,7 @@ pub fn register(exports: &Exports) -> JsResult<()> {
         .function("mappingProtect", protect)?
         .function("mappingAdvise", advise)?
         .function("mappingTruncated", truncated)?
+        .function("mappingKeepTruncationFatal", keep_truncation_fatal)?
         .function("busFaults", bus_faults)?;
     Ok(())
 }

@@ -89,6 +89,8 @@ export interface CoreNative {
   mappingAdvise(handle: MappingHandle, advice: string, options?: NativeRangeOptions): undefined;
   /** Whether a touch found a page cut off by a truncation of the mapped file. */
   mappingTruncated(handle: MappingHandle): boolean;
+  /** A truncation of the mapped file stays fatal (SIGBUS) for this mapping. */
+  mappingKeepTruncationFatal(handle: MappingHandle): undefined;
   /**
    * An ArrayBuffer over the process's count (a u32, wrapping) of SIGBUS
    * faults caught in file mappings: pages cut off by a truncation, which

@@ -14,12 +14,18 @@
 //! disk or tmpfs, an I/O error, a signal sent with `kill`) goes to the
 //! handler that was there before, or gets the default action, as before.
 //!
+//! A fault at a page the file still has is run again (a peer may have grown
+//! the file back meanwhile), and passed on only when it keeps coming: a
+//! fault the handler turns down resets SIGBUS to the default action, which
+//! must never happen for one it could have caught.
+//!
 //! The handler is async-signal-safe: it reads lock-free tables of atomics
-//! and makes the `fstat` and `mmap` system calls. A guard is retired
-//! (skipped by the handler, not yet reusable) *before* its mapping is
-//! unmapped, and the retiring waits for every handler that is running, so
-//! the handler never maps over an address range that has been handed to
-//! someone else, nor pairs one mapping's start with another's end.
+//! and makes the `fstat`, `mmap` and `clock_gettime` system calls. A guard
+//! is retired (skipped by the handler, not yet reusable) *before* its
+//! mapping is unmapped, and the retiring waits for the handlers working on
+//! that mapping, so the handler never maps over an address range that has
+//! been handed to someone else, nor pairs one mapping's start with
+//! another's end.
 
 use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
@@ -47,6 +53,14 @@ struct Slot {
     protection: AtomicI32,
     /// A fault was caught here.
     hit: AtomicBool,
+    /// Left to the default action (see [`Guard::keep_fatal`]).
+    fatal: AtomicBool,
+    /// Handlers working on this slot now (see [`Guard`]'s drop).
+    inflight: AtomicUsize,
+    /// Faults in this mapping at pages the file still had, in a row, and
+    /// when the last was (ns, CLOCK_MONOTONIC): see [`cover_in`].
+    refused: AtomicU32,
+    refused_at: AtomicU64,
 }
 
 impl Slot {
@@ -59,6 +73,10 @@ impl Slot {
             fd: AtomicI32::new(-1),
             protection: AtomicI32::new(0),
             hit: AtomicBool::new(false),
+            fatal: AtomicBool::new(false),
+            inflight: AtomicUsize::new(0),
+            refused: AtomicU32::new(0),
+            refused_at: AtomicU64::new(0),
         }
     }
 }
@@ -76,8 +94,6 @@ impl Table {
 }
 
 static FIRST: Table = Table::new();
-/// Handlers running now (see [`Guard`]'s drop).
-static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 /// Faults caught in this process, ever. JS reads it through a view.
 static FAULTS: AtomicU32 = AtomicU32::new(0);
 static PAGE_MASK: AtomicUsize = AtomicUsize::new(0);
@@ -128,18 +144,25 @@ impl Guard {
     pub fn hit(&self) -> bool {
         self.slot.hit.load(Ordering::Acquire)
     }
+
+    /// Leaves a truncation of this mapping fatal, as without the guard:
+    /// for memory whose users cannot be told (a lock that went on working
+    /// on a private copy would let two processes hold it at once).
+    pub fn keep_fatal(&self) {
+        self.slot.fatal.store(true, Ordering::Release);
+    }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
         let slot = self.slot;
         // Retired first: the handler skips the slot and no guard() can
-        // claim it. A handler that read its start before this may still be
-        // about to map over the range: the caller unmaps only after every
-        // such handler is done. A handler makes two system calls, so this
-        // wait is short.
+        // claim it. A handler that pinned it before this may still be about
+        // to map over the range: the caller unmaps only after every such
+        // handler is done. A handler makes two system calls, so this wait
+        // is short, and only handlers of this very mapping are waited for.
         slot.start.store(BUSY, Ordering::SeqCst);
-        while ACTIVE.load(Ordering::SeqCst) != 0 {
+        while slot.inflight.load(Ordering::SeqCst) != 0 {
             std::thread::yield_now();
         }
         let fd = slot.fd.swap(-1, Ordering::Relaxed);
@@ -174,6 +197,8 @@ pub fn guard(mapped: Mapped) -> Option<Guard> {
     slot.fd.store(fd, Ordering::Relaxed);
     slot.protection.store(mapped.protection, Ordering::Relaxed);
     slot.hit.store(false, Ordering::Relaxed);
+    slot.fatal.store(false, Ordering::Relaxed);
+    slot.refused.store(0, Ordering::Relaxed);
     // Published last: a handler that sees this start sees the rest.
     slot.start.store(mapped.start, Ordering::Release);
     Some(Guard { slot })
@@ -228,7 +253,11 @@ fn still_ours() -> bool {
 
 extern "C" fn after_fork_in_child() {
     // Only the forking thread lives on in the child, and it runs no handler.
-    ACTIVE.store(0, Ordering::SeqCst);
+    for table in tables() {
+        for slot in &table.slots {
+            slot.inflight.store(0, Ordering::SeqCst);
+        }
+    }
 }
 
 fn install() -> bool {
@@ -266,10 +295,8 @@ extern "C" fn on_sigbus(signal: libc::c_int, info: *mut libc::siginfo_t, context
     // SAFETY: errno is thread-local; the calls below may change it and the
     // interrupted code must find it as it left it.
     let errno = unsafe { *libc::__errno_location() };
-    ACTIVE.fetch_add(1, Ordering::SeqCst);
     // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
     let handled = unsafe { (*info).si_code == libc::BUS_ADRERR && cover((*info).si_addr() as usize) };
-    ACTIVE.fetch_sub(1, Ordering::SeqCst);
     // SAFETY: as above.
     unsafe { *libc::__errno_location() = errno };
     if !handled {
@@ -287,21 +314,45 @@ fn cover(addr: usize) -> bool {
             if start == 0 || start == BUSY || addr < start {
                 continue;
             }
-            if addr >= slot.end.load(Ordering::Acquire) {
-                continue;
+            // Pinned, if it is still that mapping: a drop stores BUSY before
+            // it waits for `inflight`, so either it waits for us or we see
+            // a start other than ours. The end is read only once pinned.
+            slot.inflight.fetch_add(1, Ordering::SeqCst);
+            let handled = (slot.start.load(Ordering::SeqCst) == start && addr < slot.end.load(Ordering::Acquire))
+                .then(|| cover_in(slot, start, addr));
+            slot.inflight.fetch_sub(1, Ordering::SeqCst);
+            if let Some(handled) = handled {
+                return handled;
             }
-            return cover_in(slot, start, addr);
         }
     }
     false
 }
 
+/// Faults at pages the file has, in a row within [`REFUSAL_WINDOW_NS`],
+/// after which one is passed on (see [`cover_in`]).
+const REFUSALS: u32 = 16;
+const REFUSAL_WINDOW_NS: u64 = 100_000_000;
+
+fn monotonic_ns() -> u64 {
+    let mut now = MaybeUninit::<libc::timespec>::zeroed();
+    // SAFETY: clock_gettime is async-signal-safe and fills `now`.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, now.as_mut_ptr()) };
+    // SAFETY: filled in above (or left zeroed).
+    let now = unsafe { now.assume_init() };
+    (now.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(now.tv_nsec as u64)
+}
+
 fn cover_in(slot: &Slot, start: usize, addr: usize) -> bool {
+    if slot.fatal.load(Ordering::Acquire) {
+        return false;
+    }
     let mask = PAGE_MASK.load(Ordering::Relaxed);
     let page = (addr & mask).max(start);
     let until = slot.covered.load(Ordering::Acquire);
     if page >= until {
-        return false;
+        // Another thread's catch mapped zero pages here meanwhile.
+        return true;
     }
     let mut stat = MaybeUninit::<libc::stat>::zeroed();
     // SAFETY: fstat is async-signal-safe; the descriptor is the slot's own,
@@ -314,9 +365,17 @@ fn cover_in(slot: &Slot, start: usize, addr: usize) -> bool {
     let file_end = size.saturating_add(!mask as u64) & (mask as u64);
     let at = slot.offset.load(Ordering::Relaxed).saturating_add((page - start) as u64);
     if at < file_end {
-        // The page is the file's: this fault is something else (a hole on a
-        // full file system, an I/O error), which zeros must not hide.
-        return false;
+        // The file has the page now. Either it grew back since the fault
+        // (a peer truncating and growing it): the access runs again and
+        // finds the page. Or the fault is something else (a write to a hole
+        // on a full file system, an I/O error), which zeros must not hide:
+        // it faults again at once, and after a few in a row it is passed on.
+        let now = monotonic_ns();
+        let last = slot.refused_at.swap(now, Ordering::Relaxed);
+        if now.saturating_sub(last) > REFUSAL_WINDOW_NS {
+            slot.refused.store(0, Ordering::Relaxed);
+        }
+        return slot.refused.fetch_add(1, Ordering::Relaxed) < REFUSALS;
     }
     // SAFETY: page..until lies inside a live mapping of ours (its slot is
     // still published, and retiring it waits for this handler before the
@@ -335,7 +394,8 @@ fn cover_in(slot: &Slot, start: usize, addr: usize) -> bool {
     if mapped == libc::MAP_FAILED {
         return false;
     }
-    slot.covered.store(page, Ordering::Release);
+    slot.covered.fetch_min(page, Ordering::AcqRel);
+    slot.refused.store(0, Ordering::Relaxed);
     slot.hit.store(true, Ordering::Release);
     FAULTS.fetch_add(1, Ordering::SeqCst);
     true
@@ -442,13 +502,64 @@ mod tests {
         // SAFETY: past the end now: the guard catches it.
         assert_eq!(unsafe { m.ptr.add(2 * page).read_volatile() }, 0);
         assert!(guard.hit());
-        assert_eq!(faults().load(Ordering::SeqCst), before.wrapping_add(1));
+        // Other tests fault meanwhile: at least this one counted.
+        let after = faults().load(Ordering::SeqCst);
+        assert_ne!(after, before);
         // SAFETY: the page below is past the end too: a catch of its own,
         // which covers up to the zero pages already there.
         assert_eq!(unsafe { m.ptr.add(page).read_volatile() }, 0);
-        assert_eq!(faults().load(Ordering::SeqCst), before.wrapping_add(2));
+        assert_ne!(faults().load(Ordering::SeqCst), after);
         // SAFETY: the first page is still the file's.
         unsafe { m.ptr.write_volatile(1) };
+        drop(guard);
+    }
+
+    #[test]
+    fn two_threads_caught_on_one_cut_page_both_go_on_and_the_guard_stays() {
+        for _ in 0..500 {
+            let m = map("twice", 1);
+            let guard = guard_of(&m);
+            m.file.set_len(0).unwrap();
+            let at = m.ptr as usize;
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let other = {
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    // SAFETY: inside the live mapping; the guard catches it.
+                    unsafe { (at as *const u8).read_volatile() }
+                })
+            };
+            barrier.wait();
+            // SAFETY: as above.
+            let here = unsafe { m.ptr.read_volatile() };
+            assert_eq!((here, other.join().unwrap()), (0, 0));
+            assert!(guard.hit());
+            assert!(still_ours(), "a caught fault must never give SIGBUS back to the default");
+        }
+    }
+
+    #[test]
+    fn a_file_shrinking_and_growing_back_under_reads_never_disarms_the_guard() {
+        let m = map("flip", 1);
+        let guard = guard_of(&m);
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let peer = {
+            let (file, stop) = (m.file.try_clone().unwrap(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    file.set_len(0).unwrap();
+                    file.set_len(4096).unwrap();
+                }
+            })
+        };
+        for _ in 0..200_000 {
+            // SAFETY: inside the live mapping: the file's page, or zeros.
+            let _ = unsafe { m.ptr.read_volatile() };
+        }
+        stop.store(true, Ordering::Relaxed);
+        peer.join().unwrap();
+        assert!(still_ours());
         drop(guard);
     }
 
@@ -459,9 +570,12 @@ mod tests {
         let distinct: std::collections::HashSet<usize> =
             guards.iter().map(|g| g.slot as *const Slot as usize).collect();
         assert_eq!(distinct.len(), SLOTS + 10);
-        let first = guards[0].slot as *const Slot as usize;
+        let grown = tables().count();
+        assert!(grown >= 2);
         drop(guards);
-        let again = guard_of(&m);
-        assert_eq!(again.slot as *const Slot as usize, first);
+        // Freed slots are taken again before any table is added.
+        let again: Vec<Guard> = (0..SLOTS).map(|_| guard_of(&m)).collect();
+        assert_eq!(tables().count(), grown);
+        drop(again);
     }
 }

@@ -234,6 +234,15 @@ impl MmapRaw {
         self.guard.as_ref().is_some_and(bus_guard::Guard::hit)
     }
 
+    /// Leaves a truncation of the file fatal for this mapping (SIGBUS, as
+    /// without the guard): for memory holding primitives whose callers
+    /// could not be told that their words turned into private zeros.
+    pub fn keep_truncation_fatal(&self) {
+        if let Some(guard) = &self.guard {
+            guard.keep_fatal();
+        }
+    }
+
     /// The object this mapping maps, when it came from [`MmapRaw::map_file`].
     pub fn object(&self) -> Option<ObjectId> {
         self.registration.as_ref().map(Registration::object)

@@ -154,6 +154,9 @@ impl NamedSem {
             FileMapError::Refused(size) => OpenSemError::TooShort { size },
         })?;
         drop(registry);
+        // A semaphore over private zeros would count on its own: crash as
+        // before rather than let a truncation fake its value.
+        memory.keep_truncation_fatal();
         let ptr = NonNull::new(memory.as_ptr().cast::<libc::sem_t>()).ok_or(Error::new(libc::EINVAL, "mmap"))?;
         // SAFETY: the mapping is page-aligned, SEM_T_SIZE bytes long and
         // stays mapped as long as `_memory`, which lives beside `sem`.
