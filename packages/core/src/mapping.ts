@@ -89,10 +89,10 @@ const HANDLE = Symbol.for('shmkit.mapping.handle');
 let create: (init: NativeMapping, options: MappingInit) => Mapping;
 
 /**
- * @internal The count of SIGBUS faults caught in this process's file
- * mappings (see {@link Mapping.truncated}), as a word hot paths can watch:
- * when it changed, some mapping lost pages to a truncation and its users
- * should check theirs. A build of the addon without it (a stale binary)
+ * For @shmkit packages: the count of SIGBUS faults caught in this
+ * process's file mappings (see {@link Mapping.truncated}), as a word hot
+ * paths can watch: when it changed, some mapping lost pages to a
+ * truncation and its users should check theirs. A build of the addon without it (a stale binary)
  * gets a word that never moves, so the packages still load and rely on
  * their size checks alone.
  */
@@ -506,17 +506,18 @@ export function adoptMapping(init: NativeMapping, options: MappingInit): Mapping
   return create(init, options);
 }
 
-/** The native handle of a Mapping, for other packages' bindings (`@shmkit/core/internal`). */
 /**
- * @internal Leaves a truncation of `mapping`'s file fatal (SIGBUS), as it
- * was before shmkit caught it: for memory that holds a lock, a semaphore
- * or an event, whose users would otherwise go on working on private zero
- * pages without being told (two processes could then both hold one lock).
+ * For @shmkit packages: leaves a truncation of `mapping`'s file fatal
+ * (SIGBUS), as it was before shmkit caught it: for memory that holds a
+ * lock, a semaphore or an event, whose users would otherwise go on working
+ * on private zero pages without being told (two processes could then both
+ * hold one lock).
  */
 export function keepTruncationFatal(mapping: Mapping): void {
   if (!mapping.closed) native.mappingKeepTruncationFatal(mappingHandle(mapping));
 }
 
+/** The native handle of a Mapping, for other packages' bindings (`@shmkit/core/internal`). */
 export function mappingHandle(mapping: Mapping): MappingHandle {
   const handle = (mapping as unknown as Record<symbol, MappingHandle | undefined>)[HANDLE];
   if (handle === undefined) {

@@ -3,7 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:f
 import { describe, expect, it } from 'vitest';
 import { isSystemError, mapFile, pageSize } from '../src/index';
 import { run } from '@shmkit/testing';
-import { codeOf, pkgDir, tempDir } from './helpers';
+import { codeOf, runOnSmallTmpfs, tempDir } from './helpers';
 
 const tmp = tempDir();
 const page = pageSize();
@@ -193,19 +193,7 @@ describe('special files and full file systems', () => {
       fits.close();
       console.log(JSON.stringify(out));
     `;
-    const r = await run(
-      'unshare',
-      [
-        '-m',
-        'sh',
-        '-c',
-        'mount -t tmpfs -o size=1m tmpfs "$2" && exec "$0" --input-type=module -e "$1" "$2"',
-        process.execPath,
-        script,
-        mountPoint,
-      ],
-      { cwd: pkgDir },
-    );
+    const r = await runOnSmallTmpfs(script, mountPoint, '1m');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({

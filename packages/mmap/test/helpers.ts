@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { uniqueName } from '@shmkit/testing';
+import { run, uniqueName, type RunResult } from '@shmkit/testing';
 import { afterAll } from 'vitest';
 
 export const pkgDir = join(__dirname, '..');
@@ -35,4 +35,29 @@ export function codeOf(fn: () => unknown): string | undefined {
     return (error as { code?: string }).code;
   }
   return undefined;
+}
+
+/**
+ * Runs `script` (an ES module) in a node child inside a private mount
+ * namespace with a `size` tmpfs mounted at `mountPoint`, a directory that
+ * must exist; the script gets it as `process.argv[1]`.
+ */
+export function runOnSmallTmpfs(
+  script: string,
+  mountPoint: string,
+  size: string,
+): Promise<RunResult> {
+  return run(
+    'unshare',
+    [
+      '-m',
+      'sh',
+      '-c',
+      `mount -t tmpfs -o size=${size} tmpfs "$2" && exec "$0" --input-type=module -e "$1" "$2"`,
+      process.execPath,
+      script,
+      mountPoint,
+    ],
+    { cwd: pkgDir },
+  );
 }

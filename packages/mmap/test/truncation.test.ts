@@ -3,9 +3,9 @@
 // for its file mappings and maps zero pages there instead. Each case runs
 // in a node child, so a SIGBUS fails the test instead of killing vitest.
 import { mkdirSync } from 'node:fs';
-import { compileC, run, runNode } from '@shmkit/testing';
+import { compileC, runNode, type RunResult } from '@shmkit/testing';
 import { describe, expect, it } from 'vitest';
-import { pkgDir, tempDir } from './helpers';
+import { pkgDir, runOnSmallTmpfs, tempDir } from './helpers';
 
 const tmp = tempDir();
 
@@ -21,21 +21,32 @@ int main(int argc, char **argv) {
 }
 `;
 
+/**
+ * Runs `body` in a node child that has written a 4-page file of 5s at
+ * `path` and can cut it to one page with `truncate()` (the C program: the
+ * other process); `mapFile`, `page` and `path` are in scope.
+ */
+function afterTruncation(body: string): Promise<RunResult> {
+  return runNode(
+    `import { execFileSync } from 'node:child_process';
+     import { writeFileSync } from 'node:fs';
+     import { mapFile, pageSize } from '@shmkit/mmap';
+     const [truncator, path] = process.argv.slice(1);
+     const page = pageSize();
+     const truncate = () => execFileSync(truncator, [path, String(page)]);
+     writeFileSync(path, Buffer.alloc(4 * page, 5));
+     ${body}`,
+    { cwd: pkgDir, args: [compileC(TRUNCATE), tmp.path()] },
+  );
+}
+
 describe('a file truncated under a mapping by another process', () => {
   it('reads past the new end give zeros instead of SIGBUS, and the mapping says truncated', async () => {
-    const truncator = compileC(TRUNCATE);
-    const path = tmp.path();
-    const result = await runNode(
-      `import { execFileSync } from 'node:child_process';
-       import { writeFileSync } from 'node:fs';
-       import { mapFile, pageSize } from '@shmkit/mmap';
-       const [truncator, path] = process.argv.slice(1);
-       const page = pageSize();
-       writeFileSync(path, Buffer.alloc(4 * page, 5));
-       const m = mapFile(path);
+    const result = await afterTruncation(
+      `const m = mapFile(path);
        const bytes = m.uint8Array();
        const before = [bytes[3 * page], m.truncated];
-       execFileSync(truncator, [path, String(page)]);
+       truncate();
        const still = bytes[page - 1];
        const cut = bytes[3 * page];
        bytes[2 * page] = 9; // reaches no one, and does not crash
@@ -43,8 +54,8 @@ describe('a file truncated under a mapping by another process', () => {
        bytes[0] = 1; // the page that is left is still the file's
        const truncated = m.truncated;
        m.close();
-       console.log(JSON.stringify({ before, still, cut, written, truncated, after: m.truncated }));`,
-      { cwd: pkgDir, args: [truncator, path] },
+       const file = (await import('node:fs')).readFileSync(path);
+       console.log(JSON.stringify({ before, still, cut, written, truncated, after: m.truncated, first: file[0] }));`,
     );
     expect(result.stderr).toBe('');
     expect(result.signal).toBeNull();
@@ -55,31 +66,19 @@ describe('a file truncated under a mapping by another process', () => {
       written: 9,
       truncated: true,
       after: false,
+      first: 1,
     });
-    const { readFileSync } = await import('node:fs');
-    const file = readFileSync(path);
-    expect(file.length).toBeGreaterThan(0);
-    expect(file[0]).toBe(1);
   });
 
   it('a mapping whose pages were never cut is not truncated, though the file shrank', async () => {
-    const truncator = compileC(TRUNCATE);
-    const path = tmp.path();
-    const result = await runNode(
-      `import { execFileSync } from 'node:child_process';
-       import { writeFileSync } from 'node:fs';
-       import { mapFile, pageSize } from '@shmkit/mmap';
-       const [truncator, path] = process.argv.slice(1);
-       const page = pageSize();
-       writeFileSync(path, Buffer.alloc(4 * page, 5));
-       const head = mapFile(path, { length: page });
+    const result = await afterTruncation(
+      `const head = mapFile(path, { length: page });
        const tail = mapFile(path, { offset: 2 * page });
-       execFileSync(truncator, [path, String(page)]);
+       truncate();
        const first = head.uint8Array()[0];
        console.log(JSON.stringify({ first, head: head.truncated, tail: tail.truncated }));
        head.close();
        tail.close();`,
-      { cwd: pkgDir, args: [truncator, path] },
     );
     expect(result.stderr).toBe('');
     // Untouched, the tail's cut pages have not faulted yet.
@@ -102,19 +101,7 @@ describe('a file truncated under a mapping by another process', () => {
       }
       console.log('all written, truncated: ' + m.truncated);
     `;
-    const r = await run(
-      'unshare',
-      [
-        '-m',
-        'sh',
-        '-c',
-        'mount -t tmpfs -o size=1m tmpfs "$2" && exec "$0" --input-type=module -e "$1" "$2"',
-        process.execPath,
-        script,
-        mountPoint,
-      ],
-      { cwd: pkgDir },
-    );
+    const r = await runOnSmallTmpfs(script, mountPoint, '1m');
     expect(r.stdout.trim()).toBe('writing');
     expect(r.signal).toBe('SIGBUS');
   });

@@ -35,6 +35,17 @@ NAPI_MODULE_EXPORT napi_value napi_register_module_v1(napi_env env, napi_value e
 }
 `;
 
+/** The spin-wait hint both spinning programs use: PAUSE on x86, YIELD on arm64. */
+const CPU_RELAX = String.raw`
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
+#endif
+}
+`;
+
 /**
  * Two processes (fork) bounce one word over a MAP_SHARED file mapping, either
  * parking with a shared futex or spinning. Usage:
@@ -57,14 +68,7 @@ export const PINGPONG = String.raw`
 #include <time.h>
 #include <unistd.h>
 
-static void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ volatile("yield");
-#endif
-}
-
+${CPU_RELAX}
 static int spin_mode;
 
 /* Shared futex (no FUTEX_PRIVATE_FLAG): the waiters live in two processes. */
@@ -312,14 +316,7 @@ export const RING_PRODUCER = String.raw`
 #include <sys/mman.h>
 #include <unistd.h>
 
-static void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ volatile("yield");
-#endif
-}
-
+${CPU_RELAX}
 int main(int argc, char **argv) {
   if (argc != 4) return 2;
   long slots = atol(argv[2]), count = atol(argv[3]);
