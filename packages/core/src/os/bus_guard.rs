@@ -28,7 +28,7 @@
 //! another's end.
 
 use std::mem::MaybeUninit;
-use std::os::fd::RawFd;
+use std::os::fd::{BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -167,8 +167,9 @@ impl Drop for Guard {
         }
         let fd = slot.fd.swap(-1, Ordering::Relaxed);
         if fd >= 0 {
-            // SAFETY: the slot's own descriptor, closed once.
-            unsafe { libc::close(fd) };
+            // SAFETY: the slot's own descriptor (guard() made it), taken out
+            // of the slot above, so it is closed once.
+            drop(unsafe { OwnedFd::from_raw_fd(fd) });
         }
         slot.hit.store(false, Ordering::Relaxed);
         slot.start.store(0, Ordering::Release);
@@ -185,11 +186,8 @@ pub fn guard(mapped: Mapped) -> Option<Guard> {
     if mapped.start == 0 || mapped.len == 0 || !installed() || !still_ours() {
         return None;
     }
-    // SAFETY: F_DUPFD_CLOEXEC makes a new descriptor or fails.
-    let fd = unsafe { libc::fcntl(mapped.fd, libc::F_DUPFD_CLOEXEC, 0) };
-    if fd < 0 {
-        return None;
-    }
+    // SAFETY: the caller's descriptor is open for the length of this call.
+    let fd = unsafe { BorrowedFd::borrow_raw(mapped.fd) }.try_clone_to_owned().ok()?.into_raw_fd();
     let slot = claim();
     slot.end.store(end, Ordering::Relaxed);
     slot.covered.store(end, Ordering::Relaxed);
@@ -261,9 +259,7 @@ extern "C" fn after_fork_in_child() {
 }
 
 fn install() -> bool {
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    let Ok(page) = usize::try_from(page) else { return false };
+    let page = super::page_size();
     if !page.is_power_of_two() {
         return false;
     }
@@ -334,15 +330,6 @@ fn cover(addr: usize) -> bool {
 const REFUSALS: u32 = 16;
 const REFUSAL_WINDOW_NS: u64 = 100_000_000;
 
-fn monotonic_ns() -> u64 {
-    let mut now = MaybeUninit::<libc::timespec>::zeroed();
-    // SAFETY: clock_gettime is async-signal-safe and fills `now`.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, now.as_mut_ptr()) };
-    // SAFETY: filled in above (or left zeroed).
-    let now = unsafe { now.assume_init() };
-    (now.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(now.tv_nsec as u64)
-}
-
 fn cover_in(slot: &Slot, start: usize, addr: usize) -> bool {
     if slot.fatal.load(Ordering::Acquire) {
         return false;
@@ -370,7 +357,7 @@ fn cover_in(slot: &Slot, start: usize, addr: usize) -> bool {
         // finds the page. Or the fault is something else (a write to a hole
         // on a full file system, an I/O error), which zeros must not hide:
         // it faults again at once, and after a few in a row it is passed on.
-        let now = monotonic_ns();
+        let now = super::deadline::monotonic_nanos();
         let last = slot.refused_at.swap(now, Ordering::Relaxed);
         if now.saturating_sub(last) > REFUSAL_WINDOW_NS {
             slot.refused.store(0, Ordering::Relaxed);
